@@ -1,0 +1,46 @@
+"""One exception hierarchy. Every error a user can cause is an ArchcError whose
+message names the place (file:line:col or a node path) and what would fix it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Mark:
+    """Where a YAML node came from (1-based line and column)."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+class ArchcError(Exception):
+    """A user error: the CLI prints it as one line and exits 2."""
+
+    def __init__(self, message: str, mark: Mark | None = None):
+        super().__init__(message)
+        self.message = message
+        self.mark = mark
+
+    def __str__(self) -> str:
+        text = " ".join(self.message.split())  # always one line
+        return f"{self.mark}: {text}" if self.mark else text
+
+
+class SpecError(ArchcError):
+    """The spec file is malformed or refers to something that does not exist."""
+
+
+class GraphError(ArchcError):
+    """The spec is well-formed but the network it describes does not fit together."""
+
+
+class PassError(ArchcError):
+    """A pass was asked for something impossible or malformed."""
+
+
+class ExportError(ArchcError):
+    """Export, simplification, verification or profiling failed."""

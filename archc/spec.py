@@ -1,0 +1,273 @@
+"""Spec: the YAML document after schema validation, as typed values that remember
+where they came from. Decoding (YAML -> Spec) is separate from building (Spec -> IR)."""
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+
+from . import yamlio
+from .errors import Mark, SpecError
+
+ROW_KEYS = ("op", "id", "n", "from", "width", "doc")  # row fields that are not op parameters
+WIDTH_MODES = ("normal", "fixed", "up")  # how a row follows the width multiplier
+
+
+@dataclass(frozen=True)
+class Width:
+    """The spec's width convention: c -> round(c * multiplier) to a multiple of divisor."""
+
+    multiplier: float = 1.0
+    round: str = "floor"
+    divisor: int = 1
+
+
+@dataclass(frozen=True)
+class Row:
+    op: str
+    fields: dict  # op parameters as written (values may be `$expressions`)
+    n: int = 1
+    id: str | None = None
+    frm: tuple | None = None
+    width: str = "normal"  # normal, fixed (never scales: class counts) or up (only grows)
+    doc: str | None = None
+    style: str = "list"  # how it was written: "list" (table row) or "dict"
+    mark: Mark | None = None
+    marks: dict = field(default_factory=dict, compare=False)  # field name -> Mark
+
+    def field_mark(self, name: str) -> Mark | None:
+        return self.marks.get(name, self.mark)
+
+
+@dataclass(frozen=True)
+class Stage:
+    id: str
+    rows: tuple
+    columns: tuple | None = None
+    defaults: dict = field(default_factory=dict)
+    frm: tuple | None = None
+    doc: str | None = None
+    mark: Mark | None = None
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    input: tuple
+    stages: tuple
+    vars: dict = field(default_factory=dict)
+    width: Width = Width()
+    blocks: dict = field(default_factory=dict)  # user blocks: name -> raw definition
+    outputs: tuple | None = None
+    doc: str | None = None
+    file: str = "<spec>"
+    header: str = ""  # the file's leading comment lines (citations), kept on write-back
+    mark: Mark | None = None
+    input_mark: Mark | None = None
+
+    def stage(self, sid: str) -> Stage:
+        for st in self.stages:
+            if st.id == sid:
+                return st
+        raise KeyError(sid)
+
+    def with_rows(self, fn) -> "Spec":
+        """A copy with every row replaced by fn(stage, index, row) (None drops the row)."""
+        stages = []
+        for st in self.stages:
+            rows = tuple(r for r in (fn(st, i, row) for i, row in enumerate(st.rows)) if r is not None)
+            stages.append(replace(st, rows=rows))
+        return replace(self, stages=tuple(stages))
+
+
+def did_you_mean(word, choices) -> str:
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+@lru_cache(maxsize=None)
+def schema() -> dict:
+    return json.loads(resources.files("archc").joinpath("schema/spec.schema.json").read_text())
+
+
+def validate_schema(doc: yamlio.Document, sch: dict | None = None) -> None:
+    validator = jsonschema.Draft202012Validator(sch or schema())
+    errors = sorted(validator.iter_errors(doc.data), key=lambda e: (len(e.absolute_path), e.path and str(e.path)))
+    if not errors:
+        return
+    err = _deepest(jsonschema.exceptions.best_match(errors))
+    raise SpecError(_schema_message(err), doc.mark(tuple(err.absolute_path)))
+
+
+def _deepest(err):
+    """Prefer the most specific sub-error of a oneOf/anyOf, as a person would."""
+    while err.context:
+        err = max(err.context, key=lambda e: (len(e.absolute_path), e.validator != "type"))
+    return err
+
+
+def _where(err) -> str:
+    path = list(err.absolute_path)
+    return "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if i else p) for i, p in enumerate(path)) or "spec"
+
+
+def _schema_message(err) -> str:
+    where, v, val = _where(err), err.validator, err.instance
+    if v == "required":
+        missing = err.message.split("'")[1]
+        return f"{where}: missing required field '{missing}'"
+    if v == "additionalProperties":
+        allowed = sorted(err.schema.get("properties", {}))
+        extra = sorted(set(val) - set(allowed))
+        return f"{where}: unknown field '{extra[0]}' (allowed: {', '.join(allowed)}){did_you_mean(extra[0], allowed)}"
+    if v == "type":
+        want = err.validator_value if isinstance(err.validator_value, str) else " or ".join(err.validator_value)
+        return f"{where}: {val!r} is a {type(val).__name__}, expected {want}"
+    if v == "enum":
+        return f"{where}: {val!r} is not one of {', '.join(map(str, err.validator_value))}{did_you_mean(val, err.validator_value)}"
+    if v == "const":
+        return f"{where}: must be {err.validator_value!r}, got {val!r}"
+    if v == "pattern":
+        return f"{where}: {val!r} has the wrong form (expected to match {err.validator_value})"
+    if v in ("minimum", "exclusiveMinimum", "maximum"):
+        return f"{where}: {val!r} is out of range ({v} {err.validator_value})"
+    if v in ("minItems", "maxItems"):
+        return f"{where}: {err.message}"
+    return f"{where}: {err.message}"
+
+
+def parse_input(value, mark=None) -> tuple:
+    """'3x512x512' or [3, 512, 512] -> (3, 512, 512)."""
+    if isinstance(value, str):
+        m = re.fullmatch(r"\s*(\d{1,5})\s*[xX,]\s*(\d{1,5})\s*[xX,]\s*(\d{1,5})\s*", value)
+        if not m:
+            raise SpecError(f"input '{value}' must be CxHxW, e.g. 3x512x512", mark)
+        value = [int(g) for g in m.groups()]
+    dims = tuple(value)
+    if len(dims) != 3 or any(not isinstance(d, int) or isinstance(d, bool) or d < 1 for d in dims):
+        raise SpecError(f"input {list(dims)} must be three positive integers C, H, W", mark)
+    return dims
+
+
+def _ref(value) -> tuple | None:
+    if value is None:
+        return None
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _header(text: str) -> str:
+    lines = []
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def load(file, variables: dict | None = None, text: str | None = None) -> Spec:
+    """Read, schema-validate and decode a spec file. `variables` override its `vars`."""
+    doc = yamlio.load(file, text)
+    if not isinstance(doc.data, dict):
+        raise SpecError(f"{doc.file}:1:1: a spec is a mapping with 'name', 'input' and 'stages', "
+                        f"not a {type(doc.data).__name__}")
+    validate_schema(doc)
+    raw_text = text if text is not None else yamlio.read_text(file)
+    return decode(doc, variables, _header(raw_text))
+
+
+def decode(doc: yamlio.Document, variables: dict | None = None, header: str = "") -> Spec:
+    from .blocks import library  # blocks depend on spec helpers; import late
+
+    d = doc.data
+    vars_ = dict(d.get("vars", {}))
+    for name, value in (variables or {}).items():
+        if name not in vars_:
+            raise SpecError(f"--var {name}: the spec has no variable '{name}' "
+                            f"(it has: {', '.join(vars_) or 'none'}){did_you_mean(name, vars_)}",
+                            doc.mark(("vars",)))
+        vars_[name] = value
+    lib = library(d.get("blocks", {}), doc)
+    stages, seen = [], set()
+    for si, st in enumerate(d["stages"]):
+        if st["id"] in seen:
+            raise SpecError(f"stage id '{st['id']}' is used twice", doc.mark(("stages", si, "id")))
+        seen.add(st["id"])
+        stages.append(_decode_stage(doc, si, st, lib))
+    w = d.get("width", {})
+    return Spec(
+        name=d["name"], input=parse_input(d["input"], doc.mark(("input",))), stages=tuple(stages),
+        vars=vars_, width=Width(float(w.get("multiplier", 1.0)), w.get("round", "floor"), w.get("divisor", 1)),
+        blocks=dict(d.get("blocks", {})), outputs=_ref(d.get("outputs")), doc=d.get("doc"), file=doc.file,
+        header=header, mark=doc.mark(()), input_mark=doc.mark(("input",)))
+
+
+def _decode_stage(doc, si, st, lib) -> Stage:
+    columns = tuple(st["columns"]) if "columns" in st else None
+    rows = tuple(_decode_row(doc, ("stages", si, "rows", ri), row, columns, st.get("defaults", {}), lib)
+                 for ri, row in enumerate(st["rows"]))
+    return Stage(st["id"], rows, columns, dict(st.get("defaults", {})), _ref(st.get("from")),
+                 st.get("doc"), doc.mark(("stages", si)))
+
+
+def _decode_row(doc, path, row, columns, defaults, lib) -> Row:
+    mark = doc.mark(path)
+    marks: dict = {}
+    if isinstance(row, list):
+        if columns is None:
+            raise SpecError("a row written as a list needs the stage's `columns:` header "
+                            "(e.g. columns: [op, t, c, n, s]); or write the row as a mapping", mark)
+        values, extra = (row[:-1], row[-1]) if len(row) > 1 and isinstance(row[-1], dict) else (row, {})
+        if len(values) > len(columns):
+            raise SpecError(f"row has {len(values)} values but the stage has {len(columns)} columns "
+                            f"({', '.join(columns)})", doc.mark(path + (len(columns),)))
+        fields = dict(zip(columns, values))
+        marks = {c: doc.mark(path + (i,)) for i, c in enumerate(columns[: len(values)])}
+        for k, v in extra.items():
+            if k in fields:
+                raise SpecError(f"field '{k}' is given twice (column and extra)", doc.mark(path + (len(values), k)))
+            fields[k] = v
+            marks[k] = doc.mark(path + (len(values), k))
+        style = "list"
+    else:
+        fields = dict(row)
+        marks = {k: doc.mark(path + (k,)) for k in row}
+        style = "dict"
+    op = fields.pop("op")
+    if not isinstance(op, str):
+        raise SpecError(f"op must be a name, got {op!r}", marks.get("op", mark))
+    params = lib.params_of(op, marks.get("op", mark))
+    for key, value in defaults.items():
+        if key in params and key not in fields:
+            fields[key] = value
+    special = {k: fields.pop(k) for k in ROW_KEYS[1:] if k in fields}
+    for key in fields:
+        if key not in params:
+            allowed = list(params) + list(ROW_KEYS[1:])
+            raise SpecError(f"unknown column '{key}' for {op} (allowed: {', '.join(allowed)})"
+                            f"{did_you_mean(key, allowed)}", marks.get(key, mark))
+    for name, p in params.items():
+        if p.required and name not in fields:
+            raise SpecError(f"{op} needs '{name}' ({p.doc or p.type})", mark)
+    n = special.get("n", 1)
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise SpecError(f"repeats n must be an integer >= 1, got {n!r}", marks.get("n", mark))
+    width = special.get("width", "normal")
+    if width not in WIDTH_MODES:
+        raise SpecError(f"width must be one of {', '.join(WIDTH_MODES)}, got {width!r}"
+                        f"{did_you_mean(width, WIDTH_MODES)}", marks.get("width", mark))
+    rid = special.get("id")
+    if rid is not None and (not isinstance(rid, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", rid)):
+        raise SpecError(f"row id {rid!r} must be a name (letters, digits, _)", marks.get("id", mark))
+    frm = special.get("from")
+    if frm is not None and not (isinstance(frm, str) or (isinstance(frm, list) and frm
+                                                         and all(isinstance(f, str) for f in frm))):
+        raise SpecError(f"from must be a name or a list of names, got {frm!r}", marks.get("from", mark))
+    for name, value in fields.items():
+        lib.check_value(op, params[name], value, marks.get(name, mark))
+    return Row(op, fields, n, rid, _ref(frm), width, special.get("doc"), style, mark, marks)
