@@ -118,21 +118,31 @@ def _scalar(node, mark):
     raise SpecError(f"{mark}: YAML tag {tag} is not allowed in a spec; write plain values")
 
 
+def _scalar_like(v) -> bool:
+    return not isinstance(v, (dict, list)) or (isinstance(v, list) and all(_scalar_like(x) and not
+                                                                             isinstance(x, list) for x in v))
+
+
+def _flat_dict(v) -> bool:
+    return isinstance(v, dict) and all(_scalar_like(x) for x in v.values())
+
+
 def dump(data) -> str:
-    """YAML text for plain data: block style, key order kept, short lists inline."""
+    """YAML text for plain data: block style, key order kept; table rows and small
+    mappings of scalars on one line each."""
 
     class _Dumper(yaml.SafeDumper):
         pass
 
     def _list(dumper, value):
-        flat = all(not isinstance(v, (dict, list)) for v in value) or (
-            len(value) <= 8 and all(not isinstance(v, dict) or len(v) <= 3 for v in value)
-            and all(not isinstance(v, list) or all(not isinstance(x, (dict, list)) for x in v) for v in value))
-        return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=flat)
+        head = value[:-1] if value and isinstance(value[-1], dict) else value
+        row = all(_scalar_like(v) and not isinstance(v, list) for v in head) and (
+            head is value or _flat_dict(value[-1]))
+        return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=row or not value or all(_scalar_like(v) for v in value))
 
     def _dict(dumper, value):
-        return dumper.represent_mapping("tag:yaml.org,2002:map", value.items(), flow_style=False)
+        return dumper.represent_mapping("tag:yaml.org,2002:map", value.items(), flow_style=_flat_dict(value))
 
     _Dumper.add_representer(list, _list)
     _Dumper.add_representer(dict, _dict)
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=110, allow_unicode=True)
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=200, allow_unicode=True)
