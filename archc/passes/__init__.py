@@ -1,0 +1,205 @@
+"""Passes: named, typed Spec -> Spec rewrites. One file per pass, one frozen
+dataclass whose fields are its arguments. Because a pass rewrites the Spec, its
+result can always be written back as YAML and compiles to the same graph.
+
+    --pass width=0.125              recipe: - width: 0.125
+    --pass groups=4,shuffle=true    recipe: - groups: {g: 4, shuffle: true}
+"""
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from ..errors import ArchcError, PassError
+from ..spec import Spec, did_you_mean
+
+REGISTRY: dict[str, type["Pass"]] = {}
+
+
+def register(cls):
+    REGISTRY[cls.name] = cls
+    return cls
+
+
+@dataclass(frozen=True)
+class Pass:
+    """Base of all passes. Subclasses set `name`, declare fields, implement apply()."""
+
+    name: ClassVar[str] = ""
+    structural: ClassVar[bool] = True  # False: applied after lowering (quantize), not written to the spec
+
+    def apply(self, spec: Spec) -> Spec:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """The `--pass` text that recreates this pass."""
+        fields = dataclasses.fields(self)
+        if not fields:
+            return self.name
+        first, rest = fields[0], fields[1:]
+        parts = [f"{self.name}={_fmt(getattr(self, first.name))}"]
+        parts += [f"{f.name}={_fmt(getattr(self, f.name))}" for f in rest if getattr(self, f.name) != f.default]
+        return ",".join(parts)
+
+    @classmethod
+    def from_args(cls, positional, named: dict) -> "Pass":
+        hints = typing.get_type_hints(cls)
+        fields = [f for f in dataclasses.fields(cls)]
+        names = [f.name for f in fields]
+        values = dict(named)
+        if positional is not None:
+            if not fields:
+                raise PassError(f"pass '{cls.name}' takes no value")
+            if fields[0].name in values:
+                raise PassError(f"pass '{cls.name}': '{fields[0].name}' given twice")
+            values[fields[0].name] = positional
+        for key in values:
+            if key not in names:
+                raise PassError(f"pass '{cls.name}' has no argument '{key}' (arguments: {', '.join(names)})"
+                                f"{did_you_mean(key, names)}")
+        converted = {k: _convert(cls.name, k, v, hints[k]) for k, v in values.items()}
+        missing = [f.name for f in fields if f.name not in converted and f.default is dataclasses.MISSING]
+        if missing:
+            raise PassError(f"pass '{cls.name}' needs a value for '{missing[0]}', e.g. --pass {cls.name}=...")
+        try:
+            return cls(**converted)
+        except (TypeError, ValueError) as exc:
+            raise PassError(f"pass '{cls.name}': {exc}") from None
+
+
+def _fmt(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+def _convert(pname, key, value, hint):
+    """Turn a string (from --pass) or YAML scalar into the field's declared type."""
+    args = typing.get_args(hint)
+    if args and type(None) in args:  # Optional[X]
+        if value is None or (isinstance(value, str) and value.lower() in ("none", "")):
+            return None
+        hint = next(a for a in args if a is not type(None))
+    try:
+        if hint is bool:
+            if isinstance(value, bool):
+                return value
+            if str(value).lower() in ("true", "1", "yes", "on"):
+                return True
+            if str(value).lower() in ("false", "0", "no", "off"):
+                return False
+            raise ValueError
+        if hint is int:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            return int(value) if not isinstance(value, str) else int(value.strip())
+        if hint is float:
+            if isinstance(value, bool):
+                raise ValueError
+            out = float(value)
+            if out != out or out in (float("inf"), float("-inf")):
+                raise ValueError
+            return out
+        if hint is str:
+            if isinstance(value, (dict, list)):
+                raise ValueError
+            return str(value).strip()
+    except (ValueError, TypeError):
+        want = {bool: "true or false", int: "an integer", float: "a number", str: "a name"}.get(hint, str(hint))
+        raise PassError(f"pass '{pname}': {key}={value!r} is not {want}") from None
+    return value
+
+
+def parse_pass(text: str) -> Pass:
+    """'width=0.125' or 'groups=4,shuffle=true' -> a Pass."""
+    _load_all()
+    text = text.strip()
+    head, _, rest = text.partition(",")
+    name, sep, value = head.partition("=")
+    name = name.strip()
+    if name not in REGISTRY:
+        raise PassError(f"unknown pass '{name}' (passes: {', '.join(sorted(REGISTRY))}){did_you_mean(name, REGISTRY)}")
+    named = {}
+    for part in filter(None, (p.strip() for p in rest.split(","))) if rest else ():
+        k, eq, v = part.partition("=")
+        if not eq:
+            raise PassError(f"pass '{name}': '{part}' should be KEY=VALUE")
+        named[k.strip()] = v.strip()
+    return REGISTRY[name].from_args(value.strip() if sep else None, named)
+
+
+def from_recipe_item(item) -> Pass:
+    """One recipe entry: `{width: 0.125}` or `{groups: {g: 4, shuffle: true}}` (or a --pass string)."""
+    _load_all()
+    if isinstance(item, str):
+        return parse_pass(item)
+    if not isinstance(item, dict) or len(item) != 1:
+        raise PassError(f"a recipe entry is one `name: value` mapping, got {item!r}")
+    (name, value), = item.items()
+    if name not in REGISTRY:
+        raise PassError(f"unknown pass '{name}' (passes: {', '.join(sorted(REGISTRY))}){did_you_mean(name, REGISTRY)}")
+    if isinstance(value, dict):
+        return REGISTRY[name].from_args(None, value)
+    return REGISTRY[name].from_args(value, {})
+
+
+def load_recipe(path) -> list[Pass]:
+    """A passes/*.yaml recipe: a YAML list of passes, applied in order."""
+    from .. import yamlio
+
+    doc = yamlio.load(path)
+    items = doc.data.get("passes") if isinstance(doc.data, dict) else doc.data
+    if not isinstance(items, list):
+        raise PassError(f"{path}: a recipe is a YAML list of passes, e.g. '- width: 0.125'")
+    out = []
+    for i, item in enumerate(items):
+        try:
+            out.append(from_recipe_item(item))
+        except ArchcError as exc:
+            raise PassError(exc.message, doc.mark(("passes", i) if isinstance(doc.data, dict) else (i,))) from None
+    return out
+
+
+def as_pass(p) -> Pass:
+    return p if isinstance(p, Pass) else parse_pass(p)
+
+
+def run_pipeline(spec: Spec, passes) -> Spec:
+    """Apply structural passes in order, checking the result builds after each one;
+    an error names the pass, its position and the passes before it."""
+    from ..build import build
+
+    done: list[str] = []
+    for i, p in enumerate(as_pass(p) for p in passes):
+        if not p.structural:
+            continue
+        try:
+            spec = p.apply(spec)
+            build(spec)
+        except ArchcError as exc:
+            after = f" after {', '.join(done)}" if done else ""
+            raise PassError(f"pass {i + 1} '{p.describe()}'{after}: {exc.message}", exc.mark) from None
+        done.append(p.describe())
+    return spec
+
+
+def _load_all():
+    """Import every pass module in this package (each registers itself)."""
+    if getattr(_load_all, "done", False):
+        return
+    import importlib
+
+    for f in sorted(Path(__file__).parent.glob("*.py")):
+        if f.stem != "__init__":
+            importlib.import_module(f"{__name__}.{f.stem}")
+    _load_all.done = True
+
+
+def registry() -> dict[str, type[Pass]]:
+    _load_all()
+    return dict(REGISTRY)
