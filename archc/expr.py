@@ -40,6 +40,12 @@ CMPOPS = {
 }
 MAX_LEN = 200
 MAX_MAGNITUDE = 10**15
+MAX_ITEMS = 4096  # longest string or list an expression may build
+
+
+def _size(v) -> int:
+    """Length of a sequence operand, 1 for anything else (so str * int is bounded before it runs)."""
+    return len(v) if isinstance(v, (str, list)) else (abs(v) if isinstance(v, int) else 1)
 
 
 def is_expr(value) -> bool:
@@ -75,6 +81,8 @@ def _eval(node, scope, text):  # noqa: C901 - one small dispatch over the allowe
         left, right = ev(node.left), ev(node.right)
         if isinstance(node.op, ast.Pow) and abs(right) > 64:
             raise SpecError(f"exponent too large in expression '{text}'")
+        if isinstance(node.op, ast.Mult) and _size(left) * _size(right) > MAX_ITEMS:
+            raise SpecError(f"expression '{text}' builds a sequence longer than {MAX_ITEMS}")
         return _bounded(BINOPS[type(node.op)](left, right), text)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd, ast.Not)):
         v = ev(node.operand)

@@ -148,6 +148,7 @@ def lower(graph: Graph) -> fx.GraphModule:
     for node in graph:
         if node.op == "input":
             env[node.name] = fg.placeholder("x")
+            env[node.name].meta["archc"] = node.name
             continue
         args = [env[i] for i in node.inputs]
         if node.op in MODULES:
@@ -156,6 +157,7 @@ def lower(graph: Graph) -> fx.GraphModule:
             env[node.name] = fg.call_module(node.owner, tuple(args))
         else:
             env[node.name] = FUNCTIONS[node.op](fg, node, args)
+        env[node.name].meta["archc"] = node.name  # which IR node this fx node computes
     outs = [env[o] for o in graph.outputs]
     fg.output(outs[0] if len(outs) == 1 else tuple(outs))
     gm = fx.GraphModule(modules, fg, class_name=_class_name(graph.name))

@@ -1,12 +1,17 @@
 """Everything the CLI shows a person: rich tables. The only module that prints."""
 from __future__ import annotations
 
+import sys
+
 from rich.console import Console
 from rich.table import Table
 
 from .analysis import Report
 
-console = Console()
+
+def _console() -> Console:
+    """A console on the current stdout; piped output (files, CI logs) is wide so names are never cut."""
+    return Console(width=None if sys.stdout.isatty() else 200)
 
 
 def shape(s) -> str:
@@ -29,7 +34,7 @@ def summary(report: Report, layers: bool = True) -> None:
             ins = ", ".join(shape(s) for s in l.inputs)
             p = num(l.params) if not l.share else f"(= {l.share})"
             t.add_row(l.name, l.op, ins, shape(l.out), p, num(l.macs))
-        console.print(t)
+        _console().print(t)
     totals(report)
 
 
@@ -40,8 +45,8 @@ def totals(report: Report) -> None:
     for name, s in report.stages().items():
         t.add_row(name, num(s["params"]), num(s["macs"]), num(s["activation_bytes"]))
     t.add_row("[b]total", f"[b]{num(report.params)}", f"[b]{num(report.macs)}", f"[b]{num(report.activation_bytes)}")
-    console.print(t)
-    console.print(f"outputs: {', '.join(shape(s) for s in report.outputs)}   "
+    _console().print(t)
+    _console().print(f"outputs: {', '.join(shape(s) for s in report.outputs)}   "
                   f"params {report.params:,}   MACs {report.macs / 1e6:,.2f} M   "
                   f"fwd/bwd pass {report.activation_bytes / 1e6:,.2f} MB")
 
@@ -52,8 +57,8 @@ def ops(entries) -> None:
         t.add_column(col, overflow="fold")
     for name, kind, params, doc in entries:
         t.add_row(name, kind, params, doc)
-    console.print(t)
+    _console().print(t)
 
 
 def message(text: str) -> None:
-    console.print(text, highlight=False)
+    _console().print(text, highlight=False)

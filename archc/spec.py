@@ -102,7 +102,14 @@ def validate_schema(doc: yamlio.Document, sch: dict | None = None) -> None:
     if not errors:
         return
     err = _deepest(jsonschema.exceptions.best_match(errors))
-    raise SpecError(_schema_message(err), doc.mark(tuple(err.absolute_path)))
+    # an unknown key usually explains a missing one beside it ('stagess' for 'stages')
+    unknown = [e for e in errors if e.validator == "additionalProperties" and e.absolute_path == err.absolute_path]
+    err = unknown[0] if err.validator == "required" and unknown else err
+    path = tuple(err.absolute_path)
+    if err.validator == "additionalProperties":
+        extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
+        raise SpecError(_schema_message(err), doc.key_mark(path + (extra[0],)))
+    raise SpecError(_schema_message(err), doc.mark(path))
 
 
 def _deepest(err):
@@ -218,6 +225,7 @@ def _decode_stage(doc, si, st, lib) -> Stage:
 def _decode_row(doc, path, row, columns, defaults, lib) -> Row:
     mark = doc.mark(path)
     marks: dict = {}
+    key_marks: dict = {}
     if isinstance(row, list):
         if columns is None:
             raise SpecError("a row written as a list needs the stage's `columns:` header "
@@ -233,10 +241,12 @@ def _decode_row(doc, path, row, columns, defaults, lib) -> Row:
                 raise SpecError(f"field '{k}' is given twice (column and extra)", doc.mark(path + (len(values), k)))
             fields[k] = v
             marks[k] = doc.mark(path + (len(values), k))
+            key_marks[k] = doc.key_mark(path + (len(values), k))
         style = "list"
     else:
         fields = dict(row)
         marks = {k: doc.mark(path + (k,)) for k in row}
+        key_marks = {k: doc.key_mark(path + (k,)) for k in row}
         style = "dict"
     op = fields.pop("op")
     if not isinstance(op, str):
@@ -250,7 +260,7 @@ def _decode_row(doc, path, row, columns, defaults, lib) -> Row:
         if key not in params:
             allowed = list(params) + list(ROW_KEYS[1:])
             raise SpecError(f"unknown column '{key}' for {op} (allowed: {', '.join(allowed)})"
-                            f"{did_you_mean(key, allowed)}", marks.get(key, mark))
+                            f"{did_you_mean(key, allowed)}", key_marks.get(key, marks.get(key, mark)))
     for name, p in params.items():
         if p.required and name not in fields:
             raise SpecError(f"{op} needs '{name}' ({p.doc or p.type})", mark)

@@ -26,6 +26,11 @@ class Document:
     def __init__(self, data, marks: dict, file: str):
         self.data, self.marks, self.file = data, marks, file
 
+    def key_mark(self, path: Path_) -> Mark:
+        """The mark of the key of the last element of `path` (a mapping entry)."""
+        path = tuple(path)
+        return self.marks.get(path[:-1] + (("key", path[-1]),)) or self.mark(path)
+
     def mark(self, path: Path_) -> Mark:
         """The mark of `path`, or of its closest ancestor that has one."""
         path = tuple(path)
@@ -87,6 +92,9 @@ def _convert(node, path, marks, file, counter, depth):
     if depth > MAX_DEPTH:
         raise SpecError(f"{mark}: nesting deeper than {MAX_DEPTH} levels; flatten the spec")
     marks[path] = mark
+    if isinstance(node, (yaml.SequenceNode, yaml.MappingNode)) and node.tag not in (
+            "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"):
+        raise SpecError(f"{mark}: YAML tag {node.tag} is not allowed in a spec; write plain values")
     if isinstance(node, yaml.ScalarNode):
         return _scalar(node, mark)
     if isinstance(node, yaml.SequenceNode):
@@ -96,6 +104,8 @@ def _convert(node, path, marks, file, counter, depth):
         for key_node, value_node in node.value:
             key = _convert(key_node, path + ("<key>",), marks, file, counter, depth + 1)
             key_mark = Mark(file, key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            if isinstance(key, str):
+                marks[path + (("key", key),)] = key_mark
             if not isinstance(key, str):
                 raise SpecError(f"{key_mark}: mapping key {key!r} must be a string")
             if key in out:
