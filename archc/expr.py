@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
+from functools import lru_cache
 
 from .errors import SpecError
 
@@ -57,13 +58,18 @@ def evaluate(text: str, scope: dict):
     if len(text) > MAX_LEN:
         raise SpecError(f"expression longer than {MAX_LEN} characters: '{text[:40]}...'")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError:
-        raise SpecError(f"cannot parse expression '{text}'") from None
-    try:
-        return _eval(tree.body, scope, text)
+        return _eval(_parse(text.strip()), scope, text)
     except (ZeroDivisionError, TypeError, IndexError, ValueError, OverflowError) as exc:
         raise SpecError(f"expression '{text}' failed: {exc}") from None
+
+
+@lru_cache(maxsize=4096)
+def _parse(text: str) -> ast.AST:
+    """Parsed once per distinct expression: a block's expressions recur in every instance."""
+    try:
+        return ast.parse(text, mode="eval").body
+    except SyntaxError:
+        raise SpecError(f"cannot parse expression '{text}'") from None
 
 
 def _eval(node, scope, text):  # noqa: C901 - one small dispatch over the allowed node kinds
