@@ -24,9 +24,16 @@ def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> 
     return new_v
 
 
+def _range(*args) -> list:
+    r = range(*args)
+    if len(r) > MAX_ITEMS:
+        raise SpecError(f"range of {len(r)} items is longer than {MAX_ITEMS}")
+    return list(r)
+
+
 FUNCTIONS = {
     "make_divisible": make_divisible, "max": max, "min": min, "int": int,
-    "round": round, "len": len, "range": range, "abs": abs,
+    "round": round, "len": len, "range": _range, "abs": abs,
     "ceil": math.ceil, "floor": math.floor,
 }
 BINOPS = {
@@ -113,8 +120,7 @@ def _eval(node, scope, text):  # noqa: C901 - one small dispatch over the allowe
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS:
         if node.keywords:
             raise SpecError(f"keyword arguments are not allowed in expression '{text}'")
-        result = FUNCTIONS[node.func.id](*[ev(a) for a in node.args])
-        return list(result) if isinstance(result, range) else result
+        return FUNCTIONS[node.func.id](*[ev(a) for a in node.args])
     raise SpecError(f"'{ast.unparse(node)}' is not allowed in expression '{text}' "
                     f"(allowed: arithmetic, comparisons, and/or/not, x if c else y, "
                     f"{', '.join(sorted(FUNCTIONS))})")

@@ -9,13 +9,16 @@ pooling to a fixed AvgPool2d whenever the bins divide the map.
 """
 from __future__ import annotations
 
+import math
 import operator
+import os
 
 import torch
 import torch.fx as fx
 import torch.nn.functional as F
 from torch import nn
 
+from .errors import GraphError
 from .ir import Graph
 from .ops import pair
 
@@ -142,8 +145,31 @@ def _resize(g, node, args):
     return g.call_function(F.interpolate, (args[0],), kwargs)
 
 
-def lower(graph: Graph) -> fx.GraphModule:
-    """A torch module computing `graph`; module paths are the IR's node names."""
+DEFAULT_LIMIT = 2**31  # parameters, and activation elements of one forward pass
+
+
+def check_size(graph: Graph, limit: int = DEFAULT_LIMIT) -> None:
+    """Refuse, before allocating anything, a model whose weights or activations exceed `limit` elements."""
+    from .analysis import analyze
+
+    report = analyze(graph)
+    elements = sum(math.prod(n.shape) for n in graph)
+    for what, count in (("parameters", report.params), ("activation elements", elements)):
+        if count > limit:
+            raise GraphError(f"'{graph.name}' would allocate {count:,} {what}, over the limit of {limit:,}; "
+                             f"shrink the spec or raise the limit (ARCHC_MAX_ELEMENTS)")
+
+
+def lower(graph: Graph, seed: int = 0, limit: int | None = None) -> fx.GraphModule:
+    """A torch module computing `graph`; module paths are the IR's node names. Weights are
+    initialised from `seed`, so the same spec gives the same model (and byte-identical ONNX)."""
+    check_size(graph, limit or int(os.environ.get("ARCHC_MAX_ELEMENTS", DEFAULT_LIMIT)))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return _lower(graph)
+
+
+def _lower(graph: Graph) -> fx.GraphModule:
     fg, env, modules = fx.Graph(), {}, {}
     for node in graph:
         if node.op == "input":

@@ -16,7 +16,8 @@ from . import yamlio
 from .errors import Mark, SpecError
 
 ROW_KEYS = ("op", "id", "n", "from", "width", "doc")  # row fields that are not op parameters
-WIDTH_MODES = ("normal", "fixed", "up")  # how a row follows the width multiplier
+WIDTH_MODES = ("normal", "fixed", "up")
+MAX_REPEATS = 1000  # how a row follows the width multiplier
 
 
 @dataclass(frozen=True)
@@ -267,6 +268,9 @@ def _decode_row(doc, path, row, columns, defaults, lib) -> Row:
     n = special.get("n", 1)
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise SpecError(f"repeats n must be an integer >= 1, got {n!r}", marks.get("n", mark))
+    if n > MAX_REPEATS:
+        raise SpecError(f"repeats n={n} is more than {MAX_REPEATS}; no published network is that deep",
+                        marks.get("n", mark))
     width = special.get("width", "normal")
     if width not in WIDTH_MODES:
         raise SpecError(f"width must be one of {', '.join(WIDTH_MODES)}, got {width!r}"
