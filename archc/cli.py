@@ -135,5 +135,43 @@ def ops():
     render.ops(entries)
 
 
+@app.command()
+@boundary
+def graph(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: VarOpt = None,
+          format: Annotated[str, typer.Option("--format", "-f", help="dot, mermaid, png or svg")] = "dot",
+          output: Annotated[Optional[Path], typer.Option("-o", "--output", help="file (default: stdout for text)")] = None,
+          expand: Annotated[bool, typer.Option(help="draw every primitive, blocks as clusters")] = False):
+    """Draw the network: stages as clusters, blocks as nodes (or expanded), shapes on edges."""
+    from . import draw, render
+    from .errors import ArchcError
+    from .outputs import atomic_file
+
+    if format not in ("dot", "mermaid", "png", "svg"):
+        raise ArchcError(f"--format {format}: use dot, mermaid, png or svg")
+    g = _compile(spec, pass_, input, var).graph
+    text = draw.to_mermaid(g, expand) if format == "mermaid" else draw.to_dot(g, expand)
+    if format in ("png", "svg"):
+        target = output or Path(f"{g.name}.{format}")
+        with atomic_file(target) as tmp:
+            draw.render(text, format, tmp)
+        render.message(f"wrote {target}")
+    elif output:
+        with atomic_file(output) as tmp:
+            tmp.write_text(text)
+    else:
+        print(text, end="")
+
+
+@app.command()
+@boundary
+def explain(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: VarOpt = None,
+            markdown: Annotated[bool, typer.Option("--markdown", help="print Markdown source")] = False):
+    """The spec's tables as a paper prints them, each block expanded with its MAC formulas."""
+    from . import render
+    from .explain import markdown as explain_md
+
+    render.markdown(explain_md(_compile(spec, pass_, input, var)), raw=markdown)
+
+
 def run():
     app()

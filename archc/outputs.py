@@ -13,6 +13,17 @@ from .errors import ArchcError
 MARKER = ".archc-build"
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _publish(path: Path, mode: int) -> None:
+    """mkstemp/mkdtemp make private files; outputs get the user's usual permissions."""
+    os.chmod(path, mode & ~_umask())
+
+
 @contextlib.contextmanager
 def atomic_dir(target: str | os.PathLike, force: bool = False):
     """Yield a temporary directory; on success its files replace those in `target`."""
@@ -29,6 +40,9 @@ def atomic_dir(target: str | os.PathLike, force: bool = False):
     try:
         yield tmp
         (tmp / MARKER).write_text("written by archc build\n")
+        _publish(tmp, 0o777)
+        for item in tmp.iterdir():
+            _publish(item, 0o777 if item.is_dir() else 0o666)
         if not target.exists():
             os.replace(tmp, target)
             return
@@ -36,3 +50,22 @@ def atomic_dir(target: str | os.PathLike, force: bool = False):
             os.replace(item, target / item.name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def atomic_file(target: str | os.PathLike):
+    """Yield a temporary path beside `target`; it becomes `target` only if the block succeeds."""
+    target = Path(target)
+    if target.is_dir():
+        raise ArchcError(f"{target}: is a directory; give a file name")
+    if not target.resolve().parent.exists():
+        raise ArchcError(f"{target}: directory {target.resolve().parent} does not exist")
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.resolve().parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        _publish(tmp, 0o666)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)

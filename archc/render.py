@@ -62,3 +62,13 @@ def ops(entries) -> None:
 
 def message(text: str) -> None:
     _console().print(text, highlight=False)
+
+
+def markdown(text: str, raw: bool = False) -> None:
+    """Markdown as is (raw, for files) or rendered with tables for the terminal."""
+    if raw:
+        print(text)
+        return
+    from rich.markdown import Markdown
+
+    _console().print(Markdown(text))
