@@ -173,5 +173,63 @@ def explain(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: V
     render.markdown(explain_md(_compile(spec, pass_, input, var)), raw=markdown)
 
 
+@app.command()
+@boundary
+def sweep(spec: SpecArg,
+          grid: Annotated[List[str], typer.Option("--grid", "-g", help="NAME=V1,V2,... (a pass; `none` leaves it out)")],
+          input: InputOpt = None, var: VarOpt = None,
+          profile: Annotated[bool, typer.Option(help="also measure ONNX Runtime latency (one at a time)")] = False,
+          out: Annotated[Optional[Path], typer.Option("--out", "-o", help="write results.csv/json and a cache")] = None,
+          jobs: Annotated[int, typer.Option(help="worker processes (0: all cores)")] = 0,
+          plot: Annotated[Optional[str], typer.Option(help="X,Y: also draw DIR/pareto.png and .svg")] = None,
+          json_: JsonOpt = False):
+    """Analyse (and profile) every combination of pass settings; invalid ones are skipped with a reason."""
+    import time
+
+    from . import render
+    from .sweep import Sweep, configurations, parse_grid, write_results
+
+    grid_ = parse_grid(grid)
+    sw = Sweep(str(spec), grid_, input, parse_vars(var), jobs)
+    n = len(configurations(grid_)) * (2 if profile else 1)
+    start = time.perf_counter()
+    with render.Progress(n, "sweep") as bar:
+        results = sw.run(out, {"runs": 30, "warmup": 5, "threads": 1} if profile else None, bar)
+    seconds = time.perf_counter() - start
+    if out:
+        write_results(results, out)
+        if plot:
+            _pareto(out / "results.csv", plot, None, out / "pareto")
+    if json_:
+        print(json.dumps([r.row() for r in results]))
+    else:
+        render.sweep(results, seconds, out)
+
+
+def _pareto(results: Path, axes: str, quality, stem: Path):
+    from . import pareto, render
+    from .errors import ArchcError
+    from .outputs import atomic_file
+
+    x, sep, y = axes.partition(",")
+    if not sep:
+        raise ArchcError(f"--plot {axes}: expected X,Y columns, e.g. macs,fps")
+    rows = pareto.load_rows(results)
+    rows = pareto.join(rows, quality) if quality else rows
+    with atomic_file(stem.with_suffix(".png")) as png, atomic_file(stem.with_suffix(".svg")) as svg:
+        front = pareto.plot(rows, x.strip(), y.strip(), [(png, "png"), (svg, "svg")])
+    render.message(f"wrote {stem}.png and {stem}.svg: {len(front)} configurations on the frontier")
+
+
+@app.command("pareto")
+@boundary
+def pareto_cli(results: Annotated[Path, typer.Argument(help="results.csv or results.json of a sweep")],
+               axes: Annotated[str, typer.Option("--axes", help="X,Y columns, e.g. median_ms,iou")] = "macs,fps",
+               quality: Annotated[Optional[Path], typer.Option(help="CSV with a config column and quality columns")] = None,
+               output: Annotated[Path, typer.Option("-o", "--output", help="path without suffix")] = Path("pareto")):
+    """Plot a Pareto frontier (PNG and SVG) of sweep results, optionally joined with measured quality."""
+    _pareto(results, axes, quality, output)
+
+
 def run():
     app()

@@ -72,3 +72,46 @@ def markdown(text: str, raw: bool = False) -> None:
     from rich.markdown import Markdown
 
     _console().print(Markdown(text))
+
+
+class Progress:
+    """A rich progress bar (on stderr, so stdout stays clean for --json); call the instance per step."""
+
+    def __init__(self, total: int, what: str):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TimeElapsedColumn
+
+        self._bar = RichProgress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+        self._task = self._bar.add_task(what, total=total)
+
+    def __enter__(self):
+        self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self._bar.__exit__(*exc)
+
+    def __call__(self, n: int = 1):
+        self._bar.advance(self._task, n)
+
+
+def sweep(results, seconds: float, out=None) -> None:
+    ok = [r for r in results if r.status == "ok"]
+    t = Table(title=f"{len(results)} configurations: {len(ok)} valid, {len(results) - len(ok)} skipped "
+                    f"({seconds:.2f} s)")
+    for col in ("config", "params", "MACs", "activation bytes", "median ms"):
+        t.add_column(col, justify="left" if col == "config" else "right")
+    for r in ok[:40]:
+        t.add_row(r.config, num(r.params), num(r.macs), num(r.activation_bytes),
+                  f"{r.median_ms:.2f}" if r.median_ms is not None else "")
+    if len(ok) > 40:
+        t.add_row(f"... {len(ok) - 40} more", "", "", "", "")
+    _console().print(t)
+    reasons: dict = {}
+    for r in results:
+        if r.status != "ok":
+            reasons.setdefault(r.reason.split(": ", 1)[-1], []).append(r.config)
+    for reason, configs in reasons.items():
+        _console().print(f"[yellow]skipped {len(configs)}[/]: {reason}  (e.g. {configs[0]})", highlight=False)
+    if out:
+        _console().print(f"wrote {out}/results.csv and {out}/results.json")

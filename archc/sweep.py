@@ -1,0 +1,196 @@
+"""Sweeps: the cartesian product of pass settings, analysed in parallel, cached by
+content so a re-run or an extended grid only does the new work.
+
+    run_sweep("specs/fastscnn.yaml", {"width": ["1", "0.5"], "drop": ["none", "ppm"]})
+
+A grid value `none` leaves that pass out. A combination that a pass refuses
+(e.g. PPM bins larger than the feature map) is kept as `skipped` with its reason.
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from .errors import ArchcError
+
+CACHE_VERSION = "1"
+COLUMNS = ("config", "status", "params", "macs", "activation_bytes", "median_ms", "fps", "reason")
+
+
+@dataclass
+class Result:
+    config: str  # the passes, space separated: "width=0.5 drop=ppm"
+    knobs: dict  # grid name -> value
+    status: str = "ok"  # ok or skipped
+    reason: str = ""
+    params: int | None = None
+    macs: int | None = None
+    activation_bytes: int | None = None
+    median_ms: float | None = None
+    fps: float | None = None
+
+    def row(self) -> dict:
+        return {**{c: getattr(self, c) for c in COLUMNS}, **self.knobs}
+
+
+def parse_grid(items) -> dict:
+    """['width=1,0.5', 'drop=none,ppm'] -> {'width': ['1', '0.5'], 'drop': ['none', 'ppm']}."""
+    grid = {}
+    for item in items:
+        name, sep, values = item.partition("=")
+        vals = [v.strip() for v in values.split(",") if v.strip()] if sep else []
+        if not name.strip() or not vals:
+            raise ArchcError(f"--grid {item}: expected NAME=V1,V2,..., e.g. --grid width=1,0.5,0.25")
+        if name.strip() in grid:
+            raise ArchcError(f"--grid {name.strip()} is given twice; list all its values in one --grid")
+        grid[name.strip()] = vals
+    return grid
+
+
+def configurations(grid: dict) -> list[dict]:
+    names = list(grid)
+    return [dict(zip(names, values)) for values in itertools.product(*(grid[n] for n in names))]
+
+
+def passes_of(knobs: dict) -> list[str]:
+    return [f"{name}={value}" for name, value in knobs.items() if value.lower() != "none"]
+
+
+def check_grid(grid: dict) -> None:
+    """Fail before any work if a grid value is not a valid pass (unknown name, bad value)."""
+    from .passes import parse_pass
+
+    for name, values in grid.items():
+        for v in values:
+            if v.lower() != "none":
+                parse_pass(f"{name}={v}")
+
+
+def _key(spec_text: str, variables: dict, input_, passes: list, profile: dict | None) -> str:
+    blob = json.dumps([CACHE_VERSION, spec_text, variables, input_, passes, profile], sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+@lru_cache(maxsize=4)
+def _spec(path: str, text: str, variables: str):
+    """Each worker reads and validates the spec once per sweep, not once per configuration."""
+    from .spec import load
+
+    return load(path, json.loads(variables), text)
+
+
+def _analyse(job) -> Result:
+    """One configuration (in a worker process): compile + analyse, or the reason it is invalid."""
+    spec_path, text, variables, input_, knobs = job
+    from .analysis import analyze
+    from .build import build
+    from .compile import apply_passes
+
+    config = " ".join(passes_of(knobs)) or "(baseline)"
+    try:
+        spec = _spec(spec_path, text, json.dumps(variables, sort_keys=True))
+        r = analyze(build(apply_passes(spec, ([f"input={input_}"] if input_ else []) + passes_of(knobs))))
+    except ArchcError as exc:
+        return Result(config, knobs, "skipped", exc.message)
+    return Result(config, knobs, params=r.params, macs=r.macs, activation_bytes=r.activation_bytes)
+
+
+class Cache:
+    """One JSON file per configuration under DIR/cache/, named by the content hash."""
+
+    def __init__(self, root: Path | None):
+        self.root = root / "cache" if root else None
+
+    def get(self, key: str) -> Result | None:
+        if self.root and (self.root / f"{key}.json").exists():
+            try:
+                return Result(**json.loads((self.root / f"{key}.json").read_text()))
+            except (ValueError, TypeError):
+                return None  # a damaged entry is recomputed
+        return None
+
+    def put(self, key: str, result: Result) -> None:
+        if self.root:
+            self.root.mkdir(parents=True, exist_ok=True)
+            tmp = self.root / f".{key}.tmp"
+            tmp.write_text(json.dumps(asdict(result)))
+            os.replace(tmp, self.root / f"{key}.json")
+
+
+@dataclass
+class Sweep:
+    spec: str
+    grid: dict
+    input: str | None = None
+    variables: dict = field(default_factory=dict)
+    jobs: int = 0  # 0: all cores
+
+    def run(self, out: Path | None = None, profile: dict | None = None, progress=None) -> list[Result]:
+        from .yamlio import read_text
+
+        text = read_text(self.spec)
+        check_grid(self.grid)
+        cache, todo, results = Cache(out), [], {}
+        configs = configurations(self.grid)
+        for i, knobs in enumerate(configs):
+            key = _key(text, self.variables, self.input, passes_of(knobs), profile)
+            hit = cache.get(key)
+            if hit is not None:
+                results[i] = hit
+            else:
+                todo.append((i, key, (self.spec, text, self.variables, self.input, knobs)))
+        for (i, key, _), result in zip(todo, self._map([job for _, _, job in todo], progress)):
+            results[i] = result
+            if profile is None or result.status != "ok":
+                cache.put(key, result)
+        if profile is not None:
+            self._profile([results[i] for i, _, _ in todo], profile, progress)
+            for i, key, _ in todo:
+                cache.put(key, results[i])
+        return [results[i] for i in range(len(configs))]
+
+    def _map(self, jobs: list, progress):
+        workers = self.jobs or os.cpu_count() or 1
+        if workers == 1 or len(jobs) < 16:
+            for job in jobs:
+                yield _analyse(job)
+                progress and progress()
+            return
+        with ProcessPoolExecutor(workers) as pool:
+            for result in pool.map(_analyse, jobs, chunksize=max(1, len(jobs) // (workers * 8))):
+                yield result
+                progress and progress()
+
+    def _profile(self, results: list[Result], settings: dict, progress) -> None:
+        """Latency of every valid new configuration, one at a time so timings do not compete."""
+        from .profile import profile_configs
+
+        ok = [r for r in results if r.status == "ok"]
+        for r, timing in zip(ok, profile_configs(self.spec, [passes_of(r.knobs) for r in ok], self.input,
+                                                 self.variables, settings, progress)):
+            r.median_ms, r.fps = timing["median_ms"], timing["fps"]
+
+
+def write_results(results: list[Result], out: Path) -> None:
+    """results.csv and results.json in `out` (each written atomically)."""
+    import csv
+    import io
+
+    from .outputs import atomic_file
+
+    rows = [r.row() for r in results]
+    fields = list(COLUMNS) + [k for k in (rows[0] if rows else {}) if k not in COLUMNS]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in rows)
+    with atomic_file(out / "results.csv") as tmp:
+        tmp.write_text(buf.getvalue())
+    with atomic_file(out / "results.json") as tmp:
+        tmp.write_text(json.dumps(rows, indent=1) + "\n")
