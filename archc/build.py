@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, replace
 
 from .blocks import STEP_KEYS, Block, Library
+from .dilate import Dilation, output_stride
 from .errors import ArchcError, GraphError, SpecError
 from .expr import evaluate, make_divisible, resolve
 from .ir import Graph, Node
@@ -61,6 +62,7 @@ class Builder:
         self.lib = Library(spec.blocks)
         self.graph = Graph(spec.name, spec.input)
         self.refs: dict[str, str] = {}
+        self.dilation = Dilation()
 
     # -- spec level ------------------------------------------------------------
     def run(self) -> Graph:
@@ -84,19 +86,24 @@ class Builder:
         cur = self.lookup(stage.frm, {}, stage.mark) if stage.frm else prev
         if stage.id in self.refs:
             raise SpecError(f"stage id '{stage.id}' is already a name in this spec", stage.mark)
+        limit = output_stride(stage, lambda value, mark: self._resolve(value, self.spec.vars, mark))
         for ri, row in enumerate(stage.rows):
             key = row.id or str(ri)
             if row.id and row.id in self.refs:
                 raise SpecError(f"row id '{row.id}' is already a name in this spec", row.mark)
             inputs = self.lookup(row.frm, {}, row.field_mark("from")) if row.frm else cur
-            cur = [self._row(stage, key, row, inputs)]
+            cur = [self._row(stage, key, row, inputs, limit)]
             self.refs[f"{stage.id}.{key}"] = cur[0]
             if row.id:
                 self.refs[row.id] = cur[0]
         self.refs[stage.id] = cur[0]
+        for name, ref in stage.taps.items():  # names for points inside the stage (an import's taps)
+            if name in self.refs:
+                raise SpecError(f"tap '{name}' is already a name in this spec", stage.marks.get("taps", stage.mark))
+            self.refs[name] = self.lookup([ref], {}, stage.marks.get("taps", stage.mark))[0]
         return cur
 
-    def _row(self, stage: Stage, key: str, row: Row, inputs: list) -> str:
+    def _row(self, stage: Stage, key: str, row: Row, inputs: list, limit: int | None = None) -> str:
         params = self.lib.params_of(row.op, row.mark)
         for r in range(row.n):
             args = {}
@@ -111,6 +118,9 @@ class Builder:
                 args[name] = v
             if r > 0 and "s" in params:
                 args["s"] = 1  # only the first block of a row carries the stride
+            if limit:
+                args = self.dilation.apply(row.op, args, params, self.graph[inputs[0]].stride, limit,
+                                           f"{stage.id}.{key}.{r}", row.mark)
             prov = Prov(stage.id, key, r, row.op, (), row.mark)
             out = self.expand(row.op, args, inputs, f"{stage.id}.{key}.{r}", prov, {}, None)
             inputs = [out]

@@ -32,7 +32,11 @@ def _stage(st: Stage) -> dict:
         d["columns"] = list(st.columns)
     if st.defaults:
         d["defaults"] = dict(st.defaults)
+    if st.output_stride is not None:
+        d["output_stride"] = st.output_stride
     d["rows"] = [_row(r, st) for r in st.rows]
+    if st.taps:
+        d["taps"] = dict(st.taps)
     return d
 
 

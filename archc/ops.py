@@ -248,9 +248,18 @@ def _same_shapes(ins, who):
     return tuple(ins[0])
 
 
+def _gate(g, x) -> bool:
+    """A Cx1x1 map that broadcasts over the CxHxW map x (SE gates, global context)."""
+    return len(g) == 3 and len(x) == 3 and g[0] == x[0] and tuple(g[1:]) == (1, 1)
+
+
 @op("add", inputs="2+", example="{op: add, from: [in, project]}")
 def _add(a, ins):
-    """Element-wise sum of inputs of the same shape (residuals, fusion)."""
+    """Element-wise sum of inputs of one shape (residuals, fusion); a Cx1x1 input broadcasts
+    over the others (BiSeNetV2's context embedding adds a pooled vector to its map)."""
+    full = max(ins, key=lambda s: len(s) == 3 and s[1] * s[2])
+    if all(tuple(s) == tuple(full) or _gate(s, full) for s in ins):
+        return tuple(full)
     return _same_shapes(ins, "add")
 
 
@@ -258,7 +267,7 @@ def _add(a, ins):
 def _mul(a, ins):
     """Element-wise product; the second input may be Cx1x1 (a channel gate, as in SE)."""
     x, g = tuple(ins[0]), tuple(ins[1])
-    if g == x or (len(g) == 3 and g[0] == x[0] and g[1:] == (1, 1)):
+    if g == x or _gate(g, x):
         return x
     return _same_shapes(ins, "mul")
 

@@ -55,6 +55,9 @@ class Stage:
     frm: tuple | None = None
     doc: str | None = None
     mark: Mark | None = None
+    output_stride: object = None  # int or `$expr`: past it, strides become dilations
+    taps: dict = field(default_factory=dict)  # name -> node reference, defined after the stage
+    marks: dict = field(default_factory=dict, compare=False)  # field name -> Mark
 
 
 @dataclass(frozen=True)
@@ -178,19 +181,21 @@ def _header(text: str) -> str:
     return "\n".join(lines)
 
 
-def load(file, variables: dict | None = None, text: str | None = None) -> Spec:
-    """Read, schema-validate and decode a spec file. `variables` override its `vars`."""
+def load(file, variables: dict | None = None, text: str | None = None, chain: tuple = ()) -> Spec:
+    """Read, schema-validate and decode a spec file. `variables` override its `vars`;
+    `chain` is the files importing this one (outermost first), to refuse cycles."""
     doc = yamlio.load(file, text)
     if not isinstance(doc.data, dict):
         raise SpecError(f"{doc.file}:1:1: a spec is a mapping with 'name', 'input' and 'stages', "
                         f"not a {type(doc.data).__name__}")
     validate_schema(doc)
     raw_text = text if text is not None else yamlio.read_text(file)
-    return decode(doc, variables, _header(raw_text))
+    return decode(doc, variables, _header(raw_text), chain)
 
 
-def decode(doc: yamlio.Document, variables: dict | None = None, header: str = "") -> Spec:
+def decode(doc: yamlio.Document, variables: dict | None = None, header: str = "", chain: tuple = ()) -> Spec:
     from .blocks import library  # blocks depend on spec helpers; import late
+    from .imports import import_stages
 
     d = doc.data
     vars_ = dict(d.get("vars", {}))
@@ -201,26 +206,48 @@ def decode(doc: yamlio.Document, variables: dict | None = None, header: str = ""
                             doc.mark(("vars",)))
         vars_[name] = value
     lib = library(d.get("blocks", {}), doc)
-    stages, seen = [], set()
+    stages, seen, blocks = [], set(), dict(d.get("blocks", {}))
     for si, st in enumerate(d["stages"]):
-        if st["id"] in seen:
-            raise SpecError(f"stage id '{st['id']}' is used twice", doc.mark(("stages", si, "id")))
-        seen.add(st["id"])
-        stages.append(_decode_stage(doc, si, st, lib))
+        if "import" in st:
+            new, imported_blocks = import_stages(doc, si, st, vars_, chain)
+            _merge_blocks(blocks, imported_blocks, doc.mark(("stages", si, "import")))
+        else:
+            new = [_decode_stage(doc, si, st, lib)]
+        for stage in new:
+            if stage.id in seen:
+                raise SpecError(f"stage id '{stage.id}' is used twice", stage.mark or doc.mark(("stages", si, "id")))
+            seen.add(stage.id)
+            stages.append(stage)
     w = d.get("width", {})
     return Spec(
         name=d["name"], input=parse_input(d["input"], doc.mark(("input",))), stages=tuple(stages),
         vars=vars_, width=Width(float(w.get("multiplier", 1.0)), w.get("round", "floor"), w.get("divisor", 1)),
-        blocks=dict(d.get("blocks", {})), outputs=_ref(d.get("outputs")), doc=d.get("doc"), file=doc.file,
+        blocks=blocks, outputs=_ref(d.get("outputs")), doc=d.get("doc"), file=doc.file,
         header=header, mark=doc.mark(()), input_mark=doc.mark(("input",)))
 
 
+def _merge_blocks(blocks: dict, imported: dict, mark) -> None:
+    for name, raw in imported.items():
+        if name in blocks and blocks[name] != raw:
+            raise SpecError(f"block '{name}' is defined differently here and in an imported spec; rename one", mark)
+        blocks[name] = raw
+
+
 def _decode_stage(doc, si, st, lib) -> Stage:
+    path = ("stages", si)
+    for key in ("stages", "upto", "vars"):
+        if key in st:
+            raise SpecError(f"stage '{st['id']}': `{key}:` selects from an imported spec; it needs `import:`",
+                            doc.mark(path + (key,)))
+    if "rows" not in st:
+        raise SpecError(f"stage '{st['id']}' needs `rows:` (a table) or `import:` (another spec's stages)",
+                        doc.mark(path))
     columns = tuple(st["columns"]) if "columns" in st else None
-    rows = tuple(_decode_row(doc, ("stages", si, "rows", ri), row, columns, st.get("defaults", {}), lib)
+    rows = tuple(_decode_row(doc, path + ("rows", ri), row, columns, st.get("defaults", {}), lib)
                  for ri, row in enumerate(st["rows"]))
     return Stage(st["id"], rows, columns, dict(st.get("defaults", {})), _ref(st.get("from")),
-                 st.get("doc"), doc.mark(("stages", si)))
+                 st.get("doc"), doc.mark(path), st.get("output_stride"), dict(st.get("taps", {})),
+                 {k: doc.mark(path + (k,)) for k in ("output_stride", "taps") if k in st})
 
 
 def _decode_row(doc, path, row, columns, defaults, lib) -> Row:

@@ -1,0 +1,188 @@
+"""Every spec in specs/: it validates, cites its sources, gives its pinned numbers, counts exactly
+as torchinfo does on the lowered module, infers the shapes torch computes, and exports to ONNX
+that runs in ONNX Runtime like PyTorch."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+
+from archc.compile import compile_spec
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = sorted((ROOT / "specs").glob("*.yaml"))
+IDS = [p.stem for p in SPECS]
+
+# spec -> (params, MACs) at its default input and class count (torchinfo 1.8 semantics)
+PINNED = {
+    "fastscnn": (1_122_673, 830_667_136),
+    "mobilenetv2": (3_504_872, 300_809_384),
+    "mobilenetv3_large": (5_483_032, 216_621_520),
+    "mobilenetv3_small": (2_542_856, 56_527_424),
+    "deeplabv3plus_mobilenetv2": (5_225_717, 2_625_033_824),
+    "deeplabv3plus_mobilenetv3_large": (11_138_085, 1_122_461_592),
+    "deeplabv3plus_mobilenetv3_small": (6_241_557, 827_689_224),
+    "erfnet": (2_066_836, 29_982_628_288),
+    "essnetb": (572_928, 12_852_926_912),
+    "bisenetv2": (3_358_627, 24_603_485_104),
+}
+
+# spec -> published figures as published: (params, params digits, MACs in M or None, MAC digits)
+PUBLISHED = {
+    "fastscnn": (1_122_673, None, 830.67, 2),
+    "mobilenetv2": (3_504_872, None, 300.81, 2),
+    "mobilenetv3_large": (5_483_032, None, 216.62, 2),
+    "mobilenetv3_small": (2_542_856, None, 56.53, 2),
+    "deeplabv3plus_mobilenetv2": (5.23, 2, None, None),
+    "deeplabv3plus_mobilenetv3_small": (6.24, 2, None, None),
+    "erfnet": (2_066_836, None, None, None),
+    "bisenetv2": (3.4, 1, None, None),
+}
+
+
+@lru_cache(maxsize=None)
+def compiled(name: str):
+    return compile_spec(ROOT / "specs" / f"{name}.yaml")
+
+
+@lru_cache(maxsize=None)
+def lowered(name: str):
+    from archc.lower import lower
+
+    return lower(compiled(name).graph)
+
+
+def example_input(name: str):
+    import torch
+
+    torch.manual_seed(0)
+    return torch.randn(1, *compiled(name).graph.input_shape)
+
+
+def test_every_spec_is_pinned():
+    assert sorted(PINNED) == sorted(IDS)
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_validate_is_clean(name):
+    from typer.testing import CliRunner
+
+    from archc.cli import app
+
+    result = CliRunner().invoke(app, ["validate", str(ROOT / "specs" / f"{name}.yaml")])
+    assert result.exit_code == 0, result.output
+    assert ": ok (" in result.output
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_header_cites_its_numbers_and_classes_is_a_variable(name):
+    spec = compiled(name).spec
+    assert spec.header.startswith("# ") and len(spec.header.splitlines()) >= 3
+    assert any(ch.isdigit() for ch in spec.header), "the header should quote the numbers it reproduces"
+    assert "classes" in spec.vars
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_pinned_numbers(name):
+    report = compiled(name).report
+    assert (report.params, report.macs) == PINNED[name]
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_published_numbers(name):
+    report = compiled(name).report
+    params, p_digits, macs, m_digits = PUBLISHED[name]
+    assert (report.params if p_digits is None else round(report.params / 1e6, p_digits)) == params
+    if macs is not None:
+        assert round(report.macs / 1e6, m_digits) == macs
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_totals_equal_torchinfo(name):
+    import torchinfo
+
+    report = compiled(name).report
+    stats = torchinfo.summary(lowered(name), input_data=[example_input(name)], verbose=0)
+    assert (report.params, report.macs, report.activation_bytes) == (
+        stats.total_params, stats.total_mult_adds, stats.total_output_bytes)
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_ir_shapes_equal_torch_shapes(name):
+    from torch.fx.passes.shape_prop import ShapeProp
+
+    graph, gm = compiled(name).graph, lowered(name)
+    ShapeProp(gm).propagate(example_input(name))
+    fx_nodes = [n for n in gm.graph.nodes if n.op not in ("placeholder", "output")]
+    i = 0
+    for node in graph:
+        if node.op == "input":
+            continue
+        i += max(1, len(node.inputs) - 1) if node.op == "add" else 1  # lowering chains n-ary adds
+        torch_shape = tuple(fx_nodes[i - 1].meta["tensor_meta"].shape)[1:]
+        assert torch_shape == node.shape, node.name
+    assert i == len(fx_nodes)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", IDS)
+def test_onnx_runtime_equals_torch(name, tmp_path):
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+
+    from archc.export import export_onnx
+
+    gm = lowered(name)
+    _randomize_batchnorm(gm)
+    path = export_onnx(compiled(name).graph, tmp_path / "model.onnx", gm)
+    x = example_input(name)
+    with torch.no_grad():
+        want = gm(x)
+    want = want if isinstance(want, tuple) else (want,)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"input": x.numpy()})
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        w = w.numpy()
+        assert g.shape == w.shape
+        assert np.abs(g - w).max() <= 1e-4 * max(1.0, float(np.abs(w).max()))
+
+
+def _randomize_batchnorm(gm):
+    """Non-trivial batch-norm statistics, so that a lost epsilon or affine term would show."""
+    import torch
+
+    gen = torch.Generator().manual_seed(1)
+    for module in gm.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            c = module.num_features
+            module.running_mean.copy_(torch.randn(c, generator=gen) * 0.1)
+            module.running_var.copy_(torch.rand(c, generator=gen) + 0.5)
+            module.weight.data.copy_(torch.rand(c, generator=gen) + 0.5)
+            module.bias.data.copy_(torch.randn(c, generator=gen) * 0.1)
+
+
+def test_essnet_role_pointwise_selects_exactly_the_d_layers_1x1_convs():
+    graph = compiled("essnetb").graph
+    pointwise = [n for n in graph if n.op == "conv" and "pointwise" in n.roles]
+    assert len(pointwise) == 2 * 13  # two per D layer: 5 at 64 channels, 8 at 128
+    assert all(n.block == "ess_d" and n.attrs["k"] == 1 for n in pointwise)
+    d_convs = [n for n in graph if n.op == "conv" and n.block == "ess_d" and n.attrs["k"] == 1]
+    assert d_convs == pointwise
+
+
+@pytest.mark.parametrize("groups,shuffle,params", [(2, False, 421_376), (4, True, 345_600), (8, True, 307_712)])
+def test_essnet_grouped_variants(groups, shuffle, params):
+    c = compile_spec(ROOT / "specs" / "essnetb.yaml", variables={"groups": groups, "shuffle": shuffle})
+    assert c.report.params == params
+    assert c.report.params == PINNED["essnetb"][0] - 303_104 + 303_104 // groups  # the 1x1 weights shrink by g
+    shuffles = [n for n in c.graph if n.op == "shuffle"]
+    assert len(shuffles) == (26 if shuffle else 0)
+
+
+def test_erfnet_with_20_classes_has_the_authors_count():
+    c = compile_spec(ROOT / "specs" / "erfnet.yaml", variables={"classes": 20})
+    assert c.report.params == 2_066_836
+    assert [c.graph.shape(o) for o in c.graph.outputs] == [(20, 512, 1024), (20, 64, 128)]
