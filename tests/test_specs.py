@@ -98,31 +98,7 @@ def test_published_numbers(name):
         assert round(report.macs / 1e6, m_digits) == macs
 
 
-@pytest.mark.parametrize("name", IDS)
-def test_totals_equal_torchinfo(name):
-    import torchinfo
-
-    report = compiled(name).report
-    stats = torchinfo.summary(lowered(name), input_data=[example_input(name)], verbose=0)
-    assert (report.params, report.macs, report.activation_bytes) == (
-        stats.total_params, stats.total_mult_adds, stats.total_output_bytes)
-
-
-@pytest.mark.parametrize("name", IDS)
-def test_ir_shapes_equal_torch_shapes(name):
-    from torch.fx.passes.shape_prop import ShapeProp
-
-    graph, gm = compiled(name).graph, lowered(name)
-    ShapeProp(gm).propagate(example_input(name))
-    fx_nodes = [n for n in gm.graph.nodes if n.op not in ("placeholder", "output")]
-    i = 0
-    for node in graph:
-        if node.op == "input":
-            continue
-        i += max(1, len(node.inputs) - 1) if node.op == "add" else 1  # lowering chains n-ary adds
-        torch_shape = tuple(fx_nodes[i - 1].meta["tensor_meta"].shape)[1:]
-        assert torch_shape == node.shape, node.name
-    assert i == len(fx_nodes)
+# IR shapes and torchinfo totals of every spec: tests/test_core.py::test_every_spec_agrees_with_torch_and_torchinfo
 
 
 @pytest.mark.slow
