@@ -61,7 +61,7 @@ def check(path, passes):
 
 @pytest.mark.parametrize("path", SPECS)
 def test_random_pipelines(path):
-    @settings(max_examples=10, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=6, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
     @given(pipelines(load(path)))
     def run(passes):
         check(path, passes)

