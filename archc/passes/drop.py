@@ -87,6 +87,17 @@ def _stage_input(spec: Spec, si: int) -> str:
     return spec.stages[si - 1].id if si else "input"
 
 
+def _row_input(spec: Spec, sid: str, idx: int) -> str:
+    """The name of what row `idx` of stage `sid` reads: its from, the row before, or the stage's input."""
+    st = spec.stage(sid)
+    row = st.rows[idx]
+    if row.frm:
+        return row.frm[0]
+    if idx:
+        return st.rows[idx - 1].id or f"{sid}.{idx - 1}"
+    return _stage_input(spec, [s.id for s in spec.stages].index(sid))
+
+
 def drop_row(spec: Spec, sid: str, idx: int) -> Spec:
     from ..build import build
 
@@ -99,9 +110,7 @@ def drop_row(spec: Spec, sid: str, idx: int) -> Spec:
     if row.frm and idx == len(st.rows) - 1:
         raise PassError(f"cannot drop {label}: it ends stage {sid} but reads '{row.frm[0]}', not the row before; "
                         f"drop the stage or give the row before it an explicit from")
-    prev = st.rows[idx - 1] if idx else None
-    repl = row.frm[0] if row.frm else (prev.id or f"{sid}.{idx - 1}") if prev else _stage_input(
-        spec, [s.id for s in spec.stages].index(sid))
+    repl = _row_input(spec, sid, idx)
     rows = list(st.rows)
     del rows[idx]
     if row.frm and rows[idx].frm is None:
