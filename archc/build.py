@@ -10,6 +10,7 @@ from .blocks import STEP_KEYS, Block, Library
 from .dilate import Dilation, output_stride
 from .errors import ArchcError, GraphError, SpecError
 from .expr import evaluate, make_divisible, resolve
+from .grouping import apply_grouping
 from .ir import Graph, Node
 from .ops import OPS, REQUIRED, arity_ok, check_param
 from .spec import Row, Spec, Stage, Width, did_you_mean
@@ -79,8 +80,9 @@ class Builder:
             raise
         self._check_input_stride(None)
         self.graph.outputs = list(outs)
+        self.graph.refs = dict(self.refs)
         self.graph.check()
-        return self.graph
+        return apply_grouping(self.graph, spec.grouping)
 
     def _stage(self, stage: Stage, prev: list) -> list:
         cur = self.lookup(stage.frm, {}, stage.mark) if stage.frm else prev

@@ -22,6 +22,7 @@ PassOpt = Annotated[Optional[List[str]], typer.Option("--pass", "-p", help="NAME
 InputOpt = Annotated[Optional[str], typer.Option("--input", help="input size CxHxW, e.g. 3x512x512")]
 VarOpt = Annotated[Optional[List[str]], typer.Option("--var", help="NAME=VALUE: set a spec variable")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="one JSON object on stdout")]
+RecipeOpt = Annotated[Optional[Path], typer.Option("--passes", help="a recipe file (passes/*.yaml), applied before --pass")]
 
 
 @app.callback()
@@ -75,10 +76,22 @@ def _literal(text: str):
         return text
 
 
-def _compile(spec, passes, input_, var):
+def _compile(spec, passes, input_, var, recipe=None):
+    from . import render
     from .compile import compile_spec
 
-    return compile_spec(spec, passes or (), input_, parse_vars(var))
+    c = compile_spec(spec, _pipeline(recipe, passes), input_, parse_vars(var))
+    render.notes(c.notes)
+    return c
+
+
+def _pipeline(recipe, passes) -> list:
+    """A recipe file's passes, then the --pass ones, in order."""
+    if recipe is None:
+        return list(passes or ())
+    from .passes import load_recipe
+
+    return load_recipe(recipe) + list(passes or ())
 
 
 @app.command()
@@ -95,9 +108,9 @@ def validate(spec: SpecArg):
 @app.command()
 @boundary
 def summary(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: VarOpt = None, json_: JsonOpt = False,
-            layers: Annotated[bool, typer.Option(help="list every layer")] = True):
+            layers: Annotated[bool, typer.Option(help="list every layer")] = True, recipe: RecipeOpt = None):
     """Params, MACs and activation memory per layer and in total (torchinfo's semantics)."""
-    report = _compile(spec, pass_, input, var).report
+    report = _compile(spec, pass_, input, var, recipe).report
     if json_:
         print(json.dumps(report.to_json()))
         return
@@ -110,13 +123,15 @@ def summary(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: V
 @boundary
 def build(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: VarOpt = None,
           out: Annotated[Path, typer.Option("--out", "-o", help="output directory")] = Path("out"),
-          force: Annotated[bool, typer.Option(help="write into an existing directory not made by archc")] = False):
+          force: Annotated[bool, typer.Option(help="write into an existing directory not made by archc")] = False,
+          recipe: RecipeOpt = None):
     """Compile SPEC (after passes) and write DIR/spec.yaml, DIR/summary.json and DIR/model.onnx."""
     from . import render
     from .artifacts import write_build
 
-    c = _compile(spec, pass_, input, var)
-    note = f"written by archc build {spec}" + "".join(f" --pass {p}" for p in pass_ or [])
+    c = _compile(spec, pass_, input, var, recipe)
+    note = (f"written by archc build {spec}" + (f" --passes {recipe}" if recipe else "")
+            + "".join(f" --pass {p}" for p in pass_ or []) + (f" --input {input}" if input else ""))
     write_build(c, out, force, note)
     render.totals(c.report)
     render.message(f"wrote {out}/model.onnx, {out}/spec.yaml, {out}/summary.json")
@@ -229,6 +244,34 @@ def pareto_cli(results: Annotated[Path, typer.Argument(help="results.csv or resu
                output: Annotated[Path, typer.Option("-o", "--output", help="path without suffix")] = Path("pareto")):
     """Plot a Pareto frontier (PNG and SVG) of sweep results, optionally joined with measured quality."""
     _pareto(results, axes, quality, output)
+
+
+@app.command("passes")
+@boundary
+def passes_cmd():
+    """List the passes (--pass NAME=VALUE, recipe files) with their arguments."""
+    from . import render
+    from .passes import catalog
+
+    render.passes(catalog())
+
+
+@app.command("diff")
+@boundary
+def diff_cmd(spec_a: SpecArg, spec_b: Annotated[Path, typer.Argument(help="the spec to compare with", show_default=False)],
+             pass_a: Annotated[Optional[List[str]], typer.Option("--pass-a", help="a pass on side A, repeatable")] = None,
+             pass_b: Annotated[Optional[List[str]], typer.Option("--pass-b", help="a pass on side B, repeatable")] = None,
+             var: VarOpt = None, json_: JsonOpt = False):
+    """Compare two specs (or one spec with and without passes): totals and per stage, with B - A."""
+    from . import render
+    from .diff import diff, side
+
+    ca, cb = _compile(spec_a, pass_a, None, var), _compile(spec_b, pass_b, None, var)
+    d = diff(ca.report, cb.report, side(ca.report, spec_a, pass_a or []), side(cb.report, spec_b, pass_b or []))
+    if json_:
+        print(json.dumps(d))
+        return
+    render.diff(d)
 
 
 def run():

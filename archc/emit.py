@@ -19,7 +19,20 @@ def to_dict(spec: Spec) -> dict:
     d["stages"] = [_stage(st) for st in spec.stages]
     if spec.outputs:
         d["outputs"] = list(spec.outputs)
+    if spec.grouping:
+        d["grouping"] = [_grouping(g) for g in spec.grouping]
     return d
+
+
+def _grouping(g) -> dict:
+    out: dict = {"g": g.g}
+    if g.shuffle:
+        out["shuffle"] = True
+    if g.where:
+        out["where"] = g.where
+    if g.doc:
+        out["doc"] = g.doc
+    return out
 
 
 def _stage(st: Stage) -> dict:

@@ -44,6 +44,7 @@ class Graph:
         self.name = name
         self.g = nx.DiGraph()
         self.outputs: list[str] = []
+        self.refs: dict[str, str] = {}  # spec names (stage ids, row ids, STAGE.ROW) -> their output node
         self.input_shape = tuple(input_shape)
 
     def add(self, node: Node) -> Node:

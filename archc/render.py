@@ -115,3 +115,43 @@ def sweep(results, seconds: float, out=None) -> None:
         _console().print(f"[yellow]skipped {len(configs)}[/]: {reason}  (e.g. {configs[0]})", highlight=False)
     if out:
         _console().print(f"wrote {out}/results.csv and {out}/results.json")
+
+
+def notes(lines) -> None:
+    """What passes reported, on stderr so that --json stays one object on stdout."""
+    for line in lines:
+        Console(stderr=True).print(f"note: {line}", highlight=False, soft_wrap=True)
+
+
+def _delta(n: int, base: int) -> str:
+    pct = f" ({n / base:+.1%})" if base else ""
+    return f"{n:+,}{pct}" if n else "0"
+
+
+def diff(d: dict) -> None:
+    """Both sides per stage and in total, with B - A: one row per stage and figure."""
+    a, b = d["a"], d["b"]
+    label = lambda s: f"{s['spec']}" + "".join(f" --pass {p}" for p in s["passes"])  # noqa: E731
+    t = Table(title=f"A: {label(a)}\nB: {label(b)}")
+    for col in ("stage", "figure", "A", "B", "B - A"):
+        t.add_column(col, justify="left" if col in ("stage", "figure") else "right")
+    rows = d["stages"] + [{"stage": "total", "a": a, "b": b, "delta": d["delta"]}]
+    for s in rows:
+        for k, (key, head) in enumerate((("params", "params"), ("macs", "MACs"), ("activation_bytes", "act. bytes"))):
+            va, vb = (s["a"] or {}).get(key), (s["b"] or {}).get(key)
+            t.add_row(s["stage"] if k == 0 else "", head, num(va) if va is not None else "-",
+                      num(vb) if vb is not None else "-", _delta(s["delta"][key], va or 0), end_section=k == 2)
+    _console().print(t)
+    _console().print(f"A: input {shape(a['input'])} -> {', '.join(shape(o) for o in a['outputs'])}   "
+                  f"B: input {shape(b['input'])} -> {', '.join(shape(o) for o in b['outputs'])}", highlight=False)
+
+
+def passes(entries) -> None:
+    """The pass registry: name and arguments, what it does and how to write it."""
+    t = Table(title="passes (--pass NAME=VALUE[,KEY=VALUE...] or a recipe file)", show_lines=True)
+    t.add_column("name", no_wrap=True)
+    t.add_column("arguments")
+    t.add_column("what it does", overflow="fold", ratio=1)
+    for name, args, doc, usage in entries:
+        t.add_row(name, args.replace(", ", "\n"), f"{doc}\n[dim]{usage}[/dim]")
+    _console().print(t)

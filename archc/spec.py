@@ -69,6 +69,7 @@ class Spec:
     width: Width = Width()
     blocks: dict = field(default_factory=dict)  # user blocks: name -> raw definition
     outputs: tuple | None = None
+    grouping: tuple = ()  # grouping.Grouping entries, applied in order after the tables are built
     doc: str | None = None
     file: str = "<spec>"
     header: str = ""  # the file's leading comment lines (citations), kept on write-back
@@ -195,6 +196,7 @@ def load(file, variables: dict | None = None, text: str | None = None, chain: tu
 
 def decode(doc: yamlio.Document, variables: dict | None = None, header: str = "", chain: tuple = ()) -> Spec:
     from .blocks import library  # blocks depend on spec helpers; import late
+    from .grouping import decode_grouping
     from .imports import import_stages
 
     d = doc.data
@@ -222,7 +224,7 @@ def decode(doc: yamlio.Document, variables: dict | None = None, header: str = ""
     return Spec(
         name=d["name"], input=parse_input(d["input"], doc.mark(("input",))), stages=tuple(stages),
         vars=vars_, width=Width(float(w.get("multiplier", 1.0)), w.get("round", "floor"), w.get("divisor", 1)),
-        blocks=blocks, outputs=_ref(d.get("outputs")), doc=d.get("doc"), file=doc.file,
+        blocks=blocks, outputs=_ref(d.get("outputs")), grouping=decode_grouping(doc), doc=d.get("doc"), file=doc.file,
         header=header, mark=doc.mark(()), input_mark=doc.mark(("input",)))
 
 

@@ -34,6 +34,10 @@ class Pass:
     def apply(self, spec: Spec) -> Spec:
         raise NotImplementedError
 
+    def notes(self, before, after) -> list:
+        """Lines worth telling the user, given the graphs before and after this pass."""
+        return []
+
     def describe(self) -> str:
         """The `--pass` text that recreates this pass."""
         fields = dataclasses.fields(self)
@@ -169,23 +173,36 @@ def as_pass(p) -> Pass:
     return p if isinstance(p, Pass) else parse_pass(p)
 
 
-def run_pipeline(spec: Spec, passes) -> Spec:
+def run_pipeline(spec: Spec, passes, notes: list | None = None) -> Spec:
     """Apply structural passes in order, checking the result builds after each one;
-    an error names the pass, its position and the passes before it."""
+    an error names the pass, its position and the passes before it. What the
+    passes have to report (convs left ungrouped, MAC changes) goes to `notes`."""
     from ..build import build
 
     done: list[str] = []
+    graph = build(spec)
     for i, p in enumerate(as_pass(p) for p in passes):
         if not p.structural:
             continue
         try:
-            spec = p.apply(spec)
-            build(spec)
+            new = p.apply(spec)
+            after = build(new)
+            said = p.notes(graph, after)
         except ArchcError as exc:
-            after = f" after {', '.join(done)}" if done else ""
-            raise PassError(f"pass {i + 1} '{p.describe()}'{after}: {exc.message}", exc.mark) from None
+            where = f" after {', '.join(done)}" if done else ""
+            raise PassError(f"pass {i + 1} '{p.describe()}'{where}: {exc.message}", exc.mark) from None
+        spec, graph = new, after
         done.append(p.describe())
+        if notes is not None:
+            notes.extend(f"{p.describe()}: {line}" for line in said)
     return spec
+
+
+def selector(pname: str, text):
+    """A pass's `where=` argument, parsed (None stays None)."""
+    from ..select import Selector
+
+    return None if text is None else Selector.parse(text, f"pass '{pname}': where")
 
 
 def _load_all():
@@ -203,3 +220,23 @@ def _load_all():
 def registry() -> dict[str, type[Pass]]:
     _load_all()
     return dict(REGISTRY)
+
+
+def catalog() -> list[tuple]:
+    """(name, arguments, what it does, usage lines) of every registered pass, for `archc passes`."""
+    out = []
+    for name, cls in sorted(registry().items()):
+        hints = typing.get_type_hints(cls)
+        args = ", ".join(f"{f.name}: {_type_name(hints[f.name])}"
+                         + ("" if f.default is dataclasses.MISSING else f" = {_fmt(f.default)}")
+                         for f in dataclasses.fields(cls))
+        doc = (cls.__doc__ or "").strip().splitlines()
+        usage = [" ".join(line.split()) for line in doc if "--pass" in line]
+        usage = [part.strip() for u in usage for part in u.replace(" recipe:", "\nrecipe:").splitlines()]
+        out.append((name, args, doc[0] if doc else "", "\n".join(usage)))
+    return out
+
+
+def _type_name(hint) -> str:
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    return (args[0] if args else hint).__name__

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ..errors import ArchcError, GraphError, PassError
+from ..spec import Spec, parse_input
+from . import Pass, register
+
+SCAN = 64  # multiples of the total stride tried when looking for a valid size
+
+
+@register
+@dataclass(frozen=True)
+class InputPass(Pass):
+    """Input channels and resolution (the thesis's first knob: 512 ... 96, RGB or Y).
+
+    Refused when H or W is not divisible by the network's total stride or a
+    pooling bin would exceed its feature map; the message names the smallest
+    valid size. `--input CxHxW` on the command line is this pass, applied last.
+
+        --pass input=1x96x96          recipe: - input: 1x96x96
+    """
+
+    name = "input"
+    size: str
+
+    def __post_init__(self):
+        try:
+            chw = parse_input(self.size)
+        except ArchcError as exc:
+            raise PassError(f"pass 'input': {exc.message}") from None
+        object.__setattr__(self, "size", "x".join(map(str, chw)))  # one spelling: 3x96x96
+
+    @classmethod
+    def from_args(cls, positional, named):
+        if isinstance(positional, list):  # recipe: `- input: [3, 96, 96]`
+            positional = "x".join(map(str, positional))
+        return super().from_args(positional, named)
+
+    @property
+    def chw(self) -> tuple:
+        return parse_input(self.size)
+
+    def apply(self, spec: Spec) -> Spec:
+        from ..build import build
+
+        new = replace(spec, input=self.chw)
+        try:
+            build(new)
+            return new
+        except GraphError as exc:
+            raise PassError(_refusal(spec, self.chw, exc.message)) from None
+
+
+def _refusal(spec: Spec, chw: tuple, cause: str) -> str:
+    """Why `chw` does not fit, and the smallest size that does."""
+    from ..build import build
+
+    c, h, w = chw
+    stride = build(spec).total_stride()
+    bad = [d for d in (h, w) if d % stride]
+    why = (f"{bad[0]} is not divisible by the network's total stride {stride}" if bad else cause)
+    sizes = [_smallest(spec, c, stride, axis, 1) for axis in (1, 2)]
+    if None in sizes:
+        return f"input {c}x{h}x{w}: {why}; no valid size up to {SCAN * stride} found"
+    text = f"input {c}x{h}x{w}: {why}; the smallest valid size is {c}x{sizes[0]}x{sizes[1]}"
+    above = [_smallest(spec, c, stride, axis, -(-d // stride)) for axis, d in ((1, h), (2, w))]
+    if None not in above and above != sizes:
+        text += f" (the nearest at or above {h}x{w} is {c}x{above[0]}x{above[1]})"
+    first = (c, -(-h // stride) * stride, -(-w // stride) * stride)
+    if bad and list(first[1:]) != sizes and list(first[1:]) != above:
+        text += f"; {first[0]}x{first[1]}x{first[2]} fails too: {_why(spec, first)}"
+    return text
+
+
+def _smallest(spec: Spec, c: int, stride: int, axis: int, start: int):
+    """The smallest multiple of `stride` from start*stride that builds, along H (1) or W (2)."""
+    for m in range(max(1, start), max(1, start) + SCAN):
+        chw = list(spec.input)
+        chw[0], chw[axis] = c, m * stride
+        if _why(spec, tuple(chw)) is None:
+            return m * stride
+    return None
+
+
+def _why(spec: Spec, chw: tuple):
+    from ..build import build
+
+    try:
+        build(replace(spec, input=chw))
+    except GraphError as exc:
+        return exc.message
+    return None

@@ -1,0 +1,40 @@
+"""Cross-checks between archc's IR and torch: forward shapes of every module
+application, and torchinfo's totals. Shared by the pass tests."""
+from __future__ import annotations
+
+import torch
+import torchinfo
+
+from archc.analysis import analyze
+from archc.lower import MODULES, lower
+
+
+def torchinfo_figures(graph) -> tuple:
+    """(params, MACs, activation bytes) that torchinfo 1.8 reports for the lowered module."""
+    s = torchinfo.summary(lower(graph), input_size=(1, *graph.input_shape), verbose=0, device="cpu")
+    return s.total_params, s.total_mult_adds, s.total_output_bytes
+
+
+def archc_figures(graph) -> tuple:
+    r = analyze(graph)
+    return r.params, r.macs, r.activation_bytes
+
+
+def forward_shapes(graph) -> tuple:
+    """(IR shapes, torch shapes): per module, every application in order, plus the outputs."""
+    gm = lower(graph)
+    seen: dict = {}
+    hooks = [m.register_forward_hook(lambda mod, i, o, name=name: seen.setdefault(name, []).append(tuple(o.shape[1:])))
+             for name, m in gm.named_modules() if name and not list(m.children())]
+    with torch.no_grad():
+        out = gm(torch.zeros(1, *graph.input_shape))
+    for h in hooks:
+        h.remove()
+    expected: dict = {}
+    for node in graph:
+        if node.op in MODULES:
+            expected.setdefault(node.owner, []).append(tuple(node.shape))
+    outs = out if isinstance(out, tuple) else (out,)
+    expected["<outputs>"] = [tuple(graph.shape(o)) for o in graph.outputs]
+    seen["<outputs>"] = [tuple(o.shape[1:]) for o in outs]
+    return expected, seen

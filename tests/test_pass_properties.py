@@ -1,0 +1,69 @@
+"""Random pass pipelines over every shipped spec either fail with a clean
+ArchcError that names the pass, or give an IR whose shapes are torch's, whose
+figures are torchinfo's, and whose written-back YAML compiles to the same graph.
+Each pipeline ends with a smaller input (about 1/2 or 1/4 of the spec's own) to keep
+the torch side fast whatever the spec."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from crosscheck import archc_figures, forward_shapes, torchinfo_figures
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from archc.build import build
+from archc.compile import compile_spec
+from archc.emit import emit
+from archc.errors import ArchcError
+from archc.spec import load
+
+SPECS = sorted(str(p) for p in Path("specs").glob("*.yaml"))
+ROLES = ["role:pointwise", "role:expand", "role:project", "role:conv"]
+
+
+def pipelines(spec):
+    stages = [st_.id for st_ in spec.stages]
+    names = stages + [r.id for s in spec.stages for r in s.rows if r.id] + sorted({r.op for s in spec.stages
+                                                                                 for r in s.rows})
+    c, h, w = spec.input
+    one = st.one_of(
+        st.sampled_from([0.25, 0.5, 0.75, 1.5]).map(lambda a: f"width={a}"),
+        st.sampled_from([1, 2, 4, 6]).map(lambda t: f"expand={t}"),
+        st.integers(1, 3).map(lambda r: f"repeat={r}"),
+        st.sampled_from(names + ["nothing"]).map(lambda n: f"drop={n}"),
+        st.tuples(st.sampled_from([2, 3, 4, 8]), st.booleans(), st.sampled_from([None] + stages + ROLES)).map(
+            lambda g: f"groups={g[0]},shuffle={str(g[1]).lower()}" + (f",where={g[2]}" if g[2] else "")),
+        st.integers(1, 2).map(lambda k: f"early_downsample={k}"),
+        st.sampled_from([(1, 64, 64), (3, 96, 96), (3, 100, 100)]).map(lambda s: "input=" + "x".join(map(str, s))),
+    )
+    stride = build(spec).total_stride()
+    small = lambda n, k: max(stride, n // k // stride * stride)  # noqa: E731
+    smaller = st.sampled_from([2, 4]).map(lambda k: f"input={c}x{small(h, k)}x{small(w, k)}")
+    return st.tuples(st.lists(one, min_size=1, max_size=4), smaller).map(lambda p: p[0] + [p[1]])
+
+
+def check(path, passes):
+    try:
+        c = compile_spec(path, passes)
+    except ArchcError as exc:
+        text = str(exc)
+        assert "\n" not in text
+        assert re.search(r"pass \d+ '[a-z_]+", text), text  # names the pass
+        return
+    expected, seen = forward_shapes(c.graph)
+    assert expected == seen
+    assert archc_figures(c.graph) == torchinfo_figures(c.graph)
+    again = build(load("<written-back>", text=emit(c.spec)))
+    assert again.signature() == c.graph.signature()
+
+
+@pytest.mark.parametrize("path", SPECS)
+def test_random_pipelines(path):
+    @settings(max_examples=6, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(pipelines(load(path)))
+    def run(passes):
+        check(path, passes)
+
+    run()
