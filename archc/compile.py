@@ -1,11 +1,12 @@
 """The pipeline, one named stage per line: load -> passes -> build -> analyze."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 from .analysis import Report, analyze
 from .build import build
+from .errors import PassError
 from .ir import Graph
 from .spec import Spec, load, parse_input
 
@@ -14,10 +15,16 @@ from .spec import Spec, load, parse_input
 class Compiled:
     spec: Spec  # after passes
     graph: Graph
+    post: tuple = ()  # passes that act after lowering (quantize), in the order given
 
     @cached_property
     def report(self) -> Report:
         return analyze(self.graph)
+
+    @property
+    def quantize(self):
+        """The quantize pass, if one was given."""
+        return next((p for p in self.post if p.name == "quantize"), None)
 
 
 def compile_spec(path, passes=(), input=None, variables: dict | None = None, text: str | None = None) -> Compiled:
@@ -25,9 +32,28 @@ def compile_spec(path, passes=(), input=None, variables: dict | None = None, tex
     spec = load(path, variables, text)  # read + schema-validate + decode
     if input is not None:  # --input CxHxW
         spec = replace(spec, input=parse_input(input))
+    passes = parse_passes(passes)  # every pass checked before any runs
     spec = apply_passes(spec, passes)  # Spec -> Spec rewrites, checked one by one
     graph = build(spec)  # expand rows and blocks, infer shapes
-    return Compiled(spec, graph)
+    return Compiled(spec, graph, post_passes(passes))
+
+
+def parse_passes(passes) -> tuple:
+    if not passes:
+        return ()
+    from .passes import as_pass
+
+    return tuple(as_pass(p) for p in passes)
+
+
+def post_passes(passes) -> tuple:
+    """The non-structural passes (carried to export); each name at most once."""
+    post = tuple(p for p in passes if not p.structural)
+    names = [p.name for p in post]
+    for name in set(names):
+        if names.count(name) > 1:
+            raise PassError(f"pass '{name}' is given {names.count(name)} times; give it once")
+    return post
 
 
 def apply_passes(spec: Spec, passes) -> Spec:
