@@ -1,7 +1,10 @@
-"""Everything the CLI shows a person: rich tables. The only module that prints."""
+"""Everything the CLI shows a person: rich tables, notes and progress bars. The only module that prints."""
 from __future__ import annotations
 
+import contextlib
+
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from .analysis import Report
@@ -57,3 +60,63 @@ def ops(entries) -> None:
 
 def message(text: str) -> None:
     console.print(text, highlight=False)
+
+
+err_console = Console(stderr=True)
+
+
+def warning(text: str) -> None:
+    err_console.print(f"archc: warning: {text}", highlight=False, markup=False)
+
+
+@contextlib.contextmanager
+def progress(total: int, label: str):
+    """A transient progress bar on stderr (terminals only); yields the step function."""
+    if not err_console.is_terminal:
+        yield lambda: None
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err_console, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda: bar.advance(task)
+
+
+def build(summary: dict, out) -> None:
+    """What `archc build` wrote and what it checked."""
+    o, v = summary["onnx"], summary["verify"]
+    simplified = f"{o['nodes']} after onnxsim" if o["simplified"] else f"kept unsimplified ({o['simplify_note']})"
+    message(f"{out}/model.onnx: {o['bytes'] / 1e6:,.2f} MB, {o['nodes_exported']} ONNX nodes exported, {simplified}; "
+            f"onnx.checker ok; ONNX Runtime vs PyTorch max abs diff {v['max_abs_diff']:.2g} (<= {v['tolerance']:g})")
+    if "quantize" in summary:
+        quantized(summary["quantize"], out)
+    if "profile" in summary:
+        profiles(summary["profile"])
+    for text in summary.get("warnings", []):
+        warning(text)
+    message(f"wrote {out}/spec.yaml, {out}/summary.json")
+
+
+def quantized(q: dict, out) -> None:
+    f = q["fidelity"]
+    parts = [f"{out}/{q['file']}: {q['bytes'] / 1e6:,.2f} MB ({q['size_ratio']:.2f}x smaller)"]
+    if "latency" in q:
+        lat = q["latency"]
+        parts.append(f"{lat['speedup']:.2f}x faster in ONNX Runtime ({lat['threads']} thread(s), median of "
+                     f"{lat['runs']} interleaved runs: {lat['float32_median_ms']:.2f} -> "
+                     f"{lat[q['mode'] + '_median_ms']:.2f} ms)")
+    sqnr = "inf" if f["sqnr_db"] is None else f"{f['sqnr_db']:.1f}"
+    agree = "" if f["argmax_agreement"] is None else f", argmax agreement {f['argmax_agreement']:.2%}"
+    parts.append(f"vs float32 on {f['samples']} {f['inputs']} inputs: SQNR {sqnr} dB, "
+                 f"max abs diff {f['max_abs_diff']:.3g}{agree}")
+    message("; ".join(parts))
+
+
+def profiles(results: list) -> None:
+    t = Table(title="latency (ms)")
+    for col in ("model", "runtime", "threads", "input", "runs", "median", "p90", "mean", "std", "fps"):
+        t.add_column(col, justify="left" if col in ("model", "runtime") else "right")
+    for r in results:
+        t.add_row(r["model"], r["runtime"], str(r["threads"]), shape(r["input"]), str(r["runs"]),
+                  f"{r['median_ms']:.3f}", f"{r['p90_ms']:.3f}", f"{r['mean_ms']:.3f}", f"{r['std_ms']:.3f}",
+                  f"{r['fps']:.1f}")
+    console.print(t)
