@@ -12,6 +12,7 @@ from typing import Callable
 
 from .compile import Compiled
 from .emit import emit
+from .errors import ArchcError
 from .outputs import atomic_dir
 
 
@@ -61,6 +62,8 @@ def produce(compiled: Compiled, folder: Path, options: BuildOptions) -> Product:
     from .verify import TOLERANCE, simplify_and_verify
 
     graph, shape = compiled.graph, compiled.graph.input_shape
+    if options.calib is not None and getattr(compiled.quantize, "mode", None) != "int8":
+        raise ArchcError(f"--calib {options.calib}: calibration is for --pass quantize=int8; add it or drop --calib")
     if options.dynamic_hw:
         check_dynamic_hw(graph)
     exported = export_onnx(graph, folder / "model.onnx", options.dynamic_batch)  # BN folded, named by spec path

@@ -73,27 +73,31 @@ def check_dynamic_hw(graph: Graph) -> None:
 
 def export_onnx(graph: Graph, path: str | os.PathLike, dynamic_batch: bool = False, seed: int = 0) -> Exported:
     """Lower `graph` (weights drawn from `seed`, see weights.py) and export it to one ONNX file at `path`."""
-    import torch
-
     from .provenance import name_nodes, scoped
     from .weights import lower_seeded
 
     check_lowerable(graph)
     module = lower_seeded(graph, seed)  # same spec, same weights, same bytes
-    x = torch.zeros(2 if dynamic_batch else 1, *graph.input_shape)
-    dynamic = {"x": {0: torch.export.Dim("batch", min=1)}} if dynamic_batch else None
-    outputs = [f"output{i}" if i else "output" for i in range(len(graph.outputs))]
-    try:
-        with quiet(), torch.inference_mode(False):
-            program = torch.onnx.export(scoped(module), (x,), dynamo=True, external_data=False, opset_version=OPSET,
-                                        input_names=["input"], output_names=outputs, dynamic_shapes=dynamic)
-            model = program.model_proto
-    except Exception as exc:  # the exporter raises many types; all mean the same to a user
-        raise ExportError(f"ONNX export of '{graph.name}' failed: {type(exc).__name__}: "
-                          f"{_first_line(exc)}") from exc
+    model = export_module(scoped(module), graph.input_shape, len(graph.outputs), dynamic_batch, graph.name)
     name_nodes(model, graph)
     save_checked(model, path)
     return Exported(Path(path), module, len(model.graph.node), dynamic_batch)
+
+
+def export_module(module, input_shape, outputs: int = 1, dynamic_batch: bool = False, name: str = "model"):
+    """Any torch module -> ModelProto the way archc exports (dynamo, opset 20, BN folded by
+    the exporter's optimizer, weights inside); benchmarks export hand-written models with it."""
+    import torch
+
+    x = torch.zeros(2 if dynamic_batch else 1, *input_shape)
+    dynamic = ({0: torch.export.Dim("batch", min=1)},) if dynamic_batch else None
+    names = [f"output{i}" if i else "output" for i in range(outputs)]
+    try:
+        with quiet(), torch.inference_mode(False):
+            return torch.onnx.export(module, (x,), dynamo=True, external_data=False, opset_version=OPSET,
+                                     input_names=["input"], output_names=names, dynamic_shapes=dynamic).model_proto
+    except Exception as exc:  # the exporter raises many types; all mean the same to a user
+        raise ExportError(f"ONNX export of '{name}' failed: {type(exc).__name__}: {_first_line(exc)}") from exc
 
 
 def _first_line(exc) -> str:

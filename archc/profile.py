@@ -48,8 +48,15 @@ def torch_runner(module, shape, threads: int = 1) -> Runner:
 
 
 def measure(runners: dict, warmup: int = 10, runs: int = 50, progress=None) -> dict:
+    """Profile each runner: name -> the profile dict (see `interleave`)."""
+    times = interleave(runners, warmup, runs, progress)
+    return {name: stats(runners[name], ms, warmup) for name, ms in times.items()}
+
+
+def interleave(runners: dict, warmup: int = 10, runs: int = 50, progress=None) -> dict:
     """Time each runner `runs` times after `warmup` untimed runs, interleaved (the order
-    rotates each round so no runner always follows the same one). Name -> profile dict."""
+    rotates each round so no runner always follows the same one). Name -> times in ms,
+    round by round, so that runs of the same round can be paired."""
     if runs < 1 or warmup < 0:
         raise ExportError(f"--runs must be >= 1 and --warmup >= 0 (got runs={runs}, warmup={warmup})")
     names = list(runners)
@@ -64,7 +71,7 @@ def measure(runners: dict, warmup: int = 10, runs: int = 50, progress=None) -> d
                 if i >= warmup:
                     times[name].append(elapsed * 1e3)
                 step()
-    return {name: stats(runners[name], times[name], warmup) for name in names}
+    return times
 
 
 def stats(runner: Runner, ms: list, warmup: int) -> dict:
@@ -111,7 +118,9 @@ def profile_target(target, compiled, runtime_: str, options) -> tuple[list, list
         from .weights import lower_seeded
 
         runner = torch_runner(lower_seeded(compiled.graph), shape, options.threads)
-        return list(measure({"torch": runner}, options.warmup, options.runs, options.progress).values()), []
+        unused = [f"--pass {compiled.quantize.describe()} acts on the ONNX model; PyTorch eager runs float32"
+                  ] if compiled.quantize else []
+        return list(measure({"torch": runner}, options.warmup, options.runs, options.progress).values()), unused
     options = replace(options, profile=True)  # the quantized model is timed here, not twice
     with tempfile.TemporaryDirectory() as tmp:
         product = artifacts.produce(compiled, Path(tmp), options)

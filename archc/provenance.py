@@ -105,9 +105,20 @@ def node_meta(model) -> dict:
 
 
 def restore_meta(model, saved: dict) -> None:
+    """Reattach saved metadata by node name; a node the tool created (onnxsim turns a
+    ReduceMean into a Squeeze) takes the path of the node that produces its input."""
+    paths = {}  # tensor -> path of its producer
+    seen = Counter(name.split("#")[0] for name in saved)
     for node in model.graph.node:
         for key, value in saved.get(node.name, ()):
             _set(node.metadata_props, key, value)
+        path = next((p.value for p in node.metadata_props if p.key == PATH_KEY), None)
+        if path is None:
+            path = next((paths[i] for i in node.input if i in paths), None)
+            if path is not None:
+                node.name, seen[path] = f"{path}#{seen[path]}", seen[path] + 1
+                _set(node.metadata_props, PATH_KEY, path)
+        paths.update({o: path for o in node.output if path is not None})
 
 
 def _set(props, key: str, value: str) -> None:

@@ -112,11 +112,13 @@ def quantized(q: dict, out) -> None:
 
 
 def profiles(results: list) -> None:
-    t = Table(title="latency (ms)")
-    for col in ("model", "runtime", "threads", "input", "runs", "median", "p90", "mean", "std", "fps"):
+    r0 = results[0]
+    threads = f"{r0['threads']} thread" + ("s" if r0["threads"] > 1 else "")
+    t = Table(title=f"latency in ms: input {shape(r0['input'])}, {threads}, {r0['runs']} runs after "
+                    f"{r0['warmup']} warmup" + (", interleaved" if len(results) > 1 else ""))
+    for col in ("model", "runtime", "median", "p90", "mean", "std", "fps"):
         t.add_column(col, justify="left" if col in ("model", "runtime") else "right")
     for r in results:
-        t.add_row(r["model"], r["runtime"], str(r["threads"]), shape(r["input"]), str(r["runs"]),
-                  f"{r['median_ms']:.3f}", f"{r['p90_ms']:.3f}", f"{r['mean_ms']:.3f}", f"{r['std_ms']:.3f}",
-                  f"{r['fps']:.1f}")
+        t.add_row(r["model"], r["runtime"], f"{r['median_ms']:.3f}", f"{r['p90_ms']:.3f}", f"{r['mean_ms']:.3f}",
+                  f"{r['std_ms']:.3f}", f"{r['fps']:.1f}")
     console.print(t)

@@ -123,3 +123,33 @@ def test_fidelity_metrics(tmp_path):
     logits = np.array([[1.0, 2.0, 0.0], [3.0, 0.0, 1.0]])
     assert _agreement(logits, logits[:, [1, 0, 2]]) == 0.0
 
+
+
+def test_calib_without_int8_is_refused(tmp_path):
+    from typer.testing import CliRunner
+
+    from archc.cli import app
+
+    result = CliRunner().invoke(app, ["build", str(SPECS / "fastscnn.yaml"), "--calib", str(tmp_path),
+                                      "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "quantize=int8" in result.output and not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+def test_int8_calibrated_on_images(small_build, tmp_path):
+    import shutil
+
+    from PIL import Image
+
+    from archc.quantize import quantize
+
+    _, out, _ = small_build
+    images = tmp_path / "images"
+    images.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 255, (50, 40, 3), dtype=np.uint8)).save(images / f"{i}.jpg")
+    shutil.copy(out / "model.onnx", tmp_path / "model.onnx")
+    q = quantize(tmp_path / "model.onnx", parse_pass("quantize=int8"), (3, 128, 128), images)
+    assert q.warning is None and q.report["calibration"] == {"source": str(images), "samples": 3}
+    assert q.report["fidelity"]["inputs"] == "calibration images" and q.report["fidelity"]["samples"] == 3

@@ -43,7 +43,3 @@ class QuantizePass(Pass):
 
     def apply(self, spec: Spec) -> Spec:
         return spec  # nothing to rewrite: the export stage runs it
-
-    @property
-    def suffix(self) -> str:
-        return self.mode
