@@ -54,17 +54,18 @@ def measure(runners: dict, warmup: int = 10, runs: int = 50, progress=None) -> d
 
 
 def interleave(runners: dict, warmup: int = 10, runs: int = 50, progress=None) -> dict:
-    """Time each runner `runs` times after `warmup` untimed runs, interleaved (the order
-    rotates each round so no runner always follows the same one). Name -> times in ms,
-    round by round, so that runs of the same round can be paired."""
+    """Time each runner `runs` times after `warmup` untimed runs, interleaved in a seeded
+    random order each round: rotating a fixed order would keep each runner behind the
+    same one, and what runs just before matters (torch's OpenMP threads spin on after
+    a run). Name -> times in ms, round by round, so that runs of a round can be paired."""
     if runs < 1 or warmup < 0:
         raise ExportError(f"--runs must be >= 1 and --warmup >= 0 (got runs={runs}, warmup={warmup})")
-    names = list(runners)
+    names, rng = list(runners), np.random.default_rng(0)
     times = {name: [] for name in names}
     bar = progress(len(names) * (warmup + runs), "profiling") if progress else contextlib.nullcontext(lambda: None)
     with bar as step:
         for i in range(warmup + runs):
-            for name in names[i % len(names):] + names[:i % len(names)]:
+            for name in rng.permutation(names):
                 start = time.perf_counter()
                 runners[name].run()
                 elapsed = time.perf_counter() - start

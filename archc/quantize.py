@@ -11,7 +11,7 @@ import numpy as np
 from . import calib, runtime
 from .errors import ExportError
 
-FIDELITY_SAMPLES = 4
+FIDELITY_SAMPLES = 16  # a classifier gives one prediction per input
 FIDELITY_SEED = 2  # not the calibration seed: fidelity is measured on inputs int8 was not fitted to
 
 
@@ -27,27 +27,33 @@ def quantize(model_path: Path, qpass, shape, calib_dir=None, timing=None) -> Qua
     `timing`: dict(threads, warmup, runs, progress) for the latency comparison."""
     out = model_path.with_name(f"{model_path.stem}.{qpass.mode}.onnx")
     data = calib.Calibration(shape, calib_dir, qpass.samples) if qpass.mode == "int8" else None
-    from .export import quiet
-
-    try:
-        with quiet():
-            _QUANTIZERS[qpass.mode](model_path, out, qpass, data)
-    except ExportError:
-        raise
-    except Exception as exc:  # the ORT quantization tools raise many types
-        raise ExportError(f"quantize={qpass.mode} failed: {type(exc).__name__}: "
-                          f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}") from exc
+    _run(qpass, model_path, out, data)
     report = {"mode": qpass.mode, "file": out.name, "bytes": out.stat().st_size,
               "size_ratio": round(model_path.stat().st_size / out.stat().st_size, 3)}
     if data is not None:
         report["calibration"] = {"source": data.source, "samples": data.count}
         report.update(weights="int8", activations=qpass.act, per_channel=qpass.per_channel, format="QDQ")
-    fid_inputs = data.arrays if data is not None and data.real else runtime.inputs(shape, FIDELITY_SAMPLES, FIDELITY_SEED)
-    report["fidelity"] = fidelity(model_path, out, fid_inputs)
-    report["fidelity"]["inputs"] = "calibration images" if data is not None and data.real else "synthetic"
+    real = data is not None and data.real  # real images say more than synthetic inputs
+    report["fidelity"] = fidelity(model_path, out, data.arrays if real else
+                                  runtime.inputs(shape, FIDELITY_SAMPLES, FIDELITY_SEED))
+    report["fidelity"]["inputs"] = "calibration images" if real else "synthetic"
     if timing is not None:
         report["latency"] = latency(model_path, out, qpass.mode, **timing)
     return Quantized(out, report, data.warning if data is not None else None)
+
+
+def _run(qpass, src: Path, dst: Path, data) -> None:
+    from .export import quiet
+
+    try:
+        with quiet():
+            _QUANTIZERS[qpass.mode](src, dst, qpass, data)
+    except ExportError:
+        raise
+    except Exception as exc:  # the ORT quantization tools raise many types
+        text = str(exc).strip()
+        raise ExportError(f"quantize={qpass.mode} failed: {type(exc).__name__}: "
+                          f"{text.splitlines()[0] if text else 'no message'}") from exc
 
 
 def _int8(src, dst, qpass, data) -> None:

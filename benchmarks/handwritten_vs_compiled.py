@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -79,7 +80,8 @@ def run(args) -> None:
 
 def report(args, facts, runners, times) -> None:
     print(f"Fast-SCNN width {args.width:g}, 3x{args.size}x{args.size}, {args.threads} thread(s), "
-          f"{args.runs} interleaved rounds after {args.warmup} warmup")
+          f"{args.runs} interleaved rounds after {args.warmup} warmup; load average {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} CPUs")
     print(f"same model: params {facts['params']:,}, MACs {facts['macs']:,}, ops {facts['ops']}; "
           f"torch outputs differ by {facts['torch_diff']:.2g}; hand-written ORT vs torch {facts['hand_ort_vs_torch']:.2g}")
     print("| model | runtime | median ms | p90 ms | std ms | GMAC/s |\n|---|---|---|---|---|---|")

@@ -8,6 +8,7 @@ process with their runs interleaved, at 1 and 2 threads.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -56,7 +57,8 @@ def main():
         medians = {t: timings(paths, t, args.warmup, args.runs) for t in (1, 2)}
         f32 = paths["float32"].stat().st_size
     print(f"{args.spec}: float32 {f32 / 1e6:.2f} MB; medians of {args.runs} interleaved runs: "
-          f"1 thread {medians[1]['float32']:.2f} ms, 2 threads {medians[2]['float32']:.2f} ms")
+          f"1 thread {medians[1]['float32']:.2f} ms, 2 threads {medians[2]['float32']:.2f} ms; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print("| mode | size MB | size ratio | speed-up 1 thread | speed-up 2 threads | SQNR dB | argmax agreement "
           "| max abs diff |\n|---|---|---|---|---|---|---|---|")
     for name, r in reports.items():

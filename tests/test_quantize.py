@@ -153,3 +153,17 @@ def test_int8_calibrated_on_images(small_build, tmp_path):
     q = quantize(tmp_path / "model.onnx", parse_pass("quantize=int8"), (3, 128, 128), images)
     assert q.warning is None and q.report["calibration"] == {"source": str(images), "samples": 3}
     assert q.report["fidelity"]["inputs"] == "calibration images" and q.report["fidelity"]["samples"] == 3
+
+
+def test_quantizer_failure_is_one_export_error(small_build, tmp_path, monkeypatch):
+    import shutil
+
+    from archc import quantize as q
+
+    def broken(*a):
+        raise ValueError("unsupported node\ndetails")
+
+    monkeypatch.setitem(q._QUANTIZERS, "fp16", broken)
+    shutil.copy(small_build[1] / "model.onnx", tmp_path / "model.onnx")
+    with pytest.raises(ExportError, match="quantize=fp16 failed: ValueError: unsupported node$"):
+        q.quantize(tmp_path / "model.onnx", parse_pass("quantize=fp16"), (3, 128, 128))
