@@ -53,7 +53,15 @@ def write_build(compiled: Compiled, out: str | Path, force: bool = False, note: 
         summary.update(product.summary)
         summary["warnings"] = product.warnings
         (tmp / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    _remove_stale(Path(out), {p.name for p in product.models.values()})
     return summary
+
+
+def _remove_stale(out: Path, written: set) -> None:
+    """A quantized model from an earlier build into the same folder would contradict summary.json."""
+    for old in out.glob("model.*.onnx"):
+        if old.name not in written:
+            old.unlink()
 
 
 def produce(compiled: Compiled, folder: Path, options: BuildOptions) -> Product:

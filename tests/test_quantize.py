@@ -167,3 +167,12 @@ def test_quantizer_failure_is_one_export_error(small_build, tmp_path, monkeypatc
     shutil.copy(small_build[1] / "model.onnx", tmp_path / "model.onnx")
     with pytest.raises(ExportError, match="quantize=fp16 failed: ValueError: unsupported node$"):
         q.quantize(tmp_path / "model.onnx", parse_pass("quantize=fp16"), (3, 128, 128))
+
+
+def test_rebuild_without_quantize_removes_the_old_quantized_model(small_build):
+    from archc import artifacts
+
+    _, out, _ = small_build
+    (out / "model.fp16.onnx").write_bytes(b"from an earlier build")
+    artifacts._remove_stale(out, {"model.onnx", "model.int8.onnx"})
+    assert not (out / "model.fp16.onnx").exists() and (out / "model.int8.onnx").exists()
