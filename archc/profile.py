@@ -4,8 +4,10 @@ noisy machine hits all of them alike (imports onnxruntime; torch only for eager)
 from __future__ import annotations
 
 import contextlib
+import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -101,10 +103,6 @@ def check_threads(threads: int) -> None:
 def profile_target(target, compiled, runtime_: str, options) -> tuple[list, list]:
     """Profile an .onnx file (compiled None) or a compiled spec, built exactly as
     `archc build` would (exported, simplified, verified, quantized) in a temporary folder."""
-    import tempfile
-    from dataclasses import replace
-    from pathlib import Path
-
     from . import artifacts
 
     check_runtime(runtime_, compiled is None)
