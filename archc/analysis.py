@@ -9,7 +9,7 @@ layer and in total, with torchinfo 1.8's semantics at batch 1:
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from math import prod
 
 from .ir import Graph

@@ -8,8 +8,8 @@ from dataclasses import dataclass, replace
 
 from .blocks import STEP_KEYS, Block, Library
 from .dilate import Dilation, output_stride
-from .errors import ArchcError, GraphError, SpecError
-from .expr import evaluate, make_divisible, resolve
+from .errors import GraphError, SpecError
+from .expr import make_divisible, resolve
 from .grouping import apply_grouping
 from .ir import Graph, Node
 from .ops import OPS, REQUIRED, arity_ok, check_param

@@ -119,22 +119,63 @@ def summary(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: V
     render.summary(report, layers)
 
 
+ThreadsOpt = Annotated[int, typer.Option("--threads", help="CPU threads for timing (1 is the most stable)")]
+CalibOpt = Annotated[Optional[Path], typer.Option("--calib", help="folder of calibration images for quantize=int8")]
+
+
 @app.command()
 @boundary
 def build(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: VarOpt = None,
           out: Annotated[Path, typer.Option("--out", "-o", help="output directory")] = Path("out"),
           force: Annotated[bool, typer.Option(help="write into an existing directory not made by archc")] = False,
-          recipe: RecipeOpt = None):
-    """Compile SPEC (after passes) and write DIR/spec.yaml, DIR/summary.json and DIR/model.onnx."""
+          recipe: RecipeOpt = None,
+          dynamic_batch: Annotated[bool, typer.Option("--dynamic-batch", help="ONNX input with a free batch size")] = False,
+          dynamic_hw: Annotated[bool, typer.Option("--dynamic-hw", help="free H/W: refused unless provably correct")] = False,
+          calib: CalibOpt = None,
+          profile: Annotated[bool, typer.Option("--profile", help="time the models; latency into summary.json")] = False,
+          threads: ThreadsOpt = 1, runs: Annotated[int, typer.Option(help="timed runs per model")] = 30,
+          warmup: Annotated[int, typer.Option(help="untimed runs first")] = 5):
+    """Compile SPEC (after passes) and write DIR/spec.yaml, DIR/summary.json and DIR/model.onnx
+    (simplified and verified against PyTorch; with --pass quantize=MODE also DIR/model.MODE.onnx)."""
     from . import render
-    from .artifacts import write_build
+    from .artifacts import BuildOptions, write_build
+    from .profile import check_threads
 
+    check_threads(threads)
     c = _compile(spec, pass_, input, var, recipe)
     note = (f"written by archc build {spec}" + (f" --passes {recipe}" if recipe else "")
             + "".join(f" --pass {p}" for p in pass_ or []) + (f" --input {input}" if input else ""))
-    write_build(c, out, force, note)
+    options = BuildOptions(dynamic_batch, dynamic_hw, calib, profile, threads, warmup, runs, render.progress)
+    summary = write_build(c, out, force, note, options)
     render.totals(c.report)
-    render.message(f"wrote {out}/model.onnx, {out}/spec.yaml, {out}/summary.json")
+    render.build(summary, out)
+
+
+@app.command()
+@boundary
+def profile(target: Annotated[Path, typer.Argument(help="a spec, or an .onnx model", show_default=False)],
+            pass_: PassOpt = None, input: InputOpt = None, var: VarOpt = None,
+            runtime: Annotated[str, typer.Option(help="ort, torch or both")] = "ort",
+            threads: ThreadsOpt = 1, runs: Annotated[int, typer.Option(help="timed runs per model")] = 50,
+            warmup: Annotated[int, typer.Option(help="untimed runs first")] = 10,
+            calib: CalibOpt = None, json_: JsonOpt = False):
+    """Latency in ONNX Runtime (CPU) and/or PyTorch eager: median, p90, mean, std, fps.
+    Several models (float32 and quantized, or both runtimes) are timed with their runs interleaved."""
+    from . import render
+    from .artifacts import BuildOptions
+    from .profile import profile_target
+
+    options = BuildOptions(calib=calib, threads=threads, warmup=warmup, runs=runs, progress=render.progress)
+    compiled = None if target.suffix == ".onnx" else _compile(target, pass_, input, var)
+    if compiled is None and (pass_ or input or var):
+        raise ArchcError(f"{target}: --pass, --input and --var apply to a spec, not to an .onnx model")
+    results, warnings = profile_target(target, compiled, runtime, options)
+    for w in warnings:
+        render.warning(w)
+    if json_:
+        print(json.dumps(results[0] if len(results) == 1 else results))
+        return
+    render.profiles(results)
 
 
 @app.command()
@@ -208,8 +249,8 @@ def sweep(spec: SpecArg,
     sw = Sweep(str(spec), grid_, input, parse_vars(var), jobs)
     n = len(configurations(grid_)) * (2 if profile else 1)
     start = time.perf_counter()
-    with render.Progress(n, "sweep") as bar:
-        results = sw.run(out, {"runs": 30, "warmup": 5, "threads": 1} if profile else None, bar)
+    with render.progress(n, "sweep") as step:
+        results = sw.run(out, {"runs": 30, "warmup": 5, "threads": 1} if profile else None, step)
     seconds = time.perf_counter() - start
     if out:
         write_results(results, out)

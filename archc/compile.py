@@ -6,6 +6,7 @@ from functools import cached_property
 
 from .analysis import Report, analyze
 from .build import build
+from .errors import PassError
 from .ir import Graph
 from .spec import Spec, load
 
@@ -14,11 +15,17 @@ from .spec import Spec, load
 class Compiled:
     spec: Spec  # after passes
     graph: Graph
+    post: tuple = ()  # passes that act after lowering (quantize), in the order given
     notes: tuple = ()  # what the passes reported (convs left ungrouped, MAC changes)
 
     @cached_property
     def report(self) -> Report:
         return analyze(self.graph)
+
+    @property
+    def quantize(self):
+        """The quantize pass, if one was given."""
+        return next((p for p in self.post if p.name == "quantize"), None)
 
 
 def compile_spec(path, passes=(), input=None, variables: dict | None = None, text: str | None = None) -> Compiled:
@@ -26,11 +33,29 @@ def compile_spec(path, passes=(), input=None, variables: dict | None = None, tex
     `input` (CxHxW) is the `input` pass, applied after the others so that a pass
     like drop=ppm can make a small input valid."""
     spec = load(path, variables, text)  # read + schema-validate + decode
-    passes = list(passes) + ([f"input={input}"] if input is not None else [])  # --input CxHxW
+    passes = parse_passes(list(passes) + ([f"input={input},strict=false"] if input is not None else []))
     notes: list = []
     spec = apply_passes(spec, passes, notes)  # Spec -> Spec rewrites, checked one by one
     graph = build(spec)  # expand rows and blocks, infer shapes
-    return Compiled(spec, graph, tuple(notes))
+    return Compiled(spec, graph, post_passes(passes), tuple(notes))
+
+
+def parse_passes(passes) -> tuple:
+    if not passes:
+        return ()
+    from .passes import as_pass
+
+    return tuple(as_pass(p) for p in passes)
+
+
+def post_passes(passes) -> tuple:
+    """The non-structural passes (carried to export); each name at most once."""
+    post = tuple(p for p in passes if not p.structural)
+    names = [p.name for p in post]
+    for name in set(names):
+        if names.count(name) > 1:
+            raise PassError(f"pass '{name}' is given {names.count(name)} times; give it once")
+    return post
 
 
 def apply_passes(spec: Spec, passes, notes: list | None = None) -> Spec:

@@ -8,7 +8,7 @@ is compiled anew, so a Graph is a value.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import networkx as nx
 

@@ -174,7 +174,7 @@ def _lower(graph: Graph) -> fx.GraphModule:
     for node in graph:
         if node.op == "input":
             env[node.name] = fg.placeholder("x")
-            env[node.name].meta["archc"] = node.name
+            _stamp(fg, node.name)
             continue
         args = [env[i] for i in node.inputs]
         if node.op in MODULES:
@@ -183,11 +183,20 @@ def _lower(graph: Graph) -> fx.GraphModule:
             env[node.name] = fg.call_module(node.owner, tuple(args))
         else:
             env[node.name] = FUNCTIONS[node.op](fg, node, args)
-        env[node.name].meta["archc"] = node.name  # which IR node this fx node computes
+        _stamp(fg, node.name)
     outs = [env[o] for o in graph.outputs]
     fg.output(outs[0] if len(outs) == 1 else tuple(outs))
     gm = fx.GraphModule(modules, fg, class_name=_class_name(graph.name))
     return gm.eval()
+
+
+def _stamp(fg: fx.Graph, name: str) -> None:
+    """Record which IR node each new fx node computes (`meta["archc"]`), so that
+    export can name ONNX nodes by spec path even for function calls and shared weights."""
+    for n in reversed(fg.nodes):
+        if "archc" in n.meta:
+            break
+        n.meta["archc"] = name
 
 
 def _class_name(name: str) -> str:

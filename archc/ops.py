@@ -6,7 +6,7 @@ live in lower.py so that this module (and `archc summary`) never imports torch.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from .errors import GraphError
@@ -212,11 +212,10 @@ def _avgpool(a, ins):
 @op("adaptive_avgpool", params=(Param("size", "ints", 1, doc="output bins, or [h, w]", min=1),),
     stride=lambda a: None, example="{op: adaptive_avgpool, size: 1}")
 def _adaptive_avgpool(a, ins):
-    """Adaptive average pooling to `size` bins; lowered to a fixed AvgPool2d when the map divides."""
-    c, h, w = _spatial(ins[0], "adaptive_avgpool")
+    """Adaptive average pooling to `size` bins; lowered to a fixed AvgPool2d when the map divides.
+    More bins than pixels is allowed, as in torch (windows overlap): Fast-SCNN's 8-bin PPM at 160x160."""
+    c, _, _ = _spatial(ins[0], "adaptive_avgpool")
     bh, bw = pair(a["size"])
-    if bh > h or bw > w:
-        raise GraphError(f"pooling bin {bh}x{bw} exceeds the {h}x{w} feature map")
     return (c, bh, bw)
 
 

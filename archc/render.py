@@ -1,12 +1,18 @@
-"""Everything the CLI shows a person: rich tables. The only module that prints."""
+"""Everything the CLI shows a person: rich tables, notes and progress bars. The only module that prints."""
 from __future__ import annotations
 
+import contextlib
 import sys
 
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from .analysis import Report
+
+
+def _err() -> Console:
+    return Console(stderr=True)
 
 
 def _console() -> Console:
@@ -74,27 +80,6 @@ def markdown(text: str, raw: bool = False) -> None:
     _console().print(Markdown(text))
 
 
-class Progress:
-    """A rich progress bar (on stderr, so stdout stays clean for --json); call the instance per step."""
-
-    def __init__(self, total: int, what: str):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TimeElapsedColumn
-
-        self._bar = RichProgress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), console=Console(stderr=True), transient=True)
-        self._task = self._bar.add_task(what, total=total)
-
-    def __enter__(self):
-        self._bar.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        return self._bar.__exit__(*exc)
-
-    def __call__(self, n: int = 1):
-        self._bar.advance(self._task, n)
-
-
 def sweep(results, seconds: float, out=None) -> None:
     ok = [r for r in results if r.status == "ok"]
     t = Table(title=f"{len(results)} configurations: {len(ok)} valid, {len(results) - len(ok)} skipped "
@@ -120,7 +105,7 @@ def sweep(results, seconds: float, out=None) -> None:
 def notes(lines) -> None:
     """What passes reported, on stderr so that --json stays one object on stdout."""
     for line in lines:
-        Console(stderr=True).print(f"note: {line}", highlight=False, soft_wrap=True)
+        _err().print(f"note: {line}", highlight=False, soft_wrap=True)
 
 
 def _delta(n: int, base: int) -> str:
@@ -154,4 +139,63 @@ def passes(entries) -> None:
     t.add_column("what it does", overflow="fold", ratio=1)
     for name, args, doc, usage in entries:
         t.add_row(name, args.replace(", ", "\n"), f"{doc}\n[dim]{usage}[/dim]")
+    _console().print(t)
+
+
+def warning(text: str) -> None:
+    _err().print(f"archc: warning: {text}", highlight=False, markup=False)
+
+
+@contextlib.contextmanager
+def progress(total: int, label: str):
+    """A transient progress bar on stderr (terminals only); yields the step function."""
+    if not _err().is_terminal:
+        yield lambda: None
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=_err(), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda: bar.advance(task)
+
+
+def build(summary: dict, out) -> None:
+    """What `archc build` wrote and what it checked."""
+    o, v = summary["onnx"], summary["verify"]
+    simplified = f"{o['nodes']} after onnxsim" if o["simplified"] else f"kept unsimplified ({o['simplify_note']})"
+    message(f"{out}/model.onnx: {o['bytes'] / 1e6:,.2f} MB, {o['nodes_exported']} ONNX nodes exported, {simplified}; "
+            f"onnx.checker ok; ONNX Runtime vs PyTorch max abs diff {v['max_abs_diff']:.2g} (<= {v['tolerance']:g})")
+    if "quantize" in summary:
+        quantized(summary["quantize"], out)
+    if "profile" in summary:
+        profiles(summary["profile"])
+    for text in summary.get("warnings", []):
+        warning(text)
+    message(f"wrote {out}/spec.yaml, {out}/summary.json")
+
+
+def quantized(q: dict, out) -> None:
+    f = q["fidelity"]
+    parts = [f"{out}/{q['file']}: {q['bytes'] / 1e6:,.2f} MB ({q['size_ratio']:.2f}x smaller)"]
+    if "latency" in q:
+        lat = q["latency"]
+        parts.append(f"{lat['speedup']:.2f}x faster in ONNX Runtime ({lat['threads']} thread(s), median of "
+                     f"{lat['runs']} interleaved runs: {lat['float32_median_ms']:.2f} -> "
+                     f"{lat[q['mode'] + '_median_ms']:.2f} ms)")
+    sqnr = "inf" if f["sqnr_db"] is None else f"{f['sqnr_db']:.1f}"
+    agree = "" if f["argmax_agreement"] is None else f", argmax agreement {f['argmax_agreement']:.2%}"
+    parts.append(f"vs float32 on {f['samples']} {f['inputs']} inputs: SQNR {sqnr} dB, "
+                 f"max abs diff {f['max_abs_diff']:.3g}{agree}")
+    message("; ".join(parts))
+
+
+def profiles(results: list) -> None:
+    r0 = results[0]
+    threads = f"{r0['threads']} thread" + ("s" if r0["threads"] > 1 else "")
+    t = Table(title=f"latency in ms: input {shape(r0['input'])}, {threads}, {r0['runs']} runs after "
+                    f"{r0['warmup']} warmup" + (", interleaved" if len(results) > 1 else ""))
+    for col in ("model", "runtime", "median", "p90", "mean", "std", "fps"):
+        t.add_column(col, justify="left" if col in ("model", "runtime") else "right")
+    for r in results:
+        t.add_row(r["model"], r["runtime"], f"{r['median_ms']:.3f}", f"{r['p90_ms']:.3f}", f"{r['mean_ms']:.3f}",
+                  f"{r['std_ms']:.3f}", f"{r['fps']:.1f}")
     _console().print(t)

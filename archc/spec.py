@@ -8,7 +8,6 @@ import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
-from pathlib import Path
 
 import jsonschema
 

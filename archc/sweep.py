@@ -62,6 +62,11 @@ def passes_of(knobs: dict) -> list[str]:
     return [f"{name}={value}" for name, value in knobs.items() if value.lower() != "none"]
 
 
+def _pipeline(knobs: dict, input_: str | None) -> list[str]:
+    """A configuration's passes; --input applies last, as on every command (see compile_spec)."""
+    return passes_of(knobs) + ([f"input={input_},strict=false"] if input_ else [])
+
+
 def check_grid(grid: dict) -> None:
     """Fail before any work if a grid value is not a valid pass (unknown name, bad value)."""
     from .passes import parse_pass
@@ -95,10 +100,19 @@ def _analyse(job) -> Result:
     config = " ".join(passes_of(knobs)) or "(baseline)"
     try:
         spec = _spec(spec_path, text, json.dumps(variables, sort_keys=True))
-        r = analyze(build(apply_passes(spec, ([f"input={input_}"] if input_ else []) + passes_of(knobs))))
+        r = analyze(build(apply_passes(spec, _pipeline(knobs, input_))))
     except ArchcError as exc:
         return Result(config, knobs, "skipped", exc.message)
     return Result(config, knobs, params=r.params, macs=r.macs, activation_bytes=r.activation_bytes)
+
+
+def _export(job) -> str:
+    """One configuration exported to ONNX (in a worker process), for timing."""
+    spec_path, input_, variables, knobs, path = job
+    from .compile import compile_spec
+    from .export import export_onnx
+
+    return str(export_onnx(compile_spec(spec_path, _pipeline(knobs, input_), None, variables).graph, path).path)
 
 
 class Cache:
@@ -168,13 +182,30 @@ class Sweep:
                 progress and progress()
 
     def _profile(self, results: list[Result], settings: dict, progress) -> None:
-        """Latency of every valid new configuration, one at a time so timings do not compete."""
-        from .profile import profile_configs
+        """ONNX Runtime latency of every valid new configuration: exported in parallel, then
+        timed in this one process with their runs interleaved, so that no two timings compete
+        for the cores and drift on a shared machine hits all of them alike."""
+        import tempfile
+
+        from .profile import measure, ort_runner
 
         ok = [r for r in results if r.status == "ok"]
-        for r, timing in zip(ok, profile_configs(self.spec, [passes_of(r.knobs) for r in ok], self.input,
-                                                 self.variables, settings, progress)):
-            r.median_ms, r.fps = timing["median_ms"], timing["fps"]
+        if not ok:
+            return
+        with tempfile.TemporaryDirectory(prefix="archc-sweep-") as tmp:
+            jobs = [(self.spec, self.input, self.variables, r.knobs, f"{tmp}/{i}.onnx") for i, r in enumerate(ok)]
+            paths = list(self._pool_map(_export, jobs, progress))
+            runners = {str(i): ort_runner(path, settings["threads"]) for i, path in enumerate(paths)}
+            timings = measure(runners, settings["warmup"], settings["runs"])
+        for i, r in enumerate(ok):
+            r.median_ms, r.fps = timings[str(i)]["median_ms"], timings[str(i)]["fps"]
+
+    def _pool_map(self, fn, jobs: list, progress):
+        workers = min(self.jobs or os.cpu_count() or 1, len(jobs))
+        with ProcessPoolExecutor(max(1, workers)) as pool:
+            for result in pool.map(fn, jobs):
+                yield result
+                progress and progress()
 
 
 def write_results(results: list[Result], out: Path) -> None:

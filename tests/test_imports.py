@@ -1,4 +1,5 @@
-"""`archc summary` and `archc validate` answer without importing torch or onnxruntime."""
+"""`archc summary` and `archc validate` answer without importing torch or onnxruntime,
+even when a pass that acts at export (quantize) is given."""
 import subprocess
 import sys
 
@@ -6,7 +7,8 @@ SCRIPT = """
 import sys
 from typer.testing import CliRunner
 from archc.cli import app
-for args in (["summary", "specs/fastscnn.yaml", "--json"], ["validate", "specs/mobilenetv2.yaml"]):
+for args in (["summary", "specs/fastscnn.yaml", "--json"], ["validate", "specs/mobilenetv2.yaml"],
+             ["summary", "specs/fastscnn.yaml", "--pass", "width=0.5", "--pass", "quantize=int8", "--json"]):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
 print(sorted(m for m in ("torch", "onnxruntime", "onnx", "torchinfo") if m in sys.modules))

@@ -4,7 +4,6 @@ same graph -- also after random pass pipelines."""
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 import archc
 from archc.compile import compile_spec
@@ -49,11 +48,10 @@ def test_generated_specs_export_to_onnx_matching_torch(spec, tmp_path_factory):
     import torch
 
     from archc.export import export_onnx
-    from archc.lower import lower
 
     graph = compile_text(spec).graph
-    module = lower(graph)
-    path = export_onnx(graph, tmp_path_factory.mktemp("onnx") / "m.onnx", module)
+    exported = export_onnx(graph, tmp_path_factory.mktemp("onnx") / "m.onnx")
+    module, path = exported.module, exported.path
     x = torch.randn(1, *graph.input_shape, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         want = module(x).numpy()

@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..errors import ArchcError, GraphError, PassError
+from ..ops import pair
 from ..spec import Spec, parse_input
 from . import Pass, register
 
@@ -14,15 +15,19 @@ SCAN = 64  # multiples of the total stride tried when looking for a valid size
 class InputPass(Pass):
     """Input channels and resolution (the thesis's first knob: 512 ... 96, RGB or Y).
 
-    Refused when H or W is not divisible by the network's total stride or a
-    pooling bin would exceed its feature map; the message names the smallest
-    valid size. `--input CxHxW` on the command line is this pass, applied last.
+    Refused when H or W is not divisible by the network's total stride or (strict,
+    the default) a pooling bin would exceed its feature map, as in the thesis's
+    knob study; the message names the smallest valid size. torch itself accepts
+    more bins than pixels (the windows overlap): strict=false allows that, and
+    `--input CxHxW` on the command line is this pass with strict=false, applied last.
 
         --pass input=1x96x96          recipe: - input: 1x96x96
+        --pass input=3x160x160,strict=false
     """
 
     name = "input"
     size: str
+    strict: bool = True
 
     def __post_init__(self):
         try:
@@ -42,17 +47,17 @@ class InputPass(Pass):
         return parse_input(self.size)
 
     def apply(self, spec: Spec) -> Spec:
-        from ..build import build
+        problem = _why(spec, self.chw, self.strict)
+        if problem:
+            raise PassError(_refusal(spec, self.chw, problem, self.strict)) from None
+        return replace(spec, input=self.chw)
 
-        new = replace(spec, input=self.chw)
-        try:
-            build(new)
-            return new
-        except GraphError as exc:
-            raise PassError(_refusal(spec, self.chw, exc.message)) from None
+    def notes(self, before, after) -> list:
+        over = _overfull_pools(after)
+        return [f"{over}: torch pools overlapping windows (strict=false)"] if over else []
 
 
-def _refusal(spec: Spec, chw: tuple, cause: str) -> str:
+def _refusal(spec: Spec, chw: tuple, cause: str, strict: bool) -> str:
     """Why `chw` does not fit, and the smallest size that does."""
     from ..build import build
 
@@ -60,34 +65,45 @@ def _refusal(spec: Spec, chw: tuple, cause: str) -> str:
     stride = build(spec).total_stride()
     bad = [d for d in (h, w) if d % stride]
     why = (f"{bad[0]} is not divisible by the network's total stride {stride}" if bad else cause)
-    sizes = [_smallest(spec, c, stride, axis, 1) for axis in (1, 2)]
+    sizes = [_smallest(spec, c, stride, axis, 1, strict) for axis in (1, 2)]
     if None in sizes:
         return f"input {c}x{h}x{w}: {why}; no valid size up to {SCAN * stride} found"
     text = f"input {c}x{h}x{w}: {why}; the smallest valid size is {c}x{sizes[0]}x{sizes[1]}"
-    above = [_smallest(spec, c, stride, axis, -(-d // stride)) for axis, d in ((1, h), (2, w))]
+    above = [_smallest(spec, c, stride, axis, -(-d // stride), strict) for axis, d in ((1, h), (2, w))]
     if None not in above and above != sizes:
         text += f" (the nearest at or above {h}x{w} is {c}x{above[0]}x{above[1]})"
     first = (c, -(-h // stride) * stride, -(-w // stride) * stride)
     if bad and list(first[1:]) != sizes and list(first[1:]) != above:
-        text += f"; {first[0]}x{first[1]}x{first[2]} fails too: {_why(spec, first)}"
+        text += f"; {first[0]}x{first[1]}x{first[2]} fails too: {_why(spec, first, strict)}"
     return text
 
 
-def _smallest(spec: Spec, c: int, stride: int, axis: int, start: int):
+def _smallest(spec: Spec, c: int, stride: int, axis: int, start: int, strict: bool):
     """The smallest multiple of `stride` from start*stride that builds, along H (1) or W (2)."""
     for m in range(max(1, start), max(1, start) + SCAN):
         chw = list(spec.input)
         chw[0], chw[axis] = c, m * stride
-        if _why(spec, tuple(chw)) is None:
+        if _why(spec, tuple(chw), strict) is None:
             return m * stride
     return None
 
 
-def _why(spec: Spec, chw: tuple):
+def _why(spec: Spec, chw: tuple, strict: bool = True):
+    """Why the spec does not build at `chw` (None if it does)."""
     from ..build import build
 
     try:
-        build(replace(spec, input=chw))
+        graph = build(replace(spec, input=chw))
     except GraphError as exc:
         return exc.message
+    return _overfull_pools(graph) if strict else None
+
+
+def _overfull_pools(graph):
+    """The first adaptive pooling with more bins than its map has pixels, described; else None."""
+    for node in graph:
+        if node.op == "adaptive_avgpool":
+            (h, w), (bh, bw) = graph.shape(node.inputs[0])[1:], pair(node.attrs["size"])
+            if bh > h or bw > w:
+                return f"{node.name}: pooling bin {bh}x{bw} exceeds the {h}x{w} feature map"
     return None

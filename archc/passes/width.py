@@ -6,7 +6,6 @@ from typing import Optional
 from ..build import scale_channels
 from ..errors import PassError
 from ..expr import resolve
-from ..ops import OPS
 from ..spec import Spec, Width
 from . import Pass, register
 

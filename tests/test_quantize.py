@@ -1,0 +1,178 @@
+"""The quantize pass: parsing, what the int8 model is made of, calibration inputs,
+and the size / latency / fidelity report."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import SPEC_DIR
+
+from archc.compile import compile_spec
+from archc.errors import ArchcError, ExportError, PassError
+from archc.passes import parse_pass
+
+
+def test_quantize_parses_and_is_carried_to_export_not_into_the_spec():
+    c = compile_spec(SPEC_DIR / "fastscnn.yaml", ["quantize=int8,samples=4", "width=0.5"], "3x64x64")
+    assert c.quantize.mode == "int8" and c.quantize.samples == 4
+    plain = compile_spec(SPEC_DIR / "fastscnn.yaml", ["width=0.5"], "3x64x64")
+    assert c.graph.signature() == plain.graph.signature() and c.spec == plain.spec
+    assert parse_pass("quantize=fp16").describe() == "quantize=fp16"
+
+
+@pytest.mark.parametrize("text, needle", [("quantize=int4", "int8, dynamic, fp16"), ("quantize=int8,act=int16", "act"),
+                                          ("quantize", "needs a value")])
+def test_bad_quantize_pass(text, needle):
+    with pytest.raises(PassError, match=needle):
+        parse_pass(text)
+
+
+def test_quantize_given_twice():
+    with pytest.raises(PassError, match="give it once"):
+        compile_spec(SPEC_DIR / "fastscnn.yaml", ["quantize=int8", "quantize=fp16"])
+
+
+@pytest.mark.slow
+def test_int8_is_static_qdq_uint8_activations_int8_per_channel_weights(small_build):
+    import onnx
+
+    _, out, summary = small_build
+    q = summary["quantize"]
+    assert q["file"] == "model.int8.onnx" and q["size_ratio"] > 1.3  # small model: per-channel scales weigh in
+    assert (q["activations"], q["weights"], q["per_channel"], q["format"]) == ("uint8", "int8", True, "QDQ")
+    model = onnx.load(str(out / "model.int8.onnx"))
+    inits = {i.name: i for i in model.graph.initializer}
+    producers = {o: n for n in model.graph.node for o in n.output}
+    conv = next(n for n in model.graph.node if n.op_type == "Conv")
+    dq_x, dq_w = producers[conv.input[0]], producers[conv.input[1]]
+    assert dq_x.op_type == dq_w.op_type == "DequantizeLinear"  # convs really run quantized
+    assert inits[dq_w.input[0]].data_type == onnx.TensorProto.INT8
+    assert len(inits[dq_w.input[1]].dims) == 1 and inits[dq_w.input[1]].dims[0] > 1  # one scale per channel
+    assert inits[dq_x.input[2]].data_type == onnx.TensorProto.UINT8
+
+
+@pytest.mark.slow
+def test_int8_report(small_build):
+    _, _, summary = small_build
+    q = summary["quantize"]
+    f = q["fidelity"]
+    assert f["sqnr_db"] > 15 and f["argmax_agreement"] > 0.9 and f["max_abs_diff"] > 0
+    assert q["calibration"] == {"source": "synthetic", "samples": 16}
+    assert any("synthetic" in w for w in summary["warnings"])
+    lat = q["latency"]  # from the interleaved --profile runs
+    assert lat["speedup"] == pytest.approx(lat["float32_median_ms"] / lat["int8_median_ms"], rel=1e-2)
+    assert {p["model"] for p in summary["profile"]} == {"model.onnx", "model.int8.onnx", "eager"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["fp16", "dynamic"])
+def test_fp16_and_dynamic(small_build, tmp_path, mode):
+    import shutil
+
+    from archc.quantize import quantize
+
+    _, out, _ = small_build
+    shutil.copy(out / "model.onnx", tmp_path / "model.onnx")
+    q = quantize(tmp_path / "model.onnx", parse_pass(f"quantize={mode}"), (3, 128, 128))
+    assert (tmp_path / f"model.{mode}.onnx").exists() and q.report["size_ratio"] > 1.5
+    assert q.report["fidelity"]["sqnr_db"] > 20 and q.warning is None
+
+
+def test_calibration_from_images_and_arrays(tmp_path):
+    from PIL import Image
+
+    from archc.calib import MEAN, STD, Calibration
+
+    Image.new("RGB", (40, 30), (255, 0, 128)).save(tmp_path / "a.png")
+    np.save(tmp_path / "b.npy", np.full((3, 16, 16), 0.5, np.float32))
+    (tmp_path / "notes.txt").write_text("ignored")
+    data = Calibration((3, 16, 16), tmp_path, samples=8)
+    assert data.count == 2 and data.real and data.warning is None
+    img, arr = data.arrays
+    assert img.shape == (1, 3, 16, 16)
+    assert img[0, :, 0, 0] == pytest.approx([(1 - MEAN[0]) / STD[0], -MEAN[1] / STD[1], (128 / 255 - MEAN[2]) / STD[2]],
+                                            abs=1e-5)
+    assert np.all(arr == 0.5)
+
+
+@pytest.mark.parametrize("setup, needle", [
+    (lambda d: None, "no images found"),
+    (lambda d: np.save(d / "x.npy", np.zeros((3, 8, 8), np.float32)), "shape [3, 8, 8]"),
+    (lambda d: (d / "x.png").write_bytes(b"not a png"), "cannot read image"),
+])
+def test_calibration_errors(tmp_path, setup, needle):
+    from archc.calib import Calibration
+
+    setup(tmp_path)
+    with pytest.raises(ExportError, match=needle.replace("[", r"\[")):
+        Calibration((3, 16, 16), tmp_path)
+
+
+def test_calibration_dir_must_exist(tmp_path):
+    from archc.calib import Calibration
+
+    with pytest.raises(ArchcError, match="not a directory"):
+        Calibration((3, 16, 16), tmp_path / "missing")
+
+
+def test_fidelity_metrics(tmp_path):
+    from archc.quantize import _agreement
+
+    ref = np.array([[[[1.0, -1.0]]], [[[2.0, -0.5]]]], np.float32)  # N=2, C=1: a one-class mask
+    assert _agreement(ref, ref * 0.9) == 1.0
+    assert _agreement(ref, -ref) == 0.0
+    logits = np.array([[1.0, 2.0, 0.0], [3.0, 0.0, 1.0]])
+    assert _agreement(logits, logits[:, [1, 0, 2]]) == 0.0
+
+
+
+def test_calib_without_int8_is_refused(tmp_path):
+    from typer.testing import CliRunner
+
+    from archc.cli import app
+
+    result = CliRunner().invoke(app, ["build", str(SPEC_DIR / "fastscnn.yaml"), "--calib", str(tmp_path),
+                                      "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "quantize=int8" in result.output and not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+def test_int8_calibrated_on_images(small_build, tmp_path):
+    import shutil
+
+    from PIL import Image
+
+    from archc.quantize import quantize
+
+    _, out, _ = small_build
+    images = tmp_path / "images"
+    images.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 255, (50, 40, 3), dtype=np.uint8)).save(images / f"{i}.jpg")
+    shutil.copy(out / "model.onnx", tmp_path / "model.onnx")
+    q = quantize(tmp_path / "model.onnx", parse_pass("quantize=int8"), (3, 128, 128), images)
+    assert q.warning is None and q.report["calibration"] == {"source": str(images), "samples": 3}
+    assert q.report["fidelity"]["inputs"] == "calibration images" and q.report["fidelity"]["samples"] == 3
+
+
+def test_quantizer_failure_is_one_export_error(small_build, tmp_path, monkeypatch):
+    import shutil
+
+    from archc import quantize as q
+
+    def broken(*a):
+        raise ValueError("unsupported node\ndetails")
+
+    monkeypatch.setitem(q._QUANTIZERS, "fp16", broken)
+    shutil.copy(small_build[1] / "model.onnx", tmp_path / "model.onnx")
+    with pytest.raises(ExportError, match="quantize=fp16 failed: ValueError: unsupported node$"):
+        q.quantize(tmp_path / "model.onnx", parse_pass("quantize=fp16"), (3, 128, 128))
+
+
+def test_rebuild_without_quantize_removes_the_old_quantized_model(small_build):
+    from archc import artifacts
+
+    _, out, _ = small_build
+    (out / "model.fp16.onnx").write_bytes(b"from an earlier build")
+    artifacts._remove_stale(out, {"model.onnx", "model.int8.onnx"})
+    assert not (out / "model.fp16.onnx").exists() and (out / "model.int8.onnx").exists()
