@@ -262,7 +262,7 @@ def sweep(spec: SpecArg,
         render.sweep(results, seconds, out)
 
 
-def _pareto(results: Path, axes: str, quality, stem: Path):
+def _pareto(results: Path, axes: str, quality, stem: Path, better: str | None = None):
     from . import pareto, render
     from .errors import ArchcError
     from .outputs import atomic_file
@@ -270,11 +270,25 @@ def _pareto(results: Path, axes: str, quality, stem: Path):
     x, sep, y = axes.partition(",")
     if not sep:
         raise ArchcError(f"--plot {axes}: expected X,Y columns, e.g. macs,fps")
+    low = _directions(better)
     rows = pareto.load_rows(results)
     rows = pareto.join(rows, quality) if quality else rows
     with atomic_file(stem.with_suffix(".png")) as png, atomic_file(stem.with_suffix(".svg")) as svg:
-        front = pareto.plot(rows, x.strip(), y.strip(), [(png, "png"), (svg, "svg")])
+        front = pareto.plot(rows, x.strip(), y.strip(), [(png, "png"), (svg, "svg")],
+                            x_low=low[0], y_low=low[1])
     render.message(f"wrote {stem}.png and {stem}.svg: {len(front)} configurations on the frontier")
+
+
+def _directions(better: str | None) -> tuple:
+    """'low,high' -> (True, False): which end of each axis is better (None: by column name)."""
+    from .errors import ArchcError
+
+    if not better:
+        return None, None
+    parts = [p.strip() for p in better.split(",")]
+    if len(parts) != 2 or any(p not in ("low", "high") for p in parts):
+        raise ArchcError(f"--better {better}: expected two of low/high, e.g. --better low,high")
+    return tuple(p == "low" for p in parts)
 
 
 @app.command("pareto")
@@ -282,9 +296,11 @@ def _pareto(results: Path, axes: str, quality, stem: Path):
 def pareto_cli(results: Annotated[Path, typer.Argument(help="results.csv or results.json of a sweep")],
                axes: Annotated[str, typer.Option("--axes", help="X,Y columns, e.g. median_ms,iou")] = "macs,fps",
                quality: Annotated[Optional[Path], typer.Option(help="CSV with a config column and quality columns")] = None,
-               output: Annotated[Path, typer.Option("-o", "--output", help="path without suffix")] = Path("pareto")):
+               output: Annotated[Path, typer.Option("-o", "--output", help="path without suffix")] = Path("pareto"),
+               better: Annotated[Optional[str], typer.Option(help="low|high,low|high: the better end of X and Y "
+                                                             "(default: low for params, MACs, latency; else high)")] = None):
     """Plot a Pareto frontier (PNG and SVG) of sweep results, optionally joined with measured quality."""
-    _pareto(results, axes, quality, output)
+    _pareto(results, axes, quality, output, better)
 
 
 @app.command("passes")

@@ -90,17 +90,36 @@ def _spec(path: str, text: str, variables: str):
     return load(path, json.loads(variables), text)
 
 
+_PREFIXES: dict = {}  # (spec key, passes so far) -> the Spec they give, per worker process
+
+
+def _through(spec, key: str, passes: list):
+    """`spec` after `passes`, reusing the longest prefix already computed in this process:
+    configurations of a grid share their first passes (630 thesis configurations, 41 prefixes)."""
+    from .passes import run_pipeline
+
+    n = next((i for i in range(len(passes), 0, -1) if (key, tuple(passes[:i])) in _PREFIXES), 0)
+    if n:
+        spec = _PREFIXES[(key, tuple(passes[:n]))]
+    for i in range(n, len(passes)):
+        spec = run_pipeline(spec, [passes[i]], before=tuple(passes[:i]))
+        if len(_PREFIXES) > 4096:
+            _PREFIXES.clear()
+        _PREFIXES[(key, tuple(passes[:i + 1]))] = spec
+    return spec
+
+
 def _analyse(job) -> Result:
     """One configuration (in a worker process): compile + analyse, or the reason it is invalid."""
     spec_path, text, variables, input_, knobs = job
     from .analysis import analyze
     from .build import build
-    from .compile import apply_passes
 
     config = " ".join(passes_of(knobs)) or "(baseline)"
     try:
-        spec = _spec(spec_path, text, json.dumps(variables, sort_keys=True))
-        r = analyze(build(apply_passes(spec, _pipeline(knobs, input_))))
+        vkey = json.dumps(variables, sort_keys=True)
+        spec = _through(_spec(spec_path, text, vkey), f"{spec_path}|{hash(text)}|{vkey}", _pipeline(knobs, input_))
+        r = analyze(build(spec))
     except ArchcError as exc:
         return Result(config, knobs, "skipped", exc.message)
     return Result(config, knobs, params=r.params, macs=r.macs, activation_bytes=r.activation_bytes)
@@ -113,6 +132,14 @@ def _export(job) -> str:
     from .export import export_onnx
 
     return str(export_onnx(compile_spec(spec_path, _pipeline(knobs, input_), None, variables).graph, path).path)
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    """Fresh (spawned) workers: forking a process that has loaded torch can deadlock on
+    locks its OpenMP threads held at the fork."""
+    import multiprocessing
+
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
 
 
 class Cache:
@@ -176,7 +203,7 @@ class Sweep:
                 yield _analyse(job)
                 progress and progress()
             return
-        with ProcessPoolExecutor(workers) as pool:
+        with _pool(workers) as pool:
             for result in pool.map(_analyse, jobs, chunksize=max(1, len(jobs) // (workers * 8))):
                 yield result
                 progress and progress()
@@ -202,7 +229,7 @@ class Sweep:
 
     def _pool_map(self, fn, jobs: list, progress):
         workers = min(self.jobs or os.cpu_count() or 1, len(jobs))
-        with ProcessPoolExecutor(max(1, workers)) as pool:
+        with _pool(max(1, workers)) as pool:
             for result in pool.map(fn, jobs):
                 yield result
                 progress and progress()

@@ -173,15 +173,16 @@ def as_pass(p) -> Pass:
     return p if isinstance(p, Pass) else parse_pass(p)
 
 
-def run_pipeline(spec: Spec, passes, notes: list | None = None) -> Spec:
+def run_pipeline(spec: Spec, passes, notes: list | None = None, before: tuple = ()) -> Spec:
     """Apply structural passes in order, checking the result builds after each one;
     an error names the pass, its position and the passes before it. What the
-    passes have to report (convs left ungrouped, MAC changes) goes to `notes`."""
+    passes have to report (convs left ungrouped, MAC changes) goes to `notes`.
+    `before`: passes already applied to `spec` (a resumed pipeline), for the messages."""
     from ..build import build
 
-    done: list[str] = []
+    done: list[str] = list(before)
     graph = build(spec)
-    for i, p in enumerate(as_pass(p) for p in passes):
+    for i, p in enumerate((as_pass(p) for p in passes), start=len(before)):
         if not p.structural:
             continue
         try:

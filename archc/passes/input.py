@@ -47,10 +47,11 @@ class InputPass(Pass):
         return parse_input(self.size)
 
     def apply(self, spec: Spec) -> Spec:
-        problem = _why(spec, self.chw, self.strict)
+        new = replace(spec, input=self.chw)
+        problem = _problem(new, self.strict)  # builds `new`, so the pipeline's check of it is free
         if problem:
             raise PassError(_refusal(spec, self.chw, problem, self.strict)) from None
-        return replace(spec, input=self.chw)
+        return new
 
     def notes(self, before, after) -> list:
         over = _overfull_pools(after)
@@ -78,22 +79,52 @@ def _refusal(spec: Spec, chw: tuple, cause: str, strict: bool) -> str:
     return text
 
 
+_FOUND: dict = {}  # (id(spec), c, axis, start, strict) -> (spec, size): searches already made
+
+
 def _smallest(spec: Spec, c: int, stride: int, axis: int, start: int, strict: bool):
-    """The smallest multiple of `stride` from start*stride that builds, along H (1) or W (2)."""
-    for m in range(max(1, start), max(1, start) + SCAN):
+    """The smallest multiple of `stride` from start*stride that builds, along H (1) or W (2).
+    The search starts where the pooling bins first fit (bins x the stride they see), so it
+    usually takes one build; a sweep asks the same question for many inputs, hence the memo."""
+    key = (id(spec), c, axis, start, strict)
+    if key in _FOUND and _FOUND[key][0] is spec:
+        return _FOUND[key][1]
+    first = max(1, start, -(-_bins_need(spec, axis) // stride) if strict else 1)
+    found = None
+    for m in range(first, first + SCAN):
         chw = list(spec.input)
         chw[0], chw[axis] = c, m * stride
         if _why(spec, tuple(chw), strict) is None:
-            return m * stride
-    return None
+            found = m * stride
+            break
+    if len(_FOUND) > 1024:
+        _FOUND.clear()
+    _FOUND[key] = (spec, found)
+    return found
+
+
+def _bins_need(spec: Spec, axis: int) -> int:
+    """The input size below which some adaptive pooling has more bins than pixels along `axis`."""
+    from ..build import build
+
+    graph, need = build(spec), 1
+    for node in graph:
+        src = graph[node.inputs[0]] if node.inputs else None
+        if node.op == "adaptive_avgpool" and src.stride:
+            need = max(need, int(pair(node.attrs["size"])[axis - 1] * src.stride))
+    return need
 
 
 def _why(spec: Spec, chw: tuple, strict: bool = True):
     """Why the spec does not build at `chw` (None if it does)."""
+    return _problem(replace(spec, input=chw), strict)
+
+
+def _problem(spec: Spec, strict: bool):
     from ..build import build
 
     try:
-        graph = build(replace(spec, input=chw))
+        graph = build(spec)
     except GraphError as exc:
         return exc.message
     return _overfull_pools(graph) if strict else None

@@ -1,0 +1,110 @@
+"""Sweeps, their cache and Pareto frontiers."""
+import csv
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+import archc.sweep as sweep_mod
+from archc.cli import app
+from archc.errors import ArchcError
+from archc.pareto import frontier, plot
+from archc.sweep import Sweep, configurations, parse_grid
+
+runner = CliRunner()
+THESIS = {"width": ["1", "0.75", "0.5", "0.25", "0.125"], "expand": ["6", "4", "2"], "repeat": ["3", "2", "1"],
+          "drop": ["none", "ppm"], "input": [f"3x{s}x{s}" for s in (512, 256, 224, 192, 160, 128, 96)]}
+
+
+def test_grid_parsing_and_product():
+    grid = parse_grid(["width=1,0.5", "drop=none,ppm", "input=3x256x256"])
+    assert grid == {"width": ["1", "0.5"], "drop": ["none", "ppm"], "input": ["3x256x256"]}
+    assert len(configurations(grid)) == 4
+    for bad in (["width"], ["width="], ["=1"], ["width=1", "width=2"]):
+        with pytest.raises(ArchcError):
+            parse_grid(bad)
+
+
+def test_bad_grid_values_fail_before_any_work():
+    with pytest.raises(ArchcError, match="unknown pass 'widht'"):
+        Sweep("specs/fastscnn.yaml", {"widht": ["1"]}).run()
+    with pytest.raises(ArchcError, match="width"):
+        Sweep("specs/fastscnn.yaml", {"width": ["abc"]}).run()
+
+
+def test_the_thesis_grid_reports_invalid_combinations():
+    results = Sweep("specs/fastscnn.yaml", THESIS).run()
+    assert len(results) == 630
+    skipped = [r for r in results if r.status == "skipped"]
+    # with the PPM, its 8-bin (and at 96, 4-bin) pooling exceeds the map below 256x256
+    assert {r.knobs["input"] for r in skipped} == {"3x224x224", "3x192x192", "3x160x160", "3x128x128", "3x96x96"}
+    assert all(r.knobs["drop"] == "none" and "exceeds" in r.reason for r in skipped)
+    assert len(skipped) == 5 * 3 * 3 * 5
+    base = next(r for r in results if r.config == "width=1 expand=6 repeat=3 input=3x512x512")
+    assert (base.params, base.macs) == (1_122_673, 830_667_136)
+    small = next(r for r in results if r.config == "width=0.125 expand=2 repeat=1 drop=ppm input=3x96x96")
+    assert small.params == 3_911
+
+
+def test_cache_makes_a_rerun_and_an_extended_grid_do_only_new_work(tmp_path, monkeypatch):
+    calls = []
+    real = sweep_mod._analyse
+    monkeypatch.setattr(sweep_mod, "_analyse", lambda job: calls.append(job[-1]) or real(job))
+    grid = {"width": ["1", "0.5"], "drop": ["none", "ppm"]}
+    first = Sweep("specs/fastscnn.yaml", grid, jobs=1).run(tmp_path)
+    assert len(calls) == 4
+    again = Sweep("specs/fastscnn.yaml", grid, jobs=1).run(tmp_path)
+    assert len(calls) == 4 and [r.row() for r in again] == [r.row() for r in first]
+    Sweep("specs/fastscnn.yaml", {"width": ["1", "0.5", "0.25"], "drop": ["none", "ppm"]}, jobs=1).run(tmp_path)
+    assert len(calls) == 6 and {c["width"] for c in calls[4:]} == {"0.25"}
+
+
+def test_cli_sweep_writes_results(tmp_path):
+    out = tmp_path / "sw"
+    result = runner.invoke(app, ["sweep", "specs/fastscnn.yaml", "--grid", "width=0.5,0.25", "--grid",
+                                 "input=3x256x256,3x128x128", "--out", str(out), "--plot", "macs,params"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader((out / "results.csv").open()))
+    assert [r["status"] for r in rows] == ["ok", "skipped", "ok", "skipped"]
+    assert "smallest valid size is 3x256x256" in rows[1]["reason"]
+    assert json.loads((out / "results.json").read_text())[0]["params"] == 298_553
+    assert (out / "pareto.png").read_bytes()[:4] == b"\x89PNG" and (out / "pareto.svg").exists()
+    assert "skipped 2" in result.stdout
+
+
+@pytest.mark.slow
+def test_profiled_sweep_times_every_valid_configuration(tmp_path):
+    results = Sweep("specs/fastscnn.yaml", {"width": ["0.25", "0.125"]}, input="3x64x64").run(
+        tmp_path, {"runs": 3, "warmup": 1, "threads": 1})
+    assert all(r.median_ms > 0 and r.fps > 0 for r in results)
+
+
+points_strategy = st.lists(st.tuples(st.integers(0, 50), st.integers(0, 50)), min_size=1, max_size=40)
+
+
+@given(pts=points_strategy, x_low=st.booleans(), y_low=st.booleans())
+def test_frontier_is_exactly_the_undominated_points(pts, x_low, y_low):
+    pts = [(x, y, {}) for x, y in set(pts)]
+    sx, sy = (1 if x_low else -1), (1 if y_low else -1)
+
+    def dominates(a, b):
+        return sx * a[0] <= sx * b[0] and sy * a[1] <= sy * b[1] and a[:2] != b[:2]
+
+    front = frontier(pts, x_low, y_low)
+    assert all(not any(dominates(q, p) for q in pts) for p in front)
+    assert all(any(dominates(q, p) for q in front) for p in pts if p not in front)
+
+
+def test_pareto_joins_a_quality_column(tmp_path):
+    rows = [{"config": f"width={w}", "status": "ok", "median_ms": str(t), "width": str(w)}
+            for w, t in ((1, 10.0), (0.5, 4.0), (0.25, 2.0))]
+    (tmp_path / "r.json").write_text(json.dumps(rows))
+    (tmp_path / "iou.csv").write_text("config,iou\nwidth=1,0.95\nwidth=0.5,0.96\nwidth=0.25,0.90\n")
+    result = runner.invoke(app, ["pareto", str(tmp_path / "r.json"), "--axes", "median_ms,iou", "--quality",
+                                 str(tmp_path / "iou.csv"), "-o", str(tmp_path / "p")])
+    assert result.exit_code == 0, result.output
+    assert "2 configurations on the frontier" in result.stdout  # width=1 is slower and worse than 0.5
+    missing = runner.invoke(app, ["pareto", str(tmp_path / "r.json"), "--axes", "median_ms,miou"])
+    assert missing.exit_code == 2 and "no column 'miou'" in missing.stderr
