@@ -86,11 +86,12 @@ def plot(rows: list[dict], x: str, y: str, outs: list[tuple], title: str = "", x
     fig, ax = plt.subplots(figsize=(9, 6), dpi=110)
     ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=14, c="#b0b0b0", label="configurations")
     ax.plot([p[0] for p in front], [p[1] for p in front], "-o", c="#d62728", ms=5, lw=1.2, label="Pareto frontier")
-    for px, py, row in front:
-        ax.annotate(label(row), (px, py), textcoords="offset points", xytext=(5, 4), fontsize=7)
-    xs = [p[0] for p in pts]
-    if min(xs) > 0 and max(xs) / min(xs) > 50:
-        ax.set_xscale("log")
+    for i, (px, py, row) in enumerate(front):  # alternate sides so that neighbours' labels do not overlap
+        ax.annotate(label(row), (px, py), textcoords="offset points", xytext=(6, -9) if i % 2 else (-6, 5),
+                    ha="left" if i % 2 else "right", fontsize=6.5)
+    for values, scale in (([p[0] for p in pts], ax.set_xscale), ([p[1] for p in pts], ax.set_yscale)):
+        if min(values) > 0 and max(values) / min(values) > 10:  # spans an order of magnitude: log
+            scale("log")
     ax.set_xlabel(f"{x} ({'lower' if x_low else 'higher'} is better)")
     ax.set_ylabel(f"{y} ({'lower' if y_low else 'higher'} is better)")
     ax.set_title(title or f"{y} vs {x}: {len(front)} of {len(pts)} configurations on the frontier")
