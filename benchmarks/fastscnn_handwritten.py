@@ -10,6 +10,11 @@ bilinearly (align_corners=True) and projects the concatenation (branches, then
 the input) with 1x1 conv + BN + ReLU. Like the thesis, which hard-coded
 AvgPool2d(16), (8), (4), (2) so that the PPM would export, the pools are fixed
 windows computed from the input size (adaptive only where the bins do not divide).
+
+It takes the thesis's knobs -- width a, expansion t, repeats r, PPM pp, input
+channels -- so tests/test_thesis_reference.py cross-checks archc's passes against
+it. Unlike the thesis's code, pp=False does not build the PPM at all (the thesis
+builds it and skips it, so its tables keep counting its parameters).
 """
 from __future__ import annotations
 
@@ -61,15 +66,16 @@ class PyramidPooling(nn.Module):
 
 
 class FastSCNN(nn.Module):
-    def __init__(self, classes: int = 1, a: float = 1.0, size: int = 512):
+    def __init__(self, classes: int = 1, a: float = 1.0, size: int = 512, t: int = 6, r: int = 3, pp: bool = True,
+                 in_ch: int = 3):
         super().__init__()
         c = lambda n: int(n * a)  # noqa: E731 - the thesis truncates
-        self.downsample = nn.Sequential(cbr(3, c(32), 3, 2), dsconv(c(32), c(48), 2), dsconv(c(48), c(64), 2))
+        self.downsample = nn.Sequential(cbr(in_ch, c(32), 3, 2), dsconv(c(32), c(48), 2), dsconv(c(48), c(64), 2))
         blocks, cin = [], c(64)
         for cout, s in ((c(64), 2), (c(96), 2), (c(128), 1)):
-            blocks += [InvertedResidual(cin, cout, s), InvertedResidual(cout, cout, 1), InvertedResidual(cout, cout, 1)]
+            blocks += [InvertedResidual(cin, cout, s, t)] + [InvertedResidual(cout, cout, 1, t) for _ in range(r - 1)]
             cin = cout
-        self.features = nn.Sequential(*blocks, PyramidPooling(c(128), size // 32))
+        self.features = nn.Sequential(*blocks, *([PyramidPooling(c(128), size // 32)] if pp else []))
         self.fuse_low = nn.Sequential(cbr(c(128), c(128), 3, groups=c(128), dilation=4),
                                       nn.Conv2d(c(128), c(128), 1))
         self.fuse_high = nn.Conv2d(c(64), c(128), 1)

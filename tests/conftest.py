@@ -3,11 +3,13 @@ profile) reused by the export, quantize and profile tests, to keep the suite fas
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))  # the hand-written Fast-SCNN the thesis cross-check uses
 SPECS = sorted(p for p in (ROOT / "specs").glob("*.yaml"))  # every shipped spec
 
 

@@ -1,4 +1,4 @@
-"""archc's passes against an independent Fast-SCNN (tests/fastscnn_reference.py):
+"""archc's passes against an independent Fast-SCNN (benchmarks/fastscnn_handwritten.py):
 every combination of the thesis's knobs a, t, r, pp and input gives the same
 params, MACs and activation bytes (torchinfo) and output shape. With pp=0 the
 reference does not build the PPM, and neither does `drop=ppm`."""
@@ -9,7 +9,7 @@ import itertools
 import pytest
 import torch
 from crosscheck import torchinfo_figures
-from fastscnn_reference import FastSCNN
+from fastscnn_handwritten import FastSCNN  # benchmarks/: the one hand-written Fast-SCNN
 
 from archc.compile import compile_spec
 
@@ -22,7 +22,7 @@ def passes(a, t, r, pp, chw):
 def reference(a, t, r, pp, chw):
     import torchinfo
 
-    model = FastSCNN(a, t, r, bool(pp), chw[0]).eval()
+    model = FastSCNN(1, a, chw[1], t, r, bool(pp), chw[0]).eval()
     s = torchinfo.summary(model, input_size=(1, *chw), verbose=0, device="cpu")
     with torch.no_grad():
         out = tuple(model(torch.zeros(1, *chw)).shape[1:])
