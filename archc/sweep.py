@@ -198,15 +198,12 @@ class Sweep:
 
     def _map(self, jobs: list, progress):
         workers = self.jobs or os.cpu_count() or 1
-        if workers == 1 or len(jobs) < 16:
+        if workers == 1 or len(jobs) < 16:  # spawning workers costs more than a few builds
             for job in jobs:
                 yield _analyse(job)
                 progress and progress()
             return
-        with _pool(workers) as pool:
-            for result in pool.map(_analyse, jobs, chunksize=max(1, len(jobs) // (workers * 8))):
-                yield result
-                progress and progress()
+        yield from self._pool_map(_analyse, jobs, progress, chunksize=max(1, len(jobs) // (workers * 8)))
 
     def _profile(self, results: list[Result], settings: dict, progress) -> None:
         """ONNX Runtime latency of every valid new configuration: exported in parallel, then
@@ -227,13 +224,12 @@ class Sweep:
         for i, r in enumerate(ok):
             r.median_ms, r.fps = timings[str(i)]["median_ms"], timings[str(i)]["fps"]
 
-    def _pool_map(self, fn, jobs: list, progress):
+    def _pool_map(self, fn, jobs: list, progress, chunksize: int = 1):
         workers = min(self.jobs or os.cpu_count() or 1, len(jobs))
         with _pool(max(1, workers)) as pool:
-            for result in pool.map(fn, jobs):
+            for result in pool.map(fn, jobs, chunksize=chunksize):
                 yield result
                 progress and progress()
-
 
 def write_results(results: list[Result], out: Path) -> None:
     """results.csv and results.json in `out` (each written atomically)."""

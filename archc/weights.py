@@ -21,9 +21,9 @@ def lower_seeded(graph: Graph, seed: int = SEED):
     """lower(graph) with reproducible, well-scaled weights (torch's global RNG untouched)."""
     from .lower import lower
 
+    module = lower(graph, seed)  # lower() seeds the initial weights itself
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        module = lower(graph)
         _randomize_bn(module)
         _unit_outputs(module, torch.randn(1, *graph.input_shape))
     return module
