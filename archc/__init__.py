@@ -4,10 +4,10 @@
     graph = archc.build(spec)
     report = archc.analyze(graph)
 """
-from .analysis import analyze
-from .build import build
-from .errors import ArchcError, ExportError, GraphError, PassError, SpecError
-from .spec import load as load_spec
+from archc.ir.analysis import analyze
+from archc.ir.build import build
+from archc.errors import ArchcError, ExportError, GraphError, PassError, SpecError
+from archc.lang.spec import load as load_spec
 
 __all__ = ["load_spec", "build", "analyze", "ArchcError", "SpecError", "GraphError", "PassError", "ExportError"]
 __version__ = "0.1.0"

@@ -4,11 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from .analysis import Report, analyze
-from .build import build
-from .errors import PassError
-from .ir import Graph
-from .spec import Spec, load
+from archc.ir.analysis import Report, analyze
+from archc.ir.build import build
+from archc.errors import PassError
+from archc.ir.graph import Graph
+from archc.lang.spec import Spec, load
+from archc.passes import as_pass, run_pipeline
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,6 @@ def compile_spec(path, passes=(), input=None, variables: dict | None = None, tex
 def parse_passes(passes) -> tuple:
     if not passes:
         return ()
-    from .passes import as_pass
-
     return tuple(as_pass(p) for p in passes)
 
 
@@ -61,6 +60,4 @@ def post_passes(passes) -> tuple:
 def apply_passes(spec: Spec, passes, notes: list | None = None) -> Spec:
     if not passes:
         return spec
-    from .passes import run_pipeline
-
     return run_pipeline(spec, passes, notes)

@@ -2,6 +2,7 @@
 message names the place (file:line:col or a node path) and what would fix it."""
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 
@@ -44,3 +45,8 @@ class PassError(ArchcError):
 
 class ExportError(ArchcError):
     """Export, simplification, verification or profiling failed."""
+
+
+def did_you_mean(word, choices) -> str:
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from .errors import GraphError
+from archc.errors import GraphError
 
 REQUIRED = object()
 Shape = tuple  # (C, H, W) for feature maps, (C,) after flatten

@@ -16,10 +16,10 @@ import time
 
 import torchinfo
 
-from archc.analysis import analyze
-from archc.build import build
+from archc.ir.analysis import analyze
+from archc.ir.build import build
 from archc.compile import compile_spec
-from archc.lower import lower
+from archc.torch.lower import lower
 
 WIDTHS = ("1", "0.75", "0.5", "0.25", "0.125")
 INPUTS = ("3x512x512", "3x448x448", "3x384x384", "3x320x320", "3x256x256")

@@ -13,11 +13,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from archc.artifacts import BuildOptions, produce
+from archc.onnx.artifacts import BuildOptions, produce
 from archc.compile import compile_spec
 from archc.passes import parse_pass
-from archc.profile import interleave, ort_runner
-from archc.quantize import quantize
+from archc.onnx.profile import interleave, ort_runner
+from archc.onnx.quantize import quantize
 
 ROOT = Path(__file__).resolve().parent.parent
 # the recommended scheme, the library's default activations (int8/int8), and the other two modes

@@ -23,8 +23,8 @@ def main(sample: int) -> None:
     import torchinfo
 
     from archc.compile import compile_spec
-    from archc.lower import lower
-    from archc.sweep import Sweep, passes_of
+    from archc.torch.lower import lower
+    from archc.tools.sweep import Sweep, passes_of
 
     start = time.perf_counter()
     results = Sweep("specs/fastscnn.yaml", GRID).run()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 import torchinfo
 
-from archc.analysis import analyze
-from archc.lower import MODULES, lower
+from archc.ir.analysis import analyze
+from archc.torch.lower import MODULES, lower
 
 
 def torchinfo_figures(graph) -> tuple:

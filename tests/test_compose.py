@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from archc.compile import compile_spec
-from archc.emit import emit
+from archc.lang.emit import emit
 from archc.errors import ArchcError, GraphError, SpecError
 
 ROOT = Path(__file__).resolve().parent.parent

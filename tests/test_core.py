@@ -8,9 +8,9 @@ from typer.testing import CliRunner
 import archc
 from archc.cli import app
 from archc.compile import compile_spec
-from archc.emit import emit
-from archc.lower import lower
-from archc.spec import load
+from archc.lang.emit import emit
+from archc.torch.lower import lower
+from archc.lang.spec import load
 
 from conftest import SPECS
 from torchcheck import assert_matches_torch

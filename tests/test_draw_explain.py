@@ -7,8 +7,8 @@ from typer.testing import CliRunner
 
 from archc.cli import app
 from archc.compile import compile_spec
-from archc.draw import to_dot, to_mermaid
-from archc.explain import explain, markdown
+from archc.tools.draw import to_dot, to_mermaid
+from archc.tools.explain import explain, markdown
 
 runner = CliRunner()
 

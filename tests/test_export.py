@@ -62,8 +62,8 @@ def test_cli_build_fastscnn_width_0125(tmp_path):
 @pytest.mark.parametrize("size", [512, 256, 192, 160])
 def test_ppm_exports_and_verifies_at_every_size(tmp_path, size):
     """Adaptive pooling to 1, 2, 4, 8 bins: fixed windows where they divide the map, else torch's."""
-    from archc.export import export_onnx
-    from archc.verify import simplify_and_verify
+    from archc.onnx.export import export_onnx
+    from archc.onnx.verify import simplify_and_verify
 
     c = compile_spec(SPEC_DIR / "fastscnn.yaml", ["width=0.125"], f"3x{size}x{size}")
     checked = simplify_and_verify(export_onnx(c.graph, tmp_path / "m.onnx"), c.graph.input_shape)
@@ -71,7 +71,7 @@ def test_ppm_exports_and_verifies_at_every_size(tmp_path, size):
 
 
 def test_dynamic_batch(tmp_path):
-    from archc.artifacts import BuildOptions, write_build
+    from archc.onnx.artifacts import BuildOptions, write_build
 
     c = compile_spec(SPEC_DIR / "mobilenetv2.yaml", ["width=0.35"], "3x64x64")
     summary = write_build(c, tmp_path / "o", options=BuildOptions(dynamic_batch=True))
@@ -103,7 +103,7 @@ def test_dynamic_hw_is_refused_with_the_reason(tmp_path):
 
 
 def test_unsupported_op(tmp_path, monkeypatch):
-    from archc import lower
+    from archc.torch import lower
 
     monkeypatch.delitem(lower.FUNCTIONS, "concat")
     _fails(SMALL_ARGS, tmp_path, "gfe.ppm.0.cat", "no torch lowering")
@@ -120,7 +120,7 @@ def test_export_error(tmp_path, monkeypatch):
 
 
 def test_verification_over_tolerance(tmp_path, monkeypatch):
-    from archc import runtime
+    from archc.onnx import runtime
 
     real = runtime.run_torch
     monkeypatch.setattr(runtime, "run_torch", lambda m, x: [o + 1e-3 for o in real(m, x)])
@@ -147,9 +147,9 @@ def test_simplified_model_kept_only_if_it_matches(small_build, monkeypatch, outc
     import onnx
     import onnxsim
 
-    from archc.export import Exported
-    from archc.verify import simplify_and_verify
-    from archc.weights import lower_seeded
+    from archc.onnx.export import Exported
+    from archc.onnx.verify import simplify_and_verify
+    from archc.torch.weights import lower_seeded
 
     compiled, out, _ = small_build
     logits = [n.name for n in compiled.graph if n.op == "conv"][-1] + ".bias"  # the class conv's bias
@@ -172,7 +172,7 @@ def test_simplified_model_kept_only_if_it_matches(small_build, monkeypatch, outc
 def test_weights_are_deterministic_and_well_scaled():
     import torch
 
-    from archc.weights import lower_seeded
+    from archc.torch.weights import lower_seeded
 
     c = compile_spec(SPEC_DIR / "fastscnn.yaml", ["width=0.125"], "3x64x64")
     a, b = lower_seeded(c.graph).state_dict(), lower_seeded(c.graph).state_dict()

@@ -5,11 +5,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from archc.build import scale_channels
+from archc.ir.build import scale_channels
 from archc.errors import SpecError
-from archc.expr import evaluate, make_divisible
-from archc.spec import Width, load
-from archc import yamlio
+from archc.lang.expr import evaluate, make_divisible
+from archc.lang.spec import Width, load
+from archc.lang import yamlio
 
 BOMB = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "

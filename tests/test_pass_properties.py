@@ -13,11 +13,11 @@ from crosscheck import archc_figures, forward_shapes, torchinfo_figures
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from archc.build import build
+from archc.ir.build import build
 from archc.compile import compile_spec
-from archc.emit import emit
+from archc.lang.emit import emit
 from archc.errors import ArchcError
-from archc.spec import load
+from archc.lang.spec import load
 
 SPECS = sorted(str(p) for p in Path("specs").glob("*.yaml"))
 ROLES = ["role:pointwise", "role:expand", "role:project", "role:conv"]

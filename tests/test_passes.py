@@ -7,12 +7,12 @@ import re
 import pytest
 from crosscheck import archc_figures, forward_shapes, torchinfo_figures
 
-from archc.build import build
+from archc.ir.build import build
 from archc.compile import compile_spec
-from archc.emit import emit
+from archc.lang.emit import emit
 from archc.errors import ArchcError, PassError
 from archc.passes import parse_pass, run_pipeline
-from archc.spec import load
+from archc.lang.spec import load
 
 FAST, MNV2 = "specs/fastscnn.yaml", "specs/mobilenetv2.yaml"
 PPM_PARAMS = 128 * 32 + 256 * 128 + 2 * 128  # shared 1x1 conv C -> C/4, projection 2C -> C, its BN

@@ -7,9 +7,9 @@ from hypothesis import HealthCheck, given, settings
 
 import archc
 from archc.compile import compile_spec
-from archc.emit import emit
+from archc.lang.emit import emit
 from archc.errors import ArchcError
-from archc.spec import load
+from archc.lang.spec import load
 
 from strategies import specs, widths
 from torchcheck import assert_matches_torch
@@ -47,7 +47,7 @@ def test_generated_specs_export_to_onnx_matching_torch(spec, tmp_path_factory):
     import onnxruntime as ort
     import torch
 
-    from archc.export import export_onnx
+    from archc.onnx.export import export_onnx
 
     graph = compile_text(spec).graph
     exported = export_onnx(graph, tmp_path_factory.mktemp("onnx") / "m.onnx")

@@ -68,7 +68,7 @@ def test_int8_report(small_build):
 def test_fp16_and_dynamic(small_build, tmp_path, mode):
     import shutil
 
-    from archc.quantize import quantize
+    from archc.onnx.quantize import quantize
 
     _, out, _ = small_build
     shutil.copy(out / "model.onnx", tmp_path / "model.onnx")
@@ -80,7 +80,7 @@ def test_fp16_and_dynamic(small_build, tmp_path, mode):
 def test_calibration_from_images_and_arrays(tmp_path):
     from PIL import Image
 
-    from archc.calib import MEAN, STD, Calibration
+    from archc.onnx.calib import MEAN, STD, Calibration
 
     Image.new("RGB", (40, 30), (255, 0, 128)).save(tmp_path / "a.png")
     np.save(tmp_path / "b.npy", np.full((3, 16, 16), 0.5, np.float32))
@@ -100,7 +100,7 @@ def test_calibration_from_images_and_arrays(tmp_path):
     (lambda d: (d / "x.png").write_bytes(b"not a png"), "cannot read image"),
 ])
 def test_calibration_errors(tmp_path, setup, needle):
-    from archc.calib import Calibration
+    from archc.onnx.calib import Calibration
 
     setup(tmp_path)
     with pytest.raises(ExportError, match=needle.replace("[", r"\[")):
@@ -108,14 +108,14 @@ def test_calibration_errors(tmp_path, setup, needle):
 
 
 def test_calibration_dir_must_exist(tmp_path):
-    from archc.calib import Calibration
+    from archc.onnx.calib import Calibration
 
     with pytest.raises(ArchcError, match="not a directory"):
         Calibration((3, 16, 16), tmp_path / "missing")
 
 
 def test_fidelity_metrics(tmp_path):
-    from archc.quantize import _agreement
+    from archc.onnx.quantize import _agreement
 
     ref = np.array([[[[1.0, -1.0]]], [[[2.0, -0.5]]]], np.float32)  # N=2, C=1: a one-class mask
     assert _agreement(ref, ref * 0.9) == 1.0
@@ -141,7 +141,7 @@ def test_int8_calibrated_on_images(small_build, tmp_path):
 
     from PIL import Image
 
-    from archc.quantize import quantize
+    from archc.onnx.quantize import quantize
 
     _, out, _ = small_build
     images = tmp_path / "images"
@@ -158,7 +158,7 @@ def test_int8_calibrated_on_images(small_build, tmp_path):
 def test_quantizer_failure_is_one_export_error(small_build, tmp_path, monkeypatch):
     import shutil
 
-    from archc import quantize as q
+    from archc.onnx import quantize as q
 
     def broken(*a):
         raise ValueError("unsupported node\ndetails")
@@ -170,7 +170,7 @@ def test_quantizer_failure_is_one_export_error(small_build, tmp_path, monkeypatc
 
 
 def test_rebuild_without_quantize_removes_the_old_quantized_model(small_build):
-    from archc import artifacts
+    from archc.onnx import artifacts
 
     _, out, _ = small_build
     (out / "model.fp16.onnx").write_bytes(b"from an earlier build")

@@ -101,7 +101,7 @@ def test_onnx_runtime_equals_torch(name, tmp_path):
     import onnxruntime as ort
     import torch
 
-    from archc.export import export_onnx
+    from archc.onnx.export import export_onnx
 
     exported = export_onnx(compiled(name).graph, tmp_path / "model.onnx")  # seeded weights, random BN statistics
     gm, path = exported.module, exported.path

@@ -7,11 +7,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-import archc.sweep as sweep_mod
+import archc.tools.sweep as sweep_mod
 from archc.cli import app
 from archc.errors import ArchcError
-from archc.pareto import frontier, plot
-from archc.sweep import Sweep, configurations, parse_grid
+from archc.tools.pareto import frontier, plot
+from archc.tools.sweep import Sweep, configurations, parse_grid
 
 runner = CliRunner()
 THESIS = {"width": ["1", "0.75", "0.5", "0.25", "0.125"], "expand": ["6", "4", "2"], "repeat": ["3", "2", "1"],

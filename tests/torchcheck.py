@@ -5,9 +5,9 @@ import torch
 import torchinfo
 from torch.fx.passes.shape_prop import ShapeProp
 
-from archc.analysis import analyze
-from archc.ir import Graph
-from archc.lower import lower
+from archc.ir.analysis import analyze
+from archc.ir.graph import Graph
+from archc.torch.lower import lower
 
 
 def torch_shapes(graph: Graph, module=None) -> dict:

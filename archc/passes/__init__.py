@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from ..errors import ArchcError, PassError
-from ..spec import Spec, did_you_mean
+from archc.errors import ArchcError, PassError
+from archc.errors import did_you_mean
+from archc.lang.spec import Spec
+from archc.ir.build import build
 
 REGISTRY: dict[str, type["Pass"]] = {}
 
@@ -154,7 +156,7 @@ def from_recipe_item(item) -> Pass:
 
 def load_recipe(path) -> list[Pass]:
     """A passes/*.yaml recipe: a YAML list of passes, applied in order."""
-    from .. import yamlio
+    from archc.lang import yamlio
 
     doc = yamlio.load(path)
     items = doc.data.get("passes") if isinstance(doc.data, dict) else doc.data
@@ -178,8 +180,6 @@ def run_pipeline(spec: Spec, passes, notes: list | None = None, before: tuple = 
     an error names the pass, its position and the passes before it. What the
     passes have to report (convs left ungrouped, MAC changes) goes to `notes`.
     `before`: passes already applied to `spec` (a resumed pipeline), for the messages."""
-    from ..build import build
-
     done: list[str] = list(before)
     graph = build(spec)
     for i, p in enumerate((as_pass(p) for p in passes), start=len(before)):
@@ -201,7 +201,7 @@ def run_pipeline(spec: Spec, passes, notes: list | None = None, before: tuple = 
 
 def selector(pname: str, text):
     """A pass's `where=` argument, parsed (None stays None)."""
-    from ..select import Selector
+    from archc.lang.select import Selector
 
     return None if text is None else Selector.parse(text, f"pass '{pname}': where")
 

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from ..errors import PassError
-from ..refs import Renamer
-from ..spec import Spec, did_you_mean
+from archc.errors import PassError
+from archc.lang.refs import Renamer
+from archc.errors import did_you_mean
+from archc.lang.spec import Spec
 from . import Pass, register
+from archc.ir.build import build
 
 
 @register
@@ -99,8 +101,6 @@ def _row_input(spec: Spec, sid: str, idx: int) -> str:
 
 
 def drop_row(spec: Spec, sid: str, idx: int) -> Spec:
-    from ..build import build
-
     st = spec.stage(sid)
     if len(st.rows) == 1:
         return drop_stage(spec, sid)  # a stage cannot be empty
@@ -125,8 +125,6 @@ def drop_row(spec: Spec, sid: str, idx: int) -> Spec:
 
 
 def drop_stage(spec: Spec, sid: str) -> Spec:
-    from ..build import build
-
     if len(spec.stages) == 1:
         raise PassError(f"cannot drop stage {sid}: it is the only stage")
     si = [s.id for s in spec.stages].index(sid)

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from ..blocks import Library
-from ..errors import GraphError, PassError, SpecError
-from ..expr import resolve
-from ..spec import Spec
+from archc.lang.blocks import Library
+from archc.errors import GraphError, PassError, SpecError
+from archc.lang.expr import resolve
+from archc.lang.spec import Spec
 from . import Pass, register
+from archc.ir.build import build
 
 
 @register
@@ -42,7 +43,7 @@ class EarlyDownsamplePass(Pass):
         return spec
 
     def notes(self, before, after) -> list:
-        from ..analysis import analyze
+        from archc.ir.analysis import analyze
 
         a, b = analyze(before).macs, analyze(after).macs
         moved = [f"{name} {_x(before[before.refs[name]].stride)} -> {_x(after[after.refs[name]].stride)}"
@@ -103,8 +104,6 @@ def _with_stride(spec: Spec, at, s: int) -> Spec:
 
 
 def _one_step(spec: Spec) -> Spec:
-    from ..build import build
-
     base, reasons = build(spec), []
     for recv, give in _moves(spec):
         cand = _with_stride(_with_stride(spec, recv, 2), give, 1)
@@ -124,8 +123,6 @@ def _label(spec: Spec, at) -> str:
 
 def _changed(spec: Spec, base, cand: Spec):
     """Why `cand` is not an allowed move (None when it is)."""
-    from ..build import build
-
     try:
         graph = build(cand)
     except GraphError as exc:

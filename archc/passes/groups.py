@@ -3,12 +3,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Optional
 
-from ..errors import PassError
-from ..grouping import Grouping, candidates, fits
-from ..ops import pair
-from ..select import check_nodes
-from ..spec import Spec
+from archc.errors import PassError
+from archc.ir.grouping import candidates, fits
+from archc.lang.grouping import Grouping
+from archc.ops import pair
+from archc.lang.select import check_nodes
+from archc.lang.spec import Spec
 from . import Pass, register, selector
+from archc.ir.build import build
 
 LISTED = 6  # convs named in a note before "and N more"
 
@@ -39,8 +41,6 @@ class GroupsPass(Pass):
         selector(self.name, self.where)
 
     def apply(self, spec: Spec) -> Spec:
-        from ..build import build
-
         graph, sel = build(spec), selector(self.name, self.where)
         if sel is not None:
             check_nodes(graph, sel, f"where={self.where}")

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from ..errors import ArchcError, GraphError, PassError
-from ..ops import pair
-from ..spec import Spec, parse_input
+from archc.errors import ArchcError, GraphError, PassError
+from archc.ops import pair
+from archc.lang.spec import Spec, parse_input
 from . import Pass, register
+from archc.ir.build import build
 
 SCAN = 64  # multiples of the total stride tried when looking for a valid size
 
@@ -60,8 +61,6 @@ class InputPass(Pass):
 
 def _refusal(spec: Spec, chw: tuple, cause: str, strict: bool) -> str:
     """Why `chw` does not fit, and the smallest size that does."""
-    from ..build import build
-
     c, h, w = chw
     stride = build(spec).total_stride()
     bad = [d for d in (h, w) if d % stride]
@@ -105,8 +104,6 @@ def _smallest(spec: Spec, c: int, stride: int, axis: int, start: int, strict: bo
 
 def _bins_need(spec: Spec, axis: int) -> int:
     """The input size below which some adaptive pooling has more bins than pixels along `axis`."""
-    from ..build import build
-
     graph, need = build(spec), 1
     for node in graph:
         src = graph[node.inputs[0]] if node.inputs else None
@@ -121,8 +118,6 @@ def _why(spec: Spec, chw: tuple, strict: bool = True):
 
 
 def _problem(spec: Spec, strict: bool):
-    from ..build import build
-
     try:
         graph = build(spec)
     except GraphError as exc:

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import PassError
-from ..spec import Spec
+from archc.errors import PassError
+from archc.lang.spec import Spec
 from . import Pass, register
 
 MODES = ("int8", "dynamic", "fp16")

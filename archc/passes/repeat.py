@@ -3,9 +3,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Optional
 
-from ..errors import PassError
-from ..select import rows_of
-from ..spec import Spec
+from archc.errors import PassError
+from archc.lang.select import rows_of
+from archc.lang.spec import Spec
 from . import Pass, register, selector
 
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Optional
 
-from ..build import scale_channels
-from ..errors import PassError
-from ..expr import resolve
-from ..spec import Spec, Width
+from archc.ir.build import scale_channels
+from archc.errors import PassError
+from archc.lang.expr import resolve
+from archc.lang.spec import Spec, Width
 from . import Pass, register
 
 ROUNDING = ("floor", "nearest", "ceil")
@@ -40,7 +40,7 @@ class WidthPass(Pass):
             raise PassError(f"pass 'width': round must be one of {', '.join(ROUNDING)}, got '{self.round}'")
 
     def apply(self, spec: Spec) -> Spec:
-        from ..blocks import Library
+        from archc.lang.blocks import Library
 
         lib = Library(spec.blocks)
         rule = Width(self.a, self.round or spec.width.round, self.divisor or spec.width.divisor)

@@ -1,0 +1,98 @@
+"""The Typer app, the options shared by several commands, and the one error boundary: known errors become
+one `archc: error:` line and exit code 2 here; anything else is a bug (exit 1, traceback with --debug)."""
+from __future__ import annotations
+
+import sys
+import traceback
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, List, Optional
+
+import typer
+
+from archc.errors import ArchcError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="archc: compile YAML op-table specs of vision networks to graphs, PyTorch and ONNX.")
+STATE = {"debug": False}
+
+SpecArg = Annotated[Path, typer.Argument(help="the spec file (specs/*.yaml)", show_default=False)]
+PassOpt = Annotated[Optional[List[str]], typer.Option("--pass", "-p", help="NAME=VALUE[,KEY=VALUE...], repeatable")]
+InputOpt = Annotated[Optional[str], typer.Option("--input", help="input size CxHxW, e.g. 3x512x512")]
+VarOpt = Annotated[Optional[List[str]], typer.Option("--var", help="NAME=VALUE: set a spec variable")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="one JSON object on stdout")]
+RecipeOpt = Annotated[Optional[Path], typer.Option("--passes", help="a recipe file (passes/*.yaml), applied before --pass")]
+ThreadsOpt = Annotated[int, typer.Option("--threads", help="CPU threads for timing (1 is the most stable)")]
+CalibOpt = Annotated[Optional[Path], typer.Option("--calib", help="folder of calibration images for quantize=int8")]
+
+
+@app.callback()
+def main(debug: Annotated[bool, typer.Option("--debug", help="show tracebacks")] = False):
+    STATE["debug"] = debug
+
+
+def boundary(fn):
+    """Turn ArchcError into one line + exit 2; anything else is our bug: exit 1."""
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ArchcError as exc:
+            if STATE["debug"]:
+                traceback.print_exc()
+            print(f"archc: error: {exc}", file=sys.stderr)
+            raise typer.Exit(2) from None
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            print("archc: error: interrupted", file=sys.stderr)
+            raise typer.Exit(130) from None
+        except Exception as exc:  # noqa: BLE001 - the bug boundary
+            if STATE["debug"]:
+                traceback.print_exc()
+            print(f"archc: internal error: {type(exc).__name__}: {exc} (a bug in archc; rerun with --debug "
+                  f"for the traceback)", file=sys.stderr)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def parse_vars(items) -> dict:
+    out = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise ArchcError(f"--var {item}: expected NAME=VALUE, e.g. --var classes=19")
+        out[name.strip()] = _literal(value.strip())
+    return out
+
+
+def _literal(text: str):
+    import yaml
+
+    try:
+        return yaml.safe_load(text) if text else ""
+    except yaml.YAMLError:
+        return text
+
+
+def _compile(spec, passes, input_, var, recipe=None):
+    from archc.cli import render
+    from archc.compile import compile_spec
+
+    c = compile_spec(spec, _pipeline(recipe, passes), input_, parse_vars(var))
+    render.notes(c.notes)
+    return c
+
+
+def _pipeline(recipe, passes) -> list:
+    """A recipe file's passes, then the --pass ones, in order."""
+    if recipe is None:
+        return list(passes or ())
+    from archc.passes import load_recipe
+
+    return load_recipe(recipe) + list(passes or ())
+
+
+

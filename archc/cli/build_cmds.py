@@ -1,0 +1,67 @@
+"""Commands that export and time: build and profile."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from archc.cli.app import (CalibOpt, InputOpt, JsonOpt, PassOpt, RecipeOpt, SpecArg, ThreadsOpt, VarOpt, _compile,
+                           app, boundary)
+from archc.errors import ArchcError
+
+
+@app.command()
+@boundary
+def build(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: VarOpt = None,
+          out: Annotated[Path, typer.Option("--out", "-o", help="output directory")] = Path("out"),
+          force: Annotated[bool, typer.Option(help="write into an existing directory not made by archc")] = False,
+          recipe: RecipeOpt = None,
+          dynamic_batch: Annotated[bool, typer.Option("--dynamic-batch", help="ONNX input with a free batch size")] = False,
+          dynamic_hw: Annotated[bool, typer.Option("--dynamic-hw", help="free H/W: refused unless provably correct")] = False,
+          calib: CalibOpt = None,
+          profile: Annotated[bool, typer.Option("--profile", help="time the models; latency into summary.json")] = False,
+          threads: ThreadsOpt = 1, runs: Annotated[int, typer.Option(help="timed runs per model")] = 30,
+          warmup: Annotated[int, typer.Option(help="untimed runs first")] = 5):
+    """Compile SPEC (after passes) and write DIR/spec.yaml, DIR/summary.json and DIR/model.onnx
+    (simplified and verified against PyTorch; with --pass quantize=MODE also DIR/model.MODE.onnx)."""
+    from archc.cli import render
+    from archc.onnx.artifacts import BuildOptions, write_build
+    from archc.onnx.profile import check_threads
+
+    check_threads(threads)
+    c = _compile(spec, pass_, input, var, recipe)
+    note = (f"written by archc build {spec}" + (f" --passes {recipe}" if recipe else "")
+            + "".join(f" --pass {p}" for p in pass_ or []) + (f" --input {input}" if input else ""))
+    options = BuildOptions(dynamic_batch, dynamic_hw, calib, profile, threads, warmup, runs, render.progress)
+    summary = write_build(c, out, force, note, options)
+    render.totals(c.report)
+    render.build(summary, out)
+
+
+@app.command()
+@boundary
+def profile(target: Annotated[Path, typer.Argument(help="a spec, or an .onnx model", show_default=False)],
+            pass_: PassOpt = None, input: InputOpt = None, var: VarOpt = None,
+            runtime: Annotated[str, typer.Option(help="ort, torch or both")] = "ort",
+            threads: ThreadsOpt = 1, runs: Annotated[int, typer.Option(help="timed runs per model")] = 50,
+            warmup: Annotated[int, typer.Option(help="untimed runs first")] = 10,
+            calib: CalibOpt = None, json_: JsonOpt = False):
+    """Latency in ONNX Runtime (CPU) and/or PyTorch eager: median, p90, mean, std, fps.
+    Several models (float32 and quantized, or both runtimes) are timed with their runs interleaved."""
+    from archc.cli import render
+    from archc.onnx.artifacts import BuildOptions
+    from archc.onnx.artifacts import profile_target
+
+    options = BuildOptions(calib=calib, threads=threads, warmup=warmup, runs=runs, progress=render.progress)
+    compiled = None if target.suffix == ".onnx" else _compile(target, pass_, input, var)
+    if compiled is None and (pass_ or input or var):
+        raise ArchcError(f"{target}: --pass, --input and --var apply to a spec, not to an .onnx model")
+    results, warnings = profile_target(target, compiled, runtime, options)
+    for w in warnings:
+        render.warning(w)
+    if json_:
+        print(json.dumps(results[0] if len(results) == 1 else results))
+        return
+    render.profiles(results)

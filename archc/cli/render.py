@@ -1,0 +1,201 @@
+"""Everything the CLI shows a person: rich tables, notes and progress bars. The only module that prints."""
+from __future__ import annotations
+
+import contextlib
+import sys
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from archc.ir.analysis import Report
+
+
+def _err() -> Console:
+    return Console(stderr=True)
+
+
+def _console() -> Console:
+    """A console on the current stdout; piped output (files, CI logs) is wide so names are never cut."""
+    return Console(width=None if sys.stdout.isatty() else 200)
+
+
+def shape(s) -> str:
+    return "x".join(map(str, s))
+
+
+def num(n: int) -> str:
+    return f"{n:,}"
+
+
+def summary(report: Report, layers: bool = True) -> None:
+    if layers:
+        t = Table(title=f"{report.name}  input {shape(report.input)}", show_lines=False)
+        for col, just in (("layer", "left"), ("op", "left"), ("in", "right"), ("out", "right"),
+                          ("params", "right"), ("MACs", "right")):
+            t.add_column(col, justify=just)
+        for l in report.layers:
+            if l.op in ("act", "dropout", "identity") and not l.params:
+                continue
+            ins = ", ".join(shape(s) for s in l.inputs)
+            p = num(l.params) if not l.share else f"(= {l.share})"
+            t.add_row(l.name, l.op, ins, shape(l.out), p, num(l.macs))
+        _console().print(t)
+    totals(report)
+
+
+def totals(report: Report) -> None:
+    t = Table(show_header=True, title="per stage" if report.layers else None)
+    for col in ("stage", "params", "MACs", "activation bytes"):
+        t.add_column(col, justify="left" if col == "stage" else "right")
+    for name, s in report.stages().items():
+        t.add_row(name, num(s["params"]), num(s["macs"]), num(s["activation_bytes"]))
+    t.add_row("[b]total", f"[b]{num(report.params)}", f"[b]{num(report.macs)}", f"[b]{num(report.activation_bytes)}")
+    _console().print(t)
+    _console().print(f"outputs: {', '.join(shape(s) for s in report.outputs)}   "
+                  f"params {report.params:,}   MACs {report.macs / 1e6:,.2f} M   "
+                  f"fwd/bwd pass {report.activation_bytes / 1e6:,.2f} MB")
+
+
+def ops(entries) -> None:
+    t = Table(title="ops and blocks")
+    for col in ("name", "kind", "parameters", "what it does"):
+        t.add_column(col, overflow="fold")
+    for name, kind, params, doc in entries:
+        t.add_row(name, kind, params, doc)
+    _console().print(t)
+
+
+def message(text: str) -> None:
+    _console().print(text, highlight=False)
+
+
+def markdown(text: str, raw: bool = False) -> None:
+    """Markdown as is (raw, for files) or rendered with tables for the terminal."""
+    if raw:
+        print(text)
+        return
+    from rich.markdown import Markdown
+
+    _console().print(Markdown(text))
+
+
+def sweep(results, seconds: float, out=None) -> None:
+    ok = [r for r in results if r.status == "ok"]
+    t = Table(title=f"{len(results)} configurations: {len(ok)} valid, {len(results) - len(ok)} skipped "
+                    f"({seconds:.2f} s)")
+    for col in ("config", "params", "MACs", "activation bytes", "median ms"):
+        t.add_column(col, justify="left" if col == "config" else "right")
+    for r in ok[:40]:
+        t.add_row(r.config, num(r.params), num(r.macs), num(r.activation_bytes),
+                  f"{r.median_ms:.2f}" if r.median_ms is not None else "")
+    if len(ok) > 40:
+        t.add_row(f"... {len(ok) - 40} more", "", "", "", "")
+    _console().print(t)
+    reasons: dict = {}
+    for r in results:
+        if r.status != "ok":
+            reasons.setdefault(r.reason.split(": ", 1)[-1], []).append(r.config)
+    for reason, configs in reasons.items():
+        _console().print(f"[yellow]skipped {len(configs)}[/]: {reason}  (e.g. {configs[0]})", highlight=False)
+    if out:
+        _console().print(f"wrote {out}/results.csv and {out}/results.json")
+
+
+def notes(lines) -> None:
+    """What passes reported, on stderr so that --json stays one object on stdout."""
+    for line in lines:
+        _err().print(f"note: {line}", highlight=False, soft_wrap=True)
+
+
+def _delta(n: int, base: int) -> str:
+    pct = f" ({n / base:+.1%})" if base else ""
+    return f"{n:+,}{pct}" if n else "0"
+
+
+def diff(d: dict) -> None:
+    """Both sides per stage and in total, with B - A: one row per stage and figure."""
+    a, b = d["a"], d["b"]
+    label = lambda s: f"{s['spec']}" + "".join(f" --pass {p}" for p in s["passes"])  # noqa: E731
+    t = Table(title=f"A: {label(a)}\nB: {label(b)}")
+    for col in ("stage", "figure", "A", "B", "B - A"):
+        t.add_column(col, justify="left" if col in ("stage", "figure") else "right")
+    rows = d["stages"] + [{"stage": "total", "a": a, "b": b, "delta": d["delta"]}]
+    for s in rows:
+        for k, (key, head) in enumerate((("params", "params"), ("macs", "MACs"), ("activation_bytes", "act. bytes"))):
+            va, vb = (s["a"] or {}).get(key), (s["b"] or {}).get(key)
+            t.add_row(s["stage"] if k == 0 else "", head, num(va) if va is not None else "-",
+                      num(vb) if vb is not None else "-", _delta(s["delta"][key], va or 0), end_section=k == 2)
+    _console().print(t)
+    _console().print(f"A: input {shape(a['input'])} -> {', '.join(shape(o) for o in a['outputs'])}   "
+                  f"B: input {shape(b['input'])} -> {', '.join(shape(o) for o in b['outputs'])}", highlight=False)
+
+
+def passes(entries) -> None:
+    """The pass registry: name and arguments, what it does and how to write it."""
+    t = Table(title="passes (--pass NAME=VALUE[,KEY=VALUE...] or a recipe file)", show_lines=True)
+    t.add_column("name", no_wrap=True)
+    t.add_column("arguments")
+    t.add_column("what it does", overflow="fold", ratio=1)
+    for name, args, doc, usage in entries:
+        t.add_row(name, args.replace(", ", "\n"), f"{doc}\n[dim]{usage}[/dim]")
+    _console().print(t)
+
+
+def warning(text: str) -> None:
+    _err().print(f"archc: warning: {text}", highlight=False, markup=False)
+
+
+@contextlib.contextmanager
+def progress(total: int, label: str):
+    """A transient progress bar on stderr (terminals only); yields the step function."""
+    if not _err().is_terminal:
+        yield lambda: None
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=_err(), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda: bar.advance(task)
+
+
+def build(summary: dict, out) -> None:
+    """What `archc build` wrote and what it checked."""
+    o, v = summary["onnx"], summary["verify"]
+    simplified = f"{o['nodes']} after onnxsim" if o["simplified"] else f"kept unsimplified ({o['simplify_note']})"
+    message(f"{out}/model.onnx: {o['bytes'] / 1e6:,.2f} MB, {o['nodes_exported']} ONNX nodes exported, {simplified}; "
+            f"onnx.checker ok; ONNX Runtime vs PyTorch max abs diff {v['max_abs_diff']:.2g} (<= {v['tolerance']:g})")
+    if "quantize" in summary:
+        quantized(summary["quantize"], out)
+    if "profile" in summary:
+        profiles(summary["profile"])
+    for text in summary.get("warnings", []):
+        warning(text)
+    message(f"wrote {out}/spec.yaml, {out}/summary.json")
+
+
+def quantized(q: dict, out) -> None:
+    f = q["fidelity"]
+    parts = [f"{out}/{q['file']}: {q['bytes'] / 1e6:,.2f} MB ({q['size_ratio']:.2f}x smaller)"]
+    if "latency" in q:
+        lat = q["latency"]
+        parts.append(f"{lat['speedup']:.2f}x faster in ONNX Runtime ({lat['threads']} thread(s), median of "
+                     f"{lat['runs']} interleaved runs: {lat['float32_median_ms']:.2f} -> "
+                     f"{lat[q['mode'] + '_median_ms']:.2f} ms)")
+    sqnr = "inf" if f["sqnr_db"] is None else f"{f['sqnr_db']:.1f}"
+    agree = "" if f["argmax_agreement"] is None else f", argmax agreement {f['argmax_agreement']:.2%}"
+    parts.append(f"vs float32 on {f['samples']} {f['inputs']} inputs: SQNR {sqnr} dB, "
+                 f"max abs diff {f['max_abs_diff']:.3g}{agree}")
+    message("; ".join(parts))
+
+
+def profiles(results: list) -> None:
+    r0 = results[0]
+    threads = f"{r0['threads']} thread" + ("s" if r0["threads"] > 1 else "")
+    t = Table(title=f"latency in ms: input {shape(r0['input'])}, {threads}, {r0['runs']} runs after "
+                    f"{r0['warmup']} warmup" + (", interleaved" if len(results) > 1 else ""))
+    for col in ("model", "runtime", "median", "p90", "mean", "std", "fps"):
+        t.add_column(col, justify="left" if col in ("model", "runtime") else "right")
+    for r in results:
+        t.add_row(r["model"], r["runtime"], f"{r['median_ms']:.3f}", f"{r['p90_ms']:.3f}", f"{r['mean_ms']:.3f}",
+                  f"{r['std_ms']:.3f}", f"{r['fps']:.1f}")
+    _console().print(t)

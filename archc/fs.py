@@ -1,0 +1,71 @@
+"""Atomic output directories: everything is written to a hidden temporary
+directory beside the target and moved into place only when all of it succeeded."""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from archc.errors import ArchcError
+
+MARKER = ".archc-build"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _publish(path: Path, mode: int) -> None:
+    """mkstemp/mkdtemp make private files; outputs get the user's usual permissions."""
+    os.chmod(path, mode & ~_umask())
+
+
+@contextlib.contextmanager
+def atomic_dir(target: str | os.PathLike, force: bool = False):
+    """Yield a temporary directory; on success its files replace those in `target`."""
+    target = Path(target)
+    if target.exists() and not target.is_dir():
+        raise ArchcError(f"--out {target}: exists and is not a directory; choose another path")
+    if target.is_dir() and any(target.iterdir()) and not (target / MARKER).exists() and not force:
+        raise ArchcError(f"--out {target}: directory exists and was not written by archc; "
+                         f"choose a new directory or pass --force")
+    parent = target.resolve().parent
+    if not parent.exists():
+        raise ArchcError(f"--out {target}: parent directory {parent} does not exist")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
+    try:
+        yield tmp
+        (tmp / MARKER).write_text("written by archc build\n")
+        _publish(tmp, 0o777)
+        for item in tmp.iterdir():
+            _publish(item, 0o777 if item.is_dir() else 0o666)
+        if not target.exists():
+            os.replace(tmp, target)
+            return
+        for item in tmp.iterdir():
+            os.replace(item, target / item.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def atomic_file(target: str | os.PathLike):
+    """Yield a temporary path beside `target`; it becomes `target` only if the block succeeds."""
+    target = Path(target)
+    if target.is_dir():
+        raise ArchcError(f"{target}: is a directory; give a file name")
+    if not target.resolve().parent.exists():
+        raise ArchcError(f"{target}: directory {target.resolve().parent} does not exist")
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.resolve().parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        _publish(tmp, 0o666)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,89 @@
+"""Analysis from the IR alone (no torch): params, MACs and activation bytes per
+layer and in total, with torchinfo 1.8's semantics at batch 1:
+
+- params: counted once per module, however often it is applied (shared weights);
+- MACs: conv-like layers (weight + bias) x output H x W, other layers with
+  parameters their parameter count, summed over every application;
+- activation bytes: 2 x 4 bytes x output elements for every application of a
+  layer that has parameters (forward + backward, float32).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import prod
+
+from archc.ir.graph import Graph
+from archc.ops import OPS
+
+BYTES_PER_ELEMENT = 4
+
+
+@dataclass(frozen=True)
+class Layer:
+    name: str
+    op: str
+    stage: str
+    inputs: tuple
+    out: tuple
+    params: int  # counted toward the total (0 when the weights belong to another node)
+    macs: int
+    activation_bytes: int
+    weights: int  # parameters the op uses, shared or not
+    share: str | None = None
+
+
+@dataclass(frozen=True)
+class Report:
+    name: str
+    input: tuple
+    outputs: tuple
+    params: int
+    macs: int
+    activation_bytes: int
+    layers: tuple
+
+    def stages(self) -> dict:
+        """Per-stage totals, in order of first appearance."""
+        out: dict = {}
+        for layer in self.layers:
+            s = out.setdefault(layer.stage, {"params": 0, "macs": 0, "activation_bytes": 0, "layers": 0})
+            s["params"] += layer.params
+            s["macs"] += layer.macs
+            s["activation_bytes"] += layer.activation_bytes
+            s["layers"] += 1
+        return out
+
+    def to_json(self) -> dict:
+        """The `summary --json` contract (see DESIGN.md)."""
+        return {
+            "name": self.name, "input": list(self.input), "outputs": [list(s) for s in self.outputs],
+            "params": self.params, "macs": self.macs, "activation_bytes": self.activation_bytes,
+            "layers": [{"name": l.name, "op": l.op, "stage": l.stage, "in": [list(s) for s in l.inputs],
+                        "out": list(l.out), "params": l.params, "macs": l.macs,
+                        "activation_bytes": l.activation_bytes, **({"shares": l.share} if l.share else {})}
+                       for l in self.layers],
+        }
+
+
+def layer_cost(op_name: str, attrs: dict, in_shapes: list, out: tuple) -> tuple[int, int, int]:
+    """(weights, MACs, activation bytes) of one application of an op, as torchinfo counts them."""
+    op = OPS[op_name]
+    weights = op.count(attrs, in_shapes)
+    if not weights:
+        return 0, 0, 0
+    spatial = prod(out[1:]) if op.conv_like else 1
+    return weights, weights * spatial, 2 * BYTES_PER_ELEMENT * prod(out)
+
+
+def analyze(graph: Graph) -> Report:
+    layers = []
+    for node in graph:
+        if node.op == "input":
+            continue
+        in_shapes = [graph.shape(i) for i in node.inputs]
+        weights, macs, act = layer_cost(node.op, node.attrs, in_shapes, node.shape)
+        layers.append(Layer(node.name, node.op, node.stage, tuple(in_shapes), node.shape,
+                            0 if node.share else weights, macs, act, weights, node.share))
+    return Report(graph.name, graph.input_shape, tuple(graph.shape(o) for o in graph.outputs),
+                  sum(l.params for l in layers), sum(l.macs for l in layers),
+                  sum(l.activation_bytes for l in layers), tuple(layers))

@@ -1,0 +1,320 @@
+"""Build: Spec -> Graph IR. Rows expand to n blocks (stride on the first only),
+blocks expand to primitives, and every node's shape is inferred as it is added."""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, replace
+
+from archc.lang.blocks import STEP_KEYS, Block, Library
+from archc.ir.dilate import Dilation, output_stride
+from archc.errors import GraphError, SpecError
+from archc.lang.expr import make_divisible, resolve
+from archc.ir.grouping import apply_grouping
+from archc.ir.graph import Graph, Node
+from archc.ops import OPS, REQUIRED, arity_ok, check_param
+from archc.errors import did_you_mean
+from archc.lang.spec import Row, Spec, Stage, Width
+
+MAX_NODES = 200_000
+
+
+@dataclass(frozen=True)
+class Prov:
+    stage: str
+    row: str
+    repeat: int
+    block: str
+    roles: tuple
+    mark: object
+
+    def step(self, sid: str) -> "Prov":
+        return replace(self, roles=self.roles + (sid,))
+
+
+def scale_channels(c: int, width: Width, mode: str = "normal") -> int:
+    """The spec's width convention applied to one channel count."""
+    if mode == "fixed":
+        return c
+    a = max(1.0, width.multiplier) if mode == "up" else width.multiplier
+    d = width.divisor
+    if width.round == "nearest":
+        return make_divisible(c * a, d)
+    if width.round == "ceil":
+        return math.ceil(c * a / d - 1e-9) * d
+    return int(c * a + 1e-9) // d * d
+
+
+_RECENT: dict = {}  # id(spec) -> (spec, graph): the specs just built, held so their ids stay theirs
+RECENT_MAX = 16
+
+
+def build(spec: Spec) -> Graph:
+    """Compile a Spec into a shape-checked Graph. Specs and graphs are values, so building
+    one of the last few Spec objects again (a pass checking what it made, then the pipeline
+    checking it too) returns the graph already built."""
+    hit = _RECENT.get(id(spec))
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    graph = Builder(spec).run()
+    _RECENT[id(spec)] = (spec, graph)
+    while len(_RECENT) > RECENT_MAX:
+        _RECENT.pop(next(iter(_RECENT)))
+    return graph
+
+
+class Builder:
+    def __init__(self, spec: Spec):
+        self.spec = spec
+        self.lib = Library(spec.blocks)
+        self.graph = Graph(spec.name, spec.input)
+        self.refs: dict[str, str] = {}
+        self.dilation = Dilation()
+
+    # -- spec level ------------------------------------------------------------
+    def run(self) -> Graph:
+        spec = self.spec
+        self.graph.add(Node("input", "input", {}, (), spec.input, mark=spec.input_mark, stride=1.0))
+        self.refs["input"] = "input"
+        prev = ["input"]
+        try:
+            for stage in spec.stages:
+                prev = self._stage(stage, prev)
+            outs = self.lookup(spec.outputs, {}, spec.mark) if spec.outputs else prev
+        except (GraphError, SpecError) as exc:
+            self._check_input_stride(exc)
+            raise
+        self._check_input_stride(None)
+        self.graph.outputs = list(outs)
+        self.graph.refs = dict(self.refs)
+        self.graph.check()
+        return apply_grouping(self.graph, spec.grouping)
+
+    def _stage(self, stage: Stage, prev: list) -> list:
+        cur = self.lookup(stage.frm, {}, stage.mark) if stage.frm else prev
+        if stage.id in self.refs:
+            raise SpecError(f"stage id '{stage.id}' is already a name in this spec", stage.mark)
+        limit = output_stride(stage, lambda value, mark: self._resolve(value, self.spec.vars, mark))
+        for ri, row in enumerate(stage.rows):
+            key = row.id or str(ri)
+            if row.id and row.id in self.refs:
+                raise SpecError(f"row id '{row.id}' is already a name in this spec", row.mark)
+            inputs = self.lookup(row.frm, {}, row.field_mark("from")) if row.frm else cur
+            cur = [self._row(stage, key, row, inputs, limit)]
+            self.refs[f"{stage.id}.{key}"] = cur[0]
+            if row.id:
+                self.refs[row.id] = cur[0]
+        self.refs[stage.id] = cur[0]
+        for name, ref in stage.taps.items():  # names for points inside the stage (an import's taps)
+            if name in self.refs:
+                raise SpecError(f"tap '{name}' is already a name in this spec", stage.marks.get("taps", stage.mark))
+            self.refs[name] = self.lookup([ref], {}, stage.marks.get("taps", stage.mark))[0]
+        return cur
+
+    def _row(self, stage: Stage, key: str, row: Row, inputs: list, limit: int | None = None) -> str:
+        params = self.lib.params_of(row.op, row.mark)
+        for r in range(row.n):
+            args = {}
+            for name, value in row.fields.items():
+                mark = row.field_mark(name)
+                v = self._resolve(value, self.spec.vars, mark)
+                if params[name].type == "channels" and isinstance(v, int) and not isinstance(v, bool):
+                    v = self._channels(v, row, name, mark)
+                problem = check_param(params[name], v)
+                if problem:
+                    raise SpecError(f"{stage.id}.{key}: {row.op}: {problem}", mark)
+                args[name] = v
+            if r > 0 and "s" in params:
+                args["s"] = 1  # only the first block of a row carries the stride
+            if limit:
+                args = self.dilation.apply(row.op, args, params, self.graph[inputs[0]].stride, limit,
+                                           f"{stage.id}.{key}.{r}", row.mark)
+            prov = Prov(stage.id, key, r, row.op, (), row.mark)
+            out = self.expand(row.op, args, inputs, f"{stage.id}.{key}.{r}", prov, {}, None)
+            inputs = [out]
+        return out
+
+    def _channels(self, c: int, row: Row, name: str, mark) -> int:
+        new = scale_channels(c, self.spec.width, row.width)
+        if new < 1:
+            raise SpecError(f"width {self.spec.width.multiplier:g} turns {name}={c} into {new} channels; "
+                            f"use a larger width or mark the row `width: fixed`", mark)
+        return new
+
+    def _resolve(self, value, scope, mark):
+        try:
+            return resolve(value, scope)
+        except SpecError as exc:
+            raise SpecError(exc.message, exc.mark or mark) from None
+
+    def lookup(self, names, local: dict, mark) -> list:
+        """Node names for `from:` references: block-local names, then spec names, then node paths."""
+        out = []
+        for name in names:
+            if name in local:
+                found = local[name]
+                out.extend(found if isinstance(found, list) else [found])
+            elif name in self.refs:
+                out.append(self.refs[name])
+            elif name in self.graph:
+                out.append(name)
+            else:
+                known = sorted(set(local) | set(self.refs))
+                raise SpecError(f"from: '{name}' names nothing defined before this point "
+                                f"(known: {', '.join(known)}){did_you_mean(name, known)}", mark)
+        return out
+
+    def _check_input_stride(self, cause) -> None:
+        total = self.graph.total_stride()
+        c, h, w = self.spec.input
+        if total > 1 and (h % total or w % total):
+            bad = h if h % total else w
+            lo, hi = bad // total * total, (bad // total + 1) * total
+            near = f"{lo} or {hi}" if lo else f"{hi}"
+            raise GraphError(f"input {c}x{h}x{w}: {bad} is not divisible by the network's total stride "
+                             f"{total}; use {near}", self.spec.input_mark) from None
+
+    # -- blocks ----------------------------------------------------------------
+    def expand(self, op: str, args: dict, inputs: list, name: str, prov: Prov, local: dict, share) -> str:
+        if len(self.graph) > MAX_NODES:
+            raise GraphError(f"more than {MAX_NODES} nodes; the spec is too large", prov.mark)
+        if op in OPS:
+            return self.primitive(op, args, inputs, name, prov, local, share)
+        block = self.lib.blocks.get(op)
+        if block is None:
+            self.lib.params_of(op, prov.mark)  # raises the unknown-op error
+        return self.expand_block(block, args, inputs, name, prov, share)
+
+    def expand_block(self, block: Block, args: dict, inputs: list, prefix: str, prov: Prov, share) -> str:
+        if len(inputs) != len(block.inputs):
+            raise GraphError(f"{prefix}: block {block.name} takes {len(block.inputs)} input(s) "
+                             f"({', '.join(block.inputs)}), got {len(inputs)}", prov.mark)
+        scope = dict(self.spec.vars)
+        for nm, src in zip(block.inputs, inputs):
+            shape = self.graph.shape(src)
+            scope.update({f"{nm}_c": shape[0], f"{nm}_h": shape[1] if len(shape) > 1 else 1,
+                          f"{nm}_w": shape[2] if len(shape) > 2 else 1})
+        first = self.graph.shape(inputs[0])
+        scope.update(in_c=first[0], in_h=first[1] if len(first) > 1 else 1, in_w=first[2] if len(first) > 2 else 1)
+        scope.update(self._block_args(block, args, scope, prefix, prov))
+        for k, v in block.lets.items():
+            scope[k] = self._resolve(v, scope, prov.mark)
+        local = dict(zip(block.inputs, inputs))
+        local["in"] = inputs[0]
+        current = [inputs[0]]
+        for step in block.body:
+            current = self.step(step, scope, local, current, prefix, prov, share, None)
+        out = self.lookup([block.out], local, prov.mark) if block.out else current
+        if len(out) != 1:
+            raise GraphError(f"{prefix}: block {block.name} ends in {len(out)} outputs; end it with one step",
+                             prov.mark)
+        return out[0]
+
+    def _block_args(self, block: Block, args: dict, scope: dict, prefix: str, prov: Prov) -> dict:
+        for k in args:
+            if k not in block.params:
+                raise SpecError(f"{prefix}: block {block.name} has no parameter '{k}' "
+                                f"(has: {', '.join(block.params)}){did_you_mean(k, block.params)}", prov.mark)
+        out = {}
+        for pname, p in block.params.items():
+            if pname in args:
+                value = args[pname]
+            elif p.default is REQUIRED:
+                raise SpecError(f"{prefix}: block {block.name} needs '{pname}'", prov.mark)
+            else:
+                value = self._resolve(p.default, scope, prov.mark)
+            problem = check_param(p, value)
+            if problem:
+                raise SpecError(f"{prefix}: {block.name}: {problem}", prov.mark)
+            out[pname] = value
+        return out
+
+    def step(self, step: dict, scope, local, current, prefix, prov, share, loop) -> list:
+        sid = step["id"]
+        if "when" in step and not self._resolve(step["when"], scope, prov.mark):
+            local[sid] = current  # a skipped step passes its input through
+            return current
+        ins = self.lookup(_names(step["from"]), local, prov.mark) if "from" in step else current
+        if "for" in step:
+            return self._loop(step, scope, local, ins, prefix, prov, share)
+        op = self._resolve(step["op"], scope, prov.mark)
+        args = {k: self._resolve(v, scope, prov.mark) for k, v in step.items() if k not in STEP_KEYS}
+        if loop and loop[0] != loop[1] and self._resolve(step.get("shared", False), scope, prov.mark):
+            share = share or loop
+        out = self.expand(op, args, ins, f"{prefix}.{sid}", prov.step(sid), local, share)
+        local[sid] = [out]
+        return [out]
+
+    def _loop(self, step, scope, local, ins, prefix, prov, share) -> list:
+        sid = step["id"]
+        var, expr = re.fullmatch(r"\s*(\w+)\s+in\s+(.+)", step["for"]).groups()
+        values = self._resolve("$" + expr, scope, prov.mark)
+        if not isinstance(values, list) or not values:
+            raise SpecError(f"{prefix}.{sid}: `for: {step['for']}` needs a non-empty list, got {values!r}", prov.mark)
+        outs = []
+        for i, value in enumerate(values):
+            sub_scope, sub_local, cur = {**scope, var: value}, dict(local), ins
+            loop = (f"{prefix}.{sid}.{i}.", f"{prefix}.{sid}.0.")
+            for inner in step["steps"]:
+                cur = self.step(inner, sub_scope, sub_local, cur, f"{prefix}.{sid}.{i}", prov.step(sid), share, loop)
+            outs.extend(cur)
+        local[sid] = outs
+        return outs
+
+    # -- primitives ------------------------------------------------------------
+    def primitive(self, op: str, args: dict, inputs: list, name: str, prov: Prov, local: dict, share) -> str:
+        spec_op = OPS[op]
+        if not arity_ok(spec_op, len(inputs)):
+            raise GraphError(f"{name}: {op} takes {spec_op.inputs} input(s), got {len(inputs)}", prov.mark)
+        attrs = {}
+        for k in args:
+            if k not in spec_op.params:
+                raise SpecError(f"{name}: {op} has no parameter '{k}' (has: {', '.join(spec_op.params) or 'none'})"
+                                f"{did_you_mean(k, spec_op.params)}", prov.mark)
+        for pname, p in spec_op.params.items():
+            value = args.get(pname, None if p.default is REQUIRED else p.default)
+            if value is None and p.required:
+                raise SpecError(f"{name}: {op} needs '{pname}'", prov.mark)
+            problem = check_param(p, value)
+            if problem:
+                raise SpecError(f"{name}: {op}: {problem}", prov.mark)
+            attrs[pname] = value
+        to = attrs.get("to")
+        if op == "resize" and to is not None:
+            attrs["size"] = list(self.graph.shape(self.lookup([to], local, prov.mark)[0])[1:])
+        in_shapes = [self.graph.shape(i) for i in inputs]
+        try:
+            shape = tuple(spec_op.infer(attrs, in_shapes))
+        except GraphError as exc:
+            raise GraphError(f"{name} ({op}): {exc.message}", prov.mark) from None
+        owner = self._owner(name, op, attrs, in_shapes, share, prov)
+        node = Node(name, op, attrs, tuple(inputs), shape, prov.stage, prov.row, prov.repeat, prov.block,
+                    prov.roles, owner, prov.mark, self._stride(spec_op, attrs, inputs, local, prov))
+        self.graph.add(node)
+        return name
+
+    def _stride(self, spec_op, attrs, inputs, local, prov):
+        known = [self.graph[i].stride for i in inputs if self.graph[i].stride is not None]
+        base = max(known) if known else None
+        if spec_op.name == "resize":
+            if attrs["to"] is not None:
+                return self.graph[self.lookup([attrs["to"]], local, prov.mark)[0]].stride
+            return base / attrs["scale"] if base is not None and attrs["scale"] else None
+        factor = spec_op.stride(attrs)
+        return None if factor is None or base is None else base * factor
+
+    def _owner(self, name, op, attrs, in_shapes, share, prov):
+        if not share or not name.startswith(share[0]):
+            return None
+        owner = share[1] + name[len(share[0]):]
+        if owner not in self.graph:
+            return None
+        other = self.graph[owner]
+        if other.op != op or other.attrs != attrs or self.graph.shape(other.inputs[0])[0] != in_shapes[0][0]:
+            raise GraphError(f"{name} cannot share weights with {owner}: their ops or channel counts differ",
+                             prov.mark)
+        return other.owner
+
+
+def _names(value) -> list:
+    return [value] if isinstance(value, str) else list(value)

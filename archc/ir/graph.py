@@ -1,0 +1,101 @@
+"""The graph IR: a networkx DiGraph of primitive ops, in execution order.
+
+Each node carries its op, resolved attributes, inferred output shape and
+provenance (stage, row, repeat, block, roles, spec mark). Nodes are named by
+their spec path (`gfe.0.1.expand.conv`), the same name used by the torch module,
+the summary and ONNX. Passes never touch a Graph: they rewrite the Spec, which
+is compiled anew, so a Graph is a value.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import networkx as nx
+
+from archc.errors import GraphError, Mark
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    op: str
+    attrs: dict
+    inputs: tuple
+    shape: tuple
+    stage: str = ""
+    row: str = ""
+    repeat: int = 0
+    block: str = ""  # the row's op (a block or primitive name)
+    roles: tuple = ()  # step ids inside the block, outermost first
+    share: str | None = None  # the node whose weights this one reuses
+    mark: Mark | None = None
+    stride: float | None = 1.0  # cumulative downsampling at this node (None: not spatial)
+
+    @property
+    def owner(self) -> str:
+        """The name of the module that holds this node's weights."""
+        return self.share or self.name
+
+
+class Graph:
+    """Nodes in insertion (= execution) order; edges carry the input position."""
+
+    def __init__(self, name: str, input_shape: tuple):
+        self.name = name
+        self.g = nx.DiGraph()
+        self.outputs: list[str] = []
+        self.refs: dict[str, str] = {}  # spec names (stage ids, row ids, STAGE.ROW) -> their output node
+        self.input_shape = tuple(input_shape)
+
+    def add(self, node: Node) -> Node:
+        if node.name in self.g:
+            raise GraphError(f"two nodes are named '{node.name}'; give rows distinct ids", node.mark)
+        for i, src in enumerate(node.inputs):
+            if src not in self.g:
+                raise GraphError(f"node '{node.name}' reads '{src}', which does not exist (yet)", node.mark)
+        self.g.add_node(node.name, node=node)
+        for i, src in enumerate(node.inputs):
+            self.g.add_edge(src, node.name, index=i)
+        return node
+
+    def __getitem__(self, name: str) -> Node:
+        return self.g.nodes[name]["node"]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.g
+
+    def __iter__(self):
+        return (data["node"] for _, data in self.g.nodes(data=True))
+
+    def __len__(self) -> int:
+        return self.g.number_of_nodes()
+
+    def consumers(self, name: str) -> list[str]:
+        return list(self.g.successors(name))
+
+    def shape(self, name: str) -> tuple:
+        return self[name].shape
+
+    def total_stride(self) -> int:
+        strides = [n.stride for n in self if n.stride is not None]
+        return int(round(max(strides))) if strides else 1
+
+    def check(self) -> None:
+        """Structural invariants: acyclic, inputs precede consumers, outputs exist."""
+        if not nx.is_directed_acyclic_graph(self.g):
+            raise GraphError(f"graph '{self.name}' has a cycle")
+        order = {name: i for i, name in enumerate(self.g.nodes)}
+        for node in self:
+            for src in node.inputs:
+                if order[src] >= order[node.name]:
+                    raise GraphError(f"node '{node.name}' runs before its input '{src}'")
+            if node.share and node.share not in self.g:
+                raise GraphError(f"node '{node.name}' shares weights with missing '{node.share}'")
+        for out in self.outputs:
+            if out not in self.g:
+                raise GraphError(f"output '{out}' is not a node")
+
+    def signature(self) -> list:
+        """A comparable description of the whole graph (for round-trip tests)."""
+        return [(n.name, n.op, sorted(n.attrs.items(), key=str), n.inputs, n.shape, n.share)
+                for n in self] + [("outputs", tuple(self.outputs))]

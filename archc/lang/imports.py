@@ -1,0 +1,138 @@
+"""Spec composition: a stage written `import: FILE` takes stages of another spec.
+
+    - id: backbone
+      import: mobilenetv2.yaml        # relative to this spec
+      stages: [features]              # which of its stages (default: all)
+      upto: features.7                # the last row kept (default: the end)
+      vars: {classes: $classes}       # its variables (default: its own values)
+      output_stride: $output_stride   # past it, strides become dilations
+      taps: {low: features.2}         # names for its intermediate outputs
+
+The imported stages are decoded by their own file (errors name it), their
+`$expressions` evaluated with their own variables, and then spliced in as if
+written here, under their own ids: `features.3.0.expand.conv` is the same
+module in the backbone and in the network that imports it. The import's id
+names the last imported output. Imports may nest; a cycle, a path outside the
+top spec's directory, or nesting deeper than MAX_DEPTH is an error.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from archc.errors import SpecError, did_you_mean
+from archc.lang.expr import resolve
+
+MAX_DEPTH = 8
+TABLE_ONLY = ("rows", "columns", "defaults", "from")
+
+
+def import_stages(doc, si: int, st: dict, host_vars: dict, chain: tuple, load) -> tuple[list, dict]:
+    """The stages an `import:` stage stands for, and the imported spec's own blocks; `load` reads a spec
+    file (the spec module's own loader, passed in so that this module needs nothing above it)."""
+
+    path = ("stages", si)
+    for key in TABLE_ONLY:
+        if key in st:
+            raise SpecError(f"stage '{st['id']}': an `import:` stage takes its rows from the imported spec; "
+                            f"remove `{key}:`", doc.mark(path + (key,)))
+    chain = chain or (Path(doc.file).resolve(),)
+    shown, real = _locate(doc.file, st["import"], chain, doc.mark(path + ("import",)))
+    spec = load(shown, _vars(st, host_vars, shown, doc, path), chain=chain + (real,))
+    stages = _select(spec, st.get("stages"), doc.mark(path + ("stages",)))
+    stages = _truncate(stages, st.get("upto"), doc.mark(path + ("upto",)))
+    stages = [_literal(stage, spec.vars) for stage in stages]
+    return _attach(stages, st, doc, path), spec.blocks
+
+
+def _locate(host_file: str, rel, chain: tuple, mark) -> tuple[Path, Path]:
+    """(path as shown in messages, resolved path) of an import, refusing escapes and cycles."""
+    if not isinstance(rel, str) or not rel.strip():
+        raise SpecError(f"import: expected a spec file name, got {rel!r}", mark)
+    if Path(rel).is_absolute():
+        raise SpecError(f"import '{rel}': give a path relative to this spec, not an absolute one", mark)
+    shown = Path(host_file).parent / rel
+    real = shown.resolve()
+    root = chain[0].parent
+    if not real.is_relative_to(root):
+        raise SpecError(f"import '{rel}' points outside {root}, the directory of the top spec; "
+                        f"keep imported specs inside it", mark)
+    if real in chain:
+        cycle = " -> ".join(p.name for p in chain + (real,))
+        raise SpecError(f"import cycle {cycle}; a spec cannot import itself, directly or not", mark)
+    if len(chain) > MAX_DEPTH:
+        raise SpecError(f"import '{rel}': imports nest deeper than {MAX_DEPTH} levels", mark)
+    if not real.is_file():
+        raise SpecError(f"import '{rel}': no such spec file ({shown})", mark)
+    return shown, real
+
+
+def _vars(st: dict, host_vars: dict, shown: Path, doc, path) -> dict:
+    """The import's `vars:`, evaluated with the importing spec's variables."""
+    out = {}
+    for name, value in st.get("vars", {}).items():
+        mark = doc.mark(path + ("vars", name))
+        try:
+            out[name] = resolve(value, host_vars)
+        except SpecError as exc:
+            raise SpecError(f"import {shown.name}: vars.{name}: {exc.message}", mark) from None
+    return out
+
+
+def _select(spec, names, mark) -> list:
+    known = [s.id for s in spec.stages]
+    if names is None:
+        return list(spec.stages)
+    for name in names:
+        if name not in known:
+            raise SpecError(f"import {Path(spec.file).name}: it has no stage '{name}' (stages: {', '.join(known)})"
+                            f"{did_you_mean(name, known)}", mark)
+    return [s for s in spec.stages if s.id in names]
+
+
+def _truncate(stages: list, upto, mark) -> list:
+    """Keep the stages up to `upto` ('stage' or 'stage.row', row by id or index), inclusive."""
+    if upto is None:
+        return stages
+    sid, _, key = upto.partition(".")
+    for i, stage in enumerate(stages):
+        if stage.id != sid:
+            continue
+        if not key:
+            return stages[: i + 1]
+        keys = [row.id or str(ri) for ri, row in enumerate(stage.rows)]
+        if key not in keys:
+            raise SpecError(f"upto: stage '{sid}' has no row '{key}' (rows: {', '.join(keys)})", mark)
+        return stages[:i] + [replace(stage, rows=stage.rows[: keys.index(key) + 1])]
+    raise SpecError(f"upto: '{upto}' names no imported stage (stages: {', '.join(s.id for s in stages)})", mark)
+
+
+def _literal(stage, variables: dict):
+    """The stage with its `$expressions` evaluated in its own spec's variables, so that it
+    builds the same under any importing spec."""
+    def value(v, mark):
+        try:
+            return resolve(v, variables)
+        except SpecError as exc:
+            raise SpecError(exc.message, exc.mark or mark) from None
+
+    rows = tuple(replace(r, fields={k: value(v, r.field_mark(k)) for k, v in r.fields.items()}) for r in stage.rows)
+    return replace(stage, rows=rows, output_stride=value(stage.output_stride, stage.mark))
+
+
+def _attach(stages: list, st: dict, doc, path) -> list:
+    """Give every imported stage the import's output_stride, and the last its taps and the import's id."""
+    if "output_stride" in st:
+        mark = doc.mark(path + ("output_stride",))
+        stages = [replace(s, output_stride=st["output_stride"], marks={**s.marks, "output_stride": mark})
+                  for s in stages]
+    last = stages[-1]
+    taps = dict(last.taps)
+    for name, ref in st.get("taps", {}).items():
+        if name in taps:
+            raise SpecError(f"tap '{name}' is already defined by the imported spec", doc.mark(path + ("taps", name)))
+        taps[name] = ref
+    if st["id"] != last.id:
+        taps[st["id"]] = last.id
+    marks = {**last.marks, "taps": doc.mark(path + ("taps",) if "taps" in st else path)}
+    return stages[:-1] + [replace(last, taps=taps, marks=marks)]

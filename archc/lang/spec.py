@@ -1,0 +1,246 @@
+"""Spec: the YAML document after schema validation, as typed values that remember
+where they came from. Decoding (YAML -> Spec) is separate from building (Spec -> IR)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+from archc.errors import Mark, SpecError, did_you_mean
+from archc.lang import yamlio
+from archc.lang.blocks import library
+from archc.lang.grouping import decode_grouping
+from archc.lang.imports import import_stages
+from archc.lang.schema import validate_schema
+
+ROW_KEYS = ("op", "id", "n", "from", "width", "doc")  # row fields that are not op parameters
+WIDTH_MODES = ("normal", "fixed", "up")
+MAX_REPEATS = 1000  # how a row follows the width multiplier
+
+
+@dataclass(frozen=True)
+class Width:
+    """The spec's width convention: c -> round(c * multiplier) to a multiple of divisor."""
+
+    multiplier: float = 1.0
+    round: str = "floor"
+    divisor: int = 1
+
+
+@dataclass(frozen=True)
+class Row:
+    op: str
+    fields: dict  # op parameters as written (values may be `$expressions`)
+    n: int = 1
+    id: str | None = None
+    frm: tuple | None = None
+    width: str = "normal"  # normal, fixed (never scales: class counts) or up (only grows)
+    doc: str | None = None
+    style: str = "list"  # how it was written: "list" (table row) or "dict"
+    mark: Mark | None = None
+    marks: dict = field(default_factory=dict, compare=False)  # field name -> Mark
+
+    def field_mark(self, name: str) -> Mark | None:
+        return self.marks.get(name, self.mark)
+
+
+@dataclass(frozen=True)
+class Stage:
+    id: str
+    rows: tuple
+    columns: tuple | None = None
+    defaults: dict = field(default_factory=dict)
+    frm: tuple | None = None
+    doc: str | None = None
+    mark: Mark | None = None
+    output_stride: object = None  # int or `$expr`: past it, strides become dilations
+    taps: dict = field(default_factory=dict)  # name -> node reference, defined after the stage
+    marks: dict = field(default_factory=dict, compare=False)  # field name -> Mark
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    input: tuple
+    stages: tuple
+    vars: dict = field(default_factory=dict)
+    width: Width = Width()
+    blocks: dict = field(default_factory=dict)  # user blocks: name -> raw definition
+    outputs: tuple | None = None
+    grouping: tuple = ()  # grouping.Grouping entries, applied in order after the tables are built
+    doc: str | None = None
+    file: str = "<spec>"
+    header: str = ""  # the file's leading comment lines (citations), kept on write-back
+    mark: Mark | None = None
+    input_mark: Mark | None = None
+
+    def stage(self, sid: str) -> Stage:
+        for st in self.stages:
+            if st.id == sid:
+                return st
+        raise KeyError(sid)
+
+    def with_rows(self, fn) -> "Spec":
+        """A copy with every row replaced by fn(stage, index, row) (None drops the row)."""
+        stages = []
+        for st in self.stages:
+            rows = tuple(r for r in (fn(st, i, row) for i, row in enumerate(st.rows)) if r is not None)
+            stages.append(replace(st, rows=rows))
+        return replace(self, stages=tuple(stages))
+
+
+def parse_input(value, mark=None) -> tuple:
+    """'3x512x512' or [3, 512, 512] -> (3, 512, 512)."""
+    if isinstance(value, str):
+        m = re.fullmatch(r"\s*(\d{1,5})\s*[xX,]\s*(\d{1,5})\s*[xX,]\s*(\d{1,5})\s*", value)
+        if not m:
+            raise SpecError(f"input '{value}' must be CxHxW, e.g. 3x512x512", mark)
+        value = [int(g) for g in m.groups()]
+    dims = tuple(value)
+    if len(dims) != 3 or any(not isinstance(d, int) or isinstance(d, bool) or d < 1 for d in dims):
+        raise SpecError(f"input {list(dims)} must be three positive integers C, H, W", mark)
+    return dims
+
+
+def _ref(value) -> tuple | None:
+    if value is None:
+        return None
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _header(text: str) -> str:
+    lines = []
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def load(file, variables: dict | None = None, text: str | None = None, chain: tuple = ()) -> Spec:
+    """Read, schema-validate and decode a spec file. `variables` override its `vars`;
+    `chain` is the files importing this one (outermost first), to refuse cycles."""
+    doc = yamlio.load(file, text)
+    if not isinstance(doc.data, dict):
+        raise SpecError(f"{doc.file}:1:1: a spec is a mapping with 'name', 'input' and 'stages', "
+                        f"not a {type(doc.data).__name__}")
+    validate_schema(doc)
+    raw_text = text if text is not None else yamlio.read_text(file)
+    return decode(doc, variables, _header(raw_text), chain)
+
+
+def decode(doc: yamlio.Document, variables: dict | None = None, header: str = "", chain: tuple = ()) -> Spec:
+    d = doc.data
+    vars_ = dict(d.get("vars", {}))
+    for name, value in (variables or {}).items():
+        if name not in vars_:
+            raise SpecError(f"--var {name}: the spec has no variable '{name}' "
+                            f"(it has: {', '.join(vars_) or 'none'}){did_you_mean(name, vars_)}",
+                            doc.mark(("vars",)))
+        vars_[name] = value
+    lib = library(d.get("blocks", {}), doc)
+    stages, seen, blocks = [], set(), dict(d.get("blocks", {}))
+    for si, st in enumerate(d["stages"]):
+        if "import" in st:
+            new, imported_blocks = import_stages(doc, si, st, vars_, chain, load)
+            _merge_blocks(blocks, imported_blocks, doc.mark(("stages", si, "import")))
+        else:
+            new = [_decode_stage(doc, si, st, lib)]
+        for stage in new:
+            if stage.id in seen:
+                raise SpecError(f"stage id '{stage.id}' is used twice", stage.mark or doc.mark(("stages", si, "id")))
+            seen.add(stage.id)
+            stages.append(stage)
+    w = d.get("width", {})
+    return Spec(
+        name=d["name"], input=parse_input(d["input"], doc.mark(("input",))), stages=tuple(stages),
+        vars=vars_, width=Width(float(w.get("multiplier", 1.0)), w.get("round", "floor"), w.get("divisor", 1)),
+        blocks=blocks, outputs=_ref(d.get("outputs")), grouping=decode_grouping(doc), doc=d.get("doc"), file=doc.file,
+        header=header, mark=doc.mark(()), input_mark=doc.mark(("input",)))
+
+
+def _merge_blocks(blocks: dict, imported: dict, mark) -> None:
+    for name, raw in imported.items():
+        if name in blocks and blocks[name] != raw:
+            raise SpecError(f"block '{name}' is defined differently here and in an imported spec; rename one", mark)
+        blocks[name] = raw
+
+
+def _decode_stage(doc, si, st, lib) -> Stage:
+    path = ("stages", si)
+    for key in ("stages", "upto", "vars"):
+        if key in st:
+            raise SpecError(f"stage '{st['id']}': `{key}:` selects from an imported spec; it needs `import:`",
+                            doc.mark(path + (key,)))
+    if "rows" not in st:
+        raise SpecError(f"stage '{st['id']}' needs `rows:` (a table) or `import:` (another spec's stages)",
+                        doc.mark(path))
+    columns = tuple(st["columns"]) if "columns" in st else None
+    rows = tuple(_decode_row(doc, path + ("rows", ri), row, columns, st.get("defaults", {}), lib)
+                 for ri, row in enumerate(st["rows"]))
+    return Stage(st["id"], rows, columns, dict(st.get("defaults", {})), _ref(st.get("from")),
+                 st.get("doc"), doc.mark(path), st.get("output_stride"), dict(st.get("taps", {})),
+                 {k: doc.mark(path + (k,)) for k in ("output_stride", "taps") if k in st})
+
+
+def _decode_row(doc, path, row, columns, defaults, lib) -> Row:
+    mark = doc.mark(path)
+    marks: dict = {}
+    key_marks: dict = {}
+    if isinstance(row, list):
+        if columns is None:
+            raise SpecError("a row written as a list needs the stage's `columns:` header "
+                            "(e.g. columns: [op, t, c, n, s]); or write the row as a mapping", mark)
+        values, extra = (row[:-1], row[-1]) if len(row) > 1 and isinstance(row[-1], dict) else (row, {})
+        if len(values) > len(columns):
+            raise SpecError(f"row has {len(values)} values but the stage has {len(columns)} columns "
+                            f"({', '.join(columns)})", doc.mark(path + (len(columns),)))
+        fields = dict(zip(columns, values))
+        marks = {c: doc.mark(path + (i,)) for i, c in enumerate(columns[: len(values)])}
+        for k, v in extra.items():
+            if k in fields:
+                raise SpecError(f"field '{k}' is given twice (column and extra)", doc.mark(path + (len(values), k)))
+            fields[k] = v
+            marks[k] = doc.mark(path + (len(values), k))
+            key_marks[k] = doc.key_mark(path + (len(values), k))
+        style = "list"
+    else:
+        fields = dict(row)
+        marks = {k: doc.mark(path + (k,)) for k in row}
+        key_marks = {k: doc.key_mark(path + (k,)) for k in row}
+        style = "dict"
+    op = fields.pop("op")
+    if not isinstance(op, str):
+        raise SpecError(f"op must be a name, got {op!r}", marks.get("op", mark))
+    params = lib.params_of(op, marks.get("op", mark))
+    for key, value in defaults.items():
+        if key in params and key not in fields:
+            fields[key] = value
+    special = {k: fields.pop(k) for k in ROW_KEYS[1:] if k in fields}
+    for key in fields:
+        if key not in params:
+            allowed = list(params) + list(ROW_KEYS[1:])
+            raise SpecError(f"unknown column '{key}' for {op} (allowed: {', '.join(allowed)})"
+                            f"{did_you_mean(key, allowed)}", key_marks.get(key, marks.get(key, mark)))
+    for name, p in params.items():
+        if p.required and name not in fields:
+            raise SpecError(f"{op} needs '{name}' ({p.doc or p.type})", mark)
+    n = special.get("n", 1)
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise SpecError(f"repeats n must be an integer >= 1, got {n!r}", marks.get("n", mark))
+    if n > MAX_REPEATS:
+        raise SpecError(f"repeats n={n} is more than {MAX_REPEATS}; no published network is that deep",
+                        marks.get("n", mark))
+    width = special.get("width", "normal")
+    if width not in WIDTH_MODES:
+        raise SpecError(f"width must be one of {', '.join(WIDTH_MODES)}, got {width!r}"
+                        f"{did_you_mean(width, WIDTH_MODES)}", marks.get("width", mark))
+    rid = special.get("id")
+    if rid is not None and (not isinstance(rid, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", rid)):
+        raise SpecError(f"row id {rid!r} must be a name (letters, digits, _)", marks.get("id", mark))
+    frm = special.get("from")
+    if frm is not None and not (isinstance(frm, str) or (isinstance(frm, list) and frm
+                                                         and all(isinstance(f, str) for f in frm))):
+        raise SpecError(f"from must be a name or a list of names, got {frm!r}", marks.get("from", mark))
+    for name, value in fields.items():
+        lib.check_value(op, params[name], value, marks.get(name, mark))
+    return Row(op, fields, n, rid, _ref(frm), width, special.get("doc"), style, mark, marks)

@@ -1,0 +1,158 @@
+"""Read YAML as plain data while remembering where every node came from.
+
+PyYAML's safe loader is used to compose the node tree (so no tag can build an
+object); we convert that tree ourselves to count nodes (alias bombs), bound the
+depth, refuse duplicate keys and keep a Mark for every path.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+
+from archc.errors import Mark, SpecError
+
+MAX_BYTES = 4 * 1024 * 1024
+MAX_NODES = 200_000
+MAX_DEPTH = 40
+
+Path_ = tuple  # a path into the document: keys and list indices
+
+
+class Document:
+    """Plain data (dicts, lists, scalars) plus the source mark of every path."""
+
+    def __init__(self, data, marks: dict, file: str):
+        self.data, self.marks, self.file = data, marks, file
+
+    def key_mark(self, path: Path_) -> Mark:
+        """The mark of the key of the last element of `path` (a mapping entry)."""
+        path = tuple(path)
+        return self.marks.get(path[:-1] + (("key", path[-1]),)) or self.mark(path)
+
+    def mark(self, path: Path_) -> Mark:
+        """The mark of `path`, or of its closest ancestor that has one."""
+        path = tuple(path)
+        while path not in self.marks and path:
+            path = path[:-1]
+        return self.marks.get(path, Mark(self.file, 1, 1))
+
+
+def read_text(file: str | os.PathLike) -> str:
+    p = Path(file)
+    if not p.exists():
+        raise SpecError(f"{file}: no such file; check the path")
+    if p.is_dir():
+        raise SpecError(f"{file}: is a directory, not a spec file; name a .yaml file inside it")
+    size = p.stat().st_size
+    if size > MAX_BYTES:
+        raise SpecError(f"{file}: {size} bytes is larger than the {MAX_BYTES}-byte limit for a spec")
+    raw = p.read_bytes()
+    if b"\x00" in raw:
+        raise SpecError(f"{file}:1:1: binary data, not YAML text; give a YAML spec")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise SpecError(f"{file}:{line}:1: not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
+
+
+def load(file: str | os.PathLike, text: str | None = None) -> Document:
+    """Load one YAML document from `file` (or `text`, named `file`)."""
+    file = str(file)
+    text = read_text(file) if text is None else text
+    if not text.strip():
+        raise SpecError(f"{file}:1:1: the file is empty; a spec needs at least 'name', 'input' and 'stages'")
+    try:
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        m = exc.problem_mark or exc.context_mark
+        line, col = (m.line + 1, m.column + 1) if m else (1, 1)
+        raise SpecError(f"{file}:{line}:{col}: not valid YAML: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{file}:1:1: not valid YAML: {str(exc).splitlines()[0]}") from None
+    if node is None:
+        raise SpecError(f"{file}:1:1: the file holds no YAML document")
+    marks: dict = {}
+    counter = [0]
+    data = _convert(node, (), marks, file, counter, 0)
+    return Document(data, marks, file)
+
+
+def _convert(node, path, marks, file, counter, depth):
+    counter[0] += 1
+    mark = Mark(file, node.start_mark.line + 1, node.start_mark.column + 1)
+    if counter[0] > MAX_NODES:
+        raise SpecError(f"{mark}: more than {MAX_NODES} YAML nodes (an alias bomb?); a spec is far smaller")
+    if depth > MAX_DEPTH:
+        raise SpecError(f"{mark}: nesting deeper than {MAX_DEPTH} levels; flatten the spec")
+    marks[path] = mark
+    if isinstance(node, (yaml.SequenceNode, yaml.MappingNode)) and node.tag not in (
+            "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"):
+        raise SpecError(f"{mark}: YAML tag {node.tag} is not allowed in a spec; write plain values")
+    if isinstance(node, yaml.ScalarNode):
+        return _scalar(node, mark)
+    if isinstance(node, yaml.SequenceNode):
+        return [_convert(n, path + (i,), marks, file, counter, depth + 1) for i, n in enumerate(node.value)]
+    if isinstance(node, yaml.MappingNode):
+        out = {}
+        for key_node, value_node in node.value:
+            key = _convert(key_node, path + ("<key>",), marks, file, counter, depth + 1)
+            key_mark = Mark(file, key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            if isinstance(key, str):
+                marks[path + (("key", key),)] = key_mark
+            if not isinstance(key, str):
+                raise SpecError(f"{key_mark}: mapping key {key!r} must be a string")
+            if key in out:
+                raise SpecError(f"{key_mark}: duplicate key '{key}'; keep one")
+            out[key] = _convert(value_node, path + (key,), marks, file, counter, depth + 1)
+        return out
+    raise SpecError(f"{mark}: unsupported YAML node")
+
+
+def _scalar(node, mark):
+    tag = node.tag
+    if tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool",
+               "tag:yaml.org,2002:null", "tag:yaml.org,2002:str"):
+        constructor = yaml.SafeLoader.yaml_constructors[tag]
+        try:
+            value = constructor(yaml.SafeLoader(""), node)
+        except (ValueError, OverflowError) as exc:
+            raise SpecError(f"{mark}: bad scalar {node.value!r}: {exc}") from None
+        return value
+    raise SpecError(f"{mark}: YAML tag {tag} is not allowed in a spec; write plain values")
+
+
+def _scalar_like(v) -> bool:
+    return not isinstance(v, (dict, list)) or (isinstance(v, list) and all(_scalar_like(x) and not
+                                                                             isinstance(x, list) for x in v))
+
+
+def _flat_dict(v) -> bool:
+    return isinstance(v, dict) and all(_scalar_like(x) for x in v.values())
+
+
+def dump(data) -> str:
+    """YAML text for plain data: block style, key order kept; table rows and small
+    mappings of scalars on one line each."""
+
+    class _Dumper(yaml.SafeDumper):
+        pass
+
+    def _list(dumper, value):
+        head = value[:-1] if value and isinstance(value[-1], dict) else value
+        row = all(_scalar_like(v) and not isinstance(v, list) for v in head) and (
+            head is value or _flat_dict(value[-1]))
+        return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=row or not value or all(_scalar_like(v) for v in value))
+
+    def _dict(dumper, value):
+        return dumper.represent_mapping("tag:yaml.org,2002:map", value.items(), flow_style=_flat_dict(value))
+
+    _Dumper.add_representer(list, _list)
+    _Dumper.add_representer(dict, _dict)
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=200, allow_unicode=True)

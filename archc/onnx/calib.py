@@ -1,0 +1,85 @@
+"""Calibration inputs for int8: a folder of images (resized to the model's input and
+normalized with the ImageNet mean and std, as torchvision-trained backbones expect),
+.npy arrays already preprocessed to CxHxW, or seeded synthetic inputs."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from archc.onnx import runtime
+from archc.errors import ExportError
+
+IMAGES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
+MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+GRAY_MEAN, GRAY_STD = (0.449,), (0.226,)  # the RGB figures averaged, for 1-channel (Y) inputs
+SEED = 1
+
+
+class Calibration:
+    def __init__(self, shape, folder=None, samples: int = 16):
+        self.shape, self.real = tuple(shape), folder is not None
+        if folder is None:
+            self.arrays = runtime.inputs(shape, samples, SEED)
+            self.source = "synthetic"
+            self.warning = (f"quantize=int8: no --calib DIR, so int8 ranges come from {samples} synthetic "
+                            f"(random normal) inputs; fidelity on real images may be lower")
+        else:
+            self.arrays = [load(p, self.shape)[None] for p in files(folder, samples)]
+            self.source, self.warning = str(folder), None
+        self.count = len(self.arrays)
+
+    def reader(self):
+        from onnxruntime.quantization import CalibrationDataReader
+
+        arrays = list(self.arrays)
+
+        class Reader(CalibrationDataReader):
+            def get_next(self):
+                return {"input": arrays.pop(0)} if arrays else None
+
+        return Reader()
+
+
+def files(folder, samples: int) -> list[Path]:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ExportError(f"--calib {folder}: not a directory; give a folder of images")
+    found = sorted(p for p in folder.iterdir() if p.suffix.lower() in (*IMAGES, ".npy"))
+    if not found:
+        raise ExportError(f"--calib {folder}: no images found (reads {' '.join(IMAGES)} and .npy arrays of "
+                          f"shape CxHxW)")
+    return found[:samples]
+
+
+def load(path: Path, shape) -> np.ndarray:
+    """One calibration input of `shape` (C, H, W), float32."""
+    return _array(path, shape) if path.suffix.lower() == ".npy" else _image(path, shape)
+
+
+def _array(path: Path, shape) -> np.ndarray:
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise ExportError(f"--calib: cannot read {path}: {exc}") from None
+    if arr.shape != tuple(shape):
+        raise ExportError(f"--calib: {path} holds an array of shape {list(arr.shape)}; the model takes "
+                          f"{'x'.join(map(str, shape))} (.npy inputs are used as they are, already normalized)")
+    return arr.astype(np.float32)
+
+
+def _image(path: Path, shape) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    c, h, w = shape
+    if c not in (1, 3):
+        raise ExportError(f"--calib: the model takes {c} channels; images give 1 or 3, so give .npy arrays "
+                          f"of shape {c}x{h}x{w}")
+    try:
+        with Image.open(path) as img:
+            img = img.convert("L" if c == 1 else "RGB").resize((w, h), Image.BILINEAR)
+    except (OSError, UnidentifiedImageError) as exc:
+        raise ExportError(f"--calib: cannot read image {path}: {exc}") from None
+    arr = np.asarray(img, dtype=np.float32).reshape(h, w, c) / 255.0
+    mean, std = (GRAY_MEAN, GRAY_STD) if c == 1 else (MEAN, STD)
+    return ((arr - mean) / std).transpose(2, 0, 1).astype(np.float32)

@@ -1,0 +1,123 @@
+"""The quantize pass's stage: float32 ONNX -> int8 (static QDQ), dynamic or fp16 ONNX,
+with its size, latency and fidelity against float32 (imports onnxruntime)."""
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from archc.onnx import calib
+
+from archc.onnx import profile, runtime
+from archc.onnx.export import quiet
+from archc.errors import ExportError
+
+FIDELITY_SAMPLES = 16  # a classifier gives one prediction per input
+FIDELITY_SEED = 2  # not the calibration seed: fidelity is measured on inputs int8 was not fitted to
+
+
+@dataclass
+class Quantized:
+    path: Path
+    report: dict
+    warning: str | None  # e.g. synthetic calibration
+
+
+def quantize(model_path: Path, qpass, shape, calib_dir=None, timing=None) -> Quantized:
+    """Write `model.<mode>.onnx` beside `model_path` and measure it against float32.
+    `timing`: dict(threads, warmup, runs, progress) for the latency comparison."""
+    out = model_path.with_name(f"{model_path.stem}.{qpass.mode}.onnx")
+    data = calib.Calibration(shape, calib_dir, qpass.samples) if qpass.mode == "int8" else None
+    _run(qpass, model_path, out, data)
+    report = {"mode": qpass.mode, "file": out.name, "bytes": out.stat().st_size,
+              "size_ratio": round(model_path.stat().st_size / out.stat().st_size, 3)}
+    if data is not None:
+        report["calibration"] = {"source": data.source, "samples": data.count}
+        report.update(weights="int8", activations=qpass.act, per_channel=qpass.per_channel, format="QDQ")
+    real = data is not None and data.real  # real images say more than synthetic inputs
+    report["fidelity"] = fidelity(model_path, out, data.arrays if real else
+                                  runtime.inputs(shape, FIDELITY_SAMPLES, FIDELITY_SEED))
+    report["fidelity"]["inputs"] = "calibration images" if real else "synthetic"
+    if timing is not None:
+        report["latency"] = latency(model_path, out, qpass.mode, **timing)
+    return Quantized(out, report, data.warning if data is not None else None)
+
+
+def _run(qpass, src: Path, dst: Path, data) -> None:
+    try:
+        with quiet():
+            _QUANTIZERS[qpass.mode](src, dst, qpass, data)
+    except ExportError:
+        raise
+    except Exception as exc:  # the ORT quantization tools raise many types
+        text = str(exc).strip()
+        raise ExportError(f"quantize={qpass.mode} failed: {type(exc).__name__}: "
+                          f"{text.splitlines()[0] if text else 'no message'}") from exc
+
+
+def _int8(src, dst, qpass, data) -> None:
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    act = QuantType.QUInt8 if qpass.act == "uint8" else QuantType.QInt8
+    with tempfile.TemporaryDirectory() as tmp:
+        pre = Path(tmp) / "pre.onnx"
+        quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)  # shapes and fusions it expects
+        quantize_static(str(pre), str(dst), data.reader(), quant_format=QuantFormat.QDQ, per_channel=qpass.per_channel,
+                        activation_type=act, weight_type=QuantType.QInt8, calibrate_method=CalibrationMethod.MinMax)
+
+
+def _dynamic(src, dst, qpass, data) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    # ConvInteger, which dynamic quantization emits for convs, takes uint8 weights only in ORT's CPU kernels
+    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QUInt8, per_channel=qpass.per_channel)
+
+
+def _fp16(src, dst, qpass, data) -> None:
+    import onnx
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    model = convert_float_to_float16(onnx.load(str(src)), keep_io_types=True)  # float32 in and out, as before
+    onnx.save_model(model, str(dst), save_as_external_data=False)
+
+
+_QUANTIZERS = {"int8": _int8, "dynamic": _dynamic, "fp16": _fp16}
+
+
+def fidelity(ref_path, q_path, xs) -> dict:
+    """Max abs diff, SQNR (dB) and argmax agreement of the quantized model's outputs vs float32."""
+    ref_sess, q_sess = runtime.session(ref_path), runtime.session(q_path)
+    pairs = [(r, q) for x in xs for r, q in zip(runtime.run_ort(ref_sess, x), runtime.run_ort(q_sess, x))]
+    ref = np.concatenate([r.ravel() for r, _ in pairs]).astype(np.float64)
+    err = ref - np.concatenate([q.ravel() for _, q in pairs])
+    noise = float(np.sum(err ** 2))
+    sqnr = 10 * np.log10(float(np.sum(ref ** 2)) / noise) if noise > 0 else None  # None: identical
+    agree = [a for a in (_agreement(r, q) for r, q in pairs) if a is not None]
+    return {"max_abs_diff": float(np.max(np.abs(err))), "sqnr_db": None if sqnr is None else round(sqnr, 2),
+            "argmax_agreement": round(float(np.mean(agree)), 5) if agree else None, "samples": len(xs)}
+
+
+def _agreement(ref: np.ndarray, q: np.ndarray) -> float | None:
+    """Fraction of pixels (or images) whose predicted class matches: argmax over channels,
+    or the sign of the logit for a one-class mask."""
+    if ref.ndim not in (2, 4):
+        return None
+    if ref.shape[1] == 1:
+        return float(np.mean((ref > 0) == (q > 0)))
+    return float(np.mean(ref.argmax(1) == q.argmax(1)))
+
+
+def latency(ref_path, q_path, mode: str, threads=1, warmup=5, runs=30, progress=None) -> dict:
+    """Median latency of float32 and the quantized model, runs interleaved."""
+    results = profile.measure({"float32": profile.ort_runner(ref_path, threads),
+                               mode: profile.ort_runner(q_path, threads)}, warmup, runs, progress)
+    return speedup(results["float32"], results[mode], mode)
+
+
+def speedup(f32: dict, q: dict, mode: str) -> dict:
+    """Median latencies (profile dicts of the same interleaved runs) and their ratio."""
+    return {"threads": f32["threads"], "runs": f32["runs"], "float32_median_ms": f32["median_ms"],
+            f"{mode}_median_ms": q["median_ms"], "speedup": round(f32["median_ms"] / q["median_ms"], 3)}

@@ -1,0 +1,1 @@
+"""Searching a knob space under budgets (Optuna), on one machine or a Ray cluster."""

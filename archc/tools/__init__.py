@@ -1,0 +1,1 @@
+"""Tools over compiled specs: sweeps, Pareto fronts, graph drawing, explain and diff."""

@@ -1,0 +1,105 @@
+"""Graph pictures: DOT and mermaid text from the IR; PNG/SVG through Graphviz's
+`dot` when it is installed. Stages are clusters; blocks are one node each
+(collapsed) or clusters of their primitives (expanded); edges carry shapes."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from archc.ir.analysis import analyze
+from archc.errors import ArchcError
+from archc.ir.graph import Graph
+
+
+def _shape(s) -> str:
+    return "x".join(map(str, s))
+
+
+def instance(node) -> str:
+    """The block instance a node belongs to: stage.row.repeat (or the node itself)."""
+    return f"{node.stage}.{node.row}.{node.repeat}" if node.stage else node.name
+
+
+def _units(graph: Graph, expand: bool) -> tuple[dict, list]:
+    """Drawn units (id -> info) and edges (src, dst, shape), in execution order."""
+    macs = {l.name: l.macs for l in analyze(graph).layers}
+    units, edges = {}, {}
+    for node in graph:
+        uid = node.name if expand else instance(node)
+        u = units.setdefault(uid, {"stage": node.stage, "block": node.block if not expand else node.op,
+                                   "group": instance(node), "out": node.shape, "macs": 0, "op": node.op})
+        u["out"], u["macs"] = node.shape, u["macs"] + macs.get(node.name, 0)
+        for src in node.inputs:
+            s = src if expand else instance(graph[src])
+            if s != uid:
+                edges[(s, uid)] = graph[src].shape
+    return units, [(a, b, shape) for (a, b), shape in edges.items()]
+
+
+def _label(uid, u, expand) -> str:
+    if u["op"] == "input":
+        return f"input\\n{_shape(u['out'])}"
+    head = uid.rsplit(".", 1)[-1] if expand else uid
+    return f"{head}\\n{u['block']}\\n{_shape(u['out'])}" + (f"\\n{u['macs'] / 1e6:.2f} M MACs" if u["macs"] else "")
+
+
+def _dot_id(uid: str) -> str:
+    return '"' + uid.replace('"', "'") + '"'
+
+
+def to_dot(graph: Graph, expand: bool = False) -> str:
+    units, edges = _units(graph, expand)
+    lines = [f"digraph {_dot_id(graph.name)} {{", "  rankdir=TB; node [shape=box, style=rounded, fontsize=10];",
+             "  edge [fontsize=8];"]
+    for stage in dict.fromkeys(u["stage"] for u in units.values()):
+        members = [uid for uid, u in units.items() if u["stage"] == stage]
+        if stage:
+            lines.append(f'  subgraph "cluster_{stage}" {{ label="{stage}"; style=dashed;')
+        groups = dict.fromkeys(units[m]["group"] for m in members) if expand else {None: None}
+        for group in groups:
+            inner = [m for m in members if not expand or units[m]["group"] == group]
+            sub = expand and stage and len(inner) > 1
+            if sub:
+                lines.append(f'    subgraph "cluster_{group}" {{ label="{group}"; style=dotted;')
+            lines += [f'    {_dot_id(m)} [label="{_label(m, units[m], expand)}"];' for m in inner]
+            if sub:
+                lines.append("    }")
+        if stage:
+            lines.append("  }")
+    lines += [f'  {_dot_id(a)} -> {_dot_id(b)} [label="{_shape(s)}"];' for a, b, s in edges]
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _mid(uid: str) -> str:
+    return "n_" + "".join(ch if ch.isalnum() else "_" for ch in uid)
+
+
+def to_mermaid(graph: Graph, expand: bool = False) -> str:
+    units, edges = _units(graph, expand)
+    lines = ["flowchart TB"]
+    for stage in dict.fromkeys(u["stage"] for u in units.values()):
+        members = [uid for uid, u in units.items() if u["stage"] == stage]
+        if stage:
+            lines.append(f"  subgraph {stage}")
+        lines += [f'    {_mid(m)}["{_label(m, units[m], expand).replace(chr(92) + "n", "<br/>")}"]' for m in members]
+        if stage:
+            lines.append("  end")
+    lines += [f"  {_mid(a)} -->|{_shape(s)}| {_mid(b)}" for a, b, s in edges]
+    return "\n".join(lines) + "\n"
+
+
+def render(dot_text: str, fmt: str, path: Path) -> None:
+    """Run Graphviz's `dot` to make a PNG or SVG at `path`."""
+    exe = shutil.which("dot")
+    if exe is None:
+        raise ArchcError(f"--format {fmt} needs Graphviz's `dot` (Debian/Ubuntu: apt-get install graphviz; "
+                         f"macOS: brew install graphviz); --format dot or mermaid work without it")
+    try:
+        done = subprocess.run([exe, f"-T{fmt}", "-o", str(path)], input=dot_text.encode(), capture_output=True,
+                              timeout=120)
+    except subprocess.TimeoutExpired:
+        raise ArchcError("Graphviz took more than 120 s; try the collapsed view (without --expand)") from None
+    if done.returncode != 0:
+        raise ArchcError(f"Graphviz failed: {done.stderr.decode(errors='replace').strip().splitlines()[-1:]}")

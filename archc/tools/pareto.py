@@ -1,0 +1,104 @@
+"""Pareto frontiers of sweep results: any two columns, optionally joined with a
+quality column (e.g. measured IoU) from a CSV keyed by configuration."""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from archc.errors import ArchcError
+
+LOWER_IS_BETTER = {"params", "macs", "activation_bytes", "median_ms", "p90_ms", "mean_ms", "latency"}
+SHORT = {"width": "a", "expand": "t", "repeat": "r", "drop": "drop", "input": "in", "groups": "g"}
+
+
+def load_rows(path: Path) -> list[dict]:
+    path = Path(path)
+    if not path.exists():
+        raise ArchcError(f"{path}: no such file; run `archc sweep ... --out DIR` first")
+    try:
+        if path.suffix == ".json":
+            return json.loads(path.read_text())
+        with path.open(newline="") as f:
+            return list(csv.DictReader(f))
+    except (ValueError, csv.Error, UnicodeDecodeError) as exc:
+        raise ArchcError(f"{path}: cannot read results: {exc}") from None
+
+
+def join(rows: list[dict], quality: Path, key: str = "config") -> list[dict]:
+    """Add the columns of `quality` (a CSV with a `config` column) to the rows it names."""
+    extra = {r.get(key, "").strip(): r for r in load_rows(quality)}
+    if not extra or key not in next(iter(extra.values()), {}):
+        raise ArchcError(f"{quality}: needs a '{key}' column naming configurations as in results.csv "
+                         f"(e.g. 'width=0.5 drop=ppm')")
+    return [{**row, **{k: v for k, v in extra.get(row["config"], {}).items() if k != key}} for row in rows]
+
+
+def _num(row: dict, col: str) -> float | None:
+    try:
+        return float(row[col])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def points(rows: list[dict], x: str, y: str) -> list[tuple[float, float, dict]]:
+    if rows and (x not in rows[0] or y not in rows[0]):
+        cols = ", ".join(k for k in rows[0] if _num(rows[0], k) is not None)
+        raise ArchcError(f"no column '{x if x not in rows[0] else y}' in the results (numeric columns: {cols})")
+    pts = [(_num(r, x), _num(r, y), r) for r in rows if r.get("status", "ok") == "ok"]
+    pts = [p for p in pts if p[0] is not None and p[1] is not None]
+    if not pts:
+        raise ArchcError(f"no configuration has both '{x}' and '{y}' (profile the sweep for latency, or join a "
+                         f"quality CSV with --quality)")
+    return pts
+
+
+def frontier(pts, x_low: bool = True, y_low: bool = False) -> list:
+    """The points no other point beats on both axes, in x order."""
+    sx, sy = (1 if x_low else -1), (1 if y_low else -1)
+    best, out = None, []
+    for p in sorted(pts, key=lambda p: (sx * p[0], sy * p[1])):
+        if best is None or sy * p[1] < best:
+            out.append(p)
+            best = sy * p[1]
+    return out
+
+
+def label(row: dict) -> str:
+    parts = []
+    for k, v in row.items():
+        if k in SHORT and v not in ("", None, "none"):
+            parts.append(f"{SHORT[k]}={v.split('x')[-1] if k == 'input' else v}")
+    return " ".join(parts) or row.get("config", "")
+
+
+def plot(rows: list[dict], x: str, y: str, outs: list[tuple], title: str = "", x_low=None, y_low=None) -> list:
+    """Draw all configurations and highlight the frontier; write each (path, format) of `outs`."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    x_low = x in LOWER_IS_BETTER if x_low is None else x_low
+    y_low = y in LOWER_IS_BETTER if y_low is None else y_low
+    pts = points(rows, x, y)
+    front = frontier(pts, x_low, y_low)
+    fig, ax = plt.subplots(figsize=(9, 6), dpi=110)
+    ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=14, c="#b0b0b0", label="configurations")
+    ax.plot([p[0] for p in front], [p[1] for p in front], "-o", c="#d62728", ms=5, lw=1.2, label="Pareto frontier")
+    for i, (px, py, row) in enumerate(front):  # alternate sides so that neighbours' labels do not overlap
+        ax.annotate(label(row), (px, py), textcoords="offset points", xytext=(6, -9) if i % 2 else (-6, 5),
+                    ha="left" if i % 2 else "right", fontsize=6.5)
+    for values, scale in (([p[0] for p in pts], ax.set_xscale), ([p[1] for p in pts], ax.set_yscale)):
+        if min(values) > 0 and max(values) / min(values) > 10:  # spans an order of magnitude: log
+            scale("log")
+    ax.set_xlabel(f"{x} ({'lower' if x_low else 'higher'} is better)")
+    ax.set_ylabel(f"{y} ({'lower' if y_low else 'higher'} is better)")
+    ax.set_title(title or f"{y} vs {x}: {len(front)} of {len(pts)} configurations on the frontier")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    for out, fmt in outs:
+        fig.savefig(out, format=fmt, metadata={"Software": "archc"} if fmt == "png" else {"Date": None})
+    plt.close(fig)
+    return front

@@ -1,0 +1,1 @@
+"""Lowering the IR to a torch.nn.Module named by spec paths, seeded weights and provenance."""

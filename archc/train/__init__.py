@@ -1,0 +1,1 @@
+"""Training and evaluation on the user's data: datasets, the synthetic set, the training loop, mIoU."""
