@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from archc.ir.analysis import Report, analyze
-from archc.ir.build import build
+from archc.ir.build import Builds
 from archc.errors import PassError
 from archc.ir.graph import Graph
 from archc.lang.spec import Spec, load
@@ -36,8 +36,9 @@ def compile_spec(path, passes=(), input=None, variables: dict | None = None, tex
     spec = load(path, variables, text)  # read + schema-validate + decode
     passes = parse_passes(list(passes) + ([f"input={input},strict=false"] if input is not None else []))
     notes: list = []
-    spec = apply_passes(spec, passes, notes)  # Spec -> Spec rewrites, checked one by one
-    graph = build(spec)  # expand rows and blocks, infer shapes
+    builds = Builds()  # the graphs this compile makes, by content: each spec is built once
+    spec = apply_passes(spec, passes, notes, builds)  # Spec -> Spec rewrites, checked one by one
+    graph = builds(spec)  # expand rows and blocks, infer shapes
     return Compiled(spec, graph, post_passes(passes), tuple(notes))
 
 
@@ -57,7 +58,7 @@ def post_passes(passes) -> tuple:
     return post
 
 
-def apply_passes(spec: Spec, passes, notes: list | None = None) -> Spec:
+def apply_passes(spec: Spec, passes, notes: list | None = None, builds: Builds | None = None) -> Spec:
     if not passes:
         return spec
-    return run_pipeline(spec, passes, notes)
+    return run_pipeline(spec, passes, notes, builds=builds)

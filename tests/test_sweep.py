@@ -1,19 +1,23 @@
 """Sweeps, their cache and Pareto frontiers."""
 import csv
 import json
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+import archc
 import archc.tools.sweep as sweep_mod
+from archc.compile import compile_spec
 from archc.cli import app
 from archc.errors import ArchcError
 from archc.tools.pareto import frontier, plot
 from archc.tools.sweep import Sweep, configurations, parse_grid
 
 runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[1]
 THESIS = {"width": ["1", "0.75", "0.5", "0.25", "0.125"], "expand": ["6", "4", "2"], "repeat": ["3", "2", "1"],
           "drop": ["none", "ppm"], "input": [f"3x{s}x{s}" for s in (512, 256, 224, 192, 160, 128, 96)]}
 
@@ -48,10 +52,16 @@ def test_the_thesis_grid_reports_invalid_combinations():
     assert small.params == 3_911
 
 
+def _counting(monkeypatch) -> list:
+    """The configurations the sweep analyses (not read from its cache), in order."""
+    calls, real = [], sweep_mod._analyse
+    monkeypatch.setattr(sweep_mod, "_analyse", lambda spec, input_, knobs, *memos: calls.append(knobs)
+                        or real(spec, input_, knobs, *memos))
+    return calls
+
+
 def test_cache_makes_a_rerun_and_an_extended_grid_do_only_new_work(tmp_path, monkeypatch):
-    calls = []
-    real = sweep_mod._analyse
-    monkeypatch.setattr(sweep_mod, "_analyse", lambda job: calls.append(job[-1]) or real(job))
+    calls = _counting(monkeypatch)
     grid = {"width": ["1", "0.5"], "drop": ["none", "ppm"]}
     first = Sweep("specs/fastscnn.yaml", grid, jobs=1).run(tmp_path)
     assert len(calls) == 4
@@ -59,6 +69,31 @@ def test_cache_makes_a_rerun_and_an_extended_grid_do_only_new_work(tmp_path, mon
     assert len(calls) == 4 and [r.row() for r in again] == [r.row() for r in first]
     Sweep("specs/fastscnn.yaml", {"width": ["1", "0.5", "0.25"], "drop": ["none", "ppm"]}, jobs=1).run(tmp_path)
     assert len(calls) == 6 and {c["width"] for c in calls[4:]} == {"0.25"}
+
+
+def test_changing_an_imported_spec_invalidates_the_cache(tmp_path, monkeypatch):
+    """The issue's stale-cache reproduction: 320 -> 160 in the imported MobileNetV2."""
+    for name in ("mobilenetv2.yaml", "deeplabv3plus_mobilenetv2.yaml"):
+        (tmp_path / name).write_text((ROOT / "specs" / name).read_text())
+    top, calls = tmp_path / "deeplabv3plus_mobilenetv2.yaml", _counting(monkeypatch)
+    grid, out = {"width": ["1"]}, tmp_path / "sw"
+    assert Sweep(str(top), grid, jobs=1).run(out)[0].params == 5_225_717
+    backbone = tmp_path / "mobilenetv2.yaml"
+    assert backbone.read_text().count(" 320,") == 1
+    backbone.write_text(backbone.read_text().replace(" 320,", " 160,"))
+    again = Sweep(str(top), grid, jobs=1).run(out)[0]
+    assert len(calls) == 2 and again.params == 3_883_957
+    assert again.params == compile_spec(top, ["width=1"]).report.params
+
+
+def test_another_archc_version_invalidates_the_cache(tmp_path, monkeypatch):
+    calls = _counting(monkeypatch)
+    Sweep("specs/fastscnn.yaml", {"width": ["0.5"]}, jobs=1).run(tmp_path)
+    Sweep("specs/fastscnn.yaml", {"width": ["0.5"]}, jobs=1).run(tmp_path)
+    assert len(calls) == 1
+    monkeypatch.setattr(archc, "__version__", archc.__version__ + ".dev1")
+    Sweep("specs/fastscnn.yaml", {"width": ["0.5"]}, jobs=1).run(tmp_path)
+    assert len(calls) == 2
 
 
 def test_cli_sweep_writes_results(tmp_path):

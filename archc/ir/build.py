@@ -45,22 +45,37 @@ def scale_channels(c: int, width: Width, mode: str = "normal") -> int:
     return int(c * a + 1e-9) // d * d
 
 
-_RECENT: dict = {}  # id(spec) -> (spec, graph): the specs just built, held so their ids stay theirs
-RECENT_MAX = 16
-
-
 def build(spec: Spec) -> Graph:
-    """Compile a Spec into a shape-checked Graph. Specs and graphs are values, so building
-    one of the last few Spec objects again (a pass checking what it made, then the pipeline
-    checking it too) returns the graph already built."""
-    hit = _RECENT.get(id(spec))
-    if hit is not None and hit[0] is spec:
-        return hit[1]
-    graph = Builder(spec).run()
-    _RECENT[id(spec)] = (spec, graph)
-    while len(_RECENT) > RECENT_MAX:
-        _RECENT.pop(next(iter(_RECENT)))
-    return graph
+    """Compile a Spec into a shape-checked Graph (always afresh; `Builds` remembers)."""
+    return Builder(spec).run()
+
+
+class Builds:
+    """Graphs already built, keyed by the Spec's content (its repr: every field, marks
+    included), so a pass checking what it made and the pipeline checking it again build
+    once. One is made per pipeline (or per sweep worker) and handed to whatever builds.
+
+        builds = Builds(); graph = builds(spec)   # builds(spec) again: the same graph
+    """
+
+    def __init__(self, size: int = 64):
+        self.size, self.graphs, self.made = size, {}, 0
+
+    def __call__(self, spec: Spec) -> Graph:
+        key = repr(spec)
+        graph = self.graphs.pop(key, None)
+        if graph is None:
+            self.made += 1
+            try:
+                graph = build(spec)
+            except (GraphError, SpecError) as exc:
+                graph = exc  # a refusal is remembered too: size searches ask twice
+        self.graphs[key] = graph  # (re)inserted last: the dict's order is the LRU order
+        if len(self.graphs) > self.size:
+            self.graphs.pop(next(iter(self.graphs)))
+        if isinstance(graph, Exception):
+            raise graph.with_traceback(None)
+        return graph
 
 
 class Builder:

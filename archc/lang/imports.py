@@ -27,8 +27,8 @@ MAX_DEPTH = 8
 TABLE_ONLY = ("rows", "columns", "defaults", "from")
 
 
-def import_stages(doc, si: int, st: dict, host_vars: dict, chain: tuple, load) -> tuple[list, dict]:
-    """The stages an `import:` stage stands for, and the imported spec's own blocks; `load` reads a spec
+def import_stages(doc, si: int, st: dict, host_vars: dict, chain: tuple, load) -> tuple[list, object]:
+    """The stages an `import:` stage stands for, and the imported Spec (its blocks, its sources); `load` reads a spec
     file (the spec module's own loader, passed in so that this module needs nothing above it)."""
 
     path = ("stages", si)
@@ -42,7 +42,7 @@ def import_stages(doc, si: int, st: dict, host_vars: dict, chain: tuple, load) -
     stages = _select(spec, st.get("stages"), doc.mark(path + ("stages",)))
     stages = _truncate(stages, st.get("upto"), doc.mark(path + ("upto",)))
     stages = [_literal(stage, spec.vars) for stage in stages]
-    return _attach(stages, st, doc, path), spec.blocks
+    return _attach(stages, st, doc, path), spec
 
 
 def _locate(host_file: str, rel, chain: tuple, mark) -> tuple[Path, Path]:

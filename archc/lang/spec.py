@@ -2,6 +2,7 @@
 where they came from. Decoding (YAML -> Spec) is separate from building (Spec -> IR)."""
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field, replace
 
@@ -72,6 +73,7 @@ class Spec:
     header: str = ""  # the file's leading comment lines (citations), kept on write-back
     mark: Mark | None = None
     input_mark: Mark | None = None
+    sources: tuple = field(default=(), compare=False)  # (file, sha256 of its text): this one, then imports
 
     def stage(self, sid: str) -> Stage:
         for st in self.stages:
@@ -125,7 +127,8 @@ def load(file, variables: dict | None = None, text: str | None = None, chain: tu
                         f"not a {type(doc.data).__name__}")
     validate_schema(doc)
     raw_text = text if text is not None else yamlio.read_text(file)
-    return decode(doc, variables, _header(raw_text), chain)
+    spec = decode(doc, variables, _header(raw_text), chain)
+    return replace(spec, sources=((doc.file, hashlib.sha256(raw_text.encode()).hexdigest()),) + spec.sources)
 
 
 def decode(doc: yamlio.Document, variables: dict | None = None, header: str = "", chain: tuple = ()) -> Spec:
@@ -138,11 +141,12 @@ def decode(doc: yamlio.Document, variables: dict | None = None, header: str = ""
                             doc.mark(("vars",)))
         vars_[name] = value
     lib = library(d.get("blocks", {}), doc)
-    stages, seen, blocks = [], set(), dict(d.get("blocks", {}))
+    stages, seen, blocks, sources = [], set(), dict(d.get("blocks", {})), []
     for si, st in enumerate(d["stages"]):
         if "import" in st:
-            new, imported_blocks = import_stages(doc, si, st, vars_, chain, load)
-            _merge_blocks(blocks, imported_blocks, doc.mark(("stages", si, "import")))
+            new, imported = import_stages(doc, si, st, vars_, chain, load)
+            _merge_blocks(blocks, imported.blocks, doc.mark(("stages", si, "import")))
+            sources.extend(imported.sources)
         else:
             new = [_decode_stage(doc, si, st, lib)]
         for stage in new:
@@ -155,7 +159,7 @@ def decode(doc: yamlio.Document, variables: dict | None = None, header: str = ""
         name=d["name"], input=parse_input(d["input"], doc.mark(("input",))), stages=tuple(stages),
         vars=vars_, width=Width(float(w.get("multiplier", 1.0)), w.get("round", "floor"), w.get("divisor", 1)),
         blocks=blocks, outputs=_ref(d.get("outputs")), grouping=decode_grouping(doc), doc=d.get("doc"), file=doc.file,
-        header=header, mark=doc.mark(()), input_mark=doc.mark(("input",)))
+        header=header, mark=doc.mark(()), input_mark=doc.mark(("input",)), sources=tuple(sources))
 
 
 def _merge_blocks(blocks: dict, imported: dict, mark) -> None:

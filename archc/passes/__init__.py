@@ -16,7 +16,7 @@ from typing import ClassVar
 from archc.errors import ArchcError, PassError
 from archc.errors import did_you_mean
 from archc.lang.spec import Spec
-from archc.ir.build import build
+from archc.ir.build import Builds
 
 REGISTRY: dict[str, type["Pass"]] = {}
 
@@ -32,8 +32,10 @@ class Pass:
 
     name: ClassVar[str] = ""
     structural: ClassVar[bool] = True  # False: applied after lowering (quantize), not written to the spec
+    has_notes: ClassVar[bool] = False  # True: notes() reads the graph before the pass, so build it
 
-    def apply(self, spec: Spec) -> Spec:
+    def apply(self, spec: Spec, builds: Builds) -> Spec:
+        """The rewritten spec; `builds(spec)` gives a spec's graph (remembered by content)."""
         raise NotImplementedError
 
     def notes(self, before, after) -> list:
@@ -175,21 +177,26 @@ def as_pass(p) -> Pass:
     return p if isinstance(p, Pass) else parse_pass(p)
 
 
-def run_pipeline(spec: Spec, passes, notes: list | None = None, before: tuple = ()) -> Spec:
+def run_pipeline(spec: Spec, passes, notes: list | None = None, before: tuple = (),
+                 builds: Builds | None = None) -> Spec:
     """Apply structural passes in order, checking the result builds after each one;
     an error names the pass, its position and the passes before it. What the
     passes have to report (convs left ungrouped, MAC changes) goes to `notes`.
-    `before`: passes already applied to `spec` (a resumed pipeline), for the messages."""
+    `before`: passes already applied to `spec` (a resumed pipeline), for the messages.
+    `builds`: the graphs already built (a fresh cache when not given)."""
     done: list[str] = list(before)
-    graph = build(spec)
+    builds = builds if builds is not None else Builds()
+    graph = None
     for i, p in enumerate((as_pass(p) for p in passes), start=len(before)):
         if not p.structural:
             continue
         try:
-            new = p.apply(spec)
-            after = build(new)
-            said = p.notes(graph, after)
+            new = p.apply(spec, builds)
+            after = builds(new)
+            said = p.notes(graph or builds(spec), after) if p.has_notes else []
         except ArchcError as exc:
+            if graph is None:
+                builds(spec)  # a spec broken before any pass is its own error, not the pass's
             where = f" after {', '.join(done)}" if done else ""
             raise PassError(f"pass {i + 1} '{p.describe()}'{where}: {exc.message}", exc.mark) from None
         spec, graph = new, after

@@ -7,7 +7,7 @@ from archc.errors import GraphError, PassError, SpecError
 from archc.lang.expr import resolve
 from archc.lang.spec import Spec
 from . import Pass, register
-from archc.ir.build import build
+from archc.ir.build import Builds
 
 
 @register
@@ -33,14 +33,16 @@ class EarlyDownsamplePass(Pass):
         if self.k < 1:
             raise PassError(f"pass 'early_downsample': k={self.k} must be >= 1, e.g. early_downsample=1")
 
-    def apply(self, spec: Spec) -> Spec:
+    def apply(self, spec: Spec, builds: Builds) -> Spec:
         for step in range(self.k):
             try:
-                spec = _one_step(spec)
+                spec = _one_step(builds, spec)
             except PassError as exc:
                 done = f"after {step} of {self.k} step(s): " if step else ""
                 raise PassError(done + exc.message) from None
         return spec
+
+    has_notes = True
 
     def notes(self, before, after) -> list:
         from archc.ir.analysis import analyze
@@ -103,11 +105,11 @@ def _with_stride(spec: Spec, at, s: int) -> Spec:
     return spec.with_rows(lambda st, i, r: replace(r, fields={**r.fields, "s": s}) if (st.id, i) == at else r)
 
 
-def _one_step(spec: Spec) -> Spec:
-    base, reasons = build(spec), []
+def _one_step(builds: Builds, spec: Spec) -> Spec:
+    base, reasons = builds(spec), []
     for recv, give in _moves(spec):
         cand = _with_stride(_with_stride(spec, recv, 2), give, 1)
-        why = _changed(spec, base, cand)
+        why = _changed(builds, spec, base, cand)
         if why is None:
             return cand
         reasons.append(f"moving the stride of {_label(spec, give)} to {_label(spec, recv)} {why}")
@@ -121,10 +123,10 @@ def _label(spec: Spec, at) -> str:
     return f"{at[0]}.{row.id or at[1]}"
 
 
-def _changed(spec: Spec, base, cand: Spec):
+def _changed(builds: Builds, spec: Spec, base, cand: Spec):
     """Why `cand` is not an allowed move (None when it is)."""
     try:
-        graph = build(cand)
+        graph = builds(cand)
     except GraphError as exc:
         return f"breaks the network: {exc.message}"
     for label, names in _merges(spec):

@@ -6,7 +6,7 @@ from archc.errors import ArchcError, GraphError, PassError
 from archc.ops import pair
 from archc.lang.spec import Spec, parse_input
 from . import Pass, register
-from archc.ir.build import build
+from archc.ir.build import Builds
 
 SCAN = 64  # multiples of the total stride tried when looking for a valid size
 
@@ -47,11 +47,13 @@ class InputPass(Pass):
     def chw(self) -> tuple:
         return parse_input(self.size)
 
-    def apply(self, spec: Spec) -> Spec:
+    has_notes = True
+
+    def apply(self, spec: Spec, builds: Builds) -> Spec:
         new = replace(spec, input=self.chw)
-        problem = _problem(new, self.strict)  # builds `new`, so the pipeline's check of it is free
+        problem = _problem(builds, new, self.strict)  # builds `new`, so the pipeline's check of it is free
         if problem:
-            raise PassError(_refusal(spec, self.chw, problem, self.strict)) from None
+            raise PassError(_refusal(builds, spec, self.chw, problem, self.strict)) from None
         return new
 
     def notes(self, before, after) -> list:
@@ -59,52 +61,41 @@ class InputPass(Pass):
         return [f"{over}: torch pools overlapping windows (strict=false)"] if over else []
 
 
-def _refusal(spec: Spec, chw: tuple, cause: str, strict: bool) -> str:
+def _refusal(builds: Builds, spec: Spec, chw: tuple, cause: str, strict: bool) -> str:
     """Why `chw` does not fit, and the smallest size that does."""
     c, h, w = chw
-    stride = build(spec).total_stride()
+    stride = builds(spec).total_stride()
     bad = [d for d in (h, w) if d % stride]
     why = (f"{bad[0]} is not divisible by the network's total stride {stride}" if bad else cause)
-    sizes = [_smallest(spec, c, stride, axis, 1, strict) for axis in (1, 2)]
+    sizes = [_smallest(builds, spec, c, stride, axis, 1, strict) for axis in (1, 2)]
     if None in sizes:
         return f"input {c}x{h}x{w}: {why}; no valid size up to {SCAN * stride} found"
     text = f"input {c}x{h}x{w}: {why}; the smallest valid size is {c}x{sizes[0]}x{sizes[1]}"
-    above = [_smallest(spec, c, stride, axis, -(-d // stride), strict) for axis, d in ((1, h), (2, w))]
+    above = [_smallest(builds, spec, c, stride, axis, -(-d // stride), strict) for axis, d in ((1, h), (2, w))]
     if None not in above and above != sizes:
         text += f" (the nearest at or above {h}x{w} is {c}x{above[0]}x{above[1]})"
     first = (c, -(-h // stride) * stride, -(-w // stride) * stride)
     if bad and list(first[1:]) != sizes and list(first[1:]) != above:
-        text += f"; {first[0]}x{first[1]}x{first[2]} fails too: {_why(spec, first, strict)}"
+        text += f"; {first[0]}x{first[1]}x{first[2]} fails too: {_why(builds, spec, first, strict)}"
     return text
 
 
-_FOUND: dict = {}  # (id(spec), c, axis, start, strict) -> (spec, size): searches already made
-
-
-def _smallest(spec: Spec, c: int, stride: int, axis: int, start: int, strict: bool):
+def _smallest(builds: Builds, spec: Spec, c: int, stride: int, axis: int, start: int, strict: bool):
     """The smallest multiple of `stride` from start*stride that builds, along H (1) or W (2).
     The search starts where the pooling bins first fit (bins x the stride they see), so it
-    usually takes one build; a sweep asks the same question for many inputs, hence the memo."""
-    key = (id(spec), c, axis, start, strict)
-    if key in _FOUND and _FOUND[key][0] is spec:
-        return _FOUND[key][1]
-    first = max(1, start, -(-_bins_need(spec, axis) // stride) if strict else 1)
-    found = None
+    usually takes one build; `builds` remembers them, as a sweep asks the same for many inputs."""
+    first = max(1, start, -(-_bins_need(builds, spec, axis) // stride) if strict else 1)
     for m in range(first, first + SCAN):
         chw = list(spec.input)
         chw[0], chw[axis] = c, m * stride
-        if _why(spec, tuple(chw), strict) is None:
-            found = m * stride
-            break
-    if len(_FOUND) > 1024:
-        _FOUND.clear()
-    _FOUND[key] = (spec, found)
-    return found
+        if _why(builds, spec, tuple(chw), strict) is None:
+            return m * stride
+    return None
 
 
-def _bins_need(spec: Spec, axis: int) -> int:
+def _bins_need(builds: Builds, spec: Spec, axis: int) -> int:
     """The input size below which some adaptive pooling has more bins than pixels along `axis`."""
-    graph, need = build(spec), 1
+    graph, need = builds(spec), 1
     for node in graph:
         src = graph[node.inputs[0]] if node.inputs else None
         if node.op == "adaptive_avgpool" and src.stride:
@@ -112,14 +103,14 @@ def _bins_need(spec: Spec, axis: int) -> int:
     return need
 
 
-def _why(spec: Spec, chw: tuple, strict: bool = True):
+def _why(builds: Builds, spec: Spec, chw: tuple, strict: bool = True):
     """Why the spec does not build at `chw` (None if it does)."""
-    return _problem(replace(spec, input=chw), strict)
+    return _problem(builds, replace(spec, input=chw), strict)
 
 
-def _problem(spec: Spec, strict: bool):
+def _problem(builds: Builds, spec: Spec, strict: bool):
     try:
-        graph = build(spec)
+        graph = builds(spec)
     except GraphError as exc:
         return exc.message
     return _overfull_pools(graph) if strict else None

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from archc.errors import PassError
 from archc.lang.spec import Spec
+from archc.ir.build import Builds
 from . import Pass, register
 
 MODES = ("int8", "dynamic", "fp16")
@@ -41,5 +42,5 @@ class QuantizePass(Pass):
         if not 1 <= self.samples <= 10000:
             raise PassError(f"pass 'quantize': samples={self.samples} must be between 1 and 10000")
 
-    def apply(self, spec: Spec) -> Spec:
+    def apply(self, spec: Spec, builds: Builds) -> Spec:
         return spec  # nothing to rewrite: the export stage runs it

@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Optional
 
-from archc.ir.build import scale_channels
+from archc.ir.build import Builds, scale_channels
 from archc.errors import PassError
 from archc.lang.expr import resolve
 from archc.lang.spec import Spec, Width
@@ -39,7 +39,7 @@ class WidthPass(Pass):
         if self.round is not None and self.round not in ROUNDING:
             raise PassError(f"pass 'width': round must be one of {', '.join(ROUNDING)}, got '{self.round}'")
 
-    def apply(self, spec: Spec) -> Spec:
+    def apply(self, spec: Spec, builds: Builds) -> Spec:
         from archc.lang.blocks import Library
 
         lib = Library(spec.blocks)

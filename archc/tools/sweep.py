@@ -14,7 +14,6 @@ import json
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 from archc.errors import ArchcError
@@ -77,52 +76,61 @@ def check_grid(grid: dict) -> None:
                 parse_pass(f"{name}={v}")
 
 
-def _key(spec_text: str, variables: dict, input_, passes: list, profile: dict | None) -> str:
-    blob = json.dumps([CACHE_VERSION, spec_text, variables, input_, passes, profile], sort_keys=True)
+def code_digest() -> str:
+    """archc's version and the text of its source and block library: a changed archc
+    (a release or a development edit) never reads an older archc's cached rows."""
+    import archc
+
+    root, h = Path(archc.__file__).parent, hashlib.sha256(archc.__version__.encode())
+    for f in sorted(root.rglob("*")):
+        if f.suffix in (".py", ".yaml", ".json") and f.is_file():
+            h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
+def _key(code: str, spec, variables: dict, input_, passes: list, profile: dict | None) -> str:
+    """The cache key: every file the spec read (itself and its imports, by content), the
+    variables, input, passes and profile settings, and archc itself (`code_digest`)."""
+    sources = [digest for _, digest in spec.sources]
+    blob = json.dumps([CACHE_VERSION, code, sources, variables, input_, passes, profile], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
-@lru_cache(maxsize=4)
-def _spec(path: str, text: str, variables: str):
-    """Each worker reads and validates the spec once per sweep, not once per configuration."""
-    from archc.lang.spec import load
-
-    return load(path, json.loads(variables), text)
-
-
-_PREFIXES: dict = {}  # (spec key, passes so far) -> the Spec they give, per worker process
-
-
-def _through(spec, key: str, passes: list):
-    """`spec` after `passes`, reusing the longest prefix already computed in this process:
+def _through(spec, passes: list, prefixes: dict, builds):
+    """`spec` after `passes`, reusing the longest prefix already computed in this chunk:
     configurations of a grid share their first passes (630 thesis configurations, 41 prefixes)."""
     from archc.passes import run_pipeline
 
-    n = next((i for i in range(len(passes), 0, -1) if (key, tuple(passes[:i])) in _PREFIXES), 0)
+    n = next((i for i in range(len(passes), 0, -1) if tuple(passes[:i]) in prefixes), 0)
     if n:
-        spec = _PREFIXES[(key, tuple(passes[:n]))]
+        spec = prefixes[tuple(passes[:n])]
     for i in range(n, len(passes)):
-        spec = run_pipeline(spec, [passes[i]], before=tuple(passes[:i]))
-        if len(_PREFIXES) > 4096:
-            _PREFIXES.clear()
-        _PREFIXES[(key, tuple(passes[:i + 1]))] = spec
+        spec = run_pipeline(spec, [passes[i]], before=tuple(passes[:i]), builds=builds)
+        prefixes[tuple(passes[:i + 1])] = spec
     return spec
 
 
-def _analyse(job) -> Result:
-    """One configuration (in a worker process): compile + analyse, or the reason it is invalid."""
-    spec_path, text, variables, input_, knobs = job
+def _analyse(spec, input_, knobs: dict, prefixes: dict, builds) -> Result:
+    """One configuration: compile + analyse, or the reason it is invalid. `prefixes` and
+    `builds` are the chunk's memos (pass prefix -> Spec; Spec content -> Graph)."""
     from archc.ir.analysis import analyze
-    from archc.ir.build import build
 
     config = " ".join(passes_of(knobs)) or "(baseline)"
     try:
-        vkey = json.dumps(variables, sort_keys=True)
-        spec = _through(_spec(spec_path, text, vkey), f"{spec_path}|{hash(text)}|{vkey}", _pipeline(knobs, input_))
-        r = analyze(build(spec))
+        r = analyze(builds(_through(spec, _pipeline(knobs, input_), prefixes, builds)))
     except ArchcError as exc:
         return Result(config, knobs, "skipped", exc.message)
     return Result(config, knobs, params=r.params, macs=r.macs, activation_bytes=r.activation_bytes)
+
+
+def _analyse_chunk(job) -> list[Result]:
+    """Consecutive configurations (in a worker process), sharing their memos: neighbours in
+    the grid's product order share pass prefixes, so most of their specs are made once."""
+    from archc.ir.build import Builds
+
+    spec, input_, chunk = job
+    prefixes, builds = {}, Builds(size=256)
+    return [_analyse(spec, input_, knobs, prefixes, builds) for knobs in chunk]
 
 
 def _export(job) -> str:
@@ -173,20 +181,20 @@ class Sweep:
     jobs: int = 0  # 0: all cores
 
     def run(self, out: Path | None = None, profile: dict | None = None, progress=None) -> list[Result]:
-        from archc.lang.yamlio import read_text
+        from archc.lang.spec import load
 
-        text = read_text(self.spec)
         check_grid(self.grid)
-        cache, todo, results = Cache(out), [], {}
+        spec = load(self.spec, self.variables)  # once, here: workers get the Spec, not the file
+        cache, todo, results, code = Cache(out), [], {}, code_digest()
         configs = configurations(self.grid)
         for i, knobs in enumerate(configs):
-            key = _key(text, self.variables, self.input, passes_of(knobs), profile)
+            key = _key(code, spec, self.variables, self.input, passes_of(knobs), profile)
             hit = cache.get(key)
             if hit is not None:
                 results[i] = hit
             else:
-                todo.append((i, key, (self.spec, text, self.variables, self.input, knobs)))
-        for (i, key, _), result in zip(todo, self._map([job for _, _, job in todo], progress)):
+                todo.append((i, key, knobs))
+        for (i, key, _), result in zip(todo, self._map(spec, [knobs for _, _, knobs in todo], progress)):
             results[i] = result
             if profile is None or result.status != "ok":
                 cache.put(key, result)
@@ -196,14 +204,16 @@ class Sweep:
                 cache.put(key, results[i])
         return [results[i] for i in range(len(configs))]
 
-    def _map(self, jobs: list, progress):
-        workers = self.jobs or os.cpu_count() or 1
-        if workers == 1 or len(jobs) < 16:  # spawning workers costs more than a few builds
-            for job in jobs:
-                yield _analyse(job)
+    def _map(self, spec, configs: list, progress):
+        """Results in the order of `configs`, computed in chunks of neighbours."""
+        workers = min(self.jobs or os.cpu_count() or 1, max(1, len(configs) // 16))
+        size = -(-len(configs) // (workers * 4)) if workers > 1 else len(configs) or 1
+        jobs = [(spec, self.input, configs[i:i + size]) for i in range(0, len(configs), size)]
+        chunks = map(_analyse_chunk, jobs) if workers == 1 else self._pool_map(_analyse_chunk, jobs, None)
+        for chunk in chunks:  # fewer than 16 per worker: spawning costs more than the builds
+            for result in chunk:
+                yield result
                 progress and progress()
-            return
-        yield from self._pool_map(_analyse, jobs, progress, chunksize=max(1, len(jobs) // (workers * 8)))
 
     def _profile(self, results: list[Result], settings: dict, progress) -> None:
         """ONNX Runtime latency of every valid new configuration: exported in parallel, then
