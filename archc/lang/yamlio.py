@@ -65,7 +65,7 @@ def load(file: str | os.PathLike, text: str | None = None) -> Document:
     if not text.strip():
         raise SpecError(f"{file}:1:1: the file is empty; a spec needs at least 'name', 'input' and 'stages'")
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _Loader(text, file)
         try:
             node = loader.get_single_node()
         finally:
@@ -82,6 +82,26 @@ def load(file: str | os.PathLike, text: str | None = None) -> Document:
     counter = [0]
     data = _convert(node, (), marks, file, counter, 0)
     return Document(data, marks, file)
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader, bounding the nesting as it composes: PyYAML's composer recurses once
+    per level, so a 5,000-deep `[[[...]]]` would exhaust the stack before any check after it."""
+
+    def __init__(self, text: str, file: str):
+        super().__init__(text)
+        self.file, self.depth = file, 0
+
+    def compose_node(self, parent, index):
+        self.depth += 1
+        if self.depth > MAX_DEPTH + 1:  # the root is level 1 here, level 0 in _convert
+            m = self.peek_event().start_mark
+            raise SpecError(f"{self.file}:{m.line + 1}:{m.column + 1}: nesting deeper than {MAX_DEPTH} levels; "
+                            f"flatten the spec")
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def _convert(node, path, marks, file, counter, depth):
