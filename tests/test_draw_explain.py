@@ -1,5 +1,4 @@
 """`archc graph` and `archc explain`."""
-import re
 import shutil
 
 import pytest
@@ -20,7 +19,9 @@ def test_dot_has_a_cluster_per_stage_and_shapes_on_edges():
         assert f'subgraph "cluster_{st.id}"' in dot
     assert '"ltd.2.0" -> "ffm.0.0" [label="64x64x64"]' in dot  # the 1/8 skip into the fusion module
     assert '"gfe.ppm.0" -> "ffm.0.0" [label="128x16x16"]' in dot
-    assert dot.count("->") == len(re.findall(r"->", to_dot(c.graph)))
+    # the input and 19 blocks (3 ltd, 9 bottlenecks + PPM, fusion, 5 classifier rows): a chain of 19 edges
+    # plus the 1/8 skip into the fusion
+    assert dot.count("->") == 20
 
 
 def test_expanded_view_draws_every_primitive():
@@ -64,14 +65,10 @@ def test_explain_rows_add_up_to_the_totals():
     assert (bottleneck.n, bottleneck.inputs, bottleneck.out) == (3, ((32, 64, 64),), (32, 32, 32))
 
 
-def test_explain_formulas_give_the_layer_macs():
-    c = compile_spec("specs/mobilenetv2.yaml")
-    for row in explain(c):
-        for p in row.primitives:
-            assert p.formula.endswith(f"{p.macs:,}") or p.formula == "no parameters: 0"
-    md = markdown(c)
+def test_explain_markdown_shows_the_formulas():
+    md = markdown(compile_spec("specs/mobilenetv2.yaml"))
     assert "| row | input | op | t | c | n | s |" in md
-    assert "3·3·96/96·96·56·56 = 2,709,504" in md  # the stride-2 depthwise conv of features.2.0
+    assert "3·3·96/96·96·56·56 = 2,709,504" in md  # the stride-2 depthwise conv of features.2.0 (worked by hand)
 
 
 def test_explain_cli_prints_markdown():
