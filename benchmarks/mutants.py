@@ -1,0 +1,130 @@
+"""A mutation check: apply each deliberate bug (a text replacement in archc's source) in
+a temporary copy of the repository, run the tests that should notice, and report whether
+they did (killed, and by which test) or not (survived). Not part of the timed suite.
+
+    python benchmarks/mutants.py                 # every mutant; writes the table to stdout
+    python benchmarks/mutants.py --only ppm      # the mutants whose id contains 'ppm'
+
+The first ten are the bugs that survived the whole suite before (issue 10); the rest are ours.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CORE = ["tests/test_equivalence.py", "tests/test_wiring.py", "tests/test_golden.py", "tests/test_loader.py"]
+# (id, file, old text (must occur once), new text, extra test files beyond CORE)
+MUTANTS = [
+    ("residual-removed", "archc/lang/stdlib.yaml",
+     "      - {id: project, op: conv_bn, c: $c, k: 1}\n      - {id: residual, op: add, from: [in, project], "
+     "when: $s == 1 and in_c == c}\n\n  ppm",
+     "      - {id: project, op: conv_bn, c: $c, k: 1}\n      - {id: residual, op: add, from: [in, project], "
+     "when: false}\n\n  ppm", []),
+    ("ppm-concat-swapped", "archc/lang/stdlib.yaml", "{id: cat, op: concat, from: [branch, in]}",
+     "{id: cat, op: concat, from: [in, branch]}", []),
+    ("ppm-default-bins", "archc/lang/stdlib.yaml", "bins: {type: list, default: [1, 2, 3, 6]}",
+     "bins: {type: list, default: [1, 2, 4, 8]}", []),
+    ("adaptive-pool-bh-twice", "archc/ops.py", "    bh, bw = pair(a[\"size\"])\n    return (c, bh, bw)",
+     "    bh, bw = pair(a[\"size\"])\n    return (c, bh, bh)", []),
+    ("drop-readers-to-input", "archc/passes/drop.py", 'return spec.stages[si - 1].id if si else "input"',
+     'return "input"', []),
+    ("verify-mean-not-max", "archc/onnx/verify.py", "float(np.max(np.abs(got.astype(np.float64) - want)))",
+     "float(np.mean(np.abs(got.astype(np.float64) - want)))", []),
+    ("floor-to-round-half-up", "archc/ir/build.py", "return int(c * a + 1e-9) // d * d",
+     "return int(c * a + 0.5) // d * d", []),
+    ("deconv-macs-no-groups", "archc/ops.py", 'ins[0][0] * a["c"] // a["groups"] * pair(a["k"])[0]',
+     'ins[0][0] * a["c"] * pair(a["k"])[0]', []),
+    ("explain-loses-c_in", "archc/tools/explain.py", "else _x(kh, kw, cin, c, h, w)", "else _x(kh, kw, c, h, w)", []),
+    ("alias-bomb-counter-cut", "archc/lang/yamlio.py", "    counter[0] += 1\n", "    pass\n", []),
+    # ours
+    ("stride-on-every-repeat", "archc/ir/build.py", '            if r > 0 and "s" in params:',
+     '            if False and "s" in params:', []),
+    ("bottleneck-hidden-ignores-t", "archc/lang/stdlib.yaml", "hidden: $int(round(in_c * t))",
+     "hidden: $int(round(in_c * 6))", []),
+    ("fusion-dilation-dropped", "archc/lang/stdlib.yaml", "k: 3, d: $scale, groups: $low_c", "k: 3, d: 1, groups: $low_c", []),
+    ("concat-channels-first-only", "archc/ops.py", "return (sum(s[0] for s in ins), *ins[0][1:])",
+     "return (ins[0][0] * len(ins), *ins[0][1:])", ["tests/test_specs.py"]),
+    ("ceil-pool-last-window", "archc/ops.py", "        out -= 1\n", "        pass\n", ["tests/test_properties.py"]),
+    ("make-divisible-no-10pct", "archc/lang/expr.py", "    if new_v < 0.9 * v:", "    if False:", []),
+    ("shared-weights-not-shared", "archc/ir/build.py", "        return other.owner\n", "        return None\n", []),
+    ("shared-params-counted-twice", "archc/ir/analysis.py", "0 if node.share else weights", "weights", []),
+    ("activation-bytes-halved", "archc/ir/analysis.py", "2 * BYTES_PER_ELEMENT * prod(out)",
+     "BYTES_PER_ELEMENT * prod(out)", ["tests/test_thesis_reference.py"]),
+    ("grouped-conv-params-dense", "archc/ops.py", 'count=lambda a, ins: a["c"] * ins[0][0] // a["groups"]',
+     'count=lambda a, ins: a["c"] * ins[0][0]', []),
+    ("sweep-key-ignores-imports", "archc/tools/sweep.py", "sources = [digest for _, digest in spec.sources]",
+     "sources = [spec.sources[0][1]]", ["tests/test_sweep.py"]),
+    ("sweep-key-ignores-version", "archc/tools/sweep.py", "hashlib.sha256(archc.__version__.encode())",
+     "hashlib.sha256(b'')", ["tests/test_sweep.py"]),
+    ("builds-keyed-by-name", "archc/ir/build.py", "        key = repr(spec)\n", "        key = spec.name\n", []),
+    ("nesting-bound-after-compose", "archc/lang/yamlio.py", "        if self.depth > MAX_DEPTH + 1:",
+     "        if False:", []),
+    ("strict-pool-checks-height-only", "archc/passes/input.py", "if bh > h or bw > w:", "if bh > h:",
+     ["tests/test_passes.py"]),
+    ("drop-row-loses-from", "archc/passes/drop.py", "        rows[idx] = replace(rows[idx], frm=row.frm)",
+     "        pass", ["tests/test_passes.py"]),
+    ("resize-to-ignored", "archc/ir/build.py",
+     '        if op == "resize" and to is not None:\n            attrs["size"]',
+     '        if False:\n            attrs["size"]', []),
+]
+
+
+def copy_tree(dst: Path) -> None:
+    """The tracked files of the repository (the working copy's text)."""
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    for rel in files.splitlines():
+        if (ROOT / rel).is_file():
+            (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / rel, dst / rel)
+
+
+def run_one(mid, rel, old, new, extra, timeout: int) -> tuple[str, str, float]:
+    """(outcome, killing test or note, seconds) for one mutant."""
+    with tempfile.TemporaryDirectory(prefix="archc-mutant-") as tmp:
+        tmp = Path(tmp)
+        copy_tree(tmp)
+        text = (tmp / rel).read_text()
+        if text.count(old) != 1:
+            return "invalid", f"the text occurs {text.count(old)} times in {rel}", 0.0
+        (tmp / rel).write_text(text.replace(old, new))
+        cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-rf", "-m", "not slow",
+               *CORE, *extra]
+        start = time.perf_counter()
+        try:
+            done = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=timeout,
+                                  env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
+        except subprocess.TimeoutExpired:
+            return "killed", f"(timeout after {timeout} s)", time.perf_counter() - start
+        seconds = time.perf_counter() - start
+        failed = re.findall(r"^FAILED (\S+)", done.stdout, re.M) or re.findall(r"^ERROR (\S+)", done.stdout, re.M)
+        if done.returncode == 0:
+            return "survived", "", seconds
+        return "killed", failed[0] if failed else f"(pytest exit {done.returncode})", seconds
+
+
+def main(only: str | None, timeout: int) -> None:
+    chosen = [m for m in MUTANTS if not only or only in m[0]]
+    print("| mutant | file | outcome | killed by | s |\n|---|---|---|---|---|", flush=True)
+    outcomes = []
+    for mid, rel, old, new, extra in chosen:
+        outcome, by, seconds = run_one(mid, rel, old, new, extra, timeout)
+        outcomes.append(outcome)
+        print(f"| {mid} | {rel} | {outcome} | {by} | {seconds:.0f} |", flush=True)
+    killed = outcomes.count("killed")
+    print(f"\n{killed} of {len(chosen)} mutants killed, {outcomes.count('survived')} survived, "
+          f"{outcomes.count('invalid')} invalid")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", help="run the mutants whose id contains this text")
+    parser.add_argument("--timeout", type=int, default=600, help="seconds per mutant")
+    args = parser.parse_args()
+    main(args.only, args.timeout)
