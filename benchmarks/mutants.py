@@ -77,9 +77,13 @@ MUTANTS = [
 
 
 def copy_tree(dst: Path) -> None:
-    """The tracked files of the repository (the working copy's text)."""
-    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    for rel in files.splitlines():
+    """The tracked files of the repository (or every file of an exported snapshot)."""
+    if (ROOT / ".git").exists():
+        out = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+        files = out.splitlines()
+    else:
+        files = [str(p.relative_to(ROOT)) for p in ROOT.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    for rel in files:
         if (ROOT / rel).is_file():
             (dst / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / rel, dst / rel)
