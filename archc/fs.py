@@ -116,7 +116,7 @@ def owned(folder: Path, names, force: bool, flag: str = "--out") -> set:
     if mine is None and present and not force:
         raise ArchcError(f"{flag} {folder}: directory exists and was not written by archc; "
                          f"choose a new directory or pass --force")
-    mine = mine or set()
+    mine = (mine or set()) | {MARKER} if mine is not None or MARKER not in present else set()
     clash = sorted(n for n in names if n in present and n not in mine)
     if clash:
         raise ArchcError(f"{flag} {folder}: {clash[0]} is there and archc did not write it; --force writes "
