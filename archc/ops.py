@@ -12,6 +12,7 @@ from typing import Callable
 from archc.errors import GraphError
 
 REQUIRED = object()
+MAX_INT = 2**31 - 1  # the one bound of every number a spec can give (sizes, counts): int32, as ONNX dims fit
 Shape = tuple  # (C, H, W) for feature maps, (C,) after flatten
 
 
@@ -26,6 +27,7 @@ class Param:
     choices: tuple = ()
     doc: str = ""
     min: int | None = None  # smallest allowed value (channels, kernel, stride >= 1)
+    above: float | None = None  # floats: the value must be larger than this (bn eps > 0)
 
     @property
     def required(self) -> bool:
@@ -79,10 +81,28 @@ def check_param(p: Param, value) -> str | None:
         return f"'{p.name}' must be {want}, got {value!r}"
     if p.choices and value not in p.choices:
         return f"'{p.name}' must be one of {', '.join(map(str, p.choices))}, got {value!r}"
+    return _check_range(p, value)
+
+
+def _check_range(p: Param, value) -> str | None:
+    """Finite, within MAX_INT, and above the parameter's bounds."""
+    nums = [v for v in (value if isinstance(value, list) else [value])
+            if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if any(v != v or v in (float("inf"), float("-inf")) for v in nums):
+        return f"'{p.name}' must be a finite number, got {value!r}"
+    if any(abs(v) > MAX_INT for v in nums):
+        return f"'{p.name}' is past the bound of {MAX_INT:,} for a spec's numbers, got {_short(value)}"
+    if p.above is not None and any(v <= p.above for v in nums):
+        return f"'{p.name}' must be > {p.above:g}, got {value!r}"
     lo = 1 if p.type == "channels" and p.min is None else p.min
     if lo is not None and any(v < lo for v in (value if isinstance(value, list) else [value])):
         return f"'{p.name}' must be >= {lo}, got {value!r}"
     return None
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 30 else f"a {len(text)}-character number"
 
 
 def pair(v) -> tuple:
@@ -165,7 +185,7 @@ def _deconv(a, ins):
     return (a["c"], *out)
 
 
-@op("bn", params=(Param("eps", "float", 1e-5), Param("momentum", "float", 0.1)),
+@op("bn", params=(Param("eps", "float", 1e-5, above=0.0), Param("momentum", "float", 0.1)),
     count=lambda a, ins: 2 * ins[0][0], example="{op: bn}")
 def _bn(a, ins):
     """Batch normalization over channels (nn.BatchNorm2d): 2·C parameters."""

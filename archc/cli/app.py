@@ -2,7 +2,9 @@
 one `archc: error:` line and exit code 2 here; anything else is a bug (exit 1, traceback with --debug)."""
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import traceback
 from functools import wraps
 from pathlib import Path
@@ -11,6 +13,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from archc.errors import ArchcError
+from archc.fs import os_error
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="archc: compile YAML op-table specs of vision networks to graphs, PyTorch and ONNX.")
@@ -31,31 +34,58 @@ def main(debug: Annotated[bool, typer.Option("--debug", help="show tracebacks")]
     STATE["debug"] = debug
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised like KeyboardInterrupt so that every `finally` (temporaries, worker pools) runs."""
+
+
+def _terminate(signum, frame):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the clean-up short
+    raise Terminated()
+
+
 def boundary(fn):
-    """Turn ArchcError into one line + exit 2; anything else is our bug: exit 1."""
+    """Turn ArchcError into one line + exit 2; SIGINT and SIGTERM into one line + 130 / 143 after
+    clean-up; an OSError naming a file into a user error; anything else is our bug: exit 1."""
 
     @wraps(fn)
     def wrapper(*args, **kwargs):
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _terminate)
         try:
             return fn(*args, **kwargs)
+        except OSError as exc:
+            if exc.filename is None:
+                return _bug(exc)
+            return _user_error(os_error(exc.filename, exc, "use"))
         except ArchcError as exc:
-            if STATE["debug"]:
-                traceback.print_exc()
-            print(f"archc: error: {exc}", file=sys.stderr)
-            raise typer.Exit(2) from None
+            return _user_error(exc)
         except (typer.Exit, typer.Abort, SystemExit):
             raise
         except KeyboardInterrupt:
-            print("archc: error: interrupted", file=sys.stderr)
+            print("archc: error: interrupted (SIGINT); no partial output left", file=sys.stderr)
             raise typer.Exit(130) from None
+        except Terminated:
+            print("archc: error: terminated (SIGTERM); no partial output left", file=sys.stderr)
+            raise typer.Exit(143) from None
         except Exception as exc:  # noqa: BLE001 - the bug boundary
-            if STATE["debug"]:
-                traceback.print_exc()
-            print(f"archc: internal error: {type(exc).__name__}: {exc} (a bug in archc; rerun with --debug "
-                  f"for the traceback)", file=sys.stderr)
-            raise typer.Exit(1) from None
+            return _bug(exc)
 
     return wrapper
+
+
+def _user_error(exc: ArchcError):
+    if STATE["debug"]:
+        traceback.print_exc()
+    print(f"archc: error: {exc}", file=sys.stderr)
+    raise typer.Exit(2) from None
+
+
+def _bug(exc: Exception):
+    if STATE["debug"]:
+        traceback.print_exc()
+    print(f"archc: internal error: {type(exc).__name__}: {exc} (a bug in archc; rerun with --debug "
+          f"for the traceback)", file=sys.stderr)
+    raise typer.Exit(1) from None
 
 
 def parse_vars(items) -> dict:

@@ -163,7 +163,7 @@ def build(summary: dict, out) -> None:
     o, v = summary["onnx"], summary["verify"]
     simplified = f"{o['nodes']} after onnxsim" if o["simplified"] else f"kept unsimplified ({o['simplify_note']})"
     message(f"{out}/model.onnx: {o['bytes'] / 1e6:,.2f} MB, {o['nodes_exported']} ONNX nodes exported, {simplified}; "
-            f"onnx.checker ok; ONNX Runtime vs PyTorch max abs diff {v['max_abs_diff']:.2g} (<= {v['tolerance']:g})")
+            f"onnx.checker ok; ONNX Runtime vs PyTorch max abs diff {v['max_abs_diff']:.2g} (<= {v['tolerance']:.3g})")
     if "quantize" in summary:
         quantized(summary["quantize"], out)
     if "profile" in summary:

@@ -19,15 +19,22 @@ def sweep(spec: SpecArg,
           profile: Annotated[bool, typer.Option(help="also measure ONNX Runtime latency (one at a time)")] = False,
           out: Annotated[Optional[Path], typer.Option("--out", "-o", help="write results.csv/json and a cache")] = None,
           jobs: Annotated[int, typer.Option(help="worker processes (0: all cores)")] = 0,
+          force: Annotated[bool, typer.Option(help="write into an existing directory not made by archc "
+                                                   "(beside its files, never over them)")] = False,
           plot: Annotated[Optional[str], typer.Option(help="X,Y: also draw DIR/pareto.png and .svg")] = None,
           json_: JsonOpt = False):
     """Analyse (and profile) every combination of pass settings; invalid ones are skipped with a reason."""
     import time
 
     from archc.cli import render
-    from archc.tools.sweep import Sweep, configurations, parse_grid, write_results
+    from archc.fs import claim_dir
+    from archc.tools.sweep import OUTPUTS, Sweep, configurations, parse_grid, write_results
 
     grid_ = parse_grid(grid)
+    if plot:
+        _axes(plot, "--plot")
+    if out:
+        claim_dir(out, OUTPUTS, force)  # before any work: a folder archc did not make needs --force
     sw = Sweep(str(spec), grid_, input, parse_vars(var), jobs)
     n = len(configurations(grid_)) * (2 if profile else 1)
     start = time.perf_counter()
@@ -37,26 +44,31 @@ def sweep(spec: SpecArg,
     if out:
         write_results(results, out)
         if plot:
-            _pareto(out / "results.csv", plot, None, out / "pareto")
+            _pareto(out / "results.csv", plot, None, out / "pareto", flag="--plot")
     if json_:
         print(json.dumps([r.row() for r in results]))
     else:
         render.sweep(results, seconds, out)
 
 
-def _pareto(results: Path, axes: str, quality, stem: Path, better: str | None = None):
+def _axes(axes: str, flag: str) -> tuple:
+    x, sep, y = axes.partition(",")
+    if not sep or not x.strip() or not y.strip():
+        raise ArchcError(f"{flag} {axes}: expected X,Y columns, e.g. macs,fps")
+    return x.strip(), y.strip()
+
+
+def _pareto(results: Path, axes: str, quality, stem: Path, better: str | None = None, flag: str = "--axes"):
     from archc.tools import pareto
     from archc.cli import render
     from archc.fs import atomic_file
 
-    x, sep, y = axes.partition(",")
-    if not sep:
-        raise ArchcError(f"--plot {axes}: expected X,Y columns, e.g. macs,fps")
+    x, y = _axes(axes, flag)
     low = _directions(better)
     rows = pareto.load_rows(results)
     rows = pareto.join(rows, quality) if quality else rows
     with atomic_file(stem.with_suffix(".png")) as png, atomic_file(stem.with_suffix(".svg")) as svg:
-        front = pareto.plot(rows, x.strip(), y.strip(), [(png, "png"), (svg, "svg")],
+        front = pareto.plot(rows, x, y, [(png, "png"), (svg, "svg")],
                             x_low=low[0], y_low=low[1])
     render.message(f"wrote {stem}.png and {stem}.svg: {len(front)} configurations on the frontier")
 

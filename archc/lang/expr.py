@@ -13,6 +13,7 @@ import operator
 from functools import lru_cache
 
 from archc.errors import SpecError
+from archc.ops import MAX_INT
 
 
 def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> int:
@@ -47,13 +48,20 @@ CMPOPS = {
     ast.NotIn: lambda a, b: a not in b,
 }
 MAX_LEN = 200
-MAX_MAGNITUDE = 10**15
 MAX_ITEMS = 4096  # longest string or list an expression may build
 
 
-def _size(v) -> int:
-    """Length of a sequence operand, 1 for anything else (so str * int is bounded before it runs)."""
-    return len(v) if isinstance(v, (str, list)) else (abs(v) if isinstance(v, int) else 1)
+def _check_size(op, left, right, text) -> None:
+    """`seq * n` and `seq + seq` are bounded before they are built (a let chain of doublings)."""
+    if isinstance(op, ast.Mult):
+        seq, n = (left, right) if isinstance(left, (str, list)) else (right, left)
+        size = len(seq) * n if isinstance(seq, (str, list)) and isinstance(n, int) else 0
+    elif isinstance(op, ast.Add) and isinstance(left, (str, list)) and isinstance(right, (str, list)):
+        size = len(left) + len(right)
+    else:
+        return
+    if size > MAX_ITEMS:
+        raise SpecError(f"expression '{text}' builds a sequence longer than {MAX_ITEMS}")
 
 
 def is_expr(value) -> bool:
@@ -65,7 +73,7 @@ def evaluate(text: str, scope: dict):
     if len(text) > MAX_LEN:
         raise SpecError(f"expression longer than {MAX_LEN} characters: '{text[:40]}...'")
     try:
-        return _eval(_parse(text.strip()), scope, text)
+        return _bounded(_eval(_parse(text.strip()), scope, text), text)
     except (ZeroDivisionError, TypeError, IndexError, ValueError, OverflowError) as exc:
         raise SpecError(f"expression '{text}' failed: {exc}") from None
 
@@ -82,7 +90,7 @@ def _parse(text: str) -> ast.AST:
 def _eval(node, scope, text):  # noqa: C901 - one small dispatch over the allowed node kinds
     ev = lambda n: _eval(n, scope, text)  # noqa: E731
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str, bool, type(None))):
-        return node.value
+        return _bounded(node.value, text)
     if isinstance(node, ast.Name):
         if node.id in scope:
             return scope[node.id]
@@ -94,12 +102,11 @@ def _eval(node, scope, text):  # noqa: C901 - one small dispatch over the allowe
         left, right = ev(node.left), ev(node.right)
         if isinstance(node.op, ast.Pow) and abs(right) > 64:
             raise SpecError(f"exponent too large in expression '{text}'")
-        if isinstance(node.op, ast.Mult) and _size(left) * _size(right) > MAX_ITEMS:
-            raise SpecError(f"expression '{text}' builds a sequence longer than {MAX_ITEMS}")
+        _check_size(node.op, left, right, text)
         return _bounded(BINOPS[type(node.op)](left, right), text)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd, ast.Not)):
         v = ev(node.operand)
-        return -v if isinstance(node.op, ast.USub) else (+v if isinstance(node.op, ast.UAdd) else not v)
+        return _bounded(-v if isinstance(node.op, ast.USub) else (+v if isinstance(node.op, ast.UAdd) else not v), text)
     if isinstance(node, ast.BoolOp):
         vals = (ev(v) for v in node.values)
         return all(vals) if isinstance(node.op, ast.And) else any(vals)
@@ -120,15 +127,21 @@ def _eval(node, scope, text):  # noqa: C901 - one small dispatch over the allowe
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS:
         if node.keywords:
             raise SpecError(f"keyword arguments are not allowed in expression '{text}'")
-        return FUNCTIONS[node.func.id](*[ev(a) for a in node.args])
+        return _bounded(FUNCTIONS[node.func.id](*[ev(a) for a in node.args]), text)
     raise SpecError(f"'{ast.unparse(node)}' is not allowed in expression '{text}' "
                     f"(allowed: arithmetic, comparisons, and/or/not, x if c else y, "
                     f"{', '.join(sorted(FUNCTIONS))})")
 
 
 def _bounded(value, text):
-    if isinstance(value, (int, float)) and abs(value) > MAX_MAGNITUDE:
-        raise SpecError(f"expression '{text}' gives {value}, too large to be a size")
+    """Every value an expression makes is within the one bound a spec's numbers have (archc.ops.MAX_INT)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise SpecError(f"expression '{text}' gives {value}, not a finite number")
+    if isinstance(value, (int, float)) and abs(value) > MAX_INT:
+        shown = value if abs(value) < 10**30 else f"a {len(str(abs(int(value))))}-digit number"
+        raise SpecError(f"expression '{text}' gives {shown}, past the bound of {MAX_INT:,} for a spec's numbers")
+    if isinstance(value, (str, list)) and len(value) > MAX_ITEMS:
+        raise SpecError(f"expression '{text}' builds a sequence longer than {MAX_ITEMS}")
     return value
 
 

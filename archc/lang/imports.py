@@ -62,7 +62,9 @@ def _locate(host_file: str, rel, chain: tuple, mark) -> tuple[Path, Path]:
         raise SpecError(f"import cycle {cycle}; a spec cannot import itself, directly or not", mark)
     if len(chain) > MAX_DEPTH:
         raise SpecError(f"import '{rel}': imports nest deeper than {MAX_DEPTH} levels", mark)
-    if not real.is_file():
+    if real.is_dir():
+        raise SpecError(f"import '{rel}': {shown} is a directory; name a spec file inside it", mark)
+    if not real.exists():
         raise SpecError(f"import '{rel}': no such spec file ({shown})", mark)
     return shown, real
 

@@ -121,14 +121,14 @@ def _header(text: str) -> str:
 def load(file, variables: dict | None = None, text: str | None = None, chain: tuple = ()) -> Spec:
     """Read, schema-validate and decode a spec file. `variables` override its `vars`;
     `chain` is the files importing this one (outermost first), to refuse cycles."""
+    text = yamlio.read_text(file) if text is None else text  # read once: a pipe cannot be read twice
     doc = yamlio.load(file, text)
     if not isinstance(doc.data, dict):
         raise SpecError(f"{doc.file}:1:1: a spec is a mapping with 'name', 'input' and 'stages', "
                         f"not a {type(doc.data).__name__}")
     validate_schema(doc)
-    raw_text = text if text is not None else yamlio.read_text(file)
-    spec = decode(doc, variables, _header(raw_text), chain)
-    return replace(spec, sources=((doc.file, hashlib.sha256(raw_text.encode()).hexdigest()),) + spec.sources)
+    spec = decode(doc, variables, _header(text), chain)
+    return replace(spec, sources=((doc.file, hashlib.sha256(text.encode()).hexdigest()),) + spec.sources)
 
 
 def decode(doc: yamlio.Document, variables: dict | None = None, header: str = "", chain: tuple = ()) -> Spec:

@@ -17,9 +17,10 @@ from archc.lang.emit import emit
 from archc.errors import ArchcError, ExportError
 from archc.fs import atomic_dir
 from archc.onnx import profile as prof
+from archc.onnx.calib import files as calib_files
 from archc.onnx.export import check_dynamic_hw, export_onnx, save_checked
 from archc.onnx.quantize import quantize, speedup
-from archc.onnx.verify import SAMPLES, SEED, TOLERANCE, simplify_and_verify
+from archc.onnx.verify import SAMPLES, SEED, simplify_and_verify
 from archc.torch.weights import lower_seeded
 
 
@@ -38,6 +39,18 @@ class BuildOptions:
     def timing(self) -> dict:
         return {"threads": self.threads, "warmup": self.warmup, "runs": self.runs, "progress": self.progress}
 
+    def check(self, compiled: Compiled) -> None:
+        """The cheap checks, before seconds of export are spent."""
+        prof.check_threads(self.threads)
+        if self.profile or compiled.quantize is not None:
+            prof.check_runs(self.runs, self.warmup)
+        if self.calib is not None and getattr(compiled.quantize, "mode", None) != "int8":
+            raise ArchcError(f"--calib {self.calib}: calibration is for --pass quantize=int8; add it or drop --calib")
+        if self.calib is not None:
+            calib_files(self.calib, 1)
+        if self.dynamic_hw:
+            check_dynamic_hw(compiled.graph)
+
 
 @dataclass
 class Product:
@@ -50,8 +63,9 @@ class Product:
 def write_build(compiled: Compiled, out: str | Path, force: bool = False, note: str = "",
                 options: BuildOptions = BuildOptions()) -> dict:
     """Write spec.yaml, summary.json, model.onnx (and model.<mode>.onnx) into `out`; return the summary."""
+    options.check(compiled)
     summary = compiled.report.to_json()
-    with atomic_dir(out, force) as tmp:
+    with atomic_dir(out, force) as tmp:  # its manifest lists what is written here; nothing else is touched
         (tmp / "spec.yaml").write_text(emit(compiled.spec, note))
         product = produce(compiled, tmp, options)
         if options.profile:
@@ -60,30 +74,19 @@ def write_build(compiled: Compiled, out: str | Path, force: bool = False, note: 
         summary.update(product.summary)
         summary["warnings"] = product.warnings
         (tmp / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
-    _remove_stale(Path(out), {p.name for p in product.models.values()})
     return summary
-
-
-def _remove_stale(out: Path, written: set) -> None:
-    """A quantized model from an earlier build into the same folder would contradict summary.json."""
-    for old in out.glob("model.*.onnx"):
-        if old.name not in written:
-            old.unlink()
 
 
 def produce(compiled: Compiled, folder: Path, options: BuildOptions) -> Product:
     """Export, simplify, verify and quantize into `folder`."""
     graph, shape = compiled.graph, compiled.graph.input_shape
-    if options.calib is not None and getattr(compiled.quantize, "mode", None) != "int8":
-        raise ArchcError(f"--calib {options.calib}: calibration is for --pass quantize=int8; add it or drop --calib")
-    if options.dynamic_hw:
-        check_dynamic_hw(graph)
+    options.check(compiled)
     exported = export_onnx(graph, folder / "model.onnx", options.dynamic_batch)  # BN folded, named by spec path
     checked = simplify_and_verify(exported, shape)  # onnxsim kept only if ORT still matches PyTorch
     save_checked(checked.model, exported.path)
     product = Product({"onnx": _onnx_entry(checked, exported.path, options.dynamic_batch),
                        "verify": {"runtime": "onnxruntime", "against": "torch", "max_abs_diff": checked.max_abs_diff,
-                                  "tolerance": TOLERANCE, "output_max_abs": checked.output_scale,
+                                  "tolerance": checked.tolerance, "output_max_abs": checked.output_scale,
                                   "inputs": _verify_inputs(options.dynamic_batch)}},
                       exported.module, {"float32": exported.path})
     if checked.note:
@@ -136,9 +139,11 @@ def profile_target(target, compiled, runtime_: str, options) -> tuple[list, list
     `archc build` would (exported, simplified, verified, quantized) in a temporary folder."""
     prof.check_runtime(runtime_, compiled is None)
     prof.check_threads(options.threads)
+    prof.check_runs(options.runs, options.warmup)
     if compiled is None:
         if not Path(target).is_file():
-            raise ExportError(f"{target}: no such file")
+            raise ExportError(f"{target}: " + ("not a regular file" if Path(target).exists() else "no such file")
+                              + "; give an .onnx model file")
         runner = prof.ort_runner(target, options.threads, Path(target).name)
         return list(prof.measure({"model": runner}, options.warmup, options.runs, options.progress).values()), []
     shape = compiled.graph.input_shape

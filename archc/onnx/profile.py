@@ -28,9 +28,10 @@ class Runner:
 def ort_runner(model, threads: int = 1, name: str = "") -> Runner:
     """One ONNX Runtime session on `threads` threads, fed a fixed seeded input."""
     sess = runtime.session(model, threads)
-    shape = runtime.input_shape(sess)
-    x, feed = runtime.inputs(shape)[0], sess.get_inputs()[0].name
-    return Runner("onnxruntime", threads, shape, lambda: sess.run(None, {feed: x}), name or str(model))
+    shape = runtime.input_shape(sess, name or str(model))
+    x = runtime.inputs(shape)[0]
+    runtime.run_ort(sess, x)  # a model that fails at run time fails here, as one line, before any timing
+    return Runner("onnxruntime", threads, shape, lambda: runtime.run_ort(sess, x), name or str(model))
 
 
 def torch_runner(module, shape, threads: int = 1) -> Runner:
@@ -58,8 +59,7 @@ def interleave(runners: dict, warmup: int = 10, runs: int = 50, progress=None) -
     random order each round: rotating a fixed order would keep each runner behind the
     same one, and what runs just before matters (torch's OpenMP threads spin on after
     a run). Name -> times in ms, round by round, so that runs of a round can be paired."""
-    if runs < 1 or warmup < 0:
-        raise ExportError(f"--runs must be >= 1 and --warmup >= 0 (got runs={runs}, warmup={warmup})")
+    check_runs(runs, warmup)
     names, rng = list(runners), np.random.default_rng(0)
     times = {name: [] for name in names}
     bar = progress(len(names) * (warmup + runs), "profiling") if progress else contextlib.nullcontext(lambda: None)
@@ -91,6 +91,11 @@ def check_runtime(runtime_: str, onnx_file: bool) -> None:
     if onnx_file and runtime_ != "ort":
         raise ExportError(f"--runtime {runtime_}: an .onnx file runs in ONNX Runtime only; give the spec "
                           f"to time PyTorch eager")
+
+
+def check_runs(runs: int, warmup: int) -> None:
+    if runs < 1 or warmup < 0:
+        raise ExportError(f"--runs must be >= 1 and --warmup >= 0 (got runs={runs}, warmup={warmup})")
 
 
 def check_threads(threads: int) -> None:

@@ -17,8 +17,9 @@ def session(model, threads: int | None = None):
     """A CPU ONNX Runtime session for a path or a ModelProto; `threads` None = ORT's default."""
     import onnxruntime as ort
 
+    ort.set_default_logger_severity(4)  # ORT's process-wide log: errors reach the user as our one line
     opts = ort.SessionOptions()
-    opts.log_severity_level = 3  # errors only: ORT warns about unused initializers etc.
+    opts.log_severity_level = 4  # fatal only: ORT's own error log would repeat, in its format, what we raise
     if threads:
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
@@ -29,15 +30,20 @@ def session(model, threads: int | None = None):
     try:
         return ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
     except Exception as exc:  # ORT raises its own Fail/InvalidGraph/NotImplemented types
-        raise ExportError(f"ONNX Runtime cannot load the model: {str(exc).strip().splitlines()[0]}") from exc
+        raise ExportError(f"ONNX Runtime cannot load the model: {_first_line(exc)}") from None
 
 
 def run_ort(sess, x: np.ndarray) -> list[np.ndarray]:
     name = sess.get_inputs()[0].name
     try:
         return sess.run(None, {name: x})
-    except Exception as exc:
-        raise ExportError(f"ONNX Runtime failed to run the model: {str(exc).strip().splitlines()[0]}") from exc
+    except Exception as exc:  # ORT's Fail/RuntimeException types, or MemoryError
+        raise ExportError(f"ONNX Runtime failed to run the model: {_first_line(exc)}") from None
+
+
+def _first_line(exc) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:300] if lines else type(exc).__name__
 
 
 def run_torch(module, x: np.ndarray) -> list[np.ndarray]:
@@ -48,9 +54,23 @@ def run_torch(module, x: np.ndarray) -> list[np.ndarray]:
     return [t.numpy() for t in (out if isinstance(out, (tuple, list)) else (out,))]
 
 
-def input_shape(sess) -> tuple:
-    """(C, H, W) of a session's input; a symbolic dimension is refused."""
-    dims = sess.get_inputs()[0].shape[1:]
-    if not all(isinstance(d, int) for d in dims):
-        raise ExportError(f"the model's input has symbolic size {dims}; archc profiles static H/W only")
-    return tuple(dims)
+MAX_INPUT = 2**28  # elements of one input (1 GiB of float32): past it, feeding it would exhaust memory
+
+
+def input_shape(sess, name: str = "the model") -> tuple:
+    """(C, H, W) of a session's one float32 N×C×H×W input; anything archc cannot feed is refused
+    before a tensor is made (several inputs, another type, a symbolic or huge size)."""
+    ins = sess.get_inputs()
+    if len(ins) != 1:
+        raise ExportError(f"{name} has {len(ins)} inputs ({', '.join(i.name for i in ins) or 'none'}); "
+                          f"archc feeds one image tensor N×C×H×W")
+    dims, kind = ins[0].shape, ins[0].type
+    if kind != "tensor(float)":
+        raise ExportError(f"{name}: input '{ins[0].name}' is {kind}; archc feeds float32 images (tensor(float))")
+    if len(dims) != 4 or not all(isinstance(d, int) and d > 0 for d in dims[1:]):
+        raise ExportError(f"{name}: input '{ins[0].name}' has shape {dims}; archc feeds N×C×H×W with static "
+                          f"C, H and W")
+    if int(np.prod(dims[1:], dtype=np.float64)) > MAX_INPUT:
+        raise ExportError(f"{name}: input of shape {dims} has more than {MAX_INPUT:,} elements; "
+                          f"export it at a smaller input size")
+    return tuple(dims[1:])

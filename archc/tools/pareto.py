@@ -3,6 +3,7 @@ quality column (e.g. measured IoU) from a CSV keyed by configuration."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -12,26 +13,35 @@ LOWER_IS_BETTER = {"params", "macs", "activation_bytes", "median_ms", "p90_ms", 
 SHORT = {"width": "a", "expand": "t", "repeat": "r", "drop": "drop", "input": "in", "groups": "g"}
 
 
+MAX_BYTES = 64 * 1024 * 1024  # results of a million configurations fit; /dev/zero does not
+
+
 def load_rows(path: Path) -> list[dict]:
+    """The rows of a sweep's results.csv or results.json: a list of mappings of column -> value."""
+    from archc.lang.yamlio import read_bytes
+
     path = Path(path)
-    if not path.exists():
-        raise ArchcError(f"{path}: no such file; run `archc sweep ... --out DIR` first")
+    raw = read_bytes(path, MAX_BYTES, "results file", hint="run `archc sweep ... --out DIR` first")
     try:
-        if path.suffix == ".json":
-            return json.loads(path.read_text())
-        with path.open(newline="") as f:
-            return list(csv.DictReader(f))
-    except (ValueError, csv.Error, UnicodeDecodeError) as exc:
-        raise ArchcError(f"{path}: cannot read results: {exc}") from None
+        text = raw.decode("utf-8")
+        rows = json.loads(text) if path.suffix == ".json" else list(csv.DictReader(io.StringIO(text, newline="")))
+    except (ValueError, csv.Error) as exc:
+        raise ArchcError(f"{path}: cannot read results: {str(exc).splitlines()[0][:200]}") from None
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise ArchcError(f"{path}: expected a list of rows (mappings of column -> value), as "
+                         f"`archc sweep --out` writes, got {type(rows).__name__}"
+                         + (" of non-mappings" if isinstance(rows, list) else ""))
+    return rows
 
 
 def join(rows: list[dict], quality: Path, key: str = "config") -> list[dict]:
     """Add the columns of `quality` (a CSV with a `config` column) to the rows it names."""
-    extra = {r.get(key, "").strip(): r for r in load_rows(quality)}
-    if not extra or key not in next(iter(extra.values()), {}):
+    table = load_rows(quality)
+    if not table or any(not isinstance(r.get(key), str) for r in table):
         raise ArchcError(f"{quality}: needs a '{key}' column naming configurations as in results.csv "
-                         f"(e.g. 'width=0.5 drop=ppm')")
-    return [{**row, **{k: v for k, v in extra.get(row["config"], {}).items() if k != key}} for row in rows]
+                         f"(e.g. 'width=0.5 drop=ppm'), a string in every row")
+    extra = {r[key].strip(): r for r in table}
+    return [{**row, **{k: v for k, v in extra.get(str(row.get(key, "")), {}).items() if k != key}} for row in rows]
 
 
 def _num(row: dict, col: str) -> float | None:
@@ -68,8 +78,8 @@ def label(row: dict) -> str:
     parts = []
     for k, v in row.items():
         if k in SHORT and v not in ("", None, "none"):
-            parts.append(f"{SHORT[k]}={v.split('x')[-1] if k == 'input' else v}")
-    return " ".join(parts) or row.get("config", "")
+            parts.append(f"{SHORT[k]}={str(v).split('x')[-1] if k == 'input' else v}")
+    return " ".join(parts) or str(row.get("config", ""))
 
 
 def plot(rows: list[dict], x: str, y: str, outs: list[tuple], title: str = "", x_low=None, y_low=None) -> list:

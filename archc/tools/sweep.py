@@ -115,7 +115,7 @@ def _analyse(spec, input_, knobs: dict, prefixes: dict, builds) -> Result:
     `builds` are the chunk's memos (pass prefix -> Spec; Spec content -> Graph)."""
     from archc.ir.analysis import analyze
 
-    config = " ".join(passes_of(knobs)) or "(baseline)"
+    config = _config(knobs)
     try:
         r = analyze(builds(_through(spec, _pipeline(knobs, input_), prefixes, builds)))
     except ArchcError as exc:
@@ -144,32 +144,99 @@ def _export(job) -> str:
 
 def _pool(workers: int) -> ProcessPoolExecutor:
     """Fresh (spawned) workers: forking a process that has loaded torch can deadlock on
-    locks its OpenMP threads held at the fork."""
+    locks its OpenMP threads held at the fork. Each exits when its parent is gone."""
     import multiprocessing
 
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_follow_parent, initargs=(os.getpid(),))
+
+
+def _follow_parent(parent: int) -> None:
+    """A worker whose sweep was killed (even SIGKILL) ends within a second instead of idling on."""
+    import threading
+    import time
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _end_workers(pool: ProcessPoolExecutor) -> None:
+    """Stop the workers now (Python 3.14 has pool.terminate_workers(); before it, its process table)."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        proc.join(5)
+
+
+OUTPUTS = ("results.csv", "results.json", "cache", "pareto.png", "pareto.svg")  # what sweep --out writes
+FIELDS = {"config": (str,), "knobs": (dict,), "status": (str,), "reason": (str,), "params": (int, type(None)),
+          "macs": (int, type(None)), "activation_bytes": (int, type(None)),
+          "median_ms": (float, int, type(None)), "fps": (float, int, type(None))}
+
+
+def _config(knobs: dict) -> str:
+    return " ".join(passes_of(knobs)) or "(baseline)"
+
+
+def valid_entry(entry, key: str, knobs: dict) -> Result | None:
+    """The cached Result if `entry` is one for exactly this key and configuration, else None."""
+    r = entry.get("result") if isinstance(entry, dict) and entry.get("key") == key else None
+    if not isinstance(r, dict) or set(r) != set(FIELDS):
+        return None
+    typed = all(isinstance(r[k], t) and not isinstance(r[k], bool) for k, t in FIELDS.items())
+    if not typed or r["knobs"] != knobs or r["config"] != _config(knobs) or r["status"] not in ("ok", "skipped"):
+        return None
+    if any(isinstance(r[k], int) and r[k] < 0 for k in ("params", "macs", "activation_bytes")):
+        return None
+    return Result(**r)
 
 
 class Cache:
-    """One JSON file per configuration under DIR/cache/, named by the content hash."""
+    """One JSON file per configuration under DIR/cache/, named by the content hash and holding it,
+    checked on every read: a damaged, swapped or foreign entry is recomputed, never trusted."""
+
+    MAX_BYTES = 1 << 20
 
     def __init__(self, root: Path | None):
-        self.root = root / "cache" if root else None
+        from archc.fs import clean_stale
 
-    def get(self, key: str) -> Result | None:
-        if self.root and (self.root / f"{key}.json").exists():
-            try:
-                return Result(**json.loads((self.root / f"{key}.json").read_text()))
-            except (ValueError, TypeError):
-                return None  # a damaged entry is recomputed
-        return None
+        self.root = root / "cache" if root else None
+        if self.root and self.root.is_dir():
+            clean_stale(self.root)  # temporaries of sweeps killed with SIGKILL
+
+    def get(self, key: str, knobs: dict) -> Result | None:
+        path = self.root / f"{key}.json" if self.root else None
+        if path is None or not path.is_file():
+            return None
+        try:
+            with path.open("rb") as f:
+                return valid_entry(json.loads(f.read(self.MAX_BYTES + 1)), key, knobs)
+        except (OSError, ValueError):
+            return None  # unreadable or not JSON: recomputed, then replaced
 
     def put(self, key: str, result: Result) -> None:
-        if self.root:
+        import tempfile
+
+        from archc.fs import guard
+
+        if not self.root:
+            return
+        path = self.root / f"{key}.json"
+        with guard(path):
             self.root.mkdir(parents=True, exist_ok=True)
-            tmp = self.root / f".{key}.tmp"
-            tmp.write_text(json.dumps(asdict(result)))
-            os.replace(tmp, self.root / f"{key}.json")
+            fd, tmp = tempfile.mkstemp(prefix=f".{key}.{os.getpid()}.", suffix=".tmp", dir=self.root)
+            try:
+                with os.fdopen(fd, "w") as f:
+                    f.write(json.dumps({"key": key, "result": asdict(result)}))
+                os.replace(tmp, path)  # unique per process: two sweeps sharing a cache never collide
+            finally:
+                Path(tmp).unlink(missing_ok=True)
 
 
 @dataclass
@@ -189,7 +256,7 @@ class Sweep:
         configs = configurations(self.grid)
         for i, knobs in enumerate(configs):
             key = _key(code, spec, self.variables, self.input, passes_of(knobs), profile)
-            hit = cache.get(key)
+            hit = cache.get(key, knobs)
             if hit is not None:
                 results[i] = hit
             else:
@@ -236,10 +303,15 @@ class Sweep:
 
     def _pool_map(self, fn, jobs: list, progress, chunksize: int = 1):
         workers = min(self.jobs or os.cpu_count() or 1, len(jobs))
-        with _pool(max(1, workers)) as pool:
+        pool = _pool(max(1, workers))
+        try:
             for result in pool.map(fn, jobs, chunksize=chunksize):
                 yield result
                 progress and progress()
+        except BaseException:  # SIGINT, SIGTERM, an error: no worker outlives the sweep
+            _end_workers(pool)
+            raise
+        pool.shutdown()
 
 def write_results(results: list[Result], out: Path) -> None:
     """results.csv and results.json in `out` (each written atomically)."""
