@@ -20,7 +20,8 @@ from archc.onnx import profile as prof
 from archc.onnx.export import check_dynamic_hw, export_onnx, save_checked
 from archc.onnx.quantize import quantize, speedup
 from archc.onnx.verify import SAMPLES, SEED, TOLERANCE, simplify_and_verify
-from archc.torch.weights import lower_seeded
+from archc.torch.checkpoint import save_weights
+from archc.torch.weights import lowered
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class BuildOptions:
     warmup: int = 5
     runs: int = 30
     progress: Callable | None = None  # render.progress, for long timings
+    weights: dict | None = None  # a state_dict keyed by spec path (--weights, already paired); None: seeded
 
     @property
     def timing(self) -> dict:
@@ -54,6 +56,7 @@ def write_build(compiled: Compiled, out: str | Path, force: bool = False, note: 
     with atomic_dir(out, force) as tmp:
         (tmp / "spec.yaml").write_text(emit(compiled.spec, note))
         product = produce(compiled, tmp, options)
+        save_weights(product.module, tmp / "weights.pt")  # the exported weights, keyed by spec path
         if options.profile:
             product.summary["profile"] = profile(product, compiled.graph.input_shape, options, torch=True)
             _latency_from_profile(product.summary)
@@ -78,7 +81,7 @@ def produce(compiled: Compiled, folder: Path, options: BuildOptions) -> Product:
         raise ArchcError(f"--calib {options.calib}: calibration is for --pass quantize=int8; add it or drop --calib")
     if options.dynamic_hw:
         check_dynamic_hw(graph)
-    exported = export_onnx(graph, folder / "model.onnx", options.dynamic_batch)  # BN folded, named by spec path
+    exported = export_onnx(graph, folder / "model.onnx", options.dynamic_batch, weights=options.weights)  # BN folded, named by spec path
     checked = simplify_and_verify(exported, shape)  # onnxsim kept only if ORT still matches PyTorch
     save_checked(checked.model, exported.path)
     product = Product({"onnx": _onnx_entry(checked, exported.path, options.dynamic_batch),
@@ -143,7 +146,7 @@ def profile_target(target, compiled, runtime_: str, options) -> tuple[list, list
         return list(prof.measure({"model": runner}, options.warmup, options.runs, options.progress).values()), []
     shape = compiled.graph.input_shape
     if runtime_ == "torch":  # no export needed
-        runner = prof.torch_runner(lower_seeded(compiled.graph), shape, options.threads)
+        runner = prof.torch_runner(lowered(compiled.graph, options.weights), shape, options.threads)
         unused = [f"--pass {compiled.quantize.describe()} acts on the ONNX model; PyTorch eager runs float32"
                   ] if compiled.quantize else []
         return list(prof.measure({"torch": runner}, options.warmup, options.runs, options.progress).values()), unused
