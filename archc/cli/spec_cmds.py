@@ -9,6 +9,7 @@ import typer
 
 from archc.cli.app import (InputOpt, JsonOpt, PassOpt, RecipeOpt, SpecArg, VarOpt, _compile,
                            app, boundary)
+from archc.cli.weights_opts import WeightsMapOpt, WeightsOpt, with_weights
 from archc.errors import ArchcError
 
 
@@ -26,11 +27,14 @@ def validate(spec: SpecArg):
 @app.command()
 @boundary
 def summary(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: VarOpt = None, json_: JsonOpt = False,
-            layers: Annotated[bool, typer.Option(help="list every layer")] = True, recipe: RecipeOpt = None):
-    """Params, MACs and activation memory per layer and in total (torchinfo's semantics)."""
-    report = _compile(spec, pass_, input, var, recipe).report
+            layers: Annotated[bool, typer.Option(help="list every layer")] = True, recipe: RecipeOpt = None,
+            weights: WeightsOpt = None, weights_map: WeightsMapOpt = None):
+    """Params, MACs and activation memory per layer and in total (torchinfo's semantics);
+    with --weights, also whether (and how) the checkpoint fits."""
+    compiled = _compile(spec, pass_, input, var, recipe)
+    report, mapped = compiled.report, with_weights(compiled, weights, weights_map, quiet=json_)[1]
     if json_:
-        print(json.dumps(report.to_json()))
+        print(json.dumps({**report.to_json(), **({"weights": mapped.to_json()} if mapped else {})}))
         return
     from archc.cli import render
 

@@ -21,7 +21,8 @@ from archc.onnx.calib import files as calib_files
 from archc.onnx.export import check_dynamic_hw, export_onnx, save_checked
 from archc.onnx.quantize import quantize, speedup
 from archc.onnx.verify import SAMPLES, SEED, simplify_and_verify
-from archc.torch.weights import lower_seeded
+from archc.torch.checkpoint import save_weights
+from archc.torch.weights import lowered
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class BuildOptions:
     warmup: int = 5
     runs: int = 30
     progress: Callable | None = None  # render.progress, for long timings
+    weights: dict | None = None  # a state_dict keyed by spec path (--weights, already paired); None: seeded
 
     @property
     def timing(self) -> dict:
@@ -68,6 +70,7 @@ def write_build(compiled: Compiled, out: str | Path, force: bool = False, note: 
     with atomic_dir(out, force) as tmp:  # its manifest lists what is written here; nothing else is touched
         (tmp / "spec.yaml").write_text(emit(compiled.spec, note))
         product = produce(compiled, tmp, options)
+        save_weights(product.module, tmp / "weights.pt")  # the exported weights, keyed by spec path
         if options.profile:
             product.summary["profile"] = profile(product, compiled.graph.input_shape, options, torch=True)
             _latency_from_profile(product.summary)
@@ -81,7 +84,7 @@ def produce(compiled: Compiled, folder: Path, options: BuildOptions) -> Product:
     """Export, simplify, verify and quantize into `folder`."""
     graph, shape = compiled.graph, compiled.graph.input_shape
     options.check(compiled)
-    exported = export_onnx(graph, folder / "model.onnx", options.dynamic_batch)  # BN folded, named by spec path
+    exported = export_onnx(graph, folder / "model.onnx", options.dynamic_batch, weights=options.weights)  # BN folded, named by spec path
     checked = simplify_and_verify(exported, shape)  # onnxsim kept only if ORT still matches PyTorch
     save_checked(checked.model, exported.path)
     product = Product({"onnx": _onnx_entry(checked, exported.path, options.dynamic_batch),
@@ -148,7 +151,7 @@ def profile_target(target, compiled, runtime_: str, options) -> tuple[list, list
         return list(prof.measure({"model": runner}, options.warmup, options.runs, options.progress).values()), []
     shape = compiled.graph.input_shape
     if runtime_ == "torch":  # no export needed
-        runner = prof.torch_runner(lower_seeded(compiled.graph), shape, options.threads)
+        runner = prof.torch_runner(lowered(compiled.graph, options.weights), shape, options.threads)
         unused = [f"--pass {compiled.quantize.describe()} acts on the ONNX model; PyTorch eager runs float32"
                   ] if compiled.quantize else []
         return list(prof.measure({"torch": runner}, options.warmup, options.runs, options.progress).values()), unused

@@ -71,13 +71,15 @@ def check_dynamic_hw(graph: Graph) -> None:
                       f"per size with --input CxHxW (only the batch may be dynamic: --dynamic-batch)")
 
 
-def export_onnx(graph: Graph, path: str | os.PathLike, dynamic_batch: bool = False, seed: int = 0) -> Exported:
-    """Lower `graph` (weights drawn from `seed`, see weights.py) and export it to one ONNX file at `path`."""
+def export_onnx(graph: Graph, path: str | os.PathLike, dynamic_batch: bool = False, seed: int = 0,
+                weights: dict | None = None) -> Exported:
+    """Lower `graph` (weights drawn from `seed`, see weights.py, or `weights`: a state_dict keyed
+    by spec path) and export it to one ONNX file at `path`."""
     from archc.torch.provenance import name_nodes, scoped
-    from archc.torch.weights import lower_seeded
+    from archc.torch.weights import lowered
 
     check_lowerable(graph)
-    module = lower_seeded(graph, seed)  # same spec, same weights, same bytes
+    module = lowered(graph, weights, seed=seed)  # same spec, same weights, same bytes
     model = export_module(scoped(module), graph.input_shape, len(graph.outputs), dynamic_batch, graph.name)
     name_nodes(model, graph)
     save_checked(model, path)

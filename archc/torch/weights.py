@@ -13,9 +13,26 @@ import torch
 from torch import nn
 
 from archc.ir.graph import Graph
+from archc.torch.checkpoint import MappingReport, WeightsError, load_into, read_checkpoint  # noqa: F401 (API)
 from archc.torch.lower import lower
 
 SEED = 0
+
+
+def lowered(graph: Graph, weights=None, mapping=None, seed: int = SEED):
+    """lower_seeded(graph), then `weights` (a checkpoint path or state_dict) loaded into it through
+    `mapping` (see checkpoint.py); the module, or WeightsError and no module at all.
+
+        module = lowered(compile_spec("specs/mobilenetv2.yaml").graph, "mobilenet_v2.pth")
+    """
+    return lowered_report(graph, weights, mapping, seed)[0]
+
+
+def lowered_report(graph: Graph, weights=None, mapping=None, seed: int = SEED) -> tuple:
+    """(module, MappingReport) as `lowered` makes them; the report is None without weights."""
+    module = lower_seeded(graph, seed)
+    report = load_into(module, weights, mapping) if weights is not None else None
+    return module, report
 
 
 def lower_seeded(graph: Graph, seed: int = SEED):

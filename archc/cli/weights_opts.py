@@ -1,0 +1,35 @@
+"""`--weights CKPT.pt [--weights-map MAP.yaml]`, shared by build, summary and profile: pair the
+checkpoint with the compiled module before anything is written, and show how it was paired.
+
+    archc build specs/mobilenetv2.yaml --weights mobilenet_v2.pth --out out/mnv2
+    archc summary specs/deeplabv3plus_mobilenetv2.yaml --weights w.pt --weights-map map.yaml --json
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from archc.errors import ArchcError
+
+WeightsOpt = Annotated[Optional[Path], typer.Option(
+    "--weights", help="a torch state_dict (.pt/.pth) to load, read with weights_only=True")]
+WeightsMapOpt = Annotated[Optional[Path], typer.Option(
+    "--weights-map", help="YAML pairing archc paths with checkpoint keys (map / ignore / keep)")]
+
+
+def with_weights(compiled, weights, weights_map, quiet: bool = False):
+    """(state_dict keyed by spec path, MappingReport), or (None, None) without --weights."""
+    if weights is None:
+        if weights_map is not None:
+            raise ArchcError(f"--weights-map {weights_map}: it pairs a checkpoint's keys; give the checkpoint "
+                             f"with --weights")
+        return None, None
+    from archc.cli import render_weights
+    from archc.torch.weights import lowered_report
+
+    module, report = lowered_report(compiled.graph, weights, weights_map)
+    if not quiet:
+        render_weights.mapping(report)
+    return module.state_dict(), report

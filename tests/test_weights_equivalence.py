@@ -1,0 +1,75 @@
+"""Independent plain-torch models (tests/refnets, written from the papers) give their state_dicts to
+the shipped specs through the default mapping: the compiled module, and the ONNX model exported with
+those weights, compute the reference model's outputs within 1e-5."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from archc.compile import compile_spec
+from archc.torch.weights import lowered, lowered_report
+from refnets.deeplab import DeepLabV3PlusMobileNetV2
+from refnets.erfnet import ERFNet
+from refnets.mobilenet import MobileNetV2, mobilenet_v3_large, mobilenet_v3_small
+
+TOL = 1e-5
+CASES = {  # spec -> (reference model, input, weights map)
+    "mobilenetv2": (lambda: MobileNetV2(), "3x64x64", None),
+    "mobilenetv3_large": (lambda: mobilenet_v3_large(), "3x64x64", None),
+    "mobilenetv3_small": (lambda: mobilenet_v3_small(), "3x64x64", None),
+    "deeplabv3plus_mobilenetv2": (lambda: DeepLabV3PlusMobileNetV2(), "3x64x64", None),
+    # the authors' code keeps the encoder's classifier inside the encoder: one explicit pair
+    "erfnet": (lambda: ERFNet(), "3x64x128", {"encoder_head.0.0": "encoder.output_conv"}),
+}
+
+
+def randomized(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+    """Random BN statistics and affine parameters too, so that a swapped BN would show."""
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.weight.uniform_(0.5, 1.5), m.bias.uniform_(-0.2, 0.2)
+                m.running_mean.uniform_(-0.2, 0.2), m.running_var.uniform_(0.5, 1.5)
+    return model.eval()
+
+
+def reference(name: str):
+    make, size, wmap = CASES[name]
+    graph = compile_spec(f"specs/{name}.yaml", input=size).graph
+    ref = randomized(make())
+    x = torch.randn(2, *graph.input_shape, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        want = ref(x)
+    return graph, ref, x, (want if isinstance(want, tuple) else (want,)), wmap
+
+
+def _max_diff(got, want) -> float:
+    got = got if isinstance(got, (tuple, list)) else (got,)
+    return max(float((torch.as_tensor(g) - w).abs().max()) for g, w in zip(got, want))
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_reference_state_dict_gives_the_reference_outputs(name):
+    graph, ref, x, want, wmap = reference(name)
+    module, report = lowered_report(graph, ref.state_dict(), wmap)
+    assert len(report.paired) == sum(1 for k in ref.state_dict() if not k.endswith("num_batches_tracked"))
+    with torch.no_grad():
+        assert _max_diff(module(x), want) <= TOL * max(1.0, max(float(w.abs().max()) for w in want))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["mobilenetv3_small", "erfnet"])  # ~25 s each on 2 cores
+def test_exported_onnx_with_reference_weights(name, tmp_path):
+    import onnxruntime as ort
+
+    from archc.onnx.export import export_onnx
+
+    graph, ref, x, want, wmap = reference(name)
+    state = lowered(graph, ref.state_dict(), wmap).state_dict()
+    export_onnx(graph, tmp_path / "m.onnx", weights=state)
+    sess = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    got = [sess.run(None, {"input": x[i:i + 1].numpy()}) for i in range(2)]
+    got = [np.concatenate([g[j] for g in got]) for j in range(len(want))]
+    assert _max_diff(got, want) <= TOL * max(1.0, max(float(w.abs().max()) for w in want))
