@@ -1,0 +1,3 @@
+"""Placeholder replaced below."""
+def train_grouped(*a, **k):
+    raise NotImplementedError
