@@ -69,18 +69,19 @@ def _load(path: Path) -> dict:
 
 
 def save(run, state: dict, module, opt, sched) -> None:
-    """Replace the run's three files, each atomically (the checkpoint last: it decides where a resume starts)."""
+    """Replace the run's three files, each atomically; the checkpoint first (a resume starts from it), metrics.json
+    last (once it shows an epoch, everything of that epoch is on disk)."""
     if run is None:
         return
     run = Path(run)
     weights = {k: v.detach().cpu() for k, v in module.state_dict().items()}
+    with atomic_file(run / CHECKPOINT) as tmp:
+        torch.save({"module": weights, "optimizer": opt.state_dict(), "schedule": sched.state_dict(),
+                    "state": state}, tmp)
     with atomic_file(run / WEIGHTS) as tmp:
         torch.save(weights, tmp)
     with atomic_file(run / METRICS) as tmp:
         tmp.write_text(json.dumps(metrics(state), indent=1) + "\n")
-    with atomic_file(run / CHECKPOINT) as tmp:
-        torch.save({"module": weights, "optimizer": opt.state_dict(), "schedule": sched.state_dict(),
-                    "state": state}, tmp)
 
 
 def metrics(state: dict) -> dict:
