@@ -14,7 +14,6 @@ import pytest
 from typer.testing import CliRunner
 
 from archc.cli import app
-from archc.compile import compile_spec
 from archc.train.synth import synthesize
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,14 +107,54 @@ def test_eval_matches_training_and_onnx_runtime(tiny, tmp_path):
 
 
 @pytest.mark.slow
-def test_onnx_float32_and_int8_scored_on_the_same_images(tiny, tmp_path):
-    from archc.train.quality import quantized_quality
+def test_float32_and_int8_scored_on_the_same_images(tiny, tmp_path):
+    final = _train(tiny, tmp_path / "c")["final"]
+    args = ["eval", str(tiny / "tiny.yaml"), "--weights", str(tmp_path / "c/weights.pt"), "--data",
+            str(tiny / "data"), "--quantize", "int8", "--out", str(tmp_path / "q"), "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    both = json.loads(result.output)
+    assert abs(both["float32"]["miou"] - final["miou"]) < 2e-3  # ORT float32 = torch, up to a few pixels
+    assert both["int8"]["images"] == both["float32"]["images"] == 6 and both["float32"]["miou_drop"] == 0.0
+    alone = runner.invoke(app, ["eval", str(tmp_path / "q/model.int8.onnx"), "--data", str(tiny / "data"), "--json"])
+    assert alone.exit_code == 0 and json.loads(alone.output)["miou"] == both["int8"]["miou"]
+    bad = runner.invoke(app, args[:-5] + ["--quantize", "int4"])
+    assert bad.exit_code == 2 and "--quantize int4: choose one of int8" in bad.output
 
-    final = _train(tiny, tmp_path / "q")["final"]
-    c = compile_spec(tiny / "tiny.yaml")
-    q = quantized_quality(c, tmp_path / "q/weights.pt", tiny / "data", "int8", tmp_path / "q", samples=8)
-    assert abs(q["float32"]["miou"] - final["miou"]) < 2e-3  # ORT float32 = torch, up to a few pixels
-    assert q["int8"]["images"] == q["float32"]["images"] == 6 and q["int8"]["miou_drop"] is not None
-    result = runner.invoke(app, ["eval", str(tmp_path / "q/model.int8.onnx"), "--data", str(tiny / "data"),
-                                 "--json"])
-    assert result.exit_code == 0 and json.loads(result.output)["miou"] == q["int8"]["miou"]
+
+def test_sweep_trains_every_valid_configuration(tiny, tmp_path):
+    import csv
+
+    args = ["sweep", str(tiny / "tiny.yaml"), "--grid", "width=1,0.5", "--train", "1", "--data",
+            str(tiny / "data"), "--jobs", "1", "--out", str(tmp_path / "sw")]
+    assert runner.invoke(app, args).exit_code == 0
+    rows = list(csv.DictReader((tmp_path / "sw/results.csv").open()))
+    assert [r["config"] for r in rows] == ["width=1", "width=0.5"] and all(0 <= float(r["miou"]) <= 1 for r in rows)
+    assert len(list((tmp_path / "sw/train_cache").glob("*.json"))) == 2  # a re-run trains nothing
+    alone = runner.invoke(app, args[:4] + ["--train", "1"])
+    assert alone.exit_code == 2 and "go together" in alone.output
+
+
+@pytest.mark.slow
+def test_gradual_grouping_ends_equal_to_the_grouped_conv(tiny, tmp_path):
+    import numpy as np
+    import torch
+
+    from archc.compile import compile_spec
+    from archc.onnx import runtime
+    from archc.torch.lower import lower
+    from archc.train.quality import export_trained
+
+    state = _train(tiny, tmp_path / "g", "--gradual-groups", "2")
+    assert state["gradual"]["convs"] == 1 and state["gradual"]["max_abs_diff"] <= 1e-4
+    assert state["config"]["gradual_groups"] == 2
+    grouped = compile_spec(tmp_path / "g/grouped/spec.yaml")
+    assert any(n.op == "conv" and n.attrs["groups"] == 2 for n in grouped.graph)
+    dense = lower(compile_spec(tiny / "tiny.yaml").graph)
+    dense.load_state_dict(torch.load(tmp_path / "g/weights.pt", weights_only=True))
+    w = dense.get_submodule(next(n.owner for n in grouped.graph if n.op == "conv" and n.attrs["groups"] == 2)).weight.detach()
+    assert float(w[:8, 4:].abs().max()) == 0 and float(w[:8, :4].abs().max()) > 0  # off-group weights are 0
+    onnx_path = export_trained(grouped, tmp_path / "g/grouped/weights.pt", tmp_path / "grouped.onnx")
+    x = runtime.inputs((3, 32, 32), 1, 5)[0]
+    got = runtime.run_ort(runtime.session(onnx_path), x)[0]
+    assert np.max(np.abs(got - runtime.run_torch(dense.eval(), x)[0])) < 1e-4  # exported grouped = dense

@@ -80,20 +80,40 @@ def train(spec: SpecArg, data: DataOpt, epochs: Annotated[int, typer.Option(help
 def eval_(target: Annotated[Path, typer.Argument(help="a spec, or an .onnx model", show_default=False)],
           data: DataOpt, weights: Annotated[Optional[Path], typer.Option(help="checkpoint (for a spec)")] = None,
           pass_: PassOpt = None, input: InputOpt = None, var: VarOpt = None,
-          split: Annotated[str, typer.Option(help="train or val")] = "val", json_: JsonOpt = False):
+          split: Annotated[str, typer.Option(help="train or val")] = "val",
+          quantize: Annotated[Optional[str], typer.Option(help="int8, fp16 or dynamic: also export and quantize "
+                                                          "the trained model; score both in ONNX Runtime")] = None,
+          out: Annotated[Optional[Path], typer.Option("--out", "-o", help="keep the --quantize models here")] = None,
+          json_: JsonOpt = False):
     """mIoU, per-class IoU and pixel accuracy of a trained spec or an ONNX model (in ONNX Runtime)."""
     from archc.cli import render_train
-    from archc.train import evaluate
 
     if target.suffix == ".onnx":
-        if weights or pass_ or input or var:
-            raise ArchcError(f"{target}: --weights, --pass, --input and --var apply to a spec, not an .onnx model")
-        result = evaluate.evaluate_onnx(target, data, split)
+        if weights or pass_ or input or var or quantize:
+            raise ArchcError(f"{target}: --weights, --pass, --input, --var and --quantize apply to a spec, "
+                             f"not an .onnx model")
+        from archc.train.evaluate import evaluate_onnx
+
+        results = {target.name: evaluate_onnx(target, data, split)}
     elif weights is None:
         raise ArchcError(f"{target}: a spec needs --weights CKPT (e.g. RUN/weights.pt from archc train)")
     else:
-        result = evaluate.evaluate_checkpoint(_compile(target, pass_, input, var), weights, data, split)
+        results = _eval_spec(_compile(target, pass_, input, var), weights, data, split, quantize, out)
     if json_:
-        print(json.dumps(result))
+        print(json.dumps(next(iter(results.values())) if len(results) == 1 else results))
         return
-    render_train.scores({target.name: result})
+    render_train.scores(results)
+
+
+def _eval_spec(compiled, weights, data, split, quantize, out) -> dict:
+    import tempfile
+
+    from archc.train import evaluate, quality
+
+    if quantize is None:
+        return {compiled.spec.name: evaluate.evaluate_checkpoint(compiled, weights, data, split)}
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        return quality.quantized_quality(compiled, weights, data, quantize, out)
+    with tempfile.TemporaryDirectory() as tmp:
+        return quality.quantized_quality(compiled, weights, data, quantize, tmp)

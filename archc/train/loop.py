@@ -40,6 +40,7 @@ class Config:
     augment: bool = True
     seed: int = 0
     threads: int = 1
+    gradual_groups: Optional[int] = None  # set by archc.train.gradual
 
     def __post_init__(self):
         for name, value, choices in (("--optimizer", self.optimizer, OPTIMIZERS),

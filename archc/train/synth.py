@@ -1,9 +1,9 @@
 """A deterministic synthetic segmentation set, in the folder-pair layout, hard enough that capacity shows.
 
 Each object class is a stripe texture (its own orientation and period) filling a random shape of a random
-colour; the background is a colour gradient cluttered with flat-coloured decoy shapes and decoy stripes whose
-orientation belongs to no class, under pixel noise. Colour and shape say nothing about the class: a model has
-to read texture orientation and frequency, which small (narrow) models do worse. Class 0 is the background;
+colour; the background is a colour gradient cluttered with flat-coloured decoy shapes and decoy stripes that
+share a class's orientation or its period but never both, under pixel noise. Colour and shape say nothing
+about the class: a model has to read orientation and frequency jointly, which narrow models do worse. Class 0 is the background;
 with `classes: 1` the one object class is the mask's 1 (the binary case of the IoT thesis).
 
     archc data synth data/synth --classes 4 --images 300 --size 128x128 --seed 0
@@ -59,9 +59,9 @@ def sample(classes: int, size: tuple, seed: int, index: int) -> tuple[np.ndarray
     image = _background(rng, yy, xx)
     mask = np.zeros((h, w), np.uint8)
     kinds = max(classes - 1, 1)  # object classes; 1..kinds in the mask
-    for _ in range(rng.integers(3, 7)):  # decoys: flat shapes and stripes of no class's orientation
+    for _ in range(rng.integers(3, 7)):  # decoys: flat shapes, and stripes that match a class in one way only
         region = _shape(rng, yy, xx)
-        fill = _stripes(rng, yy, xx, rng.uniform(0, np.pi), 0, decoy=True) if rng.random() < 0.5 else 0.5
+        fill = _decoy(rng, yy, xx, kinds) if rng.random() < 0.7 else 0.5
         image = _paint(image, region, rng.uniform(0.2, 0.9, 3), fill)
     for _ in range(rng.integers(1, 5)):
         cls = int(rng.integers(1, kinds + 1))
@@ -91,15 +91,28 @@ def _shape(rng, yy, xx) -> np.ndarray:
 
 
 def _class_stripes(rng, yy, xx, cls: int, kinds: int) -> np.ndarray:
-    angle = np.pi * (cls - 1) / (2 * kinds) + rng.normal(0, 0.04)  # classes spread over [0, pi/2)
-    return _stripes(rng, yy, xx, angle, cls)
+    return _grating(rng, yy, xx, _angle(cls, kinds) + rng.normal(0, 0.04), _period(cls))
 
 
-def _stripes(rng, yy, xx, angle: float, cls: int, decoy: bool = False) -> np.ndarray:
-    """A sine grating in [0, 1]; class c has period 4 + 2 * (c % 3) pixels, decoys point in (pi/2, pi)."""
-    if decoy:
-        angle = np.pi / 2 + 0.15 + (angle % (np.pi / 2 - 0.3))
-    period = 4.0 + 2.0 * (cls % 3) if not decoy else rng.uniform(4, 10)
+def _angle(cls: int, kinds: int) -> float:
+    return np.pi * (cls - 1) / (2 * kinds)  # the classes' orientations spread over [0, pi/2)
+
+
+def _period(cls: int) -> float:
+    return 4.0 + 2.0 * (cls % 3)  # 4, 6 or 8 pixels
+
+
+def _decoy(rng, yy, xx, kinds: int) -> np.ndarray:
+    """A class's orientation at a period no class has (10-12 px), or a class's period at an orientation no
+    class has (in (pi/2, pi)): telling them apart takes orientation and frequency together."""
+    cls = int(rng.integers(1, kinds + 1))
+    if rng.random() < 0.5:
+        return _grating(rng, yy, xx, _angle(cls, kinds), rng.uniform(10, 12))
+    return _grating(rng, yy, xx, np.pi / 2 + rng.uniform(0.15, np.pi / 2 - 0.15), _period(cls))
+
+
+def _grating(rng, yy, xx, angle: float, period: float) -> np.ndarray:
+    """A sine grating in [0, 1] at `angle` with `period` pixels, random phase."""
     phase = rng.uniform(0, 2 * np.pi)
     return 0.5 + 0.5 * np.sin(2 * np.pi * (yy * np.cos(angle) + xx * np.sin(angle)) / period + phase)
 
