@@ -22,6 +22,9 @@ def sweep(spec: SpecArg,
           force: Annotated[bool, typer.Option(help="write into an existing directory not made by archc "
                                                    "(beside its files, never over them)")] = False,
           plot: Annotated[Optional[str], typer.Option(help="X,Y: also draw DIR/pareto.png and .svg")] = None,
+          train: Annotated[Optional[int], typer.Option("--train", help="EPOCHS: train each valid configuration, "
+                                                       "adds miou")] = None,
+          data: Annotated[Optional[Path], typer.Option("--data", help="dataset for --train")] = None,
           json_: JsonOpt = False):
     """Analyse (and profile) every combination of pass settings; invalid ones are skipped with a reason."""
     import time
@@ -38,8 +41,15 @@ def sweep(spec: SpecArg,
     sw = Sweep(str(spec), grid_, input, parse_vars(var), jobs)
     n = len(configurations(grid_)) * (2 if profile else 1)
     start = time.perf_counter()
+    if (train is None) != (data is None):
+        raise ArchcError("--train EPOCHS and --data DIR go together: give both or neither")
     with render.progress(n, "sweep") as step:
         results = sw.run(out, {"runs": 30, "warmup": 5, "threads": 1} if profile else None, step)
+    if train is not None:
+        from archc.tools.sweep_train import train_results
+
+        with render.progress(sum(r.status == "ok" for r in results), "train") as step:
+            train_results(sw, results, train, data, out, progress=step)
     seconds = time.perf_counter() - start
     if out:
         write_results(results, out)

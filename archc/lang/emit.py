@@ -13,6 +13,8 @@ def to_dict(spec: Spec) -> dict:
     d["input"] = list(spec.input)
     if spec.vars:
         d["vars"] = dict(spec.vars)
+    if spec.normalize:
+        d["normalize"] = {"mean": list(spec.normalize[0]), "std": list(spec.normalize[1])}
     d["width"] = {"multiplier": spec.width.multiplier, "round": spec.width.round, "divisor": spec.width.divisor}
     if spec.blocks:
         d["blocks"] = spec.blocks

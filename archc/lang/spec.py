@@ -16,6 +16,8 @@ from archc.lang.schema import validate_schema
 ROW_KEYS = ("op", "id", "n", "from", "width", "doc")  # row fields that are not op parameters
 WIDTH_MODES = ("normal", "fixed", "up")
 MAX_REPEATS = 1000  # how a row follows the width multiplier
+IMAGENET = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))  # mean, std of torchvision-trained backbones
+GRAY = ((0.449,), (0.226,))  # the RGB figures averaged, for 1-channel inputs
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,11 @@ class Spec:
     mark: Mark | None = None
     input_mark: Mark | None = None
     sources: tuple = field(default=(), compare=False)  # (file, sha256 of its text): this one, then imports
+    normalize: tuple | None = None  # (mean, std) as written; None: default_normalization
+
+    def normalization(self) -> tuple:
+        """(mean, std) per input channel that images get before the model: `normalize:` or the default."""
+        return self.normalize or default_normalization(self.input[0])
 
     def stage(self, sid: str) -> Stage:
         for st in self.stages:
@@ -88,6 +95,21 @@ class Spec:
             rows = tuple(r for r in (fn(st, i, row) for i, row in enumerate(st.rows)) if r is not None)
             stages.append(replace(st, rows=rows))
         return replace(self, stages=tuple(stages))
+
+
+def default_normalization(channels: int) -> tuple:
+    """ImageNet's mean and std (gray: their average); other channel counts are left as they are."""
+    return IMAGENET if channels == 3 else GRAY if channels == 1 else ((0.0,) * channels, (1.0,) * channels)
+
+
+def _normalize(d: dict, channels: int, mark) -> tuple | None:
+    if "normalize" not in d:
+        return None
+    mean, std = tuple(d["normalize"]["mean"]), tuple(d["normalize"]["std"])
+    if not len(mean) == len(std) == channels:
+        raise SpecError(f"normalize: mean and std need one value per input channel ({channels}), "
+                        f"got {len(mean)} and {len(std)}", mark)
+    return mean, std
 
 
 def parse_input(value, mark=None) -> tuple:
@@ -159,7 +181,8 @@ def decode(doc: yamlio.Document, variables: dict | None = None, header: str = ""
         name=d["name"], input=parse_input(d["input"], doc.mark(("input",))), stages=tuple(stages),
         vars=vars_, width=Width(float(w.get("multiplier", 1.0)), w.get("round", "floor"), w.get("divisor", 1)),
         blocks=blocks, outputs=_ref(d.get("outputs")), grouping=decode_grouping(doc), doc=d.get("doc"), file=doc.file,
-        header=header, mark=doc.mark(()), input_mark=doc.mark(("input",)), sources=tuple(sources))
+        header=header, mark=doc.mark(()), input_mark=doc.mark(("input",)), sources=tuple(sources),
+        normalize=_normalize(d, parse_input(d["input"])[0], doc.mark(("normalize",))))
 
 
 def _merge_blocks(blocks: dict, imported: dict, mark) -> None:

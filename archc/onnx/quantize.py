@@ -35,7 +35,8 @@ def quantize(model_path: Path, qpass, shape, calib_dir=None, timing=None) -> Qua
               "size_ratio": round(model_path.stat().st_size / out.stat().st_size, 3)}
     if data is not None:
         report["calibration"] = {"source": data.source, "samples": data.count}
-        report.update(weights="int8", activations=qpass.act, per_channel=qpass.per_channel, format="QDQ")
+        report.update(weights="int8", activations=qpass.act, per_channel=qpass.per_channel, format="QDQ",
+                      reduce_range=qpass.reduce_range)
     real = data is not None and data.real  # real images say more than synthetic inputs
     report["fidelity"] = fidelity(model_path, out, data.arrays if real else
                                   runtime.inputs(shape, FIDELITY_SAMPLES, FIDELITY_SEED))
@@ -66,7 +67,8 @@ def _int8(src, dst, qpass, data) -> None:
         pre = Path(tmp) / "pre.onnx"
         quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)  # shapes and fusions it expects
         quantize_static(str(pre), str(dst), data.reader(), quant_format=QuantFormat.QDQ, per_channel=qpass.per_channel,
-                        activation_type=act, weight_type=QuantType.QInt8, calibrate_method=CalibrationMethod.MinMax)
+                        activation_type=act, weight_type=QuantType.QInt8, calibrate_method=CalibrationMethod.MinMax,
+                        reduce_range=qpass.reduce_range)
 
 
 def _dynamic(src, dst, qpass, data) -> None:
@@ -97,7 +99,15 @@ def fidelity(ref_path, q_path, xs) -> dict:
     sqnr = 10 * np.log10(float(np.sum(ref ** 2)) / noise) if noise > 0 else None  # None: identical
     agree = [a for a in (_agreement(r, q) for r, q in pairs) if a is not None]
     return {"max_abs_diff": float(np.max(np.abs(err))), "sqnr_db": None if sqnr is None else round(sqnr, 2),
-            "argmax_agreement": round(float(np.mean(agree)), 5) if agree else None, "samples": len(xs)}
+            "argmax_agreement": round(float(np.mean(agree)), 5) if agree else None, "samples": len(xs),
+            "agreement_rule": _rule(pairs[0][0]) if pairs else None}
+
+
+def _rule(ref: np.ndarray) -> str | None:
+    """How `argmax_agreement` decides a pixel's class: one channel is a sigmoid, never an argmax."""
+    if ref.ndim not in (2, 4):
+        return None
+    return "sigmoid > 0.5" if ref.shape[1] == 1 else "argmax"
 
 
 def _agreement(ref: np.ndarray, q: np.ndarray) -> float | None:

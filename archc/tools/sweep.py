@@ -19,7 +19,7 @@ from pathlib import Path
 from archc.errors import ArchcError
 
 CACHE_VERSION = "1"
-COLUMNS = ("config", "status", "params", "macs", "activation_bytes", "median_ms", "fps", "reason")
+COLUMNS = ("config", "status", "params", "macs", "activation_bytes", "median_ms", "fps", "miou", "reason")
 
 
 @dataclass
@@ -33,6 +33,7 @@ class Result:
     activation_bytes: int | None = None
     median_ms: float | None = None
     fps: float | None = None
+    miou: float | None = None  # set by the training stage (archc.tools.sweep_train), with --train
 
     def row(self) -> dict:
         return {**{c: getattr(self, c) for c in COLUMNS}, **self.knobs}

@@ -1,0 +1,56 @@
+"""Printing for data, train and eval: the training progress bar (loss and throughput) and score tables."""
+from __future__ import annotations
+
+import contextlib
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+
+def _err() -> Console:
+    return Console(stderr=True)
+
+
+@contextlib.contextmanager
+def training(epochs: int):
+    """A progress bar per run on stderr (terminals only); yields progress(epoch, step, steps, loss, ips)."""
+    console = _err()
+    if not console.is_terminal:
+        yield None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("loss {task.fields[loss]:.4f}  {task.fields[ips]:.1f} img/s"), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("epoch", total=1, loss=0.0, ips=0.0)
+
+        def step(epoch, done, steps, loss, ips):
+            bar.update(task, description=f"epoch {epoch + 1}/{epochs}", completed=done, total=steps,
+                       loss=loss, ips=ips)
+
+        yield step
+
+
+def epochs(state: dict) -> None:
+    table = Table("epoch", "train loss", "val mIoU", "pixel acc", title=f"{state['spec']} training")
+    for e in state["epochs"]:
+        table.add_row(str(e["epoch"]), f"{e['train_loss']:.4f}", _pct(e["miou"]), _pct(e["pixel_accuracy"]))
+    Console().print(table)
+
+
+def scores(results: dict) -> None:
+    """{name: scores} side by side: mIoU, pixel accuracy, per-class IoU."""
+    table = Table("model", "mIoU", "pixel acc", "per-class IoU", "images")
+    for name, s in results.items():
+        per = " ".join(_pct(v) for v in s["per_class_iou"])
+        table.add_row(name, _pct(s["miou"]), _pct(s["pixel_accuracy"]), per, str(s["images"]))
+    Console().print(table)
+
+
+def synth(counts: dict, out) -> None:
+    Console().print(f"wrote {counts['train']} train + {counts['val']} val images "
+                    f"({counts['size'][0]}x{counts['size'][1]}, {counts['classes']} classes) to {out}")
+
+
+def _pct(v) -> str:
+    return "-" if v is None else f"{100 * v:.2f}%"

@@ -1,0 +1,114 @@
+"""A training run's folder: RUN/checkpoint.pt (model, optimiser, schedule, epochs so far), RUN/weights.pt
+(the model's state_dict, keyed by spec path, as `build --out` writes it) and RUN/metrics.json, each replaced
+atomically after every epoch, so a run killed at any moment resumes from its last finished epoch.
+
+    archc train SPEC --data D --epochs 5 --out run            # interrupted in epoch 3 ...
+    archc train SPEC --data D --epochs 5 --out run --resume   # ... goes on from epoch 3
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from archc.errors import ArchcError
+from archc.fs import atomic_file
+from archc.lang.emit import emit
+
+CHECKPOINT, WEIGHTS, METRICS = "checkpoint.pt", "weights.pt", "metrics.json"
+
+
+def fingerprint(compiled) -> str:
+    """What the model is: the transformed spec's text (a resumed run must train the same one)."""
+    return hashlib.sha256(emit(compiled.spec).encode()).hexdigest()[:16]
+
+
+def start(run, compiled, config, module, opt, sched, resume: bool) -> dict:
+    """metrics.json's content so far: empty for a new run, the finished epochs for a resumed one (whose
+    model, optimiser and schedule are restored in place)."""
+    state = {"spec": compiled.spec.name, "model": fingerprint(compiled), "input": list(compiled.graph.input_shape),
+             "config": asdict(config), "epochs": []}
+    if run is None:
+        return state
+    run = Path(run)
+    if run.exists() and not run.is_dir():
+        raise ArchcError(f"--out {run}: exists and is not a directory; choose another path")
+    if not resume:
+        if (run / CHECKPOINT).exists():
+            raise ArchcError(f"--out {run}: holds a training run already; pass --resume to continue it "
+                             f"or choose another --out")
+        run.mkdir(parents=True, exist_ok=True)
+        return state
+    saved = _load(run / CHECKPOINT)
+    for key in ("model", "config"):
+        if saved["state"][key] != state[key]:
+            raise ArchcError(f"--resume {run}: the run was started with another {key} "
+                             f"({_differs(saved['state'][key], state[key])}); give the same spec, passes and options")
+    module.load_state_dict(saved["module"])
+    opt.load_state_dict(saved["optimizer"])
+    sched.load_state_dict(saved["schedule"])
+    return saved["state"]
+
+
+def _differs(a, b) -> str:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return ", ".join(f"{k}: {a.get(k)} then, {b.get(k)} now" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k))
+    return f"{a} then, {b} now"
+
+
+def _load(path: Path) -> dict:
+    if not path.is_file():
+        raise ArchcError(f"--resume: {path} does not exist; start the run without --resume")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a truncated or foreign file: torch raises several types
+        raise ArchcError(f"--resume: cannot read {path}: {str(exc).splitlines()[0]}") from None
+
+
+def save(run, state: dict, module, opt, sched) -> None:
+    """Replace the run's three files, each atomically; the checkpoint first (a resume starts from it), metrics.json
+    last (once it shows an epoch, everything of that epoch is on disk)."""
+    if run is None:
+        return
+    run = Path(run)
+    weights = {k: v.detach().cpu() for k, v in module.state_dict().items()}
+    with atomic_file(run / CHECKPOINT) as tmp:
+        torch.save({"module": weights, "optimizer": opt.state_dict(), "schedule": sched.state_dict(),
+                    "state": state}, tmp)
+    with atomic_file(run / WEIGHTS) as tmp:
+        torch.save(weights, tmp)
+    with atomic_file(run / METRICS) as tmp:
+        tmp.write_text(json.dumps(metrics(state), indent=1) + "\n")
+
+
+def metrics(state: dict) -> dict:
+    """metrics.json: the run's identity, every epoch, and the last epoch's scores as `final`."""
+    return {**state, "final": state["epochs"][-1] if state["epochs"] else None}
+
+
+def load_own(module, path) -> None:
+    """Load an archc checkpoint (a state_dict keyed by spec path, or a RUN/checkpoint.pt) with exact keys.
+    The weights issue's archc.torch.weights.load_into replaces this for foreign checkpoints."""
+    path = Path(path)
+    try:
+        sd = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise ArchcError(f"--weights {path}: no such file") from None
+    except Exception as exc:
+        raise ArchcError(f"--weights {path}: cannot read it as a torch state_dict: {str(exc).splitlines()[0]}") from None
+    sd = sd.get("module", sd) if isinstance(sd, dict) else sd
+    if not isinstance(sd, dict):
+        raise ArchcError(f"--weights {path}: holds a {type(sd).__name__}, not a state_dict")
+    own = module.state_dict()
+    missing, extra = sorted(set(own) - set(sd)), sorted(set(sd) - set(own))
+    if missing or extra:
+        raise ArchcError(f"--weights {path}: keys do not match the model (missing {missing[:3]}, unexpected "
+                         f"{extra[:3]}); was it saved from this spec with the same passes?")
+    wrong = [k for k in own if tuple(own[k].shape) != tuple(sd[k].shape)]
+    if wrong:
+        raise ArchcError(f"--weights {path}: {wrong[0]} has shape {list(sd[wrong[0]].shape)}, the model needs "
+                         f"{list(own[wrong[0]].shape)}; was it saved with other passes (width)?")
+    module.load_state_dict(sd)

@@ -1,0 +1,146 @@
+"""Training a compiled spec on a segmentation set: cross-entropy (BCE for one class), SGD or AdamW with a
+poly or cosine schedule stepped per batch, val mIoU after every epoch and an atomic checkpoint after it.
+
+Deterministic for a seed: torch's deterministic algorithms, a fixed thread count, the shuffle, the crops and
+dropout drawn from (seed, epoch), so a run resumed from its last epoch's checkpoint repeats the batches an
+uninterrupted run would have seen and ends with the same metrics.json.
+
+    archc train specs/fastscnn.yaml --pass width=0.25 --input 3x128x128 --data data/synth --epochs 2 --out run
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+
+from archc.errors import ArchcError
+from archc.torch.lower import lower
+from archc.train import checkpoint, evaluate
+from archc.train.env import deterministic, device, out_classes
+from archc.train.datasets import IGNORE, Segmentation
+
+OPTIMIZERS = {"adamw": (torch.optim.AdamW, 1e-3), "sgd": (torch.optim.SGD, 0.01)}  # name -> (class, default lr)
+SCHEDULES = {"poly": lambda t: (1 - t) ** 0.9, "cosine": lambda t: 0.5 * (1 + math.cos(math.pi * t))}
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything that decides the result; a resumed run must have the same."""
+
+    epochs: int
+    batch: int = 8
+    lr: Optional[float] = None  # None: the optimiser's default (AdamW 1e-3, SGD 0.01)
+    optimizer: str = "adamw"
+    schedule: str = "cosine"
+    weight_decay: float = 1e-4
+    augment: bool = True
+    seed: int = 0
+    threads: int = 1
+    gradual_groups: Optional[int] = None  # set by archc.train.gradual
+
+    def __post_init__(self):
+        for name, value, choices in (("--optimizer", self.optimizer, OPTIMIZERS),
+                                     ("--schedule", self.schedule, SCHEDULES)):
+            if value not in choices:
+                raise ArchcError(f"{name} {value}: choose one of {', '.join(choices)}")
+        if self.epochs < 1 or self.batch < 1 or self.threads < 1:
+            raise ArchcError("--epochs, --batch and --threads must be >= 1")
+        if self.lr is not None and not self.lr > 0:
+            raise ArchcError(f"--lr {self.lr}: give a positive learning rate, e.g. 1e-3")
+
+
+def datasets(compiled, data_dir, config: Config) -> tuple:
+    shape, classes = compiled.graph.input_shape, out_classes(compiled)
+    norm = compiled.spec.normalization()
+    return (Segmentation(data_dir, "train", classes, shape, norm, config.augment, config.seed),
+            Segmentation(data_dir, "val", classes, shape, norm))
+
+
+def make_optimizer(module, config: Config, steps: int):
+    cls, default_lr = OPTIMIZERS[config.optimizer]
+    kwargs = {"momentum": 0.9} if config.optimizer == "sgd" else {}
+    opt = cls(module.parameters(), lr=config.lr or default_lr, weight_decay=config.weight_decay, **kwargs)
+    rule = SCHEDULES[config.schedule]
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda step: rule(min(step / max(steps, 1), 1.0)))
+
+
+def loss_fn(logits, masks):
+    """Cross-entropy over classes, or BCE for one class; 255 = ignore in both."""
+    if logits.shape[-2:] != masks.shape[-2:]:  # heads that stop short of the input size
+        logits = F.interpolate(logits, masks.shape[-2:], mode="bilinear", align_corners=False)
+    if logits.shape[1] > 1:
+        return F.cross_entropy(logits, masks, ignore_index=IGNORE)
+    keep = (masks != IGNORE).float()
+    target = (masks == 1).float()
+    per_pixel = F.binary_cross_entropy_with_logits(logits[:, 0], target, reduction="none")
+    return (per_pixel * keep).sum() / keep.sum().clamp(min=1)
+
+
+def batches(data: Segmentation, batch: int, seed: int, epoch: int):
+    """Shuffled batches of one epoch, a pure function of (seed, epoch); a last batch of one is dropped
+    (batch norm cannot train on it)."""
+    data.epoch = epoch
+    order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed * 100_003 + epoch)).tolist()
+    for start in range(0, len(order), batch):
+        idx = order[start:start + batch]
+        if len(idx) == 1 and len(order) > 1:
+            return
+        items = [data[i] for i in idx]
+        yield torch.stack([x for x, _ in items]), torch.stack([m for _, m in items])
+
+
+def train_epoch(module, data, config, epoch, opt, sched, dev, progress=None, hook=None) -> float:
+    """One epoch; returns the mean training loss."""
+    module.train()
+    torch.manual_seed(config.seed * 100_003 + epoch)  # dropout's draws depend on the epoch only
+    total, count, steps = 0.0, 0, math.ceil(len(data) / config.batch)
+    start = time.perf_counter()
+    for step, (x, m) in enumerate(batches(data, config.batch, config.seed, epoch)):
+        if hook is not None:
+            hook(epoch, step, steps)
+        x, m = x.to(dev), m.to(dev)
+        loss = loss_fn(_first(module(x)), m)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        total, count = total + loss.item() * len(x), count + len(x)
+        if progress is not None:
+            progress(epoch, step + 1, steps, total / count, count / (time.perf_counter() - start))
+    return total / max(count, 1)
+
+
+def _first(out):
+    return out[0] if isinstance(out, (tuple, list)) else out
+
+
+def train(compiled, data_dir, config: Config, run=None, weights=None, resume=False, progress=None,
+          hook=None, module=None) -> dict:
+    """Train `compiled` (or `module`, its lowered model) and return metrics.json's content.
+    `run`: a folder for checkpoint.pt, weights.pt and metrics.json after every epoch; `hook(epoch, step,
+    steps)` is called before each step (the resume test interrupts through it)."""
+    with deterministic(config.threads):
+        train_set, val_set = datasets(compiled, data_dir, config)
+        module = module if module is not None else lower(compiled.graph, config.seed)
+        if weights is not None:
+            checkpoint.load_own(module, weights)
+        dev = device()
+        module.to(dev)
+        steps = config.epochs * math.ceil(len(train_set) / config.batch)
+        opt, sched = make_optimizer(module, config, steps)
+        state = checkpoint.start(run, compiled, config, module, opt, sched, resume)
+        for epoch in range(len(state["epochs"]), config.epochs):
+            loss = train_epoch(module, train_set, config, epoch, opt, sched, dev, progress, hook)
+            scores = evaluate.evaluate_module(module, val_set, config.batch, dev)
+            state["epochs"].append({"epoch": epoch + 1, "train_loss": round(loss, 6), "lr": sched.get_last_lr()[0],
+                                    **{k: scores[k] for k in ("miou", "pixel_accuracy", "per_class_iou")}})
+            checkpoint.save(run, state, module, opt, sched)
+        return state
+
+
+def config_dict(config: Config) -> dict:
+    return asdict(config)

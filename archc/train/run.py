@@ -1,0 +1,42 @@
+"""`archc train` as one function: the model to start from (fresh, --weights, or carried from a wider parent
+with --from-parent), the training loop, and gradual grouping when asked.
+
+    state = train_spec(compile_spec("specs/fastscnn.yaml", ["width=0.25"], "3x128x128"), "data/synth",
+                       Config(epochs=2), "run")
+"""
+from __future__ import annotations
+
+import torch
+
+from archc.errors import ArchcError
+from archc.torch import weights as torch_weights
+from archc.torch.lower import lower
+from archc.train import gradual
+from archc.train.loop import Config, train
+
+
+def train_spec(compiled, data, config: Config, out=None, weights=None, parent=None, gradual_groups=None,
+               resume=False, progress=None, hook=None) -> dict:
+    """`parent`: (the parent's Compiled, its checkpoint) for --from-parent."""
+    if weights is not None and parent is not None:
+        raise ArchcError("--weights and --from-parent both give the starting weights; give one")
+    module = lower(compiled.graph, config.seed)
+    if parent is not None and not resume:
+        module.load_state_dict(carried(compiled, *parent))
+    if gradual_groups is not None:
+        return gradual.train_grouped(compiled, module, data, config, gradual_groups, out, weights, resume,
+                                     progress, hook)
+    return train(compiled, data, config, out, weights, resume, progress, hook, module)
+
+
+def carried(compiled, parent, parent_ckpt) -> dict:
+    """The child's state_dict carried from the parent's trained weights (the weights issue's function)."""
+    carry = getattr(torch_weights, "carry", None)
+    if carry is None:
+        raise ArchcError("--from-parent needs archc.torch.weights.carry (weight-carrying width), which this "
+                         "archc does not have yet; train from scratch or give --weights")
+    try:
+        parent_state = torch.load(parent_ckpt, map_location="cpu", weights_only=True)
+    except Exception as exc:  # missing, truncated or foreign: torch raises several types
+        raise ArchcError(f"--from-parent {parent_ckpt}: cannot read it: {str(exc).splitlines()[0]}") from None
+    return carry(parent.graph, parent_state, compiled.graph)

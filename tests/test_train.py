@@ -1,0 +1,160 @@
+"""Training: the same seed gives the same metrics.json, a run killed mid-epoch (SIGINT, SIGKILL) resumes to
+the same final metrics, eval agrees with training's own val scores in torch and in ONNX Runtime."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from archc.cli import app
+from archc.train.synth import synthesize
+
+ROOT = Path(__file__).resolve().parent.parent
+runner = CliRunner()
+TINY = """name: tiny
+input: [3, 32, 32]
+vars:
+  classes: 3
+stages:
+  - id: body
+    columns: [op, c, s]
+    rows:
+      - [conv_bn_act, 8, 2]
+      - [dsconv, 16, 2]
+      - {op: dropout, p: 0.1}
+      - {op: conv, c: $classes, k: 1, bias: true, width: fixed}
+      - {op: resize, scale: 4, align_corners: false}
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A 531-parameter net and a 3-class synthetic set it trains on in about a second."""
+    root = tmp_path_factory.mktemp("tiny")
+    (root / "tiny.yaml").write_text(TINY)
+    synthesize(root / "data", 3, 30, (32, 32), seed=1)
+    synthesize(root / "long", 3, 120, (32, 32), seed=2)  # epochs long enough to be killed inside
+    return root
+
+
+def _train(tiny, out, *extra, data="data", epochs="2"):
+    args = ["train", str(tiny / "tiny.yaml"), "--data", str(tiny / data), "--epochs", epochs,
+            "--batch", "4", "--out", str(out), *extra]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return json.loads((out / "metrics.json").read_text())
+
+
+def test_same_seed_same_metrics(tiny, tmp_path):
+    a = _train(tiny, tmp_path / "a")
+    assert (tmp_path / "a" / "metrics.json").read_bytes() == (_train(tiny, tmp_path / "b") and
+                                                              (tmp_path / "b" / "metrics.json").read_bytes())
+    assert len(a["epochs"]) == 2 and a["final"] == a["epochs"][-1] and a["final"]["miou"] is not None
+    assert _train(tiny, tmp_path / "c", "--seed", "1")["epochs"] != a["epochs"]  # the seed is used
+
+
+def test_a_run_is_not_overwritten_and_resume_checks_options(tiny, tmp_path):
+    _train(tiny, tmp_path / "r", epochs="1")
+    again = runner.invoke(app, ["train", str(tiny / "tiny.yaml"), "--data", str(tiny / "data"), "--epochs", "1",
+                                "--out", str(tmp_path / "r")])
+    assert again.exit_code == 2 and "pass --resume" in again.output
+    other = runner.invoke(app, ["train", str(tiny / "tiny.yaml"), "--data", str(tiny / "data"), "--epochs", "1",
+                                "--batch", "4", "--lr", "0.5", "--out", str(tmp_path / "r"), "--resume"])
+    assert other.exit_code == 2 and "lr: None then, 0.5 now" in other.output
+
+
+@pytest.fixture(scope="module")
+def whole(tiny, tmp_path_factory):
+    """The uninterrupted run the interrupted ones must end equal to."""
+    return _train(tiny, tmp_path_factory.mktemp("whole") / "run", data="long")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+def test_interrupted_run_resumes_to_the_same_metrics(tiny, whole, tmp_path, sig):
+    run = tmp_path / "cut"
+    cmd = [sys.executable, "-m", "archc", "train", str(tiny / "tiny.yaml"), "--data", str(tiny / "long"),
+           "--epochs", "2", "--batch", "4", "--out", str(run)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    deadline = time.monotonic() + 120
+    while not (run / "metrics.json").exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(sig)  # epoch 2 has just started
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == (130 if sig == signal.SIGINT else -signal.SIGKILL), err
+    done = json.loads((run / "metrics.json").read_text())
+    assert len(done["epochs"]) == 1  # killed inside epoch 2: only epoch 1 was saved
+    resumed = _train(tiny, run, "--resume", data="long")
+    assert resumed == whole
+
+
+def test_eval_matches_training_and_onnx_runtime(tiny, tmp_path):
+    final = _train(tiny, tmp_path / "e")["final"]
+    result = runner.invoke(app, ["eval", str(tiny / "tiny.yaml"), "--weights", str(tmp_path / "e/weights.pt"),
+                                 "--data", str(tiny / "data"), "--json"])
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.output)
+    assert scores["miou"] == final["miou"] and scores["per_class_iou"] == final["per_class_iou"]
+    missing = runner.invoke(app, ["eval", str(tiny / "tiny.yaml"), "--data", str(tiny / "data")])
+    assert missing.exit_code == 2 and "needs --weights" in missing.output
+
+
+@pytest.mark.slow
+def test_float32_and_int8_scored_on_the_same_images(tiny, tmp_path):
+    final = _train(tiny, tmp_path / "c")["final"]
+    args = ["eval", str(tiny / "tiny.yaml"), "--weights", str(tmp_path / "c/weights.pt"), "--data",
+            str(tiny / "data"), "--quantize", "int8", "--out", str(tmp_path / "q"), "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    both = json.loads(result.output)
+    assert abs(both["float32"]["miou"] - final["miou"]) < 2e-3  # ORT float32 = torch, up to a few pixels
+    assert both["int8"]["images"] == both["float32"]["images"] == 6 and both["float32"]["miou_drop"] == 0.0
+    alone = runner.invoke(app, ["eval", str(tmp_path / "q/model.int8.onnx"), "--data", str(tiny / "data"), "--json"])
+    assert alone.exit_code == 0 and json.loads(alone.output)["miou"] == both["int8"]["miou"]
+    bad = runner.invoke(app, args[:-5] + ["--quantize", "int4"])
+    assert bad.exit_code == 2 and "--quantize int4: choose one of int8" in bad.output
+
+
+def test_sweep_trains_every_valid_configuration(tiny, tmp_path):
+    import csv
+
+    args = ["sweep", str(tiny / "tiny.yaml"), "--grid", "width=1,0.5", "--train", "1", "--data",
+            str(tiny / "data"), "--jobs", "1", "--out", str(tmp_path / "sw")]
+    assert runner.invoke(app, args).exit_code == 0
+    rows = list(csv.DictReader((tmp_path / "sw/results.csv").open()))
+    assert [r["config"] for r in rows] == ["width=1", "width=0.5"] and all(0 <= float(r["miou"]) <= 1 for r in rows)
+    assert len(list((tmp_path / "sw/train_cache").glob("*.json"))) == 2  # a re-run trains nothing
+    alone = runner.invoke(app, args[:4] + ["--train", "1"])
+    assert alone.exit_code == 2 and "go together" in alone.output
+
+
+@pytest.mark.slow
+def test_gradual_grouping_ends_equal_to_the_grouped_conv(tiny, tmp_path):
+    import numpy as np
+    import torch
+
+    from archc.compile import compile_spec
+    from archc.onnx import runtime
+    from archc.torch.lower import lower
+    from archc.train.quality import export_trained
+
+    state = _train(tiny, tmp_path / "g", "--gradual-groups", "2")
+    assert state["gradual"]["convs"] == 1 and state["gradual"]["max_abs_diff"] <= 1e-4
+    assert state["config"]["gradual_groups"] == 2
+    grouped = compile_spec(tmp_path / "g/grouped/spec.yaml")
+    assert any(n.op == "conv" and n.attrs["groups"] == 2 for n in grouped.graph)
+    dense = lower(compile_spec(tiny / "tiny.yaml").graph)
+    dense.load_state_dict(torch.load(tmp_path / "g/weights.pt", weights_only=True))
+    w = dense.get_submodule(next(n.owner for n in grouped.graph if n.op == "conv" and n.attrs["groups"] == 2)).weight.detach()
+    assert float(w[:8, 4:].abs().max()) == 0 and float(w[:8, :4].abs().max()) > 0  # off-group weights are 0
+    onnx_path = export_trained(grouped, tmp_path / "g/grouped/weights.pt", tmp_path / "grouped.onnx")
+    x = runtime.inputs((3, 32, 32), 1, 5)[0]
+    got = runtime.run_ort(runtime.session(onnx_path), x)[0]
+    assert np.max(np.abs(got - runtime.run_torch(dense.eval(), x)[0])) < 1e-4  # exported grouped = dense

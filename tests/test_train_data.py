@@ -1,0 +1,153 @@
+"""Datasets: the three layouts, every bad-dataset case as one clear line, the synthetic set's determinism,
+and the scores against hand-computed confusion counts."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from archc.cli import app
+
+from archc.errors import ArchcError
+from archc.lang.spec import IMAGENET
+from archc.train.datasets import Segmentation, find_pairs
+from archc.train.metrics import Confusion
+from archc.train.synth import sample, synthesize
+
+ROOT = Path(__file__).resolve().parent.parent
+SHAPE = (3, 16, 16)
+runner = CliRunner()
+
+
+def _pair(folder: Path, name: str, mask: np.ndarray, size=(16, 16), mode: str = "L", suffix=".png"):
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    (folder / "masks").mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.full((*size, 3), 120, np.uint8)).save(folder / "images" / f"{name}{suffix}")
+    img = Image.fromarray(mask.astype(np.uint8))
+    if mode == "P":
+        img = img.convert("P")
+        img.putpalette([v for i in range(256) for v in (i, 255 - i, 0)])
+    img.save(folder / "masks" / f"{name}.png")
+
+
+def _load(root, split="train", classes=3):
+    return Segmentation(root, split, classes, SHAPE, IMAGENET)
+
+
+def test_split_layout_reads_ids_and_ignore(tmp_path):
+    mask = np.zeros((16, 16), np.uint8)
+    mask[:8] = 2
+    mask[0, 0] = 255
+    _pair(tmp_path / "train", "a", mask)
+    data = _load(tmp_path)
+    x, m = data[0]
+    assert x.shape == SHAPE and m.shape == (16, 16)
+    assert int(m[0, 0]) == 255 and int(m[7, 5]) == 2 and int(m[8, 5]) == 0
+    assert abs(float(x[0, 0, 0]) - (120 / 255 - 0.485) / 0.229) < 1e-5  # ImageNet normalisation
+
+
+def test_palette_masks_give_their_indices(tmp_path):
+    mask = np.zeros((16, 16), np.uint8)
+    mask[4:] = 1
+    _pair(tmp_path / "train", "a", mask, mode="P")
+    assert int(_load(tmp_path)[0][1][10, 0]) == 1
+
+
+def test_binary_layout_for_one_class(tmp_path):
+    mask = np.zeros((16, 16), np.uint8)
+    mask[:, 8:] = 255  # the thesis's 0/255 masks
+    _pair(tmp_path, "a", mask)
+    m = Segmentation(tmp_path, "val", 1, SHAPE, IMAGENET)[0][1]  # one folder pair serves every split
+    assert set(np.unique(m.numpy())) == {0, 1} and int(m[0, 15]) == 1
+
+
+def test_voc_layout(tmp_path):
+    for sub in ("JPEGImages", "SegmentationClass", "ImageSets/Segmentation"):
+        (tmp_path / sub).mkdir(parents=True)
+    for name, cls in (("2007_000032", 5), ("2007_000039", 20)):
+        Image.fromarray(np.full((20, 24, 3), 90, np.uint8)).save(tmp_path / "JPEGImages" / f"{name}.jpg")
+        mask = np.full((20, 24), cls, np.uint8)
+        mask[0] = 255  # VOC's object borders
+        Image.fromarray(mask).convert("P").save(tmp_path / "SegmentationClass" / f"{name}.png")
+    (tmp_path / "ImageSets/Segmentation/val.txt").write_text("2007_000032\n2007_000039\n")
+    data = Segmentation(tmp_path, "val", 21, SHAPE, IMAGENET)
+    assert len(data) == 2 and int(data[1][1][8, 8]) == 20 and int(data[1][1][0, 0]) == 255
+
+
+BAD = {  # case -> (how to break a good set, what the one line must say)
+    "image without mask": (lambda d: (d / "train/masks/a.png").unlink(), "no mask"),
+    "mask wrong size": (lambda d: Image.fromarray(np.zeros((8, 16), np.uint8)).save(d / "train/masks/a.png"),
+                        "must have its image's size"),
+    "class id above classes": (lambda d: Image.fromarray(np.full((16, 16), 7, np.uint8)).save(d / "train/masks/a.png"),
+                               "holds class id 7, but the model has 3 classes"),
+    "unreadable image": (lambda d: (d / "train/images/a.png").write_bytes(b"not a png"), "cannot read image"),
+    "unreadable mask": (lambda d: (d / "train/masks/a.png").write_bytes(b"\x89PNG broken"), "cannot read mask"),
+    "rgb mask": (lambda d: Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(d / "train/masks/a.png"),
+                 "is a RGB image"),
+    "empty split": (lambda d: [p.unlink() for p in (d / "train/images").iterdir()], "the train split is empty"),
+    "no split": (lambda d: __import__("shutil").rmtree(d / "train"), "no train split found"),
+}
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_bad_dataset_is_one_clear_line(tmp_path, case):
+    _pair(tmp_path / "train", "a", np.zeros((16, 16), np.uint8))
+    _pair(tmp_path / "train", "b", np.ones((16, 16), np.uint8))
+    breaker, words = BAD[case]
+    breaker(tmp_path)
+    with pytest.raises(ArchcError) as err:
+        _load(tmp_path)
+    assert words in str(err.value) and "\n" not in str(err.value)
+
+
+def test_empty_voc_split(tmp_path):
+    (tmp_path / "JPEGImages").mkdir()
+    (tmp_path / "ImageSets/Segmentation").mkdir(parents=True)
+    (tmp_path / "ImageSets/Segmentation/train.txt").write_text("\n")
+    with pytest.raises(ArchcError, match="the train split is empty"):
+        find_pairs(tmp_path, "train")
+
+
+def test_synth_is_deterministic_and_labelled(tmp_path):
+    a, b = sample(4, (48, 48), 3, 7), sample(4, (48, 48), 3, 7)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    assert not np.array_equal(a[0], sample(4, (48, 48), 4, 7)[0])  # the seed matters
+    counts = synthesize(tmp_path / "s", 4, 10, (48, 48), seed=3)
+    assert counts["train"] == 8 and counts["val"] == 2
+    mask = np.asarray(Image.open(tmp_path / "s/train/masks/00007.png"))
+    assert np.array_equal(mask, a[1]) and mask.max() <= 3 and len(np.unique(mask)) > 1
+
+
+def test_synth_cli_writes_what_the_function_writes(tmp_path):
+    args = ["--classes", "2", "--images", "3", "--size", "24x32", "--seed", "5"]
+    assert runner.invoke(app, ["data", "synth", str(tmp_path / "x"), *args]).exit_code == 0
+    synthesize(tmp_path / "y", 2, 3, (24, 32), seed=5)
+    files = sorted(p.relative_to(tmp_path / "x") for p in (tmp_path / "x").rglob("*.png"))
+    assert len(files) == 6
+    assert all((tmp_path / "x" / f).read_bytes() == (tmp_path / "y" / f).read_bytes() for f in files)
+    bad = runner.invoke(app, ["data", "synth", str(tmp_path / "z"), "--size", "big"])
+    assert bad.exit_code == 2 and "archc: error: --size big: expected HxW" in bad.output
+
+
+def test_scores_match_hand_counts():
+    conf = Confusion(3)
+    target = np.array([[0, 0, 1, 1, 2, 255]])
+    logits = np.zeros((1, 3, 1, 6))
+    for i, c in enumerate([0, 1, 1, 1, 0, 2]):
+        logits[0, c, 0, i] = 1
+    conf.add(logits, target)
+    s = conf.scores()
+    # class 0: tp 1, fp 1 (pixel 4), fn 1 -> 1/3; class 1: tp 2, fp 1 -> 2/3; class 2: tp 0 -> 0
+    assert s["per_class_iou"] == [pytest.approx(1 / 3, abs=1e-6), pytest.approx(2 / 3, abs=1e-6), 0.0]
+    assert s["pixel_accuracy"] == pytest.approx(3 / 5) and s["pixels"] == 5
+
+
+def test_one_class_is_a_sigmoid_threshold_not_an_argmax():
+    conf = Confusion(1)
+    logits = np.array([[[[2.0, -1.0, 0.5, -3.0]]]])  # one channel: argmax would say 0 everywhere
+    conf.add(logits, np.array([[[1, 0, 0, 0]]]))
+    s = conf.scores()
+    assert s["per_class_iou"] == [0.5] and s["miou"] == 0.5 and s["pixel_accuracy"] == 0.75
