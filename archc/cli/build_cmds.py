@@ -9,6 +9,7 @@ import typer
 
 from archc.cli.app import (CalibOpt, InputOpt, JsonOpt, PassOpt, RecipeOpt, SpecArg, ThreadsOpt, VarOpt, _compile,
                            app, boundary)
+from archc.cli.device_opts import HostOpt, IdentityOpt, PerLayerOpt, RemotePythonOpt, SshConfigOpt, target as _target
 from archc.errors import ArchcError
 
 
@@ -23,7 +24,9 @@ def build(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: Var
           calib: CalibOpt = None,
           profile: Annotated[bool, typer.Option("--profile", help="time the models; latency into summary.json")] = False,
           threads: ThreadsOpt = 1, runs: Annotated[int, typer.Option(help="timed runs per model")] = 30,
-          warmup: Annotated[int, typer.Option(help="untimed runs first")] = 5):
+          warmup: Annotated[int, typer.Option(help="untimed runs first")] = 5,
+          host: HostOpt = None, identity: IdentityOpt = None, ssh_config: SshConfigOpt = None,
+          remote_python: RemotePythonOpt = None):
     """Compile SPEC (after passes) and write DIR/spec.yaml, DIR/summary.json and DIR/model.onnx
     (simplified and verified against PyTorch; with --pass quantize=MODE also DIR/model.MODE.onnx)."""
     from archc.cli import render
@@ -34,7 +37,8 @@ def build(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: Var
     c = _compile(spec, pass_, input, var, recipe)
     note = (f"written by archc build {spec}" + (f" --passes {recipe}" if recipe else "")
             + "".join(f" --pass {p}" for p in pass_ or []) + (f" --input {input}" if input else ""))
-    options = BuildOptions(dynamic_batch, dynamic_hw, calib, profile, threads, warmup, runs, render.progress)
+    options = BuildOptions(dynamic_batch, dynamic_hw, calib, profile, threads, warmup, runs, render.progress,
+                           _target(host, identity, ssh_config, remote_python))
     summary = write_build(c, out, force, note, options)
     render.totals(c.report)
     render.build(summary, out)
@@ -47,14 +51,17 @@ def profile(target: Annotated[Path, typer.Argument(help="a spec, or an .onnx mod
             runtime: Annotated[str, typer.Option(help="ort, torch or both")] = "ort",
             threads: ThreadsOpt = 1, runs: Annotated[int, typer.Option(help="timed runs per model")] = 50,
             warmup: Annotated[int, typer.Option(help="untimed runs first")] = 10,
-            calib: CalibOpt = None, json_: JsonOpt = False):
+            calib: CalibOpt = None, json_: JsonOpt = False, per_layer: PerLayerOpt = False,
+            host: HostOpt = None, identity: IdentityOpt = None, ssh_config: SshConfigOpt = None,
+            remote_python: RemotePythonOpt = None):
     """Latency in ONNX Runtime (CPU) and/or PyTorch eager: median, p90, mean, std, fps.
     Several models (float32 and quantized, or both runtimes) are timed with their runs interleaved."""
     from archc.cli import render
     from archc.onnx.artifacts import BuildOptions
     from archc.onnx.artifacts import profile_target
 
-    options = BuildOptions(calib=calib, threads=threads, warmup=warmup, runs=runs, progress=render.progress)
+    options = BuildOptions(calib=calib, threads=threads, warmup=warmup, runs=runs, progress=render.progress,
+                           target=_target(host, identity, ssh_config, remote_python, per_layer))
     compiled = None if target.suffix == ".onnx" else _compile(target, pass_, input, var)
     if compiled is None and (pass_ or input or var):
         raise ArchcError(f"{target}: --pass, --input and --var apply to a spec, not to an .onnx model")
@@ -65,3 +72,8 @@ def profile(target: Annotated[Path, typer.Argument(help="a spec, or an .onnx mod
         print(json.dumps(results[0] if len(results) == 1 else results))
         return
     render.profiles(results)
+    if per_layer:
+        from archc.cli import render_latency
+
+        for r in results:
+            render_latency.per_layer(r)

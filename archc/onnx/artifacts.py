@@ -17,8 +17,10 @@ from archc.lang.emit import emit
 from archc.errors import ArchcError, ExportError
 from archc.fs import atomic_dir
 from archc.onnx import profile as prof
+from archc.onnx.layers import rows_of
 from archc.onnx.export import check_dynamic_hw, export_onnx, save_checked
 from archc.onnx.quantize import quantize, speedup
+from archc.onnx.targets import Target, profile_model
 from archc.onnx.verify import SAMPLES, SEED, TOLERANCE, simplify_and_verify
 from archc.torch.weights import lower_seeded
 
@@ -33,6 +35,7 @@ class BuildOptions:
     warmup: int = 5
     runs: int = 30
     progress: Callable | None = None  # render.progress, for long timings
+    target: Target = Target()  # this machine or a device over SSH; end to end or per layer
 
     @property
     def timing(self) -> dict:
@@ -55,7 +58,8 @@ def write_build(compiled: Compiled, out: str | Path, force: bool = False, note: 
         (tmp / "spec.yaml").write_text(emit(compiled.spec, note))
         product = produce(compiled, tmp, options)
         if options.profile:
-            product.summary["profile"] = profile(product, compiled.graph.input_shape, options, torch=True)
+            product.summary["profile"] = profile(product, compiled.graph.input_shape, options,
+                                                 torch=not options.target.special, compiled=compiled)
             _latency_from_profile(product.summary)
         summary.update(product.summary)
         summary["warnings"] = product.warnings
@@ -113,8 +117,14 @@ def _quantize(product: Product, qpass, shape, options: BuildOptions) -> None:
         product.warnings.append(q.warning)
 
 
-def profile(product: Product, shape, options: BuildOptions, ort: bool = True, torch: bool = False) -> list:
-    """Every model of the build in ONNX Runtime (and PyTorch eager), runs interleaved."""
+def profile(product: Product, shape, options: BuildOptions, ort: bool = True, torch: bool = False,
+            compiled: Compiled | None = None) -> list:
+    """Every model of the build in ONNX Runtime (and PyTorch eager), runs interleaved;
+    on a device or per layer, one model after the other by the runner script."""
+    if options.target.special:
+        report, rows = (compiled.report, rows_of(compiled.graph)) if compiled else (None, None)
+        return [profile_model(path, options.target, options.threads, options.warmup, options.runs, report, rows)
+                for path in product.models.values()]
     runners = {name: prof.ort_runner(path, options.threads, path.name)
                for name, path in product.models.items()} if ort else {}
     if torch:
@@ -134,11 +144,13 @@ def _latency_from_profile(summary: dict) -> None:
 def profile_target(target, compiled, runtime_: str, options) -> tuple[list, list]:
     """Profile an .onnx file (compiled None) or a compiled spec, built exactly as
     `archc build` would (exported, simplified, verified, quantized) in a temporary folder."""
-    prof.check_runtime(runtime_, compiled is None)
+    prof.check_runtime(runtime_, compiled is None, options.target.special)
     prof.check_threads(options.threads)
     if compiled is None:
         if not Path(target).is_file():
             raise ExportError(f"{target}: no such file")
+        if options.target.special:
+            return [profile_model(target, options.target, options.threads, options.warmup, options.runs)], []
         runner = prof.ort_runner(target, options.threads, Path(target).name)
         return list(prof.measure({"model": runner}, options.warmup, options.runs, options.progress).values()), []
     shape = compiled.graph.input_shape
@@ -150,4 +162,4 @@ def profile_target(target, compiled, runtime_: str, options) -> tuple[list, list
     options = replace(options, profile=True)  # the quantized model is timed here, not twice
     with tempfile.TemporaryDirectory() as tmp:
         product = produce(compiled, Path(tmp), options)
-        return profile(product, shape, options, torch=runtime_ == "both"), product.warnings
+        return profile(product, shape, options, torch=runtime_ == "both", compiled=compiled), product.warnings

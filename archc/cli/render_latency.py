@@ -1,0 +1,34 @@
+"""What the latency commands show: per-layer profiles, runtime benchmarks, latency-model fits."""
+from __future__ import annotations
+
+from rich.table import Table
+
+from archc.cli.render import _console, message
+
+
+def _cells(entry: dict) -> list[str]:
+    rate = entry.get("gmacs_per_s")
+    return [f"{entry['macs'] / 1e6:,.2f}", f"{entry['ms']:.3f}", f"{entry['share']:.1%}",
+            f"{rate:,.1f}" if rate else "-"]
+
+
+def per_layer(result: dict, top: int = 10) -> None:
+    """Per row and per stage (and the costliest layers): MACs, ms, share of time, GMAC/s."""
+    title = f"{result['model']} on {result['device']['host']} ({result['device']['cpu']})"
+    for key, head in (("rows", "row"), ("stages", "stage")):
+        if key in result:
+            _table(f"{title}: per {head}", head, result[key])
+    costly = sorted(result["layers"], key=lambda l: -l["ms"])[:top]
+    _table(f"the {len(costly)} costliest layers", "layer", costly)
+    message(f"per-node sum {result['node_sum_ms']:.3f} ms = {result['node_sum_ratio']:.2f}x the end-to-end median "
+            f"{result['end_to_end_median_ms']:.3f} ms (the profiler's own cost; shares are of the per-node sum); "
+            f"unattributed {result['unattributed_ms']:.3f} ms")
+
+
+def _table(title: str, head: str, entries: list) -> None:
+    t = Table(title=title)
+    for col in (head, "MACs (M)", "ms", "share", "GMAC/s"):
+        t.add_column(col, justify="left" if col == head else "right")
+    for e in entries:
+        t.add_row(e["name"], *_cells(e))
+    _console().print(t)
