@@ -1,7 +1,8 @@
-"""Timing on a device over SSH with the system's ssh and scp: copy the model and the
+"""Timing on a device over SSH with the system's ssh client: copy the model and the
 self-contained runner (archc/onnx/runner.py) into a fresh folder on the device, run it
 with the device's Python, read back its one JSON line (and, per layer, its profile),
-remove the folder. The device needs only Python 3 and onnxruntime.
+remove the folder. Files travel through ssh's stdin/stdout (`cat`), so the device needs
+no SFTP server or scp; only sshd, a POSIX shell, Python 3 and onnxruntime.
 
     archc profile specs/fastscnn.yaml --host pi@raspberrypi.local --identity ~/.ssh/pi
     archc profile model.onnx --host pi@10.0.0.7:2222 --ssh-config ~/.ssh/config --remote-python /opt/venv/bin/python
@@ -16,7 +17,8 @@ import re
 import shlex
 import signal
 import subprocess
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from archc.errors import ExportError
@@ -36,6 +38,7 @@ class Host:
     identity: Path | None = None
     ssh_config: Path | None = None
     python: str = "python3"
+    control: str | None = None  # one shared connection for the few commands of a run (ssh ControlMaster)
 
     @classmethod
     def parse(cls, text: str, identity=None, ssh_config=None, python: str | None = None) -> "Host":
@@ -55,22 +58,25 @@ class Host:
     def __str__(self) -> str:
         return self.dest + (f":{self.port}" if self.port else "")
 
-    def options(self, port_flag: str) -> list[str]:
-        """What ssh and scp share: no prompts (a refused key fails instead of asking), keys, config, port."""
+    def options(self) -> list[str]:
+        """No prompts (a refused key fails instead of asking), keys, config, port."""
         opts = ["-o", "BatchMode=yes", "-o", "ConnectTimeout=10"]
         opts += ["-F", str(self.ssh_config)] if self.ssh_config else []
         opts += ["-i", str(self.identity), "-o", "IdentitiesOnly=yes"] if self.identity else []
-        return opts + ([port_flag, str(self.port)] if self.port else [])
+        opts += ["-o", "ControlMaster=auto", "-o", f"ControlPath={self.control}", "-o", "ControlPersist=60"
+                 ] if self.control else []
+        return opts + (["-p", str(self.port)] if self.port else [])
 
 
-def _call(args: list, host: Host, what: str, timeout: float = TIMEOUT_S) -> subprocess.CompletedProcess:
+def _call(args: list, host: Host, what: str, data: bytes = b"", timeout: float = TIMEOUT_S):
     try:
-        done = subprocess.run(args, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        done = subprocess.run(args, capture_output=True, input=data, timeout=timeout)
     except FileNotFoundError as exc:
         raise ExportError(f"--host needs the system's {args[0]} client; install OpenSSH "
                           f"(e.g. apt-get install openssh-client)") from exc
     except subprocess.TimeoutExpired as exc:
         raise ExportError(f"{host}: {what} took over {timeout:.0f} s; is the device busy?") from exc
+    done.stderr = done.stderr.decode(errors="replace")
     if done.returncode == 255:  # ssh's own failure: connecting or logging in
         raise ExportError(_ssh_failure(host, done.stderr))
     return done
@@ -91,30 +97,49 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else "no message"
 
 
-def ssh(host: Host, command: str, what: str) -> subprocess.CompletedProcess:
-    return _call(["ssh", *host.options("-p"), host.dest, command], host, what)
+def ssh(host: Host, command: str, what: str, data: bytes = b"") -> subprocess.CompletedProcess:
+    """Run `command` in the device's shell (bytes in on stdin, bytes out on stdout)."""
+    return _call(["ssh", *host.options(), host.dest, command], host, what, data)
 
 
-def scp(host: Host, sources: list, target: str, what: str) -> None:
-    done = _call(["scp", "-q", *host.options("-P"), *map(str, sources), target], host, what)
+def put(host: Host, local, remote_path: str) -> None:
+    done = ssh(host, f"cat > {shlex.quote(remote_path)}", f"copying {Path(local).name}", Path(local).read_bytes())
     if done.returncode:
-        raise ExportError(f"{host}: copying {what} failed: {_last_line(done.stderr)}")
+        raise ExportError(f"{host}: copying {Path(local).name} to the device failed: {_last_line(done.stderr)}")
+
+
+def get(host: Host, remote_path: str, local: Path) -> None:
+    done = ssh(host, f"cat {shlex.quote(remote_path)}", f"copying {remote_path} back")
+    if done.returncode:
+        raise ExportError(f"{host}: copying {remote_path} back failed: {_last_line(done.stderr)}")
+    local.write_bytes(done.stdout)
 
 
 def run(host: Host, model: Path, threads: int, warmup: int, runs: int, per_layer: bool = False,
         fetch_to: Path | None = None) -> dict:
     """The runner's JSON from the device; with per_layer its profile and optimized graph
     are copied into `fetch_to` and the paths rewritten to the local copies."""
-    folder = ssh(host, "mktemp -d", "making a folder").stdout.strip()
+    with tempfile.TemporaryDirectory(prefix="archc-ssh-") as sock:
+        shared = replace(host, control=f"{sock}/cm")  # log in once, not once per command
+        try:
+            return _run_in_folder(shared, model, threads, warmup, runs, per_layer, fetch_to)
+        finally:
+            subprocess.run(["ssh", *shared.options(), "-O", "exit", host.dest], capture_output=True, timeout=30)
+
+
+def _run_in_folder(host: Host, model: Path, threads: int, warmup: int, runs: int, per_layer: bool,
+                   fetch_to: Path | None) -> dict:
+    folder = ssh(host, "mktemp -d", "making a folder").stdout.decode(errors="replace").strip()
     if not folder.startswith("/"):
         raise ExportError(f"{host}: `mktemp -d` on the device gave {folder!r}; the device needs a POSIX shell")
     try:
-        scp(host, [model, runner.__file__], f"{host.dest}:{folder}/", "the model and the runner")
-        out = _run_runner(host, f"{folder}/{model.name}", f"{folder}/runner.py", threads, warmup, runs, per_layer)
+        put(host, model, f"{folder}/model.onnx")
+        put(host, runner.__file__, f"{folder}/runner.py")
+        out = _run_runner(host, f"{folder}/model.onnx", f"{folder}/runner.py", threads, warmup, runs, per_layer)
         if per_layer:
-            scp(host, [f"{host.dest}:{out['profile']}", f"{host.dest}:{out['optimized']}"], str(fetch_to),
-                "the profile back")
-            out["profile"], out["optimized"] = (str(fetch_to / Path(out[k]).name) for k in ("profile", "optimized"))
+            for key in ("profile", "optimized"):
+                get(host, out[key], fetch_to / Path(out[key]).name)
+                out[key] = str(fetch_to / Path(out[key]).name)
         return out
     finally:
         ssh(host, f"rm -rf {shlex.quote(folder)}", "cleaning up")
@@ -122,7 +147,10 @@ def run(host: Host, model: Path, threads: int, warmup: int, runs: int, per_layer
 
 def _run_runner(host: Host, model: str, script: str, threads: int, warmup: int, runs: int, per_layer: bool) -> dict:
     cmd = [host.python, script, model, "--threads", str(threads), "--warmup", str(warmup), "--runs", str(runs)]
-    done = ssh(host, " ".join(map(shlex.quote, cmd + (["--per-layer"] if per_layer else []))), "the timing run")
+    # `; exit $?`: the shell reports a run killed by signal N as 128 + N (ssh itself would say 255)
+    line = " ".join(map(shlex.quote, cmd + (["--per-layer"] if per_layer else []))) + "; exit $?"
+    done = ssh(host, line, "the timing run")
+    done.stdout = done.stdout.decode(errors="replace")
     if done.returncode == 127 or (done.returncode and "No such file" in done.stderr and not done.stdout):
         raise ExportError(f"{host}: no Python at '{host.python}' on the device; install python3 or give "
                           f"--remote-python PATH")
