@@ -48,7 +48,7 @@ def build(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: Var
 @boundary
 def profile(target: Annotated[Path, typer.Argument(help="a spec, or an .onnx model", show_default=False)],
             pass_: PassOpt = None, input: InputOpt = None, var: VarOpt = None,
-            runtime: Annotated[str, typer.Option(help="ort, torch or both")] = "ort",
+            runtime: Annotated[str, typer.Option(help="ort, torch, both, openvino or ncnn")] = "ort",
             threads: ThreadsOpt = 1, runs: Annotated[int, typer.Option(help="timed runs per model")] = 50,
             warmup: Annotated[int, typer.Option(help="untimed runs first")] = 10,
             calib: CalibOpt = None, json_: JsonOpt = False, per_layer: PerLayerOpt = False,

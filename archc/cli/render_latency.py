@@ -32,3 +32,23 @@ def _table(title: str, head: str, entries: list) -> None:
     for e in entries:
         t.add_row(e["name"], *_cells(e))
     _console().print(t)
+
+
+def benchmark(rows: list) -> None:
+    """One row per runtime; skipped ones say why (not installed: the install command)."""
+    ok = next((r for r in rows if r["status"] == "ok"), None)
+    title = (f"input {'x'.join(map(str, ok['input']))}, {ok['threads']} thread(s), median of {ok['runs']} "
+             f"interleaved runs after {ok['warmup']} warmup") if ok else "benchmark"
+    t = Table(title=title)
+    for col in ("runtime", "size MB", "median ms", "p90 ms", "max |diff| vs torch", "vs ORT"):
+        t.add_column(col, justify="left" if col == "runtime" else "right")
+    for r in rows:
+        if r["status"] != "ok":
+            t.add_row(r["runtime"], "-", "-", "-", "-", "-")
+            continue
+        t.add_row(r["runtime"], f"{r['bytes'] / 1e6:.2f}" if r["bytes"] else "-", f"{r['median_ms']:.3f}",
+                  f"{r['p90_ms']:.3f}", f"{r['max_abs_diff']:.2g}", f"{r['vs_ort']:.2f}x" if r["vs_ort"] else "-")
+    _console().print(t)
+    for r in rows:
+        if r["status"] != "ok":
+            message(f"{r['runtime']}: skipped: {r['reason']}")

@@ -16,7 +16,7 @@ from archc.compile import Compiled
 from archc.lang.emit import emit
 from archc.errors import ArchcError, ExportError
 from archc.fs import atomic_dir
-from archc.onnx import profile as prof
+from archc.onnx import backends, profile as prof
 from archc.onnx.layers import rows_of
 from archc.onnx.export import check_dynamic_hw, export_onnx, save_checked
 from archc.onnx.quantize import quantize, speedup
@@ -162,4 +162,14 @@ def profile_target(target, compiled, runtime_: str, options) -> tuple[list, list
     options = replace(options, profile=True)  # the quantized model is timed here, not twice
     with tempfile.TemporaryDirectory() as tmp:
         product = produce(compiled, Path(tmp), options)
+        if runtime_ in backends.BACKENDS:
+            return _profile_backend(runtime_, product, shape, options, Path(tmp)), product.warnings
         return profile(product, shape, options, torch=runtime_ == "both", compiled=compiled), product.warnings
+
+
+def _profile_backend(name: str, product: Product, shape, options: BuildOptions, folder: Path) -> list:
+    """The float32 model in OpenVINO or ncnn, verified against PyTorch first; `max_abs_diff` added."""
+    runner, diff, size = backends.verified_runner(name, product.models["float32"], product.module, shape,
+                                                  options.threads, folder)
+    result = prof.measure({name: runner}, options.warmup, options.runs, options.progress)[name]
+    return [{**result, "max_abs_diff": diff, "bytes": size}]

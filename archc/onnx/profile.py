@@ -13,7 +13,7 @@ import numpy as np
 from archc.onnx import runtime
 from archc.errors import ExportError
 
-RUNTIMES = ("ort", "torch", "both")
+RUNTIMES = ("ort", "torch", "both", "openvino", "ncnn")
 
 
 @dataclass
@@ -92,7 +92,7 @@ def check_runtime(runtime_: str, onnx_file: bool, runner_script: bool = False) -
         raise ExportError(f"--runtime {runtime_}: --host and --per-layer time ONNX Runtime only; use --runtime ort")
     if onnx_file and runtime_ != "ort":
         raise ExportError(f"--runtime {runtime_}: an .onnx file runs in ONNX Runtime only; give the spec "
-                          f"to time PyTorch eager")
+                          f"to time PyTorch eager or to verify {runtime_} against PyTorch")
 
 
 def check_threads(threads: int) -> None:
