@@ -31,3 +31,15 @@ def target(host: str | None, identity: Path | None = None, ssh_config: Path | No
             raise ArchcError(f"{', '.join(given)} only apply with --host [USER@]HOST[:PORT]")
         return Target(None, per_layer)
     return Target(Host.parse(host, identity, ssh_config, remote_python), per_layer)
+
+LatencyModelOpt = Annotated[Optional[Path], typer.Option("--latency-model", help="predict latency with a model "
+                                                         "from `archc latency fit` (nothing runs)")]
+
+
+def predict(model_file: Path, graph) -> dict:
+    """What summary --json and sweep add: the predicted ms and where the model was fitted."""
+    from archc.onnx.latency_model import load
+
+    model = load(model_file)
+    return {"file": str(model_file), "device": model.meta.get("device"), "threads": model.meta.get("threads"),
+            "predicted_ms": round(model.predict(graph), 4)}

@@ -52,3 +52,19 @@ def benchmark(rows: list) -> None:
     for r in rows:
         if r["status"] != "ok":
             message(f"{r['runtime']}: skipped: {r['reason']}")
+
+
+def fitted(model: dict, out) -> None:
+    """The fitted costs per op kind and how well they fit the probes."""
+    t = Table(title=f"latency model for {model['device']['host']} ({model['device']['cpu']}, "
+                    f"{model['threads']} thread(s)): {len(model['probes'])} probe configurations")
+    for col in ("op kind", "ms per layer", "ms per MMAC", "ms per MB moved"):
+        t.add_column(col, justify="left" if col == "op kind" else "right")
+    for kind, c in model["costs"].items():
+        if any(c.values()):
+            t.add_row(kind, f"{c['layers']:.4f}", f"{c['macs']:.4f}", f"{c['bytes']:.4f}")
+    _console().print(t)
+    fit = model["fit"]
+    rho = f"{fit['spearman']:.3f}" if fit["spearman"] is not None else "-"
+    message(f"end-to-end ms = {model['scale']:.3f} x summed layer ms + {model['offset']:.3f}; on the probes: "
+            f"MAPE {fit['mape']:.1%}, Spearman {rho} (held-out accuracy: benchmarks/latency_model.md)")

@@ -7,7 +7,9 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from archc.cli.app import (InputOpt, JsonOpt, SpecArg, VarOpt, app, boundary, parse_vars)
+from archc.cli.app import (InputOpt, JsonOpt, SpecArg, ThreadsOpt, VarOpt, app, boundary, parse_vars)
+from archc.cli.device_opts import (HostOpt, IdentityOpt, LatencyModelOpt, RemotePythonOpt, SshConfigOpt,
+                                   target as _target)
 from archc.errors import ArchcError
 
 
@@ -20,19 +22,26 @@ def sweep(spec: SpecArg,
           out: Annotated[Optional[Path], typer.Option("--out", "-o", help="write results.csv/json and a cache")] = None,
           jobs: Annotated[int, typer.Option(help="worker processes (0: all cores)")] = 0,
           plot: Annotated[Optional[str], typer.Option(help="X,Y: also draw DIR/pareto.png and .svg")] = None,
-          json_: JsonOpt = False):
+          json_: JsonOpt = False, latency_model: LatencyModelOpt = None,
+          threads: ThreadsOpt = 1, host: HostOpt = None, identity: IdentityOpt = None,
+          ssh_config: SshConfigOpt = None, remote_python: RemotePythonOpt = None):
     """Analyse (and profile) every combination of pass settings; invalid ones are skipped with a reason."""
     import time
 
     from archc.cli import render
     from archc.tools.sweep import Sweep, configurations, parse_grid, write_results
 
+    from archc.onnx.latency_model import load
+
     grid_ = parse_grid(grid)
-    sw = Sweep(str(spec), grid_, input, parse_vars(var), jobs)
+    device = _target(host, identity, ssh_config, remote_python)
+    model = load(latency_model).to_json() if latency_model else None
+    sw = Sweep(str(spec), grid_, input, parse_vars(var), jobs, model, device if device.host else None)
     n = len(configurations(grid_)) * (2 if profile else 1)
     start = time.perf_counter()
+    settings = {"runs": 30, "warmup": 5, "threads": threads, **({"host": host} if host else {})}
     with render.progress(n, "sweep") as step:
-        results = sw.run(out, {"runs": 30, "warmup": 5, "threads": 1} if profile else None, step)
+        results = sw.run(out, settings if profile else None, step)
     seconds = time.perf_counter() - start
     if out:
         write_results(results, out)

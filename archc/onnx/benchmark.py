@@ -27,7 +27,8 @@ def benchmark(compiled, options: BuildOptions, names=("ort", "torch", *backends.
             try:
                 runners[name], rows[name] = _prepare(name, product, onnx_file, shape, options, Path(tmp))
             except ArchcError as exc:  # a runtime that is missing or cannot run this model: say why
-                rows[name] = {"runtime": name, "status": "skipped", "reason": exc.message}
+                rows[name] = {"runtime": {"ort": "onnxruntime"}.get(name, name), "status": "skipped",
+                              "reason": exc.message}
         timed = prof.measure(runners, options.warmup, options.runs, options.progress)
     base = timed.get("ort", {}).get("median_ms")
     for name, result in timed.items():

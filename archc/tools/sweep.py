@@ -20,7 +20,7 @@ from pathlib import Path
 from archc.errors import ArchcError
 
 CACHE_VERSION = "1"
-COLUMNS = ("config", "status", "params", "macs", "activation_bytes", "median_ms", "fps", "reason")
+COLUMNS = ("config", "status", "params", "macs", "activation_bytes", "median_ms", "fps", "predicted_ms", "reason")
 
 
 @dataclass
@@ -34,6 +34,7 @@ class Result:
     activation_bytes: int | None = None
     median_ms: float | None = None
     fps: float | None = None
+    predicted_ms: float | None = None  # from --latency-model
 
     def row(self) -> dict:
         return {**{c: getattr(self, c) for c in COLUMNS}, **self.knobs}
@@ -111,7 +112,7 @@ def _through(spec, key: str, passes: list):
 
 def _analyse(job) -> Result:
     """One configuration (in a worker process): compile + analyse, or the reason it is invalid."""
-    spec_path, text, variables, input_, knobs = job
+    spec_path, text, variables, input_, knobs, latency = job
     from archc.ir.analysis import analyze
     from archc.ir.build import build
 
@@ -119,10 +120,21 @@ def _analyse(job) -> Result:
     try:
         vkey = json.dumps(variables, sort_keys=True)
         spec = _through(_spec(spec_path, text, vkey), f"{spec_path}|{hash(text)}|{vkey}", _pipeline(knobs, input_))
-        r = analyze(build(spec))
+        graph = build(spec)
+        r = analyze(graph)
     except ArchcError as exc:
         return Result(config, knobs, "skipped", exc.message)
-    return Result(config, knobs, params=r.params, macs=r.macs, activation_bytes=r.activation_bytes)
+    return Result(config, knobs, params=r.params, macs=r.macs, activation_bytes=r.activation_bytes,
+                  predicted_ms=_predict(latency, graph))
+
+
+def _predict(latency: dict | None, graph) -> float | None:
+    """--latency-model: the predicted ms (the model's JSON travels to the worker)."""
+    if latency is None:
+        return None
+    from archc.onnx.latency_model import LatencyModel
+
+    return round(LatencyModel(latency["costs"], latency["scale"], latency["offset"]).predict(graph), 4)
 
 
 def _export(job) -> str:
@@ -171,6 +183,8 @@ class Sweep:
     input: str | None = None
     variables: dict = field(default_factory=dict)
     jobs: int = 0  # 0: all cores
+    latency_model: dict | None = None  # a fitted model's JSON: predict each configuration's latency
+    target: object = None  # archc.onnx.targets.Target: time on a device over SSH (None: here, interleaved)
 
     def run(self, out: Path | None = None, profile: dict | None = None, progress=None) -> list[Result]:
         from archc.lang.yamlio import read_text
@@ -179,13 +193,14 @@ class Sweep:
         check_grid(self.grid)
         cache, todo, results = Cache(out), [], {}
         configs = configurations(self.grid)
+        keyed = profile if self.latency_model is None else {**(profile or {}), "latency_model": self.latency_model}
         for i, knobs in enumerate(configs):
-            key = _key(text, self.variables, self.input, passes_of(knobs), profile)
+            key = _key(text, self.variables, self.input, passes_of(knobs), keyed)
             hit = cache.get(key)
             if hit is not None:
                 results[i] = hit
             else:
-                todo.append((i, key, (self.spec, text, self.variables, self.input, knobs)))
+                todo.append((i, key, (self.spec, text, self.variables, self.input, knobs, self.latency_model)))
         for (i, key, _), result in zip(todo, self._map([job for _, _, job in todo], progress)):
             results[i] = result
             if profile is None or result.status != "ok":
@@ -219,8 +234,14 @@ class Sweep:
         with tempfile.TemporaryDirectory(prefix="archc-sweep-") as tmp:
             jobs = [(self.spec, self.input, self.variables, r.knobs, f"{tmp}/{i}.onnx") for i, r in enumerate(ok)]
             paths = list(self._pool_map(_export, jobs, progress))
-            runners = {str(i): ort_runner(path, settings["threads"]) for i, path in enumerate(paths)}
-            timings = measure(runners, settings["warmup"], settings["runs"])
+            if self.target is not None:  # on a device: one model after the other, by the runner script
+                from archc.onnx.targets import profile_model
+
+                timings = {str(i): profile_model(path, self.target, settings["threads"], settings["warmup"],
+                                                 settings["runs"]) for i, path in enumerate(paths)}
+            else:
+                runners = {str(i): ort_runner(path, settings["threads"]) for i, path in enumerate(paths)}
+                timings = measure(runners, settings["warmup"], settings["runs"])
         for i, r in enumerate(ok):
             r.median_ms, r.fps = timings[str(i)]["median_ms"], timings[str(i)]["fps"]
 
