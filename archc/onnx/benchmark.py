@@ -15,21 +15,27 @@ from archc.errors import ArchcError
 from archc.onnx import backends, profile as prof
 from archc.onnx.artifacts import BuildOptions, produce
 
+NAMES = ("ort", "torch", *backends.BACKENDS)
 
-def benchmark(compiled, options: BuildOptions, names=("ort", "torch", *backends.BACKENDS)) -> list[dict]:
+
+def benchmark(compiled, options: BuildOptions, names=NAMES) -> list[dict]:
     """One dict per runtime: the profile contract + bytes, max_abs_diff, vs_ort; or status + reason."""
-    shape = compiled.graph.input_shape
     with tempfile.TemporaryDirectory(prefix="archc-bench-") as tmp:
         product = produce(compiled, Path(tmp), BuildOptions(threads=options.threads))
-        onnx_file = product.models["float32"]
-        runners, rows = {}, {}
-        for name in names:
-            try:
-                runners[name], rows[name] = _prepare(name, product, onnx_file, shape, options, Path(tmp))
-            except ArchcError as exc:  # a runtime that is missing or cannot run this model: say why
-                rows[name] = {"runtime": {"ort": "onnxruntime"}.get(name, name), "status": "skipped",
-                              "reason": exc.message}
-        timed = prof.measure(runners, options.warmup, options.runs, options.progress)
+        return run_all(product, compiled.graph.input_shape, options, Path(tmp), names)
+
+
+def run_all(product, shape, options: BuildOptions, tmp: Path, names=NAMES) -> list[dict]:
+    """Every runtime on a verified build's float32 model, timed with their runs interleaved."""
+    onnx_file = product.models["float32"]
+    runners, rows = {}, {}
+    for name in names:
+        try:
+            runners[name], rows[name] = _prepare(name, product, onnx_file, shape, options, tmp)
+        except ArchcError as exc:  # a runtime that is missing or cannot run this model: say why
+            rows[name] = {"runtime": {"ort": "onnxruntime"}.get(name, name), "status": "skipped",
+                          "reason": exc.message}
+    timed = prof.measure(runners, options.warmup, options.runs, options.progress)
     base = timed.get("ort", {}).get("median_ms")
     for name, result in timed.items():
         rows[name] = {**result, **rows[name], "status": "ok",
@@ -46,6 +52,6 @@ def _prepare(name: str, product, onnx_file: Path, shape, options: BuildOptions, 
     if name == "torch":
         return prof.torch_runner(product.module, shape, options.threads), {"bytes": None, "max_abs_diff": 0.0}
     folder = tmp / name
-    folder.mkdir()
+    folder.mkdir(exist_ok=True)
     runner, diff, size = backends.verified_runner(name, onnx_file, product.module, shape, options.threads, folder)
     return runner, {"bytes": size, "max_abs_diff": diff}
