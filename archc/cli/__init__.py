@@ -5,6 +5,7 @@ from archc.cli import spec_cmds  # noqa: F401, I001  (registers the commands; or
 from archc.cli import build_cmds  # noqa: F401
 from archc.cli import sweep_cmds  # noqa: F401
 from archc.cli import train_cmds  # noqa: F401
+from archc.cli import latency_cmds  # noqa: F401
 from archc.cli.app import app
 
 

@@ -10,6 +10,7 @@ import typer
 from archc.cli.app import (CalibOpt, InputOpt, JsonOpt, PassOpt, RecipeOpt, SpecArg, ThreadsOpt, VarOpt, _compile,
                            app, boundary)
 from archc.cli.weights_opts import WeightsMapOpt, WeightsOpt, with_weights
+from archc.cli.device_opts import HostOpt, IdentityOpt, PerLayerOpt, RemotePythonOpt, SshConfigOpt, target as _target
 from archc.errors import ArchcError
 
 
@@ -25,7 +26,9 @@ def build(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: Var
           profile: Annotated[bool, typer.Option("--profile", help="time the models; latency into summary.json")] = False,
           threads: ThreadsOpt = 1, runs: Annotated[int, typer.Option(help="timed runs per model")] = 30,
           warmup: Annotated[int, typer.Option(help="untimed runs first")] = 5,
-          weights: WeightsOpt = None, weights_map: WeightsMapOpt = None):
+          weights: WeightsOpt = None, weights_map: WeightsMapOpt = None,
+          host: HostOpt = None, identity: IdentityOpt = None, ssh_config: SshConfigOpt = None,
+          remote_python: RemotePythonOpt = None):
     """Compile SPEC (after passes) and write DIR/spec.yaml, DIR/summary.json and DIR/model.onnx
     (simplified and verified against PyTorch; with --pass quantize=MODE also DIR/model.MODE.onnx)."""
     from archc.cli import render
@@ -38,7 +41,7 @@ def build(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: Var
             + "".join(f" --pass {p}" for p in pass_ or []) + (f" --input {input}" if input else ""))
     state, _ = with_weights(c, weights, weights_map)  # paired before anything is written
     options = BuildOptions(dynamic_batch, dynamic_hw, calib, profile, threads, warmup, runs, render.progress,
-                           weights=state)
+                           weights=state, target=_target(host, identity, ssh_config, remote_python))
     summary = write_build(c, out, force, note, options)
     render.totals(c.report)
     render.build(summary, out)
@@ -48,11 +51,13 @@ def build(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: Var
 @boundary
 def profile(target: Annotated[Path, typer.Argument(help="a spec, or an .onnx model", show_default=False)],
             pass_: PassOpt = None, input: InputOpt = None, var: VarOpt = None,
-            runtime: Annotated[str, typer.Option(help="ort, torch or both")] = "ort",
+            runtime: Annotated[str, typer.Option(help="ort, torch, both, openvino or ncnn")] = "ort",
             threads: ThreadsOpt = 1, runs: Annotated[int, typer.Option(help="timed runs per model")] = 50,
             warmup: Annotated[int, typer.Option(help="untimed runs first")] = 10,
-            calib: CalibOpt = None, json_: JsonOpt = False,
-            weights: WeightsOpt = None, weights_map: WeightsMapOpt = None):
+            calib: CalibOpt = None, json_: JsonOpt = False, per_layer: PerLayerOpt = False,
+            weights: WeightsOpt = None, weights_map: WeightsMapOpt = None,
+            host: HostOpt = None, identity: IdentityOpt = None, ssh_config: SshConfigOpt = None,
+            remote_python: RemotePythonOpt = None):
     """Latency in ONNX Runtime (CPU) and/or PyTorch eager: median, p90, mean, std, fps.
     Several models (float32 and quantized, or both runtimes) are timed with their runs interleaved."""
     from archc.cli import render
@@ -64,7 +69,7 @@ def profile(target: Annotated[Path, typer.Argument(help="a spec, or an .onnx mod
         raise ArchcError(f"{target}: --pass, --input, --var and --weights apply to a spec, not to an .onnx model")
     state = with_weights(compiled, weights, weights_map, quiet=json_)[0] if compiled is not None else None
     options = BuildOptions(calib=calib, threads=threads, warmup=warmup, runs=runs, progress=render.progress,
-                           weights=state)
+                           weights=state, target=_target(host, identity, ssh_config, remote_python, per_layer))
     results, warnings = profile_target(target, compiled, runtime, options)
     for w in warnings:
         render.warning(w)
@@ -72,3 +77,8 @@ def profile(target: Annotated[Path, typer.Argument(help="a spec, or an .onnx mod
         print(json.dumps(results[0] if len(results) == 1 else results))
         return
     render.profiles(results)
+    if per_layer:
+        from archc.cli import render_latency
+
+        for r in results:
+            render_latency.per_layer(r)

@@ -10,6 +10,7 @@ import typer
 from archc.cli.app import (InputOpt, JsonOpt, PassOpt, RecipeOpt, SpecArg, VarOpt, _compile,
                            app, boundary)
 from archc.cli.weights_opts import WeightsMapOpt, WeightsOpt, with_weights
+from archc.cli.device_opts import LatencyModelOpt, predict
 from archc.errors import ArchcError
 
 
@@ -28,17 +29,21 @@ def validate(spec: SpecArg):
 @boundary
 def summary(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: VarOpt = None, json_: JsonOpt = False,
             layers: Annotated[bool, typer.Option(help="list every layer")] = True, recipe: RecipeOpt = None,
-            weights: WeightsOpt = None, weights_map: WeightsMapOpt = None):
+            weights: WeightsOpt = None, weights_map: WeightsMapOpt = None, latency_model: LatencyModelOpt = None):
     """Params, MACs and activation memory per layer and in total (torchinfo's semantics);
-    with --weights, also whether (and how) the checkpoint fits."""
+    with --weights, also whether (and how) the checkpoint fits; with --latency-model, predicted latency."""
     compiled = _compile(spec, pass_, input, var, recipe)
     report, mapped = compiled.report, with_weights(compiled, weights, weights_map, quiet=json_)[1]
+    latency = predict(latency_model, compiled.graph) if latency_model else None
     if json_:
-        print(json.dumps({**report.to_json(), **({"weights": mapped.to_json()} if mapped else {})}))
+        print(json.dumps({**report.to_json(), **({"weights": mapped.to_json()} if mapped else {}),
+                          **({"latency_model": latency} if latency else {})}))
         return
     from archc.cli import render
 
     render.summary(report, layers)
+    if latency:
+        render.message(f"predicted latency {latency['predicted_ms']:.2f} ms (latency model {latency_model})")
 
 
 @app.command()
@@ -84,12 +89,24 @@ def graph(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: Var
 @app.command()
 @boundary
 def explain(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: VarOpt = None,
-            markdown: Annotated[bool, typer.Option("--markdown", help="print Markdown source")] = False):
+            markdown: Annotated[bool, typer.Option("--markdown", help="print Markdown source")] = False,
+            latency: Annotated[bool, typer.Option("--latency", help="add measured ms per row and primitive "
+                                                  "(ONNX Runtime per layer, as profile --per-layer)")] = False):
     """The spec's tables as a paper prints them, each block expanded with its MAC formulas."""
     from archc.cli import render
     from archc.tools.explain import markdown as explain_md
 
-    render.markdown(explain_md(_compile(spec, pass_, input, var)), raw=markdown)
+    compiled = _compile(spec, pass_, input, var)
+    render.markdown(explain_md(compiled, _layer_ms(compiled) if latency else None), raw=markdown)
+
+
+def _layer_ms(compiled) -> dict:
+    """Layer name -> ms on this machine, from a per-layer profile of the built model."""
+    from archc.onnx.artifacts import BuildOptions, profile_target
+    from archc.onnx.targets import Target
+
+    results, _ = profile_target(compiled.spec.name, compiled, "ort", BuildOptions(target=Target(per_layer=True)))
+    return {l["name"]: l["ms"] for l in results[0]["layers"]}
 
 
 @app.command("passes")

@@ -7,7 +7,9 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from archc.cli.app import (InputOpt, JsonOpt, SpecArg, VarOpt, app, boundary, parse_vars)
+from archc.cli.app import (InputOpt, JsonOpt, SpecArg, ThreadsOpt, VarOpt, app, boundary, parse_vars)
+from archc.cli.device_opts import (HostOpt, IdentityOpt, LatencyModelOpt, RemotePythonOpt, SshConfigOpt,
+                                   target as _target)
 from archc.errors import ArchcError
 
 
@@ -25,7 +27,9 @@ def sweep(spec: SpecArg,
           train: Annotated[Optional[int], typer.Option("--train", help="EPOCHS: train each valid configuration, "
                                                        "adds miou")] = None,
           data: Annotated[Optional[Path], typer.Option("--data", help="dataset for --train")] = None,
-          json_: JsonOpt = False):
+          json_: JsonOpt = False, latency_model: LatencyModelOpt = None,
+          threads: ThreadsOpt = 1, host: HostOpt = None, identity: IdentityOpt = None,
+          ssh_config: SshConfigOpt = None, remote_python: RemotePythonOpt = None):
     """Analyse (and profile) every combination of pass settings; invalid ones are skipped with a reason."""
     import time
 
@@ -33,18 +37,23 @@ def sweep(spec: SpecArg,
     from archc.fs import claim_dir
     from archc.tools.sweep import OUTPUTS, Sweep, configurations, parse_grid, write_results
 
+    from archc.onnx.latency_model import load
+
     grid_ = parse_grid(grid)
     if plot:
         _axes(plot, "--plot")
     if out:
         claim_dir(out, OUTPUTS, force)  # before any work: a folder archc did not make needs --force
-    sw = Sweep(str(spec), grid_, input, parse_vars(var), jobs)
-    n = len(configurations(grid_)) * (2 if profile else 1)
-    start = time.perf_counter()
     if (train is None) != (data is None):
         raise ArchcError("--train EPOCHS and --data DIR go together: give both or neither")
+    device = _target(host, identity, ssh_config, remote_python)
+    model = load(latency_model).to_json() if latency_model else None
+    sw = Sweep(str(spec), grid_, input, parse_vars(var), jobs, model, device if device.host else None)
+    n = len(configurations(grid_)) * (2 if profile else 1)
+    start = time.perf_counter()
+    settings = {"runs": 30, "warmup": 5, "threads": threads, **({"host": host} if host else {})}
     with render.progress(n, "sweep") as step:
-        results = sw.run(out, {"runs": 30, "warmup": 5, "threads": 1} if profile else None, step)
+        results = sw.run(out, settings if profile else None, step)
     if train is not None:
         from archc.tools.sweep_train import train_results
 

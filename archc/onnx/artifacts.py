@@ -16,10 +16,12 @@ from archc.compile import Compiled
 from archc.lang.emit import emit
 from archc.errors import ArchcError, ExportError
 from archc.fs import atomic_dir
-from archc.onnx import profile as prof
+from archc.onnx import backends, profile as prof
 from archc.onnx.calib import files as calib_files
 from archc.onnx.export import check_dynamic_hw, export_onnx, save_checked
+from archc.onnx.layers import rows_of
 from archc.onnx.quantize import quantize, speedup
+from archc.onnx.targets import Target, profile_model
 from archc.onnx.verify import SAMPLES, SEED, simplify_and_verify
 from archc.torch.checkpoint import save_weights
 from archc.torch.weights import lowered
@@ -36,6 +38,7 @@ class BuildOptions:
     runs: int = 30
     progress: Callable | None = None  # render.progress, for long timings
     weights: dict | None = None  # a state_dict keyed by spec path (--weights, already paired); None: seeded
+    target: Target = Target()  # this machine or a device over SSH; end to end or per layer
 
     @property
     def timing(self) -> dict:
@@ -72,7 +75,8 @@ def write_build(compiled: Compiled, out: str | Path, force: bool = False, note: 
         product = produce(compiled, tmp, options)
         save_weights(product.module, tmp / "weights.pt")  # the exported weights, keyed by spec path
         if options.profile:
-            product.summary["profile"] = profile(product, compiled.graph.input_shape, options, torch=True)
+            product.summary["profile"] = profile(product, compiled.graph.input_shape, options,
+                                                 torch=not options.target.special, compiled=compiled)
             _latency_from_profile(product.summary)
         summary.update(product.summary)
         summary["warnings"] = product.warnings
@@ -119,8 +123,14 @@ def _quantize(product: Product, qpass, shape, options: BuildOptions) -> None:
         product.warnings.append(q.warning)
 
 
-def profile(product: Product, shape, options: BuildOptions, ort: bool = True, torch: bool = False) -> list:
-    """Every model of the build in ONNX Runtime (and PyTorch eager), runs interleaved."""
+def profile(product: Product, shape, options: BuildOptions, ort: bool = True, torch: bool = False,
+            compiled: Compiled | None = None) -> list:
+    """Every model of the build in ONNX Runtime (and PyTorch eager), runs interleaved;
+    on a device or per layer, one model after the other by the runner script."""
+    if options.target.special:
+        report, rows = (compiled.report, rows_of(compiled.graph)) if compiled else (None, None)
+        return [profile_model(path, options.target, options.threads, options.warmup, options.runs, report, rows)
+                for path in product.models.values()]
     runners = {name: prof.ort_runner(path, options.threads, path.name)
                for name, path in product.models.items()} if ort else {}
     if torch:
@@ -140,13 +150,15 @@ def _latency_from_profile(summary: dict) -> None:
 def profile_target(target, compiled, runtime_: str, options) -> tuple[list, list]:
     """Profile an .onnx file (compiled None) or a compiled spec, built exactly as
     `archc build` would (exported, simplified, verified, quantized) in a temporary folder."""
-    prof.check_runtime(runtime_, compiled is None)
+    prof.check_runtime(runtime_, compiled is None, options.target.special)
     prof.check_threads(options.threads)
     prof.check_runs(options.runs, options.warmup)
     if compiled is None:
         if not Path(target).is_file():
             raise ExportError(f"{target}: " + ("not a regular file" if Path(target).exists() else "no such file")
                               + "; give an .onnx model file")
+        if options.target.special:
+            return [profile_model(target, options.target, options.threads, options.warmup, options.runs)], []
         runner = prof.ort_runner(target, options.threads, Path(target).name)
         return list(prof.measure({"model": runner}, options.warmup, options.runs, options.progress).values()), []
     shape = compiled.graph.input_shape
@@ -158,4 +170,14 @@ def profile_target(target, compiled, runtime_: str, options) -> tuple[list, list
     options = replace(options, profile=True)  # the quantized model is timed here, not twice
     with tempfile.TemporaryDirectory() as tmp:
         product = produce(compiled, Path(tmp), options)
-        return profile(product, shape, options, torch=runtime_ == "both"), product.warnings
+        if runtime_ in backends.BACKENDS:
+            return _profile_backend(runtime_, product, shape, options, Path(tmp)), product.warnings
+        return profile(product, shape, options, torch=runtime_ == "both", compiled=compiled), product.warnings
+
+
+def _profile_backend(name: str, product: Product, shape, options: BuildOptions, folder: Path) -> list:
+    """The float32 model in OpenVINO or ncnn, verified against PyTorch first; `max_abs_diff` added."""
+    runner, diff, size = backends.verified_runner(name, product.models["float32"], product.module, shape,
+                                                  options.threads, folder)
+    result = prof.measure({name: runner}, options.warmup, options.runs, options.progress)[name]
+    return [{**result, "max_abs_diff": diff, "bytes": size}]

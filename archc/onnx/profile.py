@@ -13,7 +13,7 @@ import numpy as np
 from archc.onnx import runtime
 from archc.errors import ExportError
 
-RUNTIMES = ("ort", "torch", "both")
+RUNTIMES = ("ort", "torch", "both", "openvino", "ncnn")
 
 
 @dataclass
@@ -85,12 +85,14 @@ def stats(runner: Runner, ms: list, warmup: int) -> dict:
             "fps": round(1e3 / median, 2), "model": runner.model}
 
 
-def check_runtime(runtime_: str, onnx_file: bool) -> None:
+def check_runtime(runtime_: str, onnx_file: bool, runner_script: bool = False) -> None:
     if runtime_ not in RUNTIMES:
         raise ExportError(f"--runtime {runtime_}: choose one of {', '.join(RUNTIMES)}")
+    if runner_script and runtime_ != "ort":
+        raise ExportError(f"--runtime {runtime_}: --host and --per-layer time ONNX Runtime only; use --runtime ort")
     if onnx_file and runtime_ != "ort":
         raise ExportError(f"--runtime {runtime_}: an .onnx file runs in ONNX Runtime only; give the spec "
-                          f"to time PyTorch eager")
+                          f"to time PyTorch eager or to verify {runtime_} against PyTorch")
 
 
 def check_runs(runs: int, warmup: int) -> None:

@@ -32,6 +32,7 @@ class RowInfo:
     params: int
     macs: int
     primitives: tuple  # of the first block; the other repeats follow the same recipe
+    layers: tuple = ()  # every layer of the row (all repeats), for per-layer latency
 
 
 def _x(*factors) -> str:
@@ -69,7 +70,7 @@ def explain(compiled: Compiled) -> list[RowInfo]:
             rows.append(RowInfo(st.id, key, row.op, dict(row.fields), row.n,
                                 tuple(graph.shape(s) for s in dict.fromkeys(outside)), nodes[-1].shape,
                                 sum(layers[n.name].params for n in nodes), sum(layers[n.name].macs for n in nodes),
-                                prims))
+                                prims, tuple(n.name for n in nodes)))
     return rows
 
 
@@ -81,30 +82,40 @@ def _cell(r: RowInfo, col: str):
     return r.op if col == "op" else r.n if col == "n" else r.fields.get(col, "-")
 
 
-def _stage_table(stage, columns, rows) -> list[str]:
-    """The stage's table under its own header (e.g. op, t, c, n, s), framed by shapes and costs."""
+def _stage_table(stage, columns, rows, latency: dict | None = None) -> list[str]:
+    """The stage's table under its own header (e.g. op, t, c, n, s), framed by shapes and costs
+    (and, with `latency` = layer name -> ms, the row's measured ms)."""
     columns = list(columns or ("op", "n"))
-    head = ["row", "input", *columns, "other fields", "output", "params", "MACs"]
+    head = ["row", "input", *columns, "other fields", "output", "params", "MACs", *(["ms"] if latency else [])]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         extra = ", ".join(f"{k}={v}" for k, v in r.fields.items() if k not in columns)
         cells = [r.key, ", ".join(_shape(s) for s in r.inputs), *(_cell(r, c) for c in columns), extra,
-                 _shape(r.out), f"{r.params:,}", f"{r.macs:,}"]
+                 _shape(r.out), f"{r.params:,}", f"{r.macs:,}",
+                 *([f"{sum(latency.get(n, 0.0) for n in r.layers):.3f}"] if latency else [])]
         out.append("| " + " | ".join(map(str, cells)) + " |")
     return out
 
 
-def markdown(compiled: Compiled) -> str:
-    """The explanation as Markdown: one table per stage, then each row's primitives."""
+def _ms(latency: dict | None, name: str) -> str:
+    return f" {latency.get(name, 0.0):.3f} |" if latency else ""
+
+
+def markdown(compiled: Compiled, latency: dict | None = None) -> str:
+    """The explanation as Markdown: one table per stage, then each row's primitives; with
+    `latency` (layer name -> ms, from `profile --per-layer`) an ms column in both."""
     rows, report = explain(compiled), compiled.report
     out = [f"# {compiled.spec.name}", "", f"input {_shape(compiled.spec.input)}; {report.params:,} params, "
            f"{report.macs:,} MACs, {report.activation_bytes:,} activation bytes (torchinfo's counting)", ""]
     for st in compiled.spec.stages:
         mine = [r for r in rows if r.stage == st.id]
-        out += [f"## {st.id}" + (f": {st.doc}" if st.doc else ""), "", *_stage_table(st.id, st.columns, mine), ""]
+        out += [f"## {st.id}" + (f": {st.doc}" if st.doc else ""), "",
+                *_stage_table(st.id, st.columns, mine, latency), ""]
         for r in (r for r in mine if len(r.primitives) > 1 or r.n > 1):
             out += [f"{st.id}.{r.key}.0 ({r.op}; " + (f"{r.n} repeats, the first shown" if r.n > 1 else "one block")
-                    + "):", "", "| primitive | op | output | params | MACs = |", "|---|---|---|---|---|"]
-            out += [f"| {p.name} | {p.op} | {_shape(p.out)} | {p.params:,} | {p.formula} |" for p in r.primitives]
+                    + "):", "", "| primitive | op | output | params | MACs = |" + (" ms |" if latency else ""),
+                    "|---|---|---|---|---|" + ("---|" if latency else "")]
+            out += [f"| {p.name} | {p.op} | {_shape(p.out)} | {p.params:,} | {p.formula} |" + _ms(latency, p.name)
+                    for p in r.primitives]
             out.append("")
     return "\n".join(out)

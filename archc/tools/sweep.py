@@ -19,7 +19,8 @@ from pathlib import Path
 from archc.errors import ArchcError
 
 CACHE_VERSION = "1"
-COLUMNS = ("config", "status", "params", "macs", "activation_bytes", "median_ms", "fps", "miou", "reason")
+COLUMNS = ("config", "status", "params", "macs", "activation_bytes", "median_ms", "fps", "predicted_ms", "miou",
+           "reason")
 
 
 @dataclass
@@ -33,6 +34,7 @@ class Result:
     activation_bytes: int | None = None
     median_ms: float | None = None
     fps: float | None = None
+    predicted_ms: float | None = None  # from --latency-model
     miou: float | None = None  # set by the training stage (archc.tools.sweep_train), with --train
 
     def row(self) -> dict:
@@ -111,17 +113,28 @@ def _through(spec, passes: list, prefixes: dict, builds):
     return spec
 
 
-def _analyse(spec, input_, knobs: dict, prefixes: dict, builds) -> Result:
-    """One configuration: compile + analyse, or the reason it is invalid. `prefixes` and
-    `builds` are the chunk's memos (pass prefix -> Spec; Spec content -> Graph)."""
+def _analyse(spec, input_, knobs: dict, prefixes: dict, builds, latency: dict | None = None) -> Result:
+    """One configuration: compile + analyse (+ predict latency), or the reason it is invalid. `prefixes`
+    and `builds` are the chunk's memos (pass prefix -> Spec; Spec content -> Graph)."""
     from archc.ir.analysis import analyze
 
     config = _config(knobs)
     try:
-        r = analyze(builds(_through(spec, _pipeline(knobs, input_), prefixes, builds)))
+        graph = builds(_through(spec, _pipeline(knobs, input_), prefixes, builds))
+        r = analyze(graph)
     except ArchcError as exc:
         return Result(config, knobs, "skipped", exc.message)
-    return Result(config, knobs, params=r.params, macs=r.macs, activation_bytes=r.activation_bytes)
+    return Result(config, knobs, params=r.params, macs=r.macs, activation_bytes=r.activation_bytes,
+                  predicted_ms=_predict(latency, graph))
+
+
+def _predict(latency: dict | None, graph) -> float | None:
+    """--latency-model: the predicted ms (the model's JSON travels to the worker)."""
+    if latency is None:
+        return None
+    from archc.onnx.latency_model import LatencyModel
+
+    return round(LatencyModel(latency["costs"], latency["scale"], latency["offset"]).predict(graph), 4)
 
 
 def _analyse_chunk(job) -> list[Result]:
@@ -129,9 +142,9 @@ def _analyse_chunk(job) -> list[Result]:
     the grid's product order share pass prefixes, so most of their specs are made once."""
     from archc.ir.build import Builds
 
-    spec, input_, chunk = job
+    spec, input_, chunk, latency = job
     prefixes, builds = {}, Builds(size=256)
-    return [_analyse(spec, input_, knobs, prefixes, builds) for knobs in chunk]
+    return [_analyse(spec, input_, knobs, prefixes, builds, latency) for knobs in chunk]
 
 
 def _export(job) -> str:
@@ -247,6 +260,8 @@ class Sweep:
     input: str | None = None
     variables: dict = field(default_factory=dict)
     jobs: int = 0  # 0: all cores
+    latency_model: dict | None = None  # a fitted model's JSON: predict each configuration's latency
+    target: object = None  # archc.onnx.targets.Target: time on a device over SSH (None: here, interleaved)
 
     def run(self, out: Path | None = None, profile: dict | None = None, progress=None) -> list[Result]:
         from archc.lang.spec import load
@@ -255,8 +270,9 @@ class Sweep:
         spec = load(self.spec, self.variables)  # once, here: workers get the Spec, not the file
         cache, todo, results, code = Cache(out), [], {}, code_digest()
         configs = configurations(self.grid)
+        keyed = profile if self.latency_model is None else {**(profile or {}), "latency_model": self.latency_model}
         for i, knobs in enumerate(configs):
-            key = _key(code, spec, self.variables, self.input, passes_of(knobs), profile)
+            key = _key(code, spec, self.variables, self.input, passes_of(knobs), keyed)
             hit = cache.get(key, knobs)
             if hit is not None:
                 results[i] = hit
@@ -276,7 +292,7 @@ class Sweep:
         """Results in the order of `configs`, computed in chunks of neighbours."""
         workers = min(self.jobs or os.cpu_count() or 1, max(1, len(configs) // 16))
         size = -(-len(configs) // (workers * 4)) if workers > 1 else len(configs) or 1
-        jobs = [(spec, self.input, configs[i:i + size]) for i in range(0, len(configs), size)]
+        jobs = [(spec, self.input, configs[i:i + size], self.latency_model) for i in range(0, len(configs), size)]
         chunks = map(_analyse_chunk, jobs) if workers == 1 else self._pool_map(_analyse_chunk, jobs, None)
         for chunk in chunks:  # fewer than 16 per worker: spawning costs more than the builds
             for result in chunk:
@@ -297,8 +313,14 @@ class Sweep:
         with tempfile.TemporaryDirectory(prefix="archc-sweep-") as tmp:
             jobs = [(self.spec, self.input, self.variables, r.knobs, f"{tmp}/{i}.onnx") for i, r in enumerate(ok)]
             paths = list(self._pool_map(_export, jobs, progress))
-            runners = {str(i): ort_runner(path, settings["threads"]) for i, path in enumerate(paths)}
-            timings = measure(runners, settings["warmup"], settings["runs"])
+            if self.target is not None:  # on a device: one model after the other, by the runner script
+                from archc.onnx.targets import profile_model
+
+                timings = {str(i): profile_model(path, self.target, settings["threads"], settings["warmup"],
+                                                 settings["runs"]) for i, path in enumerate(paths)}
+            else:
+                runners = {str(i): ort_runner(path, settings["threads"]) for i, path in enumerate(paths)}
+                timings = measure(runners, settings["warmup"], settings["runs"])
         for i, r in enumerate(ok):
             r.median_ms, r.fps = timings[str(i)]["median_ms"], timings[str(i)]["fps"]
 

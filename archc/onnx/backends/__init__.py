@@ -1,0 +1,54 @@
+"""More runtimes than ONNX Runtime, by name: each loads the verified ONNX model its own way and
+must match PyTorch (1e-4 for float32) on archc's seeded inputs before it is timed.
+
+    archc profile specs/fastscnn.yaml --runtime openvino
+    archc benchmark specs/mobilenetv2.yaml
+
+A back end is a module with `load(onnx_path, shape, threads, folder) -> (run(x) -> [outputs], bytes)`;
+a missing package is a one-line refusal with its install command.
+"""
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import numpy as np
+
+from archc.errors import ExportError
+from archc.onnx import runtime
+from archc.onnx.profile import Runner
+from archc.onnx.verify import SAMPLES, SEED, TOLERANCE
+
+BACKENDS = {"openvino": ("archc.onnx.backends.openvino", "openvino", "OpenVINO"),
+            "ncnn": ("archc.onnx.backends.ncnn", "ncnn", "ncnn")}  # name -> (module, package, as printed)
+
+
+def available(name: str) -> bool:
+    return importlib.util.find_spec(BACKENDS[name][1]) is not None
+
+
+def load(name: str, onnx_path: Path, shape, threads: int, folder: Path):
+    if not available(name):
+        raise ExportError(f"--runtime {name}: {BACKENDS[name][2]} is not installed; pip install 'archc[{name}]'")
+    return importlib.import_module(BACKENDS[name][0]).load(Path(onnx_path), tuple(shape), threads, Path(folder))
+
+
+def max_diff(run, module, shape) -> float:
+    """Largest |back end - PyTorch| over archc's seeded verification inputs."""
+    worst = 0.0
+    for x in runtime.inputs(shape, SAMPLES, SEED):
+        for got, want in zip(run(x), runtime.run_torch(module, x), strict=True):
+            got = np.asarray(got).reshape(want.shape)  # ncnn drops the batch axis
+            worst = max(worst, float(np.max(np.abs(got.astype(np.float64) - want))))
+    return worst
+
+
+def verified_runner(name: str, onnx_path: Path, module, shape, threads: int, folder: Path) -> tuple:
+    """(timing Runner, max diff, model bytes) for back end `name`, after it matched PyTorch within TOLERANCE."""
+    run, size = load(name, onnx_path, shape, threads, folder)
+    diff = max_diff(run, module, shape)
+    if not diff <= TOLERANCE:
+        raise ExportError(f"--runtime {name}: {BACKENDS[name][2]} differs from PyTorch by up to {diff:.3g} "
+                          f"(tolerance {TOLERANCE:g}) on {SAMPLES} seeded inputs; not timed")
+    x = runtime.inputs(shape, 1, SEED)[0]
+    return Runner(name, threads, tuple(shape), lambda: run(x), f"{Path(onnx_path).stem}.{name}"), diff, size

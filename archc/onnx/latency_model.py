@@ -1,0 +1,147 @@
+"""A latency model: per-op-kind costs fitted on per-layer profiles, predicting a network's
+latency from its IR alone (numpy only: no export, no onnxruntime, nothing runs).
+
+    archc latency fit specs/fastscnn.yaml --out cpu.json          # profiles probe configurations
+    archc summary specs/fastscnn.yaml --pass width=0.5 --latency-model cpu.json
+    archc sweep specs/fastscnn.yaml --grid width=1,0.5 --latency-model cpu.json
+
+Each layer's time is `c0 + c1 * MACs + c2 * bytes moved` with coefficients of its kind
+(dense, pointwise, depthwise and grouped convs apart, since equal MACs do not cost the same:
+depthwise convs move more bytes per MAC), fitted by non-negative least squares on layer
+times from ORT's profiler. The per-layer sum is then mapped to end-to-end latency by one
+linear fit over the probe models, because the profiler's per-node times add up to more
+than an unprofiled run takes.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from math import prod
+from pathlib import Path
+
+import numpy as np
+
+from archc.errors import ArchcError
+from archc.ir.analysis import analyze
+
+FORMAT = "archc-latency-model/1"
+FEATURES = ("layers", "macs", "bytes")  # per kind: a fixed cost per layer, per MAC, per byte moved
+SCALE = {"layers": 1.0, "macs": 1e-6, "bytes": 1e-6}  # ms per (layer, MMAC, MB): well-conditioned columns
+
+
+def kind(node, in_shapes) -> str:
+    """The op kind a cost is fitted for: convs split by how they use their MACs."""
+    if node.op != "conv":
+        return node.op
+    k, g, cin = node.attrs.get("k", 1), node.attrs.get("groups", 1), in_shapes[0][0]
+    if g > 1:
+        return "conv_depthwise" if g == cin else "conv_grouped"
+    return "conv_1x1" if k in (1, [1, 1], (1, 1)) else "conv_kxk"
+
+
+def layer_features(graph) -> list[tuple[str, str, np.ndarray]]:
+    """(layer name, kind, [1, MACs, bytes]) for every layer of `graph` (bytes: float32 in + out + weights)."""
+    layers = {l.name: l for l in analyze(graph).layers}
+    out = []
+    for node in graph:
+        if node.op == "input" or node.name not in layers:
+            continue
+        ins = [graph.shape(s) for s in node.inputs]
+        moved = 4 * (sum(prod(s) for s in ins) + prod(node.shape) + layers[node.name].weights)
+        out.append((node.name, kind(node, ins), np.array([1.0, layers[node.name].macs, moved])))
+    return out
+
+
+def kind_totals(graph) -> dict:
+    """Kind -> summed features: all a prediction needs of a graph."""
+    totals: dict = {}
+    for _, k, f in layer_features(graph):
+        totals[k] = totals.get(k, 0) + f
+    return totals
+
+
+@dataclass
+class LatencyModel:
+    costs: dict  # kind -> {"layers": ms per layer, "macs": ms per MMAC, "bytes": ms per MB}
+    scale: float = 1.0  # end-to-end ms = scale * summed layer ms + offset
+    offset: float = 0.0
+    meta: dict = field(default_factory=dict)  # device, runtime, threads, probes, fit quality
+
+    def predict(self, graph) -> float:
+        """Predicted end-to-end median ms of `graph` on the device the model was fitted on."""
+        return self.scale * self.layer_sum(kind_totals(graph)) + self.offset
+
+    def layer_sum(self, totals: dict) -> float:
+        return float(sum(np.dot(_scaled(f), [self.costs.get(k, {}).get(n, 0.0) for n in FEATURES])
+                         for k, f in totals.items()))
+
+    def to_json(self) -> dict:
+        return {"format": FORMAT, "costs": self.costs, "scale": self.scale, "offset": self.offset, **self.meta}
+
+    def save(self, path) -> None:
+        from archc.fs import atomic_file
+
+        with atomic_file(Path(path)) as tmp:
+            tmp.write_text(json.dumps(self.to_json(), indent=1) + "\n")
+
+
+def _scaled(f) -> np.ndarray:
+    return np.asarray(f, dtype=float) * [SCALE[n] for n in FEATURES]
+
+
+def load(path) -> LatencyModel:
+    """A model written by `archc latency fit`; anything else is one line naming the file."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise ArchcError(f"--latency-model {path}: cannot read it ({exc.strerror})") from exc
+    except ValueError as exc:
+        raise ArchcError(f"--latency-model {path}: not JSON ({exc}); write one with archc latency fit") from exc
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ArchcError(f"--latency-model {path}: not a latency model (no \"format\": \"{FORMAT}\"); "
+                         f"write one with archc latency fit")
+    meta = {k: v for k, v in data.items() if k not in ("format", "costs", "scale", "offset")}
+    return LatencyModel(data["costs"], float(data["scale"]), float(data["offset"]), meta)
+
+
+def nnls(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Non-negative least squares by dropping the most negative column until none is left
+    (a few columns per kind; a cost cannot be negative)."""
+    active = list(range(a.shape[1]))
+    x = np.zeros(a.shape[1])
+    while active:
+        sol = np.linalg.lstsq(a[:, active], b, rcond=None)[0]
+        if (sol >= 0).all():
+            x[active] = sol
+            break
+        active.pop(int(np.argmin(sol)))
+    return x
+
+
+def fit(layer_samples: list, model_samples: list, meta: dict | None = None) -> LatencyModel:
+    """layer_samples: (kind, features, measured ms) per profiled layer; model_samples:
+    (kind totals, end-to-end median ms) per probe model."""
+    costs = {}
+    for k in sorted({s[0] for s in layer_samples}):
+        rows = [(_scaled(f), ms) for kk, f, ms in layer_samples if kk == k]
+        a, b = np.array([r[0] for r in rows]), np.array([r[1] for r in rows])
+        costs[k] = dict(zip(FEATURES, (round(float(c), 9) for c in nnls(a, b))))
+    model = LatencyModel(costs, meta=dict(meta or {}))
+    sums = np.array([model.layer_sum(t) for t, _ in model_samples])
+    ms = np.array([m for _, m in model_samples])
+    if len(model_samples) >= 2:
+        model.scale, model.offset = (float(v) for v in np.polyfit(sums, ms, 1))
+    elif len(model_samples) == 1 and sums[0] > 0:
+        model.scale = float(ms[0] / sums[0])
+    return model
+
+
+def spearman(a, b) -> float:
+    """Rank correlation (ties broken by order; latencies rarely tie)."""
+    ra, rb = (np.argsort(np.argsort(np.asarray(v))) for v in (a, b))
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def mape(predicted, measured) -> float:
+    p, m = np.asarray(predicted, dtype=float), np.asarray(measured, dtype=float)
+    return float(np.mean(np.abs(p - m) / m))

@@ -1,0 +1,102 @@
+"""The self-contained timing runner: copied to a device and run there as a script, and
+imported here for local runs, so both time a model by the same rules. It needs only
+Python 3 and onnxruntime (which brings numpy); it imports nothing from archc.
+
+    python3 runner.py model.onnx --threads 1 --warmup 10 --runs 50 [--per-layer]
+
+prints one JSON line: the device (CPU, ORT version, threads), the timed runs in ms
+(warmup runs untimed) and, with --per-layer, the paths of ORT's Chrome-trace profile
+and of the optimized graph it ran, written beside the model. Exit 3 with
+{"error": "no-onnxruntime"} when onnxruntime cannot be imported.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+
+def cpu_name() -> str:
+    """The CPU's model name (Linux /proc/cpuinfo; the platform's guess elsewhere)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.split(":")[0].strip() in ("model name", "Model", "Hardware"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def session(ort, model: str, threads: int, profile_prefix: str | None = None, optimized: str | None = None):
+    """A CPU session like archc's: `threads` intra-op threads, sequential, no spinning."""
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")  # idle threads would steal the CPU
+    if profile_prefix:
+        opts.enable_profiling, opts.profile_file_prefix = True, profile_prefix
+    if optimized:
+        opts.optimized_model_filepath = optimized  # the fused graph, to map profile names back
+    return ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
+
+
+def feed(sess):
+    """The seeded standard-normal input archc uses everywhere (numpy's default_rng(0))."""
+    import numpy as np
+
+    inp = sess.get_inputs()[0]
+    dims = [d if isinstance(d, int) else 1 for d in inp.shape]
+    return {inp.name: np.random.default_rng(0).standard_normal(dims, dtype=np.float32)}
+
+
+def time_runs(sess, warmup: int, runs: int) -> list[float]:
+    x = feed(sess)
+    times = []
+    for i in range(warmup + runs):
+        start = time.perf_counter()
+        sess.run(None, x)
+        if i >= warmup:
+            times.append((time.perf_counter() - start) * 1e3)
+    return times
+
+
+def run(model: str, threads: int, warmup: int, runs: int, per_layer: bool) -> dict:
+    import onnxruntime as ort
+
+    sess = session(ort, model, threads)
+    out = {"device": {"cpu": cpu_name(), "machine": platform.machine(), "python": platform.python_version(),
+                      "onnxruntime": ort.__version__, "threads": threads, "cores": os.cpu_count()},
+           "input": [d if isinstance(d, int) else 1 for d in sess.get_inputs()[0].shape[1:]],
+           "times_ms": time_runs(sess, warmup, runs)}
+    if per_layer:
+        stem = os.path.splitext(model)[0]
+        sess = session(ort, model, threads, stem + ".profile", stem + ".optimized.onnx")
+        time_runs(sess, warmup, runs)
+        out["profile"], out["optimized"] = sess.end_profiling(), stem + ".optimized.onnx"
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description="time an ONNX model in ONNX Runtime (CPU)")
+    p.add_argument("model")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--warmup", type=int, default=10)
+    p.add_argument("--runs", type=int, default=50)
+    p.add_argument("--per-layer", action="store_true")
+    a = p.parse_args(argv)
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        print(json.dumps({"error": "no-onnxruntime", "python": sys.executable}))
+        return 3
+    print(json.dumps(run(a.model, a.threads, a.warmup, a.runs, a.per_layer)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""Where a model is timed (this machine or a device over SSH) and how finely (end to
+end, or per layer): one runner script (runner.py) does the timing in both places, so
+the warmup / median / p90 rules are the same; the figures are the `profile --json`
+contract plus the device that ran it and, per layer, the layers of `summary --json`.
+
+    archc profile specs/fastscnn.yaml --per-layer --host pi@raspberrypi.local
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from archc.onnx import layers, remote, runner
+from archc.onnx.profile import Runner, stats
+
+
+@dataclass(frozen=True)
+class Target:
+    host: remote.Host | None = None  # None: this machine
+    per_layer: bool = False
+
+    @property
+    def special(self) -> bool:
+        """Whether the runner script does the timing (not the in-process interleaved runs)."""
+        return self.host is not None or self.per_layer
+
+
+def run_runner(path: Path, target: Target, threads: int, warmup: int, runs: int, folder: Path) -> dict:
+    """The runner's output for one model; its profile files (per layer) land in `folder`."""
+    if target.host is not None:
+        return remote.run(target.host, path, threads, warmup, runs, target.per_layer, folder)
+    local = folder / path.name
+    if target.per_layer and local != path:  # ORT writes its profile beside the model: never beside the user's
+        shutil.copyfile(path, local)
+    return runner.run(str(local if target.per_layer else path), threads, warmup, runs, target.per_layer)
+
+
+def profile_model(path, target: Target, threads: int, warmup: int, runs: int, report=None, rows=None,
+                  name: str = "") -> dict:
+    """`profile --json` for one model on `target` (+ "device"; + the per-layer keys)."""
+    import onnx
+
+    path = Path(path)
+    with tempfile.TemporaryDirectory(prefix="archc-profile-") as tmp:
+        out = run_runner(path, target, threads, warmup, runs, Path(tmp))
+        result = stats(Runner("onnxruntime", threads, tuple(out["input"]), None, name or path.name),
+                       out["times_ms"], warmup)
+        result["device"] = {"host": str(target.host) if target.host else "local", **out["device"]}
+        if target.per_layer:
+            attributed = layers.attribute(out["profile"], out["optimized"], onnx.load(str(path)), warmup)
+            result.update(layers.per_layer(report, rows or {}, attributed, result["median_ms"]) if report
+                          else layers.by_path(attributed, result["median_ms"]))
+    return result

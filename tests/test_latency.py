@@ -1,0 +1,210 @@
+"""Per-layer profiles, the latency model, explain --latency, and the OpenVINO / ncnn runtimes."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import SPEC_DIR
+from typer.testing import CliRunner
+
+from archc.cli import app
+from archc.compile import compile_spec
+from archc.errors import ArchcError, ExportError
+from archc.onnx import latency_model as lm
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def per_layer(small_build):
+    """The small build's float32 model profiled per layer on this machine."""
+    from archc.onnx.layers import rows_of
+    from archc.onnx.targets import Target, profile_model
+
+    compiled, out, _ = small_build
+    return compiled, profile_model(out / "model.onnx", Target(per_layer=True), 1, 2, 5, compiled.report,
+                                   rows_of(compiled.graph))
+
+
+@pytest.mark.slow
+def test_every_ort_kernel_maps_to_a_summary_layer(per_layer):
+    compiled, result = per_layer
+    names = [l["name"] for l in result["layers"]]
+    assert names == [l.name for l in compiled.report.layers]  # same keys, same order as summary --json
+    assert result["unattributed_ms"] == 0  # fused nodes, nchwc renames and layout reorders all traced back
+    ms = {l["name"]: l["ms"] for l in result["layers"]}
+    convs = [l.name for l in compiled.report.layers if l.op == "conv"]
+    assert all(ms[c] > 0 for c in convs)
+    assert all(ms[l.name] == 0 for l in compiled.report.layers if l.op == "bn")  # folded: the conv's time
+    assert sum(ms.values()) == pytest.approx(result["node_sum_ms"], abs=1e-3)
+    for key in ("rows", "stages"):
+        assert sum(g["ms"] for g in result[key]) == pytest.approx(result["node_sum_ms"], abs=1e-3)
+    assert [s["name"] for s in result["stages"]] == list(compiled.report.stages())
+    assert result["node_sum_ratio"] == pytest.approx(result["node_sum_ms"] / result["end_to_end_median_ms"], rel=0.01)
+
+
+@pytest.mark.slow
+def test_profile_per_layer_cli(small_build):
+    _, out, _ = small_build
+    result = runner.invoke(app, ["profile", str(out / "model.onnx"), "--per-layer", "--runs", "3", "--warmup", "1"])
+    assert result.exit_code == 0, result.output
+    assert "per-node sum" in result.stdout and "ltd.0.0.conv" in result.stdout
+    refused = runner.invoke(app, ["profile", str(out / "model.onnx"), "--per-layer", "--runtime", "torch"])
+    assert refused.exit_code == 2 and "time ONNX Runtime only" in refused.stderr
+
+
+def test_explain_latency_column_sums_the_rows_layers():
+    from archc.tools.explain import markdown
+
+    c = compile_spec(SPEC_DIR / "fastscnn.yaml", ["width=0.25"], "3x256x256")
+    text = markdown(c, {l.name: 0.5 for l in c.report.layers if l.name.startswith("gfe.0.")})
+    gfe0 = next(line for line in text.splitlines() if line.startswith("| 0 |") and "bottleneck" in line)
+    assert gfe0.endswith(f" {0.5 * sum(1 for l in c.report.layers if l.name.startswith('gfe.0.')):.3f} |")
+    assert "| gfe.0.0.expand.conv | conv |" in text and "MACs = | ms |" in text
+
+
+def test_nnls_recovers_known_costs_and_never_goes_negative():
+    rng = np.random.default_rng(0)
+    a = rng.uniform(0, 10, (50, 3))
+    truth = np.array([0.2, 0.0, 1.5])
+    x = lm.nnls(a, a @ truth + rng.normal(0, 1e-3, 50))
+    assert x == pytest.approx(truth, abs=1e-3)
+    assert (lm.nnls(a, -a[:, 0]) >= 0).all()
+
+
+def test_latency_model_fits_known_per_kind_costs():
+    """Layer times made from known costs are recovered, and the model predicts unseen graphs exactly."""
+    costs = {"conv_1x1": [0.01, 0.02, 0.001], "conv_depthwise": [0.02, 0.08, 0.004], "conv_kxk": [0.03, 0.015, 0.0]}
+    truth = lm.LatencyModel({k: dict(zip(lm.FEATURES, v)) for k, v in costs.items()}, 1.2, 0.1)
+    graphs = [compile_spec(SPEC_DIR / "fastscnn.yaml", [f"width={w}", "drop=ppm", f"input=3x{s}x{s}"]).graph
+              for w in (1, 0.25) for s in (256, 128)]
+    layers, models = [], []
+    for g in graphs:
+        for _, k, f in lm.layer_features(g):
+            layers.append((k, f, truth.layer_sum({k: f})))
+        models.append((lm.kind_totals(g), truth.predict(g)))
+    fitted = lm.fit(layers, models)
+    unseen = compile_spec(SPEC_DIR / "fastscnn.yaml", ["width=0.5", "expand=4", "drop=ppm", "input=3x192x192"]).graph
+    assert fitted.predict(unseen) == pytest.approx(truth.predict(unseen), rel=1e-3)
+    assert fitted.scale == pytest.approx(1.2, rel=1e-3)
+
+
+def test_latency_model_on_summary_and_sweep(tmp_path):
+    model = lm.LatencyModel({"conv_1x1": {"layers": 0.01, "macs": 0.02, "bytes": 0.0}}, 1.0, 0.5,
+                            {"device": {"host": "local"}, "threads": 1})
+    model.save(tmp_path / "m.json")
+    spec = str(SPEC_DIR / "fastscnn.yaml")
+    result = runner.invoke(app, ["summary", spec, "--pass", "width=0.5", "--json", "--latency-model",
+                                 str(tmp_path / "m.json")])
+    assert result.exit_code == 0, result.output
+    predicted = json.loads(result.stdout)["latency_model"]["predicted_ms"]
+    graph = compile_spec(spec, ["width=0.5"]).graph
+    assert predicted == pytest.approx(model.predict(graph), abs=1e-3) and predicted > 0.5
+    swept = runner.invoke(app, ["sweep", spec, "--grid", "width=1,0.5", "--json", "--latency-model",
+                                str(tmp_path / "m.json")])
+    assert swept.exit_code == 0, swept.output
+    rows = {r["config"]: r["predicted_ms"] for r in json.loads(swept.stdout)}
+    assert rows["width=0.5"] == pytest.approx(predicted, abs=1e-3) and rows["width=1"] > rows["width=0.5"]
+
+
+@pytest.mark.parametrize("text, needle", [("{", "not JSON"), ('{"costs": {}}', "not a latency model")])
+def test_bad_latency_model_file(tmp_path, text, needle):
+    (tmp_path / "m.json").write_text(text)
+    result = runner.invoke(app, ["summary", str(SPEC_DIR / "fastscnn.yaml"), "--latency-model",
+                                 str(tmp_path / "m.json")])
+    assert result.exit_code == 2 and needle in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_rank_and_error_metrics():
+    assert lm.spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert lm.spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    assert lm.mape([110, 90], [100, 100]) == pytest.approx(0.1)
+
+
+@pytest.mark.slow
+def test_openvino_is_verified_against_pytorch_in_float32(small_build, tmp_path):
+    from archc.onnx.backends import verified_runner
+    from archc.torch.weights import lower_seeded
+
+    compiled, out, _ = small_build
+    run, diff, size = verified_runner("openvino", out / "model.onnx", lower_seeded(compiled.graph),
+                                      compiled.graph.input_shape, 1, tmp_path)
+    assert diff <= 1e-4 and size == (out / "model.onnx").stat().st_size
+    run.run()
+
+
+@pytest.mark.slow
+def test_ncnn_refuses_a_model_with_a_layer_it_lacks(small_build, tmp_path):
+    from archc.onnx.backends import verified_runner
+    from archc.torch.weights import lower_seeded
+
+    compiled, out, _ = small_build  # its 8-bin pool on a 4x4 map exports as GatherND
+    with pytest.raises(ExportError, match="ncnn has no GatherND"):
+        verified_runner("ncnn", out / "model.onnx", lower_seeded(compiled.graph), compiled.graph.input_shape, 1,
+                        tmp_path)
+
+
+def test_a_missing_runtime_is_one_line_with_the_install_command(monkeypatch, tmp_path):
+    from archc.onnx import backends
+
+    monkeypatch.setitem(backends.BACKENDS, "ncnn", ("archc.onnx.backends.ncnn", "ncnn_not_installed_here", "ncnn"))
+    with pytest.raises(ArchcError, match=r"ncnn is not installed; pip install 'archc\[ncnn\]'"):
+        backends.load("ncnn", tmp_path / "m.onnx", (3, 8, 8), 1, tmp_path)
+
+
+@pytest.mark.slow
+def test_benchmark_times_every_runtime_and_says_why_one_is_skipped(small_build, tmp_path):
+    from archc.cli import render_latency
+    from archc.onnx.artifacts import BuildOptions, Product
+    from archc.onnx.benchmark import run_all
+    from archc.torch.weights import lower_seeded
+
+    compiled, out, summary = small_build
+    product = Product({"verify": summary["verify"]}, lower_seeded(compiled.graph), {"float32": out / "model.onnx"})
+    rows = run_all(product, compiled.graph.input_shape, BuildOptions(runs=3, warmup=1), tmp_path)
+    by = {r["runtime"]: r for r in rows}
+    assert [r["status"] for r in rows] == ["ok", "ok", "ok", "skipped"] and "GatherND" in by["ncnn"]["reason"]
+    for name in ("onnxruntime", "torch", "openvino"):
+        assert by[name]["max_abs_diff"] <= 1e-4 and by[name]["median_ms"] > 0
+    assert by["onnxruntime"]["vs_ort"] == 1.0
+    render_latency.benchmark(rows)
+
+
+class _Tiny:
+    """Conv-BN-ReLU, a depthwise conv, pooling and an align-corners resize: what Fast-SCNN is made of."""
+
+    @staticmethod
+    def module():
+        import torch
+        from torch import nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.a = nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1), nn.BatchNorm2d(8), nn.ReLU())
+                self.dw = nn.Conv2d(8, 8, 3, 1, 1, groups=8)
+                self.pool = nn.AvgPool2d(2)
+
+            def forward(self, x):
+                y = self.pool(self.dw(self.a(x)))
+                return nn.functional.interpolate(y, size=x.shape[2:], mode="bilinear", align_corners=True)
+
+        torch.manual_seed(0)
+        net = Net().eval()
+        net.a[1].running_mean.uniform_(-0.5, 0.5)  # a BN that is not the identity
+        net.a[1].running_var.uniform_(0.5, 2)
+        return net
+
+
+@pytest.mark.slow
+def test_ncnn_converts_runs_and_matches_pytorch(tmp_path):
+    from archc.onnx.backends import verified_runner
+    from archc.onnx.export import export_module, save_checked
+
+    net = _Tiny.module()
+    save_checked(export_module(net, (3, 32, 32)), tmp_path / "tiny.onnx")
+    (tmp_path / "ncnn").mkdir()
+    run, diff, size = verified_runner("ncnn", tmp_path / "tiny.onnx", net, (3, 32, 32), 1, tmp_path / "ncnn")
+    assert diff <= 1e-4 and size > 0 and run.runtime == "ncnn"
+    run.run()
