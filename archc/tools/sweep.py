@@ -13,7 +13,7 @@ import itertools
 import json
 import os
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from archc.errors import ArchcError
@@ -191,7 +191,9 @@ def _end_workers(pool: ProcessPoolExecutor) -> None:
 OUTPUTS = ("results.csv", "results.json", "cache", "pareto.png", "pareto.svg")  # what sweep --out writes
 FIELDS = {"config": (str,), "knobs": (dict,), "status": (str,), "reason": (str,), "params": (int, type(None)),
           "macs": (int, type(None)), "activation_bytes": (int, type(None)),
-          "median_ms": (float, int, type(None)), "fps": (float, int, type(None))}
+          "median_ms": (float, int, type(None)), "fps": (float, int, type(None)),
+          "predicted_ms": (float, int, type(None)), "miou": (float, int, type(None))}
+assert set(FIELDS) == {f.name for f in fields(Result)}, "a Result field the cache does not check"
 
 
 def _config(knobs: dict) -> str:
