@@ -8,6 +8,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from archc.cli.app import (InputOpt, JsonOpt, SpecArg, VarOpt, app, boundary, parse_vars)
+from archc.cli.executor_opts import AddressOpt, ExecutorOpt
 from archc.errors import ArchcError
 
 
@@ -20,15 +21,17 @@ def sweep(spec: SpecArg,
           out: Annotated[Optional[Path], typer.Option("--out", "-o", help="write results.csv/json and a cache")] = None,
           jobs: Annotated[int, typer.Option(help="worker processes (0: all cores)")] = 0,
           plot: Annotated[Optional[str], typer.Option(help="X,Y: also draw DIR/pareto.png and .svg")] = None,
+          executor: ExecutorOpt = "local", address: AddressOpt = None,
           json_: JsonOpt = False):
     """Analyse (and profile) every combination of pass settings; invalid ones are skipped with a reason."""
     import time
 
     from archc.cli import render
+    from archc.tools.executors import executor as make_executor
     from archc.tools.sweep import Sweep, configurations, parse_grid, write_results
 
     grid_ = parse_grid(grid)
-    sw = Sweep(str(spec), grid_, input, parse_vars(var), jobs)
+    sw = Sweep(str(spec), grid_, input, parse_vars(var), jobs, make_executor(executor, address, jobs))
     n = len(configurations(grid_)) * (2 if profile else 1)
     start = time.perf_counter()
     with render.progress(n, "sweep") as step:

@@ -12,12 +12,12 @@ import hashlib
 import itertools
 import json
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from archc.errors import ArchcError
+from archc.tools.executors import Failed, LocalExecutor
 
 CACHE_VERSION = "1"
 COLUMNS = ("config", "status", "params", "macs", "activation_bytes", "median_ms", "fps", "reason")
@@ -27,7 +27,7 @@ COLUMNS = ("config", "status", "params", "macs", "activation_bytes", "median_ms"
 class Result:
     config: str  # the passes, space separated: "width=0.5 drop=ppm"
     knobs: dict  # grid name -> value
-    status: str = "ok"  # ok or skipped
+    status: str = "ok"  # ok, skipped (a pass refused it) or failed (its task failed twice)
     reason: str = ""
     params: int | None = None
     macs: int | None = None
@@ -59,7 +59,14 @@ def configurations(grid: dict) -> list[dict]:
 
 
 def passes_of(knobs: dict) -> list[str]:
-    return [f"{name}={value}" for name, value in knobs.items() if value.lower() != "none"]
+    """{'width': '0.5', 'expand@gfe.1': '4'} -> ['width=0.5', 'expand=4,where=gfe.1']: NAME@WHERE
+    is a pass on part of the network (a selector, see docs/passes.md)."""
+    return [_pass(name, value) for name, value in knobs.items() if value.lower() != "none"]
+
+
+def _pass(knob: str, value: str) -> str:
+    name, at, where = knob.partition("@")
+    return f"{name}={value},where={where}" if at else f"{name}={value}"
 
 
 def _pipeline(knobs: dict, input_: str | None) -> list[str]:
@@ -74,7 +81,7 @@ def check_grid(grid: dict) -> None:
     for name, values in grid.items():
         for v in values:
             if v.lower() != "none":
-                parse_pass(f"{name}={v}")
+                parse_pass(_pass(name, v))
 
 
 def _key(spec_text: str, variables: dict, input_, passes: list, profile: dict | None) -> str:
@@ -125,21 +132,17 @@ def _analyse(job) -> Result:
     return Result(config, knobs, params=r.params, macs=r.macs, activation_bytes=r.activation_bytes)
 
 
-def _export(job) -> str:
-    """One configuration exported to ONNX (in a worker process), for timing."""
-    spec_path, input_, variables, knobs, path = job
+def _export(job) -> bytes:
+    """One configuration exported to ONNX (in a worker, maybe on another machine): the model's bytes."""
+    import tempfile
+
+    spec_path, input_, variables, knobs = job
     from archc.compile import compile_spec
     from archc.onnx.export import export_onnx
 
-    return str(export_onnx(compile_spec(spec_path, _pipeline(knobs, input_), None, variables).graph, path).path)
-
-
-def _pool(workers: int) -> ProcessPoolExecutor:
-    """Fresh (spawned) workers: forking a process that has loaded torch can deadlock on
-    locks its OpenMP threads held at the fork."""
-    import multiprocessing
-
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    with tempfile.TemporaryDirectory(prefix="archc-export-") as tmp:
+        graph = compile_spec(spec_path, _pipeline(knobs, input_), None, variables).graph
+        return Path(export_onnx(graph, f"{tmp}/model.onnx").path).read_bytes()
 
 
 class Cache:
@@ -171,14 +174,19 @@ class Sweep:
     input: str | None = None
     variables: dict = field(default_factory=dict)
     jobs: int = 0  # 0: all cores
+    executor: object = None  # where the tasks run (archc.tools.executors); None: a local pool of `jobs`
 
     def run(self, out: Path | None = None, profile: dict | None = None, progress=None) -> list[Result]:
+        check_grid(self.grid)
+        return self.evaluate(configurations(self.grid), out, profile, progress)
+
+    def evaluate(self, configs: list[dict], out: Path | None = None, profile: dict | None = None,
+                 progress=None) -> list[Result]:
+        """These configurations (grid name -> value), through the cache at `out`, in their order."""
         from archc.lang.yamlio import read_text
 
         text = read_text(self.spec)
-        check_grid(self.grid)
         cache, todo, results = Cache(out), [], {}
-        configs = configurations(self.grid)
         for i, knobs in enumerate(configs):
             key = _key(text, self.variables, self.input, passes_of(knobs), profile)
             hit = cache.get(key)
@@ -186,24 +194,21 @@ class Sweep:
                 results[i] = hit
             else:
                 todo.append((i, key, (self.spec, text, self.variables, self.input, knobs)))
-        for (i, key, _), result in zip(todo, self._map([job for _, _, job in todo], progress)):
-            results[i] = result
-            if profile is None or result.status != "ok":
+        for (i, key, job), result in zip(todo, self._map([job for _, _, job in todo], progress)):
+            results[i] = _failed(job[-1], result) if isinstance(result, Failed) else result
+            if (profile is None or results[i].status != "ok") and results[i].status != "failed":
                 cache.put(key, result)
         if profile is not None:
             self._profile([results[i] for i, _, _ in todo], profile, progress)
             for i, key, _ in todo:
-                cache.put(key, results[i])
+                if results[i].status != "failed":
+                    cache.put(key, results[i])
         return [results[i] for i in range(len(configs))]
 
     def _map(self, jobs: list, progress):
         workers = self.jobs or os.cpu_count() or 1
-        if workers == 1 or len(jobs) < 16:  # spawning workers costs more than a few builds
-            for job in jobs:
-                yield _analyse(job)
-                progress and progress()
-            return
-        yield from self._pool_map(_analyse, jobs, progress, chunksize=max(1, len(jobs) // (workers * 8)))
+        yield from self._pool_map(_analyse, jobs, progress, chunksize=max(1, len(jobs) // (workers * 8)),
+                                  inline_below=16)  # spawning workers costs more than a few builds
 
     def _profile(self, results: list[Result], settings: dict, progress) -> None:
         """ONNX Runtime latency of every valid new configuration: exported in parallel, then
@@ -217,19 +222,26 @@ class Sweep:
         if not ok:
             return
         with tempfile.TemporaryDirectory(prefix="archc-sweep-") as tmp:
-            jobs = [(self.spec, self.input, self.variables, r.knobs, f"{tmp}/{i}.onnx") for i, r in enumerate(ok)]
-            paths = list(self._pool_map(_export, jobs, progress))
-            runners = {str(i): ort_runner(path, settings["threads"]) for i, path in enumerate(paths)}
-            timings = measure(runners, settings["warmup"], settings["runs"])
+            jobs = [(self.spec, self.input, self.variables, r.knobs) for r in ok]
+            runners = {}
+            for i, (r, model) in enumerate(zip(ok, self._pool_map(_export, jobs, progress))):
+                if isinstance(model, Failed):
+                    r.status, r.reason = "failed", f"export: {model.reason}"
+                    continue
+                Path(f"{tmp}/{i}.onnx").write_bytes(model)
+                runners[str(i)] = ort_runner(f"{tmp}/{i}.onnx", settings["threads"])
+            timings = measure(runners, settings["warmup"], settings["runs"]) if runners else {}
         for i, r in enumerate(ok):
-            r.median_ms, r.fps = timings[str(i)]["median_ms"], timings[str(i)]["fps"]
+            if str(i) in timings:
+                r.median_ms, r.fps = timings[str(i)]["median_ms"], timings[str(i)]["fps"]
 
-    def _pool_map(self, fn, jobs: list, progress, chunksize: int = 1):
-        workers = min(self.jobs or os.cpu_count() or 1, len(jobs))
-        with _pool(max(1, workers)) as pool:
-            for result in pool.map(fn, jobs, chunksize=chunksize):
-                yield result
-                progress and progress()
+    def _pool_map(self, fn, jobs: list, progress, chunksize: int = 1, inline_below: int = 0):
+        run = self.executor or LocalExecutor(self.jobs)
+        yield from run.map(fn, jobs, progress, chunksize=chunksize, inline_below=inline_below)
+
+
+def _failed(knobs: dict, failure: Failed) -> Result:
+    return Result(" ".join(passes_of(knobs)) or "(baseline)", knobs, "failed", failure.reason)
 
 def write_results(results: list[Result], out: Path) -> None:
     """results.csv and results.json in `out` (each written atomically)."""

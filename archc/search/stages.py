@@ -1,0 +1,83 @@
+"""A batch of trials through the stages, cheapest first: analysis (params, MACs), then ONNX Runtime
+latency on this machine, then training; a trial stops at its first broken constraint, so an
+infeasible candidate is never timed or trained (Archai's segmentation search orders its objectives
+the same way). Analysis and latency go through the sweep's machinery and its content-keyed cache.
+
+    Evaluator(Sweep("specs/fastscnn.yaml", {}), [parse_constraint("params<=1e5")], {"analysis"}).run(knobs)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from archc.search.space import STAGES, stage_of
+from archc.tools.executors import Failed, LocalExecutor
+from archc.tools.sweep import Sweep, passes_of
+
+PROFILE = {"runs": 30, "warmup": 5, "threads": 1}  # the sweep's own settings: its cache serves both
+
+
+@dataclass
+class Evaluator:
+    sweep: Sweep  # the spec, its variables and the executor
+    constraints: list  # Constraint, any stage
+    needs: set  # stages an objective needs beyond the constraints': "latency", "train"
+    cache: Path | None = None
+    profile: dict = field(default_factory=lambda: dict(PROFILE))
+    train: dict | None = None  # {"epochs": E, "data": DIR, "seed": S}
+
+    def stages(self) -> list[str]:
+        wanted = self.needs | {stage_of(c.column) for c in self.constraints}
+        return [s for s in STAGES if s == "analysis" or s in wanted]
+
+    def run(self, batch: list[dict]) -> list[dict]:
+        """Knobs of each trial -> its row: the sweep's columns, miou, and `broken` (what stopped it)."""
+        rows = [r.row() | {"miou": None, "broken": ""} for r in self.sweep.evaluate(batch, self.cache)]
+        for stage in self.stages():
+            live = [i for i, row in enumerate(rows) if row["status"] == "ok" and not row["broken"]]
+            if stage != "analysis" and live:
+                measured = getattr(self, f"_{stage}")([batch[i] for i in live])
+                for i, values in zip(live, measured):
+                    rows[i].update(values)
+            for i in live:
+                rows[i]["broken"] = self._broken(rows[i], stage)
+        for row in rows:
+            row["status"] = "infeasible" if row["status"] == "ok" and row["broken"] else row["status"]
+        return rows
+
+    def _broken(self, row: dict, stage: str) -> str:
+        if row["status"] != "ok":
+            return ""
+        for c in self.constraints:
+            if stage_of(c.column) == stage and c.excess(row[c.column]) > 0:
+                return f"{c.column}={row[c.column]:g} breaks {c}"
+        return ""
+
+    def _latency(self, batch: list[dict]) -> list[dict]:
+        """Exported in the executor's workers, timed here one model at a time (interleaved runs)."""
+        results = self.sweep.evaluate(batch, self.cache, self.profile)
+        return [{"median_ms": r.median_ms, "fps": r.fps, "status": r.status, "reason": r.reason} for r in results]
+
+    def _train(self, batch: list[dict]) -> list[dict]:
+        jobs = [(self.sweep.spec, passes_of(k), self.sweep.variables, dict(self.train)) for k in batch]
+        out = []
+        for result in (self.sweep.executor or LocalExecutor(self.sweep.jobs)).map(train_job, jobs):
+            failed = isinstance(result, Failed)
+            out.append({"status": "failed", "reason": f"train: {result.reason}"} if failed else {"miou": result})
+        return out
+
+
+def train_job(job) -> float:
+    """One candidate trained for a few epochs on the data (in a worker): its validation mIoU."""
+    from archc.compile import compile_spec
+    from archc.errors import ArchcError
+
+    spec, passes, variables, train = job
+    try:
+        from archc.train.proxy import train_and_eval
+    except ImportError:
+        raise ArchcError("--train needs archc.train (the training stage) in this installation") from None
+    compiled = compile_spec(spec, passes, None, variables)
+    metrics = train_and_eval(compiled, train["data"], train["epochs"], seed=train.get("seed", 0), threads=1)
+    return float(metrics["miou"])
+
