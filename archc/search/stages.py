@@ -12,9 +12,10 @@ from pathlib import Path
 
 from archc.search.space import STAGES, stage_of
 from archc.tools.executors import Failed, LocalExecutor
-from archc.tools.sweep import Sweep, passes_of
+from archc.tools.sweep import Cache, Result, Sweep, _key, passes_of
 
 PROFILE = {"runs": 30, "warmup": 5, "threads": 1}  # the sweep's own settings: its cache serves both
+RUNTIMES = ("ort", "torch")  # ONNX Runtime on the exported model, or PyTorch eager (no export)
 
 
 @dataclass
@@ -54,8 +55,12 @@ class Evaluator:
         return ""
 
     def _latency(self, batch: list[dict]) -> list[dict]:
-        """Exported in the executor's workers, timed here one model at a time (interleaved runs)."""
-        results = self.sweep.evaluate(batch, self.cache, self.profile)
+        """Timed here, one model at a time (interleaved runs); for ONNX Runtime exported first in the
+        executor's workers, for PyTorch eager only lowered."""
+        if self.profile.get("runtime", "ort") == "torch":
+            return eager_latency(self.sweep, batch, self.cache, self.profile)
+        settings = {k: v for k, v in self.profile.items() if k != "runtime"}  # the sweep's cache key
+        results = self.sweep.evaluate(batch, self.cache, settings)
         return [{"median_ms": r.median_ms, "fps": r.fps, "status": r.status, "reason": r.reason} for r in results]
 
     def _train(self, batch: list[dict]) -> list[dict]:
@@ -81,3 +86,25 @@ def train_job(job) -> float:
     metrics = train_and_eval(compiled, train["data"], train["epochs"], seed=train.get("seed", 0), threads=1)
     return float(metrics["miou"])
 
+
+
+def eager_latency(sweep: Sweep, batch: list[dict], cache_dir: Path | None, profile: dict) -> list[dict]:
+    """PyTorch eager latency of each configuration, through the sweep's cache (keyed with the runtime)."""
+    from archc.compile import compile_spec
+    from archc.lang.yamlio import read_text
+    from archc.onnx.profile import measure, torch_runner
+    from archc.torch.weights import lower_seeded
+
+    cache, text = Cache(cache_dir), read_text(sweep.spec)
+    keys = [_key(text, sweep.variables, sweep.input, passes_of(k), profile) for k in batch]
+    found = {key: hit for key in keys if (hit := cache.get(key)) is not None}
+    runners = {}
+    for key, knobs in zip(keys, batch):
+        if key not in found and key not in runners:
+            graph = compile_spec(sweep.spec, passes_of(knobs), sweep.input, sweep.variables).graph
+            runners[key] = torch_runner(lower_seeded(graph).eval(), graph.input_shape, profile["threads"])
+    for key, t in (measure(runners, profile["warmup"], profile["runs"]) if runners else {}).items():
+        knobs = batch[keys.index(key)]
+        found[key] = Result(" ".join(passes_of(knobs)), knobs, median_ms=t["median_ms"], fps=t["fps"])
+        cache.put(key, found[key])
+    return [{"median_ms": found[key].median_ms, "fps": found[key].fps} for key in keys]

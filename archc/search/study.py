@@ -102,7 +102,7 @@ class Search:
             raise ArchcError(f"--sampler {self.sampler}: expected one of {', '.join(SAMPLERS)}")
         s = optuna.samplers
         if self.sampler == "grid":
-            return s.GridSampler({key: list(v) for key, v in self.space.choices.items()}, seed=self.seed)
+            return _grid(optuna)({key: list(v) for key, v in self.space.choices.items()}, seed=self.seed)
         if self.sampler == "nsga2":
             return s.NSGAIISampler(seed=self.seed, population_size=max(8, min(50, self.total() // 6)))
         return s.TPESampler(seed=self.seed, multivariate=True, n_startup_trials=max(10, self.total() // 10))
@@ -127,6 +127,17 @@ class Search:
             return -WORST if objective.maximize else WORST
         return float(value)
 
+
+
+def _grid(optuna):
+    """GridSampler whose after_trial leaves stopping to this loop: its study.stop() is for optimize()
+    and raises under ask/tell once the grid is done."""
+
+    class Grid(optuna.samplers.GridSampler):
+        def after_trial(self, study, trial, state, values) -> None:
+            return None
+
+    return Grid
 
 
 def _FINISHED(optuna):
