@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from archc.errors import ArchcError
 
@@ -99,8 +100,10 @@ class RayExecutor:
         try:
             if self.address:
                 ray.init(address=self.address, log_to_driver=False)
-            else:
-                ray.init(num_cpus=self.workers or None, include_dashboard=False, log_to_driver=False)
+            else:  # the workers import the archc this driver runs, wherever it lies
+                home = str(Path(__file__).resolve().parents[2])
+                ray.init(num_cpus=self.workers or None, include_dashboard=False, log_to_driver=False,
+                         runtime_env={"env_vars": {"PYTHONPATH": home}})
         except ConnectionError as exc:
             raise ArchcError(f"--address {self.address}: no Ray cluster there ({str(exc).splitlines()[0]}); "
                              f"start one with `ray start --head --port=6379`") from None
