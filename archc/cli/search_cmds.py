@@ -28,6 +28,8 @@ def search(spec: SpecArg,
            storage: Annotated[Optional[str], typer.Option(help="Optuna RDB URL (default sqlite:///OUT/study.db)")] = None,
            seed: Annotated[int, typer.Option(help="the sampler's seed")] = 0,
            runs: Annotated[int, typer.Option(help="timed runs per latency measurement")] = 30,
+           runtime: Annotated[str, typer.Option(help="latency in ort (ONNX Runtime, exported) or torch "
+                                                "(PyTorch eager, no export)")] = "ort",
            build: Annotated[bool, typer.Option(help="export and verify the winner into OUT/winner/")] = True,
            executor: ExecutorOpt = "local", address: AddressOpt = None,
            jobs: Annotated[int, typer.Option(help="worker processes (0: all cores)")] = 0,
@@ -35,16 +37,18 @@ def search(spec: SpecArg,
     """Search a space of pass settings for the best configuration under budgets; resumable."""
     from archc.cli import render_search
     from archc.search.run import SearchRequest, run_search
-    from archc.search.stages import PROFILE
+    from archc.search.stages import PROFILE, RUNTIMES
     from archc.tools.executors import executor as make_executor
 
     if (train is None) != (data is None):
         raise ArchcError("--train EPOCHS and --data DIR go together")
+    if runtime not in RUNTIMES:
+        raise ArchcError(f"--runtime {runtime}: expected one of {', '.join(RUNTIMES)}")
     if trials is not None and trials < 1:
         raise ArchcError(f"--trials {trials}: must be >= 1")
     req = SearchRequest(str(spec), str(space), list(objective), list(budget or ()), sampler, trials, seed,
                         parse_vars(var), {"epochs": train, "data": str(data)} if train else None, storage,
-                        make_executor(executor, address, jobs), profile=dict(PROFILE, runs=runs), build=build)
+                        make_executor(executor, address, jobs), profile=dict(PROFILE, runs=runs, runtime=runtime), build=build)
     with render_search.progress(trials or 0, "search") as step:
         outcome = run_search(req, out, step)
     if json_:

@@ -40,7 +40,7 @@ class SearchRequest:
     batch: int = 4
     profile: dict = field(default_factory=lambda: dict(PROFILE))
     cache: Path | None = None  # default OUT (its cache/ folder is the sweep's)
-    build: bool = True  # export, simplify and verify the winner into OUT/winner/
+    build: bool = True  # also export, simplify and verify the winner into OUT/winner/
 
 
 @dataclass
@@ -74,11 +74,12 @@ def run_search(req: SearchRequest, out: Path, progress=None) -> Outcome:
     trials, best = search.run(storage, progress, lambda done: write_rows([_row(t) for t in done], out / "results.csv"))
     rows = [_row(t) for t in trials]
     first = search.objectives[0]
-    front = sorted((_row(t) for t in best), key=lambda r: -r[first.column] if first.maximize else r[first.column])
+    unique = {r["config"]: r for r in reversed([_row(t) for t in best])}.values()  # a repeat: its first trial
+    front = sorted(unique, key=lambda r: -r[first.column] if first.maximize else r[first.column])
     write_rows(rows, out / "results.csv")
     write_rows(front, out / "front.csv")
     winner = front[0] if front else None
-    if winner and req.build:
+    if winner:
         _write_winner(req, search.space.passes(winner), winner, out)
     return Outcome(rows, front, winner)
 
@@ -112,5 +113,6 @@ def _write_winner(req: SearchRequest, passes: list, winner: dict, out: Path) -> 
     note = f"archc search winner, trial {winner['trial']}: {winner['config']}"
     with atomic_file(out / "spec.yaml") as tmp:
         tmp.write_text(emit(compiled.spec, note))
-    write_build(compiled, out / "winner", force=True, note=note)
+    if req.build:
+        write_build(compiled, out / "winner", force=True, note=note)
 

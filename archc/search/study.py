@@ -18,6 +18,7 @@ from archc.search.space import LOWER_IS_BETTER, MEASURED, Space, stage_of
 from archc.search.stages import Evaluator
 
 SAMPLERS = ("grid", "tpe", "nsga2")
+ASKS = 10  # at most this many trials per distinct configuration wanted (samplers propose repeats)
 WORST = 1e18  # the value an unmeasured objective gets: such a trial is infeasible, so it never ranks
 
 
@@ -55,26 +56,36 @@ class Search:
     objectives: tuple  # Objective
     evaluator: Evaluator
     sampler: str = "tpe"
-    trials: int | None = None  # None: the whole space with grid, else 100
+    trials: int | None = None  # distinct configurations to evaluate; None: the whole space with grid, else 100
     seed: int = 0
     batch: int = 4  # trials asked before telling; results depend on it, not on the executor
 
     def run(self, storage: str, progress=None, on_batch=None) -> tuple[list, list]:
-        """Run (or resume) the study until it has `trials` finished trials: (its trials in order,
-        the feasible front: study.best_trials)."""
+        """Run (or resume) the study until `trials` distinct configurations finished: (its finished
+        trials in order, the feasible front: study.best_trials). A repeat a sampler proposes is a
+        trial too, but costs only a cache look-up."""
         optuna = _optuna()
         study = self._study(optuna, storage)
-        total = self.total()
-        done = lambda: len(study.get_trials(deepcopy=False, states=_FINISHED(optuna)))  # noqa: E731
-        while done() < total:
-            asked = [study.ask() for _ in range(min(self.batch, total - done()))]
-            picks = [{key: t.suggest_categorical(key, list(v)) for key, v in self.space.choices.items()}
-                     for t in asked]
+        total, asks = self.total(), 0
+        while (left := total - self._distinct(optuna, study)) > 0 and asks < ASKS * total:
+            asked = [study.ask() for _ in range(min(self.batch, left))]
+            asks += len(asked)
+            picks = [self._pick(t) for t in asked]
             for trial, row in zip(asked, self.evaluator.run([self.space.knobs(p) for p in picks])):
                 self._tell(optuna, study, trial, row)
                 progress and progress()
             on_batch and on_batch(study.get_trials(deepcopy=False, states=_FINISHED(optuna)))
         return study.get_trials(deepcopy=False, states=_FINISHED(optuna)), study.best_trials
+
+    def _pick(self, trial) -> dict:
+        """Each choice as the index of its value, so that the samplers see an order (width 1 is nearer
+        0.75 than 0.125): list a choice's values in order."""
+        return {key: v[trial.suggest_int(key, 0, len(v) - 1)] for key, v in self.space.choices.items()}
+
+    @staticmethod
+    def _distinct(optuna, study) -> int:
+        done = study.get_trials(deepcopy=False, states=_FINISHED(optuna))
+        return len({json.dumps(t.params, sort_keys=True) for t in done})
 
     def total(self) -> int:
         n = self.trials or (self.space.size if self.sampler == "grid" else 100)
@@ -102,7 +113,7 @@ class Search:
             raise ArchcError(f"--sampler {self.sampler}: expected one of {', '.join(SAMPLERS)}")
         s = optuna.samplers
         if self.sampler == "grid":
-            return _grid(optuna)({key: list(v) for key, v in self.space.choices.items()}, seed=self.seed)
+            return _grid(optuna)({key: list(range(len(v))) for key, v in self.space.choices.items()}, seed=self.seed)
         if self.sampler == "nsga2":
             return s.NSGAIISampler(seed=self.seed, population_size=max(8, min(50, self.total() // 6)))
         return s.TPESampler(seed=self.seed, multivariate=True, n_startup_trials=max(10, self.total() // 10))
