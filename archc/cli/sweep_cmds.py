@@ -10,6 +10,7 @@ import typer
 from archc.cli.app import (InputOpt, JsonOpt, SpecArg, ThreadsOpt, VarOpt, app, boundary, parse_vars)
 from archc.cli.device_opts import (HostOpt, IdentityOpt, LatencyModelOpt, RemotePythonOpt, SshConfigOpt,
                                    target as _target)
+from archc.cli.executor_opts import AddressOpt, ExecutorOpt
 from archc.errors import ArchcError
 
 
@@ -27,6 +28,7 @@ def sweep(spec: SpecArg,
           train: Annotated[Optional[int], typer.Option("--train", help="EPOCHS: train each valid configuration, "
                                                        "adds miou")] = None,
           data: Annotated[Optional[Path], typer.Option("--data", help="dataset for --train")] = None,
+          executor: ExecutorOpt = "local", address: AddressOpt = None,
           json_: JsonOpt = False, latency_model: LatencyModelOpt = None,
           threads: ThreadsOpt = 1, host: HostOpt = None, identity: IdentityOpt = None,
           ssh_config: SshConfigOpt = None, remote_python: RemotePythonOpt = None):
@@ -35,6 +37,7 @@ def sweep(spec: SpecArg,
 
     from archc.cli import render
     from archc.fs import claim_dir
+    from archc.tools.executors import executor as make_executor
     from archc.tools.sweep import OUTPUTS, Sweep, configurations, parse_grid, write_results
 
     from archc.onnx.latency_model import load
@@ -48,7 +51,8 @@ def sweep(spec: SpecArg,
         raise ArchcError("--train EPOCHS and --data DIR go together: give both or neither")
     device = _target(host, identity, ssh_config, remote_python)
     model = load(latency_model).to_json() if latency_model else None
-    sw = Sweep(str(spec), grid_, input, parse_vars(var), jobs, model, device if device.host else None)
+    sw = Sweep(str(spec), grid_, input, parse_vars(var), jobs, model, device if device.host else None,
+               make_executor(executor, address, jobs))
     n = len(configurations(grid_)) * (2 if profile else 1)
     start = time.perf_counter()
     settings = {"runs": 30, "warmup": 5, "threads": threads, **({"host": host} if host else {})}

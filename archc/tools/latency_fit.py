@@ -14,6 +14,7 @@ from pathlib import Path
 
 from archc.errors import ArchcError
 from archc.onnx import latency_model as lm
+from archc.tools.executors import Failed
 from archc.tools.sweep import Sweep, _export, configurations, passes_of
 
 DEFAULT_GRID = {"width": ["1", "0.5", "0.25", "0.125"], "input": ["3x512x512", "3x384x384", "3x256x256", "3x192x192"]}
@@ -50,10 +51,14 @@ def probe(spec, configs: list[dict], target, threads: int = 1, warmup: int = 5, 
     variables = variables or {}
     valid = compile_valid(spec, configs, variables)
     with tempfile.TemporaryDirectory(prefix="archc-fit-") as tmp:
-        jobs_ = [(str(spec), None, variables, knobs, f"{tmp}/{i}.onnx") for i, (knobs, _) in enumerate(valid)]
-        paths = list(Sweep(str(spec), {}, jobs=jobs)._pool_map(_export, jobs_, progress))
+        jobs_ = [(str(spec), None, variables, knobs) for knobs, _ in valid]
+        models = list(Sweep(str(spec), {}, jobs=jobs)._pool_map(_export, jobs_, progress))
         probes = []
-        for (knobs, c), path in zip(valid, paths):
+        for i, ((knobs, c), model) in enumerate(zip(valid, models)):
+            if isinstance(model, Failed):
+                raise ArchcError(f"probe {' '.join(passes_of(knobs))}: export failed twice ({model.reason})")
+            path = Path(tmp) / f"{i}.onnx"
+            path.write_bytes(model)
             result = profile_model(path, target, threads, warmup, runs, c.report, rows_of(c.graph))
             probes.append(Probe(" ".join(passes_of(knobs)), c.graph, result))
             progress and progress()

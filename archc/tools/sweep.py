@@ -12,11 +12,11 @@ import hashlib
 import itertools
 import json
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from archc.errors import ArchcError
+from archc.tools.executors import Failed, LocalExecutor
 
 CACHE_VERSION = "1"
 COLUMNS = ("config", "status", "params", "macs", "activation_bytes", "median_ms", "fps", "predicted_ms", "miou",
@@ -27,7 +27,7 @@ COLUMNS = ("config", "status", "params", "macs", "activation_bytes", "median_ms"
 class Result:
     config: str  # the passes, space separated: "width=0.5 drop=ppm"
     knobs: dict  # grid name -> value
-    status: str = "ok"  # ok or skipped
+    status: str = "ok"  # ok, skipped (a pass refused it) or failed (its task failed twice)
     reason: str = ""
     params: int | None = None
     macs: int | None = None
@@ -61,7 +61,14 @@ def configurations(grid: dict) -> list[dict]:
 
 
 def passes_of(knobs: dict) -> list[str]:
-    return [f"{name}={value}" for name, value in knobs.items() if value.lower() != "none"]
+    """{'width': '0.5', 'expand@gfe.1': '4'} -> ['width=0.5', 'expand=4,where=gfe.1']: NAME@WHERE
+    is a pass on part of the network (a selector, see docs/passes.md)."""
+    return [_pass(name, value) for name, value in knobs.items() if value.lower() != "none"]
+
+
+def _pass(knob: str, value: str) -> str:
+    name, at, where = knob.partition("@")
+    return f"{name}={value},where={where}" if at else f"{name}={value}"
 
 
 def _pipeline(knobs: dict, input_: str | None) -> list[str]:
@@ -76,7 +83,7 @@ def check_grid(grid: dict) -> None:
     for name, values in grid.items():
         for v in values:
             if v.lower() != "none":
-                parse_pass(f"{name}={v}")
+                parse_pass(_pass(name, v))
 
 
 def code_digest() -> str:
@@ -147,45 +154,17 @@ def _analyse_chunk(job) -> list[Result]:
     return [_analyse(spec, input_, knobs, prefixes, builds, latency) for knobs in chunk]
 
 
-def _export(job) -> str:
-    """One configuration exported to ONNX (in a worker process), for timing."""
-    spec_path, input_, variables, knobs, path = job
+def _export(job) -> bytes:
+    """One configuration exported to ONNX (in a worker, maybe on another machine): the model's bytes."""
+    import tempfile
+
+    spec_path, input_, variables, knobs = job
     from archc.compile import compile_spec
     from archc.onnx.export import export_onnx
 
-    return str(export_onnx(compile_spec(spec_path, _pipeline(knobs, input_), None, variables).graph, path).path)
-
-
-def _pool(workers: int) -> ProcessPoolExecutor:
-    """Fresh (spawned) workers: forking a process that has loaded torch can deadlock on
-    locks its OpenMP threads held at the fork. Each exits when its parent is gone."""
-    import multiprocessing
-
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_follow_parent, initargs=(os.getpid(),))
-
-
-def _follow_parent(parent: int) -> None:
-    """A worker whose sweep was killed (even SIGKILL) ends within a second instead of idling on."""
-    import threading
-    import time
-
-    def watch():
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=watch, daemon=True).start()
-
-
-def _end_workers(pool: ProcessPoolExecutor) -> None:
-    """Stop the workers now (Python 3.14 has pool.terminate_workers(); before it, its process table)."""
-    procs = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for proc in procs:
-        proc.terminate()
-    for proc in procs:
-        proc.join(5)
+    with tempfile.TemporaryDirectory(prefix="archc-export-") as tmp:
+        graph = compile_spec(spec_path, _pipeline(knobs, input_), None, variables).graph
+        return Path(export_onnx(graph, f"{tmp}/model.onnx").path).read_bytes()
 
 
 OUTPUTS = ("results.csv", "results.json", "cache", "pareto.png", "pareto.svg")  # what sweep --out writes
@@ -264,14 +243,19 @@ class Sweep:
     jobs: int = 0  # 0: all cores
     latency_model: dict | None = None  # a fitted model's JSON: predict each configuration's latency
     target: object = None  # archc.onnx.targets.Target: time on a device over SSH (None: here, interleaved)
+    executor: object = None  # where the tasks run (archc.tools.executors); None: a local pool of `jobs`
 
     def run(self, out: Path | None = None, profile: dict | None = None, progress=None) -> list[Result]:
+        check_grid(self.grid)
+        return self.evaluate(configurations(self.grid), out, profile, progress)
+
+    def evaluate(self, configs: list[dict], out: Path | None = None, profile: dict | None = None,
+                 progress=None) -> list[Result]:
+        """These configurations (grid name -> value), through the cache at `out`, in their order."""
         from archc.lang.spec import load
 
-        check_grid(self.grid)
         spec = load(self.spec, self.variables)  # once, here: workers get the Spec, not the file
         cache, todo, results, code = Cache(out), [], {}, code_digest()
-        configs = configurations(self.grid)
         keyed = profile if self.latency_model is None else {**(profile or {}), "latency_model": self.latency_model}
         for i, knobs in enumerate(configs):
             key = _key(code, spec, self.variables, self.input, passes_of(knobs), keyed)
@@ -280,24 +264,27 @@ class Sweep:
                 results[i] = hit
             else:
                 todo.append((i, key, knobs))
-        for (i, key, _), result in zip(todo, self._map(spec, [knobs for _, _, knobs in todo], progress)):
-            results[i] = result
-            if profile is None or result.status != "ok":
+        for (i, key, knobs), result in zip(todo, self._map(spec, [knobs for _, _, knobs in todo], progress)):
+            results[i] = _failed(knobs, result) if isinstance(result, Failed) else result
+            if (profile is None or results[i].status != "ok") and results[i].status != "failed":
                 cache.put(key, result)
         if profile is not None:
             self._profile([results[i] for i, _, _ in todo], profile, progress)
             for i, key, _ in todo:
-                cache.put(key, results[i])
+                if results[i].status != "failed":
+                    cache.put(key, results[i])
         return [results[i] for i in range(len(configs))]
 
     def _map(self, spec, configs: list, progress):
-        """Results in the order of `configs`, computed in chunks of neighbours."""
+        """Results in the order of `configs`, computed in chunks of neighbours (a Failed for each
+        configuration of a chunk whose task failed twice)."""
         workers = min(self.jobs or os.cpu_count() or 1, max(1, len(configs) // 16))
         size = -(-len(configs) // (workers * 4)) if workers > 1 else len(configs) or 1
-        jobs = [(spec, self.input, configs[i:i + size], self.latency_model) for i in range(0, len(configs), size)]
-        chunks = map(_analyse_chunk, jobs) if workers == 1 else self._pool_map(_analyse_chunk, jobs, None)
-        for chunk in chunks:  # fewer than 16 per worker: spawning costs more than the builds
-            for result in chunk:
+        chunks = [configs[i:i + size] for i in range(0, len(configs), size)]
+        jobs = [(spec, self.input, chunk, self.latency_model) for chunk in chunks]
+        # fewer than 16 per worker: spawning workers costs more than the builds
+        for chunk, out in zip(chunks, self._pool_map(_analyse_chunk, jobs, None, inline_below=2)):
+            for result in ([out] * len(chunk) if isinstance(out, Failed) else out):
                 yield result
                 progress and progress()
 
@@ -313,30 +300,33 @@ class Sweep:
         if not ok:
             return
         with tempfile.TemporaryDirectory(prefix="archc-sweep-") as tmp:
-            jobs = [(self.spec, self.input, self.variables, r.knobs, f"{tmp}/{i}.onnx") for i, r in enumerate(ok)]
-            paths = list(self._pool_map(_export, jobs, progress))
+            jobs = [(self.spec, self.input, self.variables, r.knobs) for r in ok]
+            paths = {}
+            for i, (r, model) in enumerate(zip(ok, self._pool_map(_export, jobs, progress))):
+                if isinstance(model, Failed):
+                    r.status, r.reason = "failed", f"export: {model.reason}"
+                    continue
+                paths[str(i)] = f"{tmp}/{i}.onnx"
+                Path(paths[str(i)]).write_bytes(model)
             if self.target is not None:  # on a device: one model after the other, by the runner script
                 from archc.onnx.targets import profile_model
 
-                timings = {str(i): profile_model(path, self.target, settings["threads"], settings["warmup"],
-                                                 settings["runs"]) for i, path in enumerate(paths)}
+                timings = {i: profile_model(path, self.target, settings["threads"], settings["warmup"],
+                                            settings["runs"]) for i, path in paths.items()}
             else:
-                runners = {str(i): ort_runner(path, settings["threads"]) for i, path in enumerate(paths)}
-                timings = measure(runners, settings["warmup"], settings["runs"])
+                runners = {i: ort_runner(path, settings["threads"]) for i, path in paths.items()}
+                timings = measure(runners, settings["warmup"], settings["runs"]) if runners else {}
         for i, r in enumerate(ok):
-            r.median_ms, r.fps = timings[str(i)]["median_ms"], timings[str(i)]["fps"]
+            if str(i) in timings:
+                r.median_ms, r.fps = timings[str(i)]["median_ms"], timings[str(i)]["fps"]
 
-    def _pool_map(self, fn, jobs: list, progress, chunksize: int = 1):
-        workers = min(self.jobs or os.cpu_count() or 1, len(jobs))
-        pool = _pool(max(1, workers))
-        try:
-            for result in pool.map(fn, jobs, chunksize=chunksize):
-                yield result
-                progress and progress()
-        except BaseException:  # SIGINT, SIGTERM, an error: no worker outlives the sweep
-            _end_workers(pool)
-            raise
-        pool.shutdown()
+    def _pool_map(self, fn, jobs: list, progress, chunksize: int = 1, inline_below: int = 0):
+        run = self.executor or LocalExecutor(self.jobs)
+        yield from run.map(fn, jobs, progress, chunksize=chunksize, inline_below=inline_below)
+
+
+def _failed(knobs: dict, failure: Failed) -> Result:
+    return Result(_config(knobs), knobs, "failed", failure.reason)
 
 def write_results(results: list[Result], out: Path) -> None:
     """results.csv and results.json in `out` (each written atomically)."""

@@ -1,0 +1,57 @@
+"""`archc search`: the best configuration of a space under budgets (Optuna), run locally or on Ray."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, List, Optional
+
+import typer
+
+from archc.cli.app import JsonOpt, SpecArg, VarOpt, app, boundary, parse_vars
+from archc.cli.executor_opts import AddressOpt, ExecutorOpt
+from archc.errors import ArchcError
+
+
+@app.command()
+@boundary
+def search(spec: SpecArg,
+           space: Annotated[Path, typer.Option("--space", help="the search space (spaces/*.yaml)")],
+           objective: Annotated[List[str], typer.Option("--objective", help="COL[:min|max], repeatable: "
+                                                        "miou, macs, params, median_ms, ...")],
+           out: Annotated[Path, typer.Option("--out", "-o", help="results, front, the winner's spec.yaml")],
+           budget: Annotated[Optional[List[str]], typer.Option("--budget", help="COL<=X or COL>=X, "
+                                                               "e.g. 'median_ms<=33.4'")] = None,
+           sampler: Annotated[str, typer.Option(help="grid, tpe or nsga2")] = "tpe",
+           trials: Annotated[Optional[int], typer.Option(help="finished trials wanted (grid: all)")] = None,
+           train: Annotated[Optional[int], typer.Option("--train", help="EPOCHS of training per trial (miou)")] = None,
+           data: Annotated[Optional[Path], typer.Option(help="dataset folder for --train (archc data synth)")] = None,
+           storage: Annotated[Optional[str], typer.Option(help="Optuna RDB URL (default sqlite:///OUT/study.db)")] = None,
+           seed: Annotated[int, typer.Option(help="the sampler's seed")] = 0,
+           runs: Annotated[int, typer.Option(help="timed runs per latency measurement")] = 30,
+           runtime: Annotated[str, typer.Option(help="latency in ort (ONNX Runtime, exported) or torch "
+                                                "(PyTorch eager, no export)")] = "ort",
+           build: Annotated[bool, typer.Option(help="export and verify the winner into OUT/winner/")] = True,
+           executor: ExecutorOpt = "local", address: AddressOpt = None,
+           jobs: Annotated[int, typer.Option(help="worker processes (0: all cores)")] = 0,
+           var: VarOpt = None, json_: JsonOpt = False):
+    """Search a space of pass settings for the best configuration under budgets; resumable."""
+    from archc.cli import render_search
+    from archc.search.run import SearchRequest, run_search
+    from archc.search.stages import PROFILE, RUNTIMES
+    from archc.tools.executors import executor as make_executor
+
+    if (train is None) != (data is None):
+        raise ArchcError("--train EPOCHS and --data DIR go together")
+    if runtime not in RUNTIMES:
+        raise ArchcError(f"--runtime {runtime}: expected one of {', '.join(RUNTIMES)}")
+    if trials is not None and trials < 1:
+        raise ArchcError(f"--trials {trials}: must be >= 1")
+    req = SearchRequest(str(spec), str(space), list(objective), list(budget or ()), sampler, trials, seed,
+                        parse_vars(var), {"epochs": train, "data": str(data)} if train else None, storage,
+                        make_executor(executor, address, jobs), profile=dict(PROFILE, runs=runs, runtime=runtime), build=build)
+    with render_search.progress(trials or 0, "search") as step:
+        outcome = run_search(req, out, step)
+    if json_:
+        print(json.dumps({"winner": outcome.winner, "front": outcome.front, "trials": len(outcome.rows)}))
+    else:
+        render_search.outcome(outcome, out)

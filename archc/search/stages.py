@@ -1,0 +1,110 @@
+"""A batch of trials through the stages, cheapest first: analysis (params, MACs), then ONNX Runtime
+latency on this machine, then training; a trial stops at its first broken constraint, so an
+infeasible candidate is never timed or trained (Archai's segmentation search orders its objectives
+the same way). Analysis and latency go through the sweep's machinery and its content-keyed cache.
+
+    Evaluator(Sweep("specs/fastscnn.yaml", {}), [parse_constraint("params<=1e5")], {"analysis"}).run(knobs)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from archc.search.space import STAGES, stage_of
+from archc.tools.executors import Failed, LocalExecutor
+from archc.tools.sweep import Cache, Result, Sweep, _key, passes_of
+
+PROFILE = {"runs": 30, "warmup": 5, "threads": 1}  # the sweep's own settings: its cache serves both
+RUNTIMES = ("ort", "torch")  # ONNX Runtime on the exported model, or PyTorch eager (no export)
+
+
+@dataclass
+class Evaluator:
+    sweep: Sweep  # the spec, its variables and the executor
+    constraints: list  # Constraint, any stage
+    needs: set  # stages an objective needs beyond the constraints': "latency", "train"
+    cache: Path | None = None
+    profile: dict = field(default_factory=lambda: dict(PROFILE))
+    train: dict | None = None  # {"epochs": E, "data": DIR, "seed": S}
+
+    def stages(self) -> list[str]:
+        wanted = self.needs | {stage_of(c.column) for c in self.constraints}
+        return [s for s in STAGES if s == "analysis" or s in wanted]
+
+    def run(self, batch: list[dict]) -> list[dict]:
+        """Knobs of each trial -> its row: the sweep's columns, miou, and `broken` (what stopped it)."""
+        rows = [r.row() | {"miou": None, "broken": ""} for r in self.sweep.evaluate(batch, self.cache)]
+        for stage in self.stages():
+            live = [i for i, row in enumerate(rows) if row["status"] == "ok" and not row["broken"]]
+            if stage != "analysis" and live:
+                measured = getattr(self, f"_{stage}")([batch[i] for i in live])
+                for i, values in zip(live, measured):
+                    rows[i].update(values)
+            for i in live:
+                rows[i]["broken"] = self._broken(rows[i], stage)
+        for row in rows:
+            row["status"] = "infeasible" if row["status"] == "ok" and row["broken"] else row["status"]
+        return rows
+
+    def _broken(self, row: dict, stage: str) -> str:
+        if row["status"] != "ok":
+            return ""
+        for c in self.constraints:
+            if stage_of(c.column) == stage and c.excess(row[c.column]) > 0:
+                return f"{c.column}={row[c.column]:g} breaks {c}"
+        return ""
+
+    def _latency(self, batch: list[dict]) -> list[dict]:
+        """Timed here, one model at a time (interleaved runs); for ONNX Runtime exported first in the
+        executor's workers, for PyTorch eager only lowered."""
+        if self.profile.get("runtime", "ort") == "torch":
+            return eager_latency(self.sweep, batch, self.cache, self.profile)
+        settings = {k: v for k, v in self.profile.items() if k != "runtime"}  # the sweep's cache key
+        results = self.sweep.evaluate(batch, self.cache, settings)
+        return [{"median_ms": r.median_ms, "fps": r.fps, "status": r.status, "reason": r.reason} for r in results]
+
+    def _train(self, batch: list[dict]) -> list[dict]:
+        jobs = [(self.sweep.spec, passes_of(k), self.sweep.variables, dict(self.train)) for k in batch]
+        out = []
+        for result in (self.sweep.executor or LocalExecutor(self.sweep.jobs)).map(train_job, jobs):
+            failed = isinstance(result, Failed)
+            out.append({"status": "failed", "reason": f"train: {result.reason}"} if failed else {"miou": result})
+        return out
+
+
+def train_job(job) -> float:
+    """One candidate trained for a few epochs on the data (in a worker): its validation mIoU."""
+    from archc.compile import compile_spec
+    from archc.errors import ArchcError
+
+    spec, passes, variables, train = job
+    try:
+        from archc.train.proxy import train_and_eval
+    except ImportError:
+        raise ArchcError("--train needs archc.train (the training stage) in this installation") from None
+    compiled = compile_spec(spec, passes, None, variables)
+    metrics = train_and_eval(compiled, train["data"], train["epochs"], seed=train.get("seed", 0), threads=1)
+    return float(metrics["miou"])
+
+
+
+def eager_latency(sweep: Sweep, batch: list[dict], cache_dir: Path | None, profile: dict) -> list[dict]:
+    """PyTorch eager latency of each configuration, through the sweep's cache (keyed with the runtime)."""
+    from archc.compile import compile_spec
+    from archc.lang.yamlio import read_text
+    from archc.onnx.profile import measure, torch_runner
+    from archc.torch.weights import lower_seeded
+
+    cache, text = Cache(cache_dir), read_text(sweep.spec)
+    keys = [_key(text, sweep.variables, sweep.input, passes_of(k), profile) for k in batch]
+    found = {key: hit for key in keys if (hit := cache.get(key)) is not None}
+    runners = {}
+    for key, knobs in zip(keys, batch):
+        if key not in found and key not in runners:
+            graph = compile_spec(sweep.spec, passes_of(knobs), sweep.input, sweep.variables).graph
+            runners[key] = torch_runner(lower_seeded(graph).eval(), graph.input_shape, profile["threads"])
+    for key, t in (measure(runners, profile["warmup"], profile["runs"]) if runners else {}).items():
+        knobs = batch[keys.index(key)]
+        found[key] = Result(" ".join(passes_of(knobs)), knobs, median_ms=t["median_ms"], fps=t["fps"])
+        cache.put(key, found[key])
+    return [{"median_ms": found[key].median_ms, "fps": found[key].fps} for key in keys]

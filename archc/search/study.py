@@ -1,0 +1,159 @@
+"""The search loop: Optuna's ask/tell over a space, a batch of trials at a time through the stages,
+the budget as Optuna constraints (`trial.set_constraint`, feasible when <= 0) and `study.best_trials`
+as the feasible front. The study lives in an RDB storage (default sqlite:///OUT/study.db): a search
+interrupted by SIGINT or SIGKILL resumes where it stopped, and trials left running by the dead
+process are asked again with the same values. Optuna is imported only here.
+
+    archc search specs/fastscnn.yaml --space spaces/thesis.yaml --objective macs:max \\
+        --budget 'median_ms<=5' --sampler grid --out runs/s1
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from archc.errors import ArchcError
+from archc.search.space import LOWER_IS_BETTER, MEASURED, Space, stage_of
+from archc.search.stages import Evaluator
+
+SAMPLERS = ("grid", "tpe", "nsga2")
+ASKS = 10  # at most this many trials per distinct configuration wanted (samplers propose repeats)
+WORST = 1e18  # the value an unmeasured objective gets: such a trial is infeasible, so it never ranks
+
+
+@dataclass(frozen=True)
+class Objective:
+    column: str
+    maximize: bool
+
+    def __str__(self) -> str:
+        return f"{self.column}:{'max' if self.maximize else 'min'}"
+
+
+def parse_objective(text: str) -> Objective:
+    """'macs' (min: params, MACs, latency are lower-is-better), 'miou' (max) or 'macs:max'."""
+    column, _, way = text.strip().partition(":")
+    if column not in MEASURED:
+        raise ArchcError(f"--objective {text}: '{column}' is not a measured column (columns: {', '.join(MEASURED)})")
+    if way not in ("", "min", "max"):
+        raise ArchcError(f"--objective {text}: the direction is min or max, e.g. --objective macs:max")
+    return Objective(column, way == "max" if way else column not in LOWER_IS_BETTER)
+
+
+def _optuna():
+    try:
+        import optuna
+    except ImportError:
+        raise ArchcError('archc search needs Optuna: pip install "archc[search]"') from None
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna
+
+
+@dataclass
+class Search:
+    space: Space
+    objectives: tuple  # Objective
+    evaluator: Evaluator
+    sampler: str = "tpe"
+    trials: int | None = None  # distinct configurations to evaluate; None: the whole space with grid, else 100
+    seed: int = 0
+    batch: int = 4  # trials asked before telling; results depend on it, not on the executor
+
+    def run(self, storage: str, progress=None, on_batch=None) -> tuple[list, list]:
+        """Run (or resume) the study until `trials` distinct configurations finished: (its finished
+        trials in order, the feasible front: study.best_trials). A repeat a sampler proposes is a
+        trial too, but costs only a cache look-up."""
+        optuna = _optuna()
+        study = self._study(optuna, storage)
+        total, asks = self.total(), 0
+        while (left := total - self._distinct(optuna, study)) > 0 and asks < ASKS * total:
+            asked = [study.ask() for _ in range(min(self.batch, left))]
+            asks += len(asked)
+            picks = [self._pick(t) for t in asked]
+            for trial, row in zip(asked, self.evaluator.run([self.space.knobs(p) for p in picks])):
+                self._tell(optuna, study, trial, row)
+                progress and progress()
+            on_batch and on_batch(study.get_trials(deepcopy=False, states=_FINISHED(optuna)))
+        return study.get_trials(deepcopy=False, states=_FINISHED(optuna)), study.best_trials
+
+    def _pick(self, trial) -> dict:
+        """Each choice as the index of its value, so that the samplers see an order (width 1 is nearer
+        0.75 than 0.125): list a choice's values in order."""
+        return {key: v[trial.suggest_int(key, 0, len(v) - 1)] for key, v in self.space.choices.items()}
+
+    @staticmethod
+    def _distinct(optuna, study) -> int:
+        done = study.get_trials(deepcopy=False, states=_FINISHED(optuna))
+        return len({json.dumps(t.params, sort_keys=True) for t in done})
+
+    def total(self) -> int:
+        n = self.trials or (self.space.size if self.sampler == "grid" else 100)
+        return min(n, self.space.size) if self.sampler == "grid" else n
+
+    def _study(self, optuna, storage: str):
+        fingerprint = json.dumps({"space": self.space.choices, "objectives": [str(o) for o in self.objectives],
+                                  "constraints": [str(c) for c in self.evaluator.constraints],
+                                  "spec": self.evaluator.sweep.spec, "sampler": self.sampler, "seed": self.seed})
+        study = optuna.create_study(storage=storage, study_name="archc", load_if_exists=True,
+                                    sampler=self._sampler(optuna),
+                                    directions=["maximize" if o.maximize else "minimize" for o in self.objectives])
+        old = study.user_attrs.get("search")
+        if old is not None and old != fingerprint:
+            raise ArchcError(f"{storage} holds another search (space, objectives, budget, sampler or seed differ); "
+                             f"use a new --out or --storage")
+        study.set_user_attr("search", fingerprint)
+        for stale in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+            study.enqueue_trial(stale.params)  # a trial the killed process left half done runs again
+            study.tell(stale.number, state=optuna.trial.TrialState.FAIL)
+        return study
+
+    def _sampler(self, optuna):
+        if self.sampler not in SAMPLERS:
+            raise ArchcError(f"--sampler {self.sampler}: expected one of {', '.join(SAMPLERS)}")
+        s = optuna.samplers
+        if self.sampler == "grid":
+            return _grid(optuna)({key: list(range(len(v))) for key, v in self.space.choices.items()}, seed=self.seed)
+        if self.sampler == "nsga2":
+            return s.NSGAIISampler(seed=self.seed, population_size=max(8, min(50, self.total() // 6)))
+        return s.TPESampler(seed=self.seed, multivariate=True, n_startup_trials=max(10, self.total() // 10))
+
+    def _tell(self, optuna, study, trial, row: dict) -> None:
+        """Record the row; a trial whose task failed is FAIL (asked again on resume), any other COMPLETE
+        with every constraint's excess (0 for one never measured because an earlier one broke)."""
+        trial.set_user_attr("row", row)
+        if row["status"] == "failed":
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            return
+        trial.set_constraint("valid", 0.0 if row["status"] in ("ok", "infeasible") else 1.0)
+        for c in self.evaluator.constraints:
+            measured = row.get(c.column) is not None and row["status"] in ("ok", "infeasible")
+            trial.set_constraint(str(c), c.excess(row[c.column]) if measured else 0.0)
+        study.tell(trial, [self._value(o, row) for o in self.objectives])
+
+    @staticmethod
+    def _value(objective: Objective, row: dict) -> float:
+        value = row.get(objective.column)
+        if value is None or row["status"] not in ("ok", "infeasible"):
+            return -WORST if objective.maximize else WORST
+        return float(value)
+
+
+
+def _grid(optuna):
+    """GridSampler whose after_trial leaves stopping to this loop: its study.stop() is for optimize()
+    and raises under ask/tell once the grid is done."""
+
+    class Grid(optuna.samplers.GridSampler):
+        def after_trial(self, study, trial, state, values) -> None:
+            return None
+
+    return Grid
+
+
+def _FINISHED(optuna):
+    return (optuna.trial.TrialState.COMPLETE,)
+
+
+def needs(objectives) -> set:
+    """The stages the objectives need measured (the constraints add their own)."""
+    return {stage_of(o.column) for o in objectives} - {"analysis"}

@@ -1,0 +1,175 @@
+"""archc search: the space file, the staged trials, grid search against an exhaustive sweep, the CLI,
+and resuming a search killed by SIGINT and SIGKILL from its SQLite study."""
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from archc.cli import app
+from archc.compile import compile_spec
+from archc.errors import ArchcError
+from archc.search.run import SearchRequest, run_search
+from archc.search.space import load_space, parse_constraint
+from archc.tools.sweep import Sweep
+
+ROOT = Path(__file__).resolve().parent.parent
+runner = CliRunner()
+SMALL = """choices:
+  width: [0.5, 0.25, 0.125]
+  expand@gfe: [6, 2]
+  drop: [none, ppm]
+  input: [3x256x256, 3x128x128]
+"""  # 24 configurations, 6 of them refused (PPM bins exceed the map at 128)
+
+
+def _space(tmp_path, text=SMALL, name="space.yaml"):
+    (tmp_path / name).write_text(text)
+    return str(tmp_path / name)
+
+
+def test_a_choice_is_a_pass_with_its_selector(tmp_path):
+    space = load_space(_space(tmp_path, SMALL + "constraints: [params <= 1e5, median_ms<=33.4]\n"))
+    assert space.size == 24
+    picks = {"width": "0.5", "expand@gfe": "2", "drop": "none", "input": "3x256x256"}
+    assert space.passes(picks) == ["width=0.5", "expand=2,where=gfe", "input=3x256x256"]
+    assert [str(c) for c in space.constraints] == ["params<=100000", "median_ms<=33.4"]
+    assert parse_constraint("miou >= 0.5").excess(0.75) == -0.25
+
+
+@pytest.mark.parametrize("text, message", [
+    ("choices:\n  width: 0.5\n", "space.yaml:2:10"),  # a value is a list of choices
+    ("choices:\n  width@: [1]\n", "'width@' has the wrong form"),
+    ("choice:\n  width: [1]\n", "'choice'"),
+    ("choices:\n  widht: [1]\n", "choice 'widht': unknown pass 'widht'"),
+    ("choices:\n  expand@gfe: [six]\n", "t='six' is not a number"),
+    ("choices:\n  width: [1]\nconstraints: [latency <= 3]\n", "'latency' is not a measured column"),
+])
+def test_a_bad_space_is_one_line_naming_the_place(tmp_path, text, message):
+    with pytest.raises(ArchcError) as err:
+        load_space(_space(tmp_path, text))
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_per_stage_width_scales_only_its_stage():
+    base = compile_spec("specs/fastscnn.yaml").report
+    everywhere = compile_spec("specs/fastscnn.yaml", ["width=0.5,where=ltd|gfe|ffm|classifier"]).report
+    assert (everywhere.params, everywhere.macs) == (compile_spec("specs/fastscnn.yaml", ["width=0.5"]).report.params,
+                                                    compile_spec("specs/fastscnn.yaml", ["width=0.5"]).report.macs)
+    gfe = compile_spec("specs/fastscnn.yaml", ["width=0.5,where=gfe"])
+    before = {l.name: l.params for l in base.layers}
+    after = {l.name: l.params for l in gfe.report.layers}
+    assert all(after[n] == before[n] for n in before if n.startswith("ltd."))
+    # gfe.0.0's hidden width is ltd's (unscaled) output x t: only its projection shrinks
+    same = ("gfe.0.0.expand", "gfe.0.0.depthwise")
+    assert all(after[n] < before[n] for n in before if n.startswith("gfe.") and before[n] and not n.startswith(same))
+    assert all(after[n] == before[n] for n in before if n.startswith(same))
+    again = compile_spec("specs/fastscnn.yaml", text=__import__("archc.lang.emit", fromlist=["emit"]).emit(gfe.spec))
+    assert again.report.params == gfe.report.params and again.report.macs == gfe.report.macs
+
+
+def test_grid_search_finds_the_winner_of_the_exhaustive_sweep(tmp_path):
+    space = _space(tmp_path)
+    req = SearchRequest("specs/fastscnn.yaml", space, ["macs:max"], ["params<=30000"], sampler="grid",
+                        storage="memory", build=False)
+    outcome = run_search(req, tmp_path / "s")
+    sweep = Sweep("specs/fastscnn.yaml", {k: list(v) for k, v in load_space(space).choices.items()}).run()
+    by_hand = max((r for r in sweep if r.status == "ok" and r.params <= 30000), key=lambda r: r.macs)
+    assert len(outcome.rows) == 24 and outcome.winner["config"] == by_hand.config
+    assert {r["config"] for r in outcome.rows} == {r.config for r in sweep}
+    statuses = {r["config"]: r["status"] for r in outcome.rows}
+    assert all(statuses[r.config] == ("skipped" if r.status == "skipped" else
+                                      "ok" if r.params <= 30000 else "infeasible") for r in sweep)
+    rows = list(csv.DictReader((tmp_path / "s" / "results.csv").open()))
+    assert len(rows) == 24 and "params=" in next(r["reason"] for r in rows if r["status"] == "infeasible")
+    assert by_hand.config in (tmp_path / "s" / "spec.yaml").read_text()  # build=False: no winner/ ONNX
+    assert not (tmp_path / "s" / "winner").exists()
+
+
+def test_two_objectives_give_the_feasible_pareto_front(tmp_path):
+    req = SearchRequest("specs/fastscnn.yaml", _space(tmp_path), ["macs:max", "params"], ["params<=60000"],
+                        sampler="grid", storage="memory", build=False)
+    outcome = run_search(req, tmp_path / "s")
+    ok = [r for r in outcome.rows if r["status"] == "ok"]
+
+    def dominated(r):
+        return any(o["macs"] >= r["macs"] and o["params"] <= r["params"] and
+                   (o["macs"], o["params"]) != (r["macs"], r["params"]) for o in ok)
+
+    assert {r["config"] for r in outcome.front} == {r["config"] for r in ok if not dominated(r)}
+    assert len(outcome.front) > 1 and all(r["params"] <= 60000 for r in outcome.front)
+
+
+@pytest.mark.slow
+def test_a_trial_stops_at_its_first_broken_constraint_and_the_winner_is_built(tmp_path):
+    space = _space(tmp_path, "choices:\n  width: [0.25, 0.125]\n  repeat: [3, 1]\n  drop: [ppm]\n"
+                             "  input: [3x64x64]\n")
+    req = SearchRequest("specs/fastscnn.yaml", space, ["macs:max"], ["params<=20000", "median_ms<=1000"],
+                        sampler="grid", profile={"runs": 3, "warmup": 1, "threads": 1, "runtime": "torch"})
+    outcome = run_search(req, tmp_path / "s")
+    for row in outcome.rows:  # over the params budget: never timed
+        assert (row["median_ms"] is None) == (row["params"] > 20000), row
+    assert [r["status"] for r in outcome.rows].count("ok") == 1
+    assert outcome.winner["config"] == "width=0.125 repeat=1 drop=ppm input=3x64x64"
+    assert "width=0.125 repeat=1 drop=ppm input=3x64x64" in (tmp_path / "s" / "spec.yaml").read_text()
+    assert (tmp_path / "s" / "winner" / "model.onnx").stat().st_size > 0
+
+
+def test_cli_refusals_are_one_line(tmp_path, monkeypatch):
+    space = _space(tmp_path)
+    base = ["search", "specs/fastscnn.yaml", "--space", space, "--out", str(tmp_path / "o")]
+    for extra, message in ((["--objective", "iou"], "'iou' is not a measured column"),
+                           (["--objective", "macs", "--budget", "macs<3e"], "expected COLUMN<=NUMBER"),
+                           (["--objective", "miou"], "add --train EPOCHS --data DIR"),
+                           (["--objective", "macs", "--sampler", "cmaes"], "--sampler cmaes"),
+                           (["--objective", "macs", "--executor", "dask"], "--executor dask")):
+        result = runner.invoke(app, base + extra)
+        assert result.exit_code == 2 and message in result.stderr, (extra, result.output)
+    monkeypatch.setitem(sys.modules, "optuna", None)
+    result = runner.invoke(app, base + ["--objective", "macs"])
+    assert result.exit_code == 2 and 'pip install "archc[search]"' in result.stderr
+
+
+def _rows(out: Path) -> int:
+    try:
+        return len(list(csv.DictReader((out / "results.csv").open())))
+    except (FileNotFoundError, csv.Error):
+        return 0
+
+
+def _interrupt(cmd, out: Path, sig, after: int) -> int:
+    """Start the search, wait until `after` more trials are in results.csv, send `sig`."""
+    start, proc = _rows(out), subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 200
+    while _rows(out) < start + after and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    proc.wait(60)
+    return proc.returncode
+
+
+@pytest.mark.slow  # three real processes (about 15 s each on a loaded 2-core machine)
+def test_a_search_killed_by_sigint_and_sigkill_resumes_without_repeating_trials(tmp_path):
+    import optuna
+
+    out = tmp_path / "s"
+    cmd = [sys.executable, "-m", "archc", "search", "specs/fastscnn.yaml", "--space", _space(tmp_path),
+           "--objective", "macs:max", "--budget", "params<=30000", "--sampler", "grid", "--no-build",
+           "--out", str(out)]
+    assert _interrupt(cmd, out, signal.SIGINT, 4) == 130
+    study = optuna.load_study(study_name="archc", storage=f"sqlite:///{out / 'study.db'}")
+    first = {t.number: t.params for t in study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))}
+    assert 4 <= len(first) < 24
+    assert _interrupt(cmd, out, signal.SIGKILL, 4) == -signal.SIGKILL
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    study = optuna.load_study(study_name="archc", storage=f"sqlite:///{out / 'study.db'}")
+    complete = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+    assert len(complete) == 24 and len({tuple(sorted(t.params.items())) for t in complete}) == 24
+    assert all(study.trials[n].params == p for n, p in first.items())  # finished trials kept, not redone
+    assert _rows(out) == 24 and "winner: trial" in done.stdout
