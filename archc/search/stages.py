@@ -12,7 +12,7 @@ from pathlib import Path
 
 from archc.search.space import STAGES, stage_of
 from archc.tools.executors import Failed, LocalExecutor
-from archc.tools.sweep import Cache, Result, Sweep, _key, passes_of
+from archc.tools.sweep import Cache, Result, Sweep, _config, _key, code_digest, passes_of
 
 PROFILE = {"runs": 30, "warmup": 5, "threads": 1}  # the sweep's own settings: its cache serves both
 RUNTIMES = ("ort", "torch")  # ONNX Runtime on the exported model, or PyTorch eager (no export)
@@ -91,13 +91,13 @@ def train_job(job) -> float:
 def eager_latency(sweep: Sweep, batch: list[dict], cache_dir: Path | None, profile: dict) -> list[dict]:
     """PyTorch eager latency of each configuration, through the sweep's cache (keyed with the runtime)."""
     from archc.compile import compile_spec
-    from archc.lang.yamlio import read_text
+    from archc.lang.spec import load
     from archc.onnx.profile import measure, torch_runner
     from archc.torch.weights import lower_seeded
 
-    cache, text = Cache(cache_dir), read_text(sweep.spec)
-    keys = [_key(text, sweep.variables, sweep.input, passes_of(k), profile) for k in batch]
-    found = {key: hit for key in keys if (hit := cache.get(key)) is not None}
+    cache, spec, code = Cache(cache_dir), load(sweep.spec, sweep.variables), code_digest()
+    keys = [_key(code, spec, sweep.variables, sweep.input, passes_of(k), profile) for k in batch]
+    found = {key: hit for key, k in zip(keys, batch) if (hit := cache.get(key, k)) is not None}
     runners = {}
     for key, knobs in zip(keys, batch):
         if key not in found and key not in runners:
@@ -105,6 +105,6 @@ def eager_latency(sweep: Sweep, batch: list[dict], cache_dir: Path | None, profi
             runners[key] = torch_runner(lower_seeded(graph).eval(), graph.input_shape, profile["threads"])
     for key, t in (measure(runners, profile["warmup"], profile["runs"]) if runners else {}).items():
         knobs = batch[keys.index(key)]
-        found[key] = Result(" ".join(passes_of(knobs)), knobs, median_ms=t["median_ms"], fps=t["fps"])
+        found[key] = Result(_config(knobs), knobs, median_ms=t["median_ms"], fps=t["fps"])
         cache.put(key, found[key])
     return [{"median_ms": found[key].median_ms, "fps": found[key].fps} for key in keys]

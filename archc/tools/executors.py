@@ -135,10 +135,10 @@ class RayExecutor:
         try:
             if self.address:
                 ray.init(address=self.address, log_to_driver=False)
-            else:  # the workers import the archc this driver runs, wherever it lies
+            else:  # a new local cluster (not one another run left); its workers import this archc
                 home = str(Path(__file__).resolve().parents[2])
-                ray.init(num_cpus=self.workers or None, include_dashboard=False, log_to_driver=False,
-                         runtime_env={"env_vars": {"PYTHONPATH": home}})
+                ray.init(address="local", num_cpus=self.workers or None, include_dashboard=False,
+                         log_to_driver=False, runtime_env={"env_vars": {"PYTHONPATH": home}})
         except ConnectionError as exc:
             raise ArchcError(f"--address {self.address}: no Ray cluster there ({str(exc).splitlines()[0]}); "
                              f"start one with `ray start --head --port=6379`") from None
