@@ -24,6 +24,16 @@ def _publish(path: Path, mode: int) -> None:
     os.chmod(path, mode & ~_umask())
 
 
+def _parent(target: Path) -> Path:
+    """The folder an output goes into, made if missing (`-o out/run1/g.mmd` on a fresh clone)."""
+    parent = target.resolve().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ArchcError(f"{target}: cannot make the folder {parent} ({exc.strerror})") from None
+    return parent
+
+
 @contextlib.contextmanager
 def atomic_dir(target: str | os.PathLike, force: bool = False):
     """Yield a temporary directory; on success its files replace those in `target`."""
@@ -33,9 +43,7 @@ def atomic_dir(target: str | os.PathLike, force: bool = False):
     if target.is_dir() and any(target.iterdir()) and not (target / MARKER).exists() and not force:
         raise ArchcError(f"--out {target}: directory exists and was not written by archc; "
                          f"choose a new directory or pass --force")
-    parent = target.resolve().parent
-    if not parent.exists():
-        raise ArchcError(f"--out {target}: parent directory {parent} does not exist")
+    parent = _parent(target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
     try:
         yield tmp
@@ -58,9 +66,7 @@ def atomic_file(target: str | os.PathLike):
     target = Path(target)
     if target.is_dir():
         raise ArchcError(f"{target}: is a directory; give a file name")
-    if not target.resolve().parent.exists():
-        raise ArchcError(f"{target}: directory {target.resolve().parent} does not exist")
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.resolve().parent)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=_parent(target))
     os.close(fd)
     tmp = Path(name)
     try:

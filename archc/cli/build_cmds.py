@@ -10,6 +10,7 @@ import typer
 from archc.cli.app import (CalibOpt, InputOpt, JsonOpt, PassOpt, RecipeOpt, SpecArg, ThreadsOpt, VarOpt, _compile,
                            app, boundary)
 from archc.errors import ArchcError
+from archc.lang.library import resolve_spec
 
 
 @app.command()
@@ -42,7 +43,8 @@ def build(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: Var
 
 @app.command()
 @boundary
-def profile(target: Annotated[Path, typer.Argument(help="a spec, or an .onnx model", show_default=False)],
+def profile(target: Annotated[Path, typer.Argument(help="a spec, an .onnx model or a build folder (archc build --out)",
+                                                   show_default=False)],
             pass_: PassOpt = None, input: InputOpt = None, var: VarOpt = None,
             runtime: Annotated[str, typer.Option(help="ort, torch or both")] = "ort",
             threads: ThreadsOpt = 1, runs: Annotated[int, typer.Option(help="timed runs per model")] = 50,
@@ -55,9 +57,11 @@ def profile(target: Annotated[Path, typer.Argument(help="a spec, or an .onnx mod
     from archc.onnx.artifacts import profile_target
 
     options = BuildOptions(calib=calib, threads=threads, warmup=warmup, runs=runs, progress=render.progress)
-    compiled = None if target.suffix == ".onnx" else _compile(target, pass_, input, var)
-    if compiled is None and (pass_ or input or var):
-        raise ArchcError(f"{target}: --pass, --input and --var apply to a spec, not to an .onnx model")
+    built = target.suffix == ".onnx" or target.is_dir()  # a model, or a build folder: timed as it is
+    target = target if built else resolve_spec(target)
+    if built and (pass_ or input or var):
+        raise ArchcError(f"{target}: --pass, --input and --var apply to a spec, not to a built model")
+    compiled = None if built else _compile(target, pass_, input, var)
     results, warnings = profile_target(target, compiled, runtime, options)
     for w in warnings:
         render.warning(w)

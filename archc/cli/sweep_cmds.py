@@ -20,6 +20,8 @@ def sweep(spec: SpecArg,
           out: Annotated[Optional[Path], typer.Option("--out", "-o", help="write results.csv/json and a cache")] = None,
           jobs: Annotated[int, typer.Option(help="worker processes (0: all cores)")] = 0,
           plot: Annotated[Optional[str], typer.Option(help="X,Y: also draw DIR/pareto.png and .svg")] = None,
+          better: Annotated[Optional[str], typer.Option(help="low|high,low|high: the better end of --plot's X and Y "
+                                                        "(default: low for params, MACs, latency; else high)")] = None,
           json_: JsonOpt = False):
     """Analyse (and profile) every combination of pass settings; invalid ones are skipped with a reason."""
     import time
@@ -27,8 +29,12 @@ def sweep(spec: SpecArg,
     from archc.cli import render
     from archc.tools.sweep import Sweep, configurations, parse_grid, write_results
 
+    from archc.lang.library import resolve_spec
+
+    if (plot or better) and out is None:
+        raise ArchcError("--plot draws DIR/pareto.png and .svg: give the folder with --out DIR")
     grid_ = parse_grid(grid)
-    sw = Sweep(str(spec), grid_, input, parse_vars(var), jobs)
+    sw = Sweep(str(resolve_spec(spec)), grid_, input, parse_vars(var), jobs)
     n = len(configurations(grid_)) * (2 if profile else 1)
     start = time.perf_counter()
     with render.progress(n, "sweep") as step:
@@ -37,16 +43,19 @@ def sweep(spec: SpecArg,
     if out:
         write_results(results, out)
         if plot:
-            _pareto(out / "results.csv", plot, None, out / "pareto")
+            _pareto(out / "results.csv", plot, None, out / "pareto", better)
     if json_:
         print(json.dumps([r.row() for r in results]))
     else:
         render.sweep(results, seconds, out)
 
 
-def _pareto(results: Path, axes: str, quality, stem: Path, better: str | None = None):
+def _pareto(results: Path, axes: str, quality, output: Path | None, better: str | None = None):
+    from contextlib import ExitStack
+
     from archc.tools import pareto
     from archc.cli import render
+    from archc.cli.outputs import plot_targets
     from archc.fs import atomic_file
 
     x, sep, y = axes.partition(",")
@@ -55,10 +64,11 @@ def _pareto(results: Path, axes: str, quality, stem: Path, better: str | None = 
     low = _directions(better)
     rows = pareto.load_rows(results)
     rows = pareto.join(rows, quality) if quality else rows
-    with atomic_file(stem.with_suffix(".png")) as png, atomic_file(stem.with_suffix(".svg")) as svg:
-        front = pareto.plot(rows, x.strip(), y.strip(), [(png, "png"), (svg, "svg")],
-                            x_low=low[0], y_low=low[1])
-    render.message(f"wrote {stem}.png and {stem}.svg: {len(front)} configurations on the frontier")
+    targets = plot_targets(output, results)
+    with ExitStack() as stack:  # every file or none
+        tmps = [(stack.enter_context(atomic_file(path)), fmt) for path, fmt in targets]
+        front = pareto.plot(rows, x.strip(), y.strip(), tmps, x_low=low[0], y_low=low[1])
+    render.message(f"wrote {' and '.join(str(p) for p, _ in targets)}: {len(front)} configurations on the frontier")
 
 
 def _directions(better: str | None) -> tuple:
@@ -77,7 +87,9 @@ def _directions(better: str | None) -> tuple:
 def pareto_cli(results: Annotated[Path, typer.Argument(help="results.csv or results.json of a sweep")],
                axes: Annotated[str, typer.Option("--axes", help="X,Y columns, e.g. median_ms,iou")] = "macs,fps",
                quality: Annotated[Optional[Path], typer.Option(help="CSV with a config column and quality columns")] = None,
-               output: Annotated[Path, typer.Option("-o", "--output", help="path without suffix")] = Path("pareto"),
+               output: Annotated[Optional[Path], typer.Option("-o", "--output", help="FILE.png, FILE.svg, or a name "
+                                                              "without suffix for both (default: pareto.png and "
+                                                              ".svg beside RESULTS)")] = None,
                better: Annotated[Optional[str], typer.Option(help="low|high,low|high: the better end of X and Y "
                                                              "(default: low for params, MACs, latency; else high)")] = None):
     """Plot a Pareto frontier (PNG and SVG) of sweep results, optionally joined with measured quality."""

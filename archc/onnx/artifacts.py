@@ -5,6 +5,7 @@ The stages, one per line in `produce`: export -> simplify + verify -> quantize -
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
 from collections import Counter
@@ -78,9 +79,26 @@ def produce(compiled: Compiled, folder: Path, options: BuildOptions) -> Product:
         raise ArchcError(f"--calib {options.calib}: calibration is for --pass quantize=int8; add it or drop --calib")
     if options.dynamic_hw:
         check_dynamic_hw(graph)
-    exported = export_onnx(graph, folder / "model.onnx", options.dynamic_batch)  # BN folded, named by spec path
-    checked = simplify_and_verify(exported, shape)  # onnxsim kept only if ORT still matches PyTorch
-    save_checked(checked.model, exported.path)
+    with _stages(options, 2) as step:
+        exported = export_onnx(graph, folder / "model.onnx", options.dynamic_batch)  # BN folded, named by spec path
+        step(f"exported {exported.nodes} ONNX nodes")
+        checked = simplify_and_verify(exported, shape)  # onnxsim kept only if ORT still matches PyTorch
+        save_checked(checked.model, exported.path)
+        step(f"{'simplified to' if checked.simplified else 'kept'} {checked.nodes} nodes, verified against PyTorch")
+    product = _product(checked, exported, options)
+    if compiled.quantize is not None:  # outside the stages: its timing has a bar of its own
+        _quantize(product, compiled.quantize, shape, options)
+    return product
+
+
+def _stages(options: BuildOptions, total: int):
+    """One progress step per finished stage (a bar on terminals, a plain line in logs)."""
+    if options.progress is None:
+        return contextlib.nullcontext(lambda *args, **kwargs: None)
+    return options.progress(total, "build")
+
+
+def _product(checked, exported, options: BuildOptions) -> Product:
     product = Product({"onnx": _onnx_entry(checked, exported.path, options.dynamic_batch),
                        "verify": {"runtime": "onnxruntime", "against": "torch", "max_abs_diff": checked.max_abs_diff,
                                   "tolerance": TOLERANCE, "output_max_abs": checked.output_scale,
@@ -88,8 +106,6 @@ def produce(compiled: Compiled, folder: Path, options: BuildOptions) -> Product:
                       exported.module, {"float32": exported.path})
     if checked.note:
         product.warnings.append(f"kept the unsimplified model: {checked.note}")
-    if compiled.quantize is not None:
-        _quantize(product, compiled.quantize, shape, options)
     return product
 
 
@@ -137,10 +153,8 @@ def profile_target(target, compiled, runtime_: str, options) -> tuple[list, list
     prof.check_runtime(runtime_, compiled is None)
     prof.check_threads(options.threads)
     if compiled is None:
-        if not Path(target).is_file():
-            raise ExportError(f"{target}: no such file")
-        runner = prof.ort_runner(target, options.threads, Path(target).name)
-        return list(prof.measure({"model": runner}, options.warmup, options.runs, options.progress).values()), []
+        runners = {path.name: prof.ort_runner(path, options.threads, path.name) for path in onnx_models(target)}
+        return list(prof.measure(runners, options.warmup, options.runs, options.progress).values()), []
     shape = compiled.graph.input_shape
     if runtime_ == "torch":  # no export needed
         runner = prof.torch_runner(lower_seeded(compiled.graph), shape, options.threads)
@@ -151,3 +165,15 @@ def profile_target(target, compiled, runtime_: str, options) -> tuple[list, list
     with tempfile.TemporaryDirectory() as tmp:
         product = produce(compiled, Path(tmp), options)
         return profile(product, shape, options, torch=runtime_ == "both"), product.warnings
+
+
+def onnx_models(target) -> list[Path]:
+    """An .onnx file, or a build folder's model.onnx and its quantized siblings (timed as they are)."""
+    target = Path(target)
+    if target.is_dir():
+        if not (target / "model.onnx").is_file():
+            raise ExportError(f"{target}: no model.onnx in this folder; write one with `archc build SPEC --out {target}`")
+        return [target / "model.onnx", *sorted(target.glob("model.*.onnx"))]
+    if not target.is_file():
+        raise ExportError(f"{target}: no such file")
+    return [target]

@@ -200,10 +200,12 @@ class Sweep:
         workers = self.jobs or os.cpu_count() or 1
         if workers == 1 or len(jobs) < 16:  # spawning workers costs more than a few builds
             for job in jobs:
-                yield _analyse(job)
-                progress and progress()
+                result = _analyse(job)
+                yield result
+                progress and progress(f"analysed {result.config}")
             return
-        yield from self._pool_map(_analyse, jobs, progress, chunksize=max(1, len(jobs) // (workers * 8)))
+        yield from self._pool_map(_analyse, jobs, progress, chunksize=max(1, len(jobs) // (workers * 8)),
+                                  describe=lambda r: f"analysed {r.config}")
 
     def _profile(self, results: list[Result], settings: dict, progress) -> None:
         """ONNX Runtime latency of every valid new configuration: exported in parallel, then
@@ -218,18 +220,21 @@ class Sweep:
             return
         with tempfile.TemporaryDirectory(prefix="archc-sweep-") as tmp:
             jobs = [(self.spec, self.input, self.variables, r.knobs, f"{tmp}/{i}.onnx") for i, r in enumerate(ok)]
-            paths = list(self._pool_map(_export, jobs, progress))
+            names = iter(r.config for r in ok)  # pool.map keeps the order of the jobs
+            paths = list(self._pool_map(_export, jobs, progress, describe=lambda _: f"exported {next(names)}"))
             runners = {str(i): ort_runner(path, settings["threads"]) for i, path in enumerate(paths)}
+            progress and progress(f"timing {len(runners)} models, {settings['warmup'] + settings['runs']} "
+                                  f"interleaved rounds", advance=0)
             timings = measure(runners, settings["warmup"], settings["runs"])
         for i, r in enumerate(ok):
             r.median_ms, r.fps = timings[str(i)]["median_ms"], timings[str(i)]["fps"]
 
-    def _pool_map(self, fn, jobs: list, progress, chunksize: int = 1):
+    def _pool_map(self, fn, jobs: list, progress, chunksize: int = 1, describe=lambda result: ""):
         workers = min(self.jobs or os.cpu_count() or 1, len(jobs))
         with _pool(max(1, workers)) as pool:
             for result in pool.map(fn, jobs, chunksize=chunksize):
                 yield result
-                progress and progress()
+                progress and progress(describe(result))
 
 def write_results(results: list[Result], out: Path) -> None:
     """results.csv and results.json in `out` (each written atomically)."""
