@@ -4,6 +4,7 @@ share and the error boundary."""
 from archc.cli import spec_cmds  # noqa: F401, I001  (registers the commands; order = help order)
 from archc.cli import build_cmds  # noqa: F401
 from archc.cli import sweep_cmds  # noqa: F401
+from archc.cli import library_cmds  # noqa: F401
 from archc.cli.app import app
 
 

@@ -12,7 +12,6 @@ import typer
 import typer.core
 
 from archc.errors import ArchcError
-from archc.lang.library import resolve_spec
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="archc: compile YAML op-table specs of vision networks to graphs, PyTorch and ONNX.")
@@ -105,21 +104,10 @@ def _literal(text: str):
 
 
 def _compile(spec, passes, input_, var, recipe=None):
+    """The API's compile (a recipe's passes, then --pass ones); the passes' notes go to stderr."""
+    from archc import api
     from archc.cli import render
-    from archc.compile import compile_spec
 
-    c = compile_spec(resolve_spec(spec), _pipeline(recipe, passes), input_, parse_vars(var))
+    c = api.compile(spec, passes or (), input_, parse_vars(var), recipe).compiled
     render.notes(c.notes)
     return c
-
-
-def _pipeline(recipe, passes) -> list:
-    """A recipe file's passes, then the --pass ones, in order."""
-    if recipe is None:
-        return list(passes or ())
-    from archc.passes import load_recipe
-
-    return load_recipe(recipe) + list(passes or ())
-
-
-
