@@ -83,6 +83,7 @@ def plot(rows: list[dict], x: str, y: str, outs: list[tuple], title: str = "", x
     y_low = y in LOWER_IS_BETTER if y_low is None else y_low
     pts = points(rows, x, y)
     front = frontier(pts, x_low, y_low)
+    plt.rcParams["svg.fonttype"] = "none"  # labels stay text in SVGs: searchable, and smaller files
     fig, ax = plt.subplots(figsize=(9, 6), dpi=110)
     ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=14, c="#b0b0b0", label="configurations")
     on_front = {id(p[2]) for p in front}

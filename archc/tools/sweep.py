@@ -201,8 +201,8 @@ class Sweep:
         if workers == 1 or len(jobs) < 16:  # spawning workers costs more than a few builds
             for job in jobs:
                 result = _analyse(job)
+                progress and progress(f"analysed {result.config}")  # before the yield: zip stops at the last
                 yield result
-                progress and progress(f"analysed {result.config}")
             return
         yield from self._pool_map(_analyse, jobs, progress, chunksize=max(1, len(jobs) // (workers * 8)),
                                   describe=lambda r: f"analysed {r.config}")
@@ -233,8 +233,8 @@ class Sweep:
         workers = min(self.jobs or os.cpu_count() or 1, len(jobs))
         with _pool(max(1, workers)) as pool:
             for result in pool.map(fn, jobs, chunksize=chunksize):
-                yield result
                 progress and progress(describe(result))
+                yield result
 
 def write_results(results: list[Result], out: Path) -> None:
     """results.csv and results.json in `out` (each written atomically)."""
