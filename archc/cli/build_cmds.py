@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -24,7 +24,9 @@ def build(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: Var
           calib: CalibOpt = None,
           profile: Annotated[bool, typer.Option("--profile", help="time the models; latency into summary.json")] = False,
           threads: ThreadsOpt = 1, runs: Annotated[int, typer.Option(help="timed runs per model")] = 30,
-          warmup: Annotated[int, typer.Option(help="untimed runs first")] = 5):
+          warmup: Annotated[int, typer.Option(help="untimed runs first")] = 5,
+          simplifier: Annotated[Optional[str], typer.Option(help="onnxsim or onnxslim (default: onnxsim, see "
+                                                            "benchmarks/simplifiers.md)")] = None):
     """Compile SPEC (after passes) and write DIR/spec.yaml, DIR/summary.json and DIR/model.onnx
     (simplified and verified against PyTorch; with --pass quantize=MODE also DIR/model.MODE.onnx)."""
     from archc.cli import render
@@ -35,7 +37,7 @@ def build(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: Var
     c = _compile(spec, pass_, input, var, recipe)
     note = (f"written by archc build {spec}" + (f" --passes {recipe}" if recipe else "")
             + "".join(f" --pass {p}" for p in pass_ or []) + (f" --input {input}" if input else ""))
-    options = BuildOptions(dynamic_batch, dynamic_hw, calib, profile, threads, warmup, runs, render.progress)
+    options = BuildOptions(dynamic_batch, dynamic_hw, calib, profile, threads, warmup, runs, render.progress, simplifier)
     summary = write_build(c, out, force, note, options)
     render.totals(c.report)
     render.build(summary, out)

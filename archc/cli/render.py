@@ -183,7 +183,8 @@ def _plain_steps(total: int, label: str):
 def build(summary: dict, out) -> None:
     """What `archc build` wrote and what it checked."""
     o, v = summary["onnx"], summary["verify"]
-    simplified = f"{o['nodes']} after onnxsim" if o["simplified"] else f"kept unsimplified ({o['simplify_note']})"
+    simplified = (f"{o['nodes']} after {o.get('simplifier', 'onnxsim')}" if o["simplified"]
+                  else f"kept unsimplified ({o['simplify_note']})")
     message(f"{out}/model.onnx: {o['bytes'] / 1e6:,.2f} MB, {o['nodes_exported']} ONNX nodes exported, {simplified}; "
             f"onnx.checker ok; ONNX Runtime vs PyTorch max abs diff {v['max_abs_diff']:.2g} (<= {v['tolerance']:g})")
     if "quantize" in summary:

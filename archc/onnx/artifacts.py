@@ -34,6 +34,7 @@ class BuildOptions:
     warmup: int = 5
     runs: int = 30
     progress: Callable | None = None  # render.progress, for long timings
+    simplifier: str | None = None  # onnxsim or onnxslim (None: verify.DEFAULT_SIMPLIFIER)
 
     @property
     def timing(self) -> dict:
@@ -82,7 +83,7 @@ def produce(compiled: Compiled, folder: Path, options: BuildOptions) -> Product:
     with _stages(options, 2) as step:
         exported = export_onnx(graph, folder / "model.onnx", options.dynamic_batch)  # BN folded, named by spec path
         step(f"exported {exported.nodes} ONNX nodes")
-        checked = simplify_and_verify(exported, shape)  # onnxsim kept only if ORT still matches PyTorch
+        checked = simplify_and_verify(exported, shape, options.simplifier)  # kept only if ORT still matches PyTorch
         save_checked(checked.model, exported.path)
         step(f"{'simplified to' if checked.simplified else 'kept'} {checked.nodes} nodes, verified against PyTorch")
     product = _product(checked, exported, options)
