@@ -50,6 +50,7 @@ def user_env(bin_dir: Path, clone: Path) -> dict:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # ~3 min on an idle 2-core machine: it exports 6 models, each in a fresh process
 def test_every_tutorial_command_runs_verbatim_in_a_fresh_copy(tmp_path):
     if shutil.which("git") is None or not (ROOT / ".git").exists():
         pytest.skip("needs a git checkout to know which files a clone has")
