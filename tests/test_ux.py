@@ -149,3 +149,31 @@ def test_passes_show_whole_descriptions():
 def test_flags_are_not_labelled_bool():
     text = invoke("build", "--help").stdout
     assert "--force" in text and "<bool>" not in text and "<int>" in text
+
+
+def test_an_unknown_simplifier_is_refused_before_anything_is_exported(tmp_path):
+    result = invoke("build", "fastscnn", "--simplifier", "onnxslm", "--out", tmp_path / "b")
+    assert result.exit_code == 2 and "did you mean 'onnxslim'" in result.stderr and not (tmp_path / "b").exists()
+
+
+@pytest.mark.slow
+def test_build_with_onnxslim_reports_stages_as_plain_lines(tmp_path):
+    out = tmp_path / "b"
+    built = invoke("build", "fastscnn", "--pass", "width=0.125", "--pass", "drop=ppm", "--input", "3x64x64",
+                   "--simplifier", "onnxslim", "--out", out)
+    assert built.exit_code == 0, built.output
+    assert "after onnxslim" in built.stdout and "build 1/2" in built.stderr and "exported" in built.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["onnx"]["simplifier"] == "onnxslim" and summary["verify"]["max_abs_diff"] <= 1e-4
+
+
+@pytest.mark.slow
+def test_profile_takes_a_build_folder_without_exporting_again(small_build, monkeypatch):
+    import archc.onnx.artifacts as artifacts
+
+    _, out, _ = small_build
+    monkeypatch.setattr(artifacts, "produce", lambda *a, **k: pytest.fail("profile DIR exported again"))
+    timed = invoke("profile", out, "--runs", "3", "--warmup", "1", "--json")
+    assert timed.exit_code == 0, timed.output
+    assert [r["model"] for r in json.loads(timed.stdout)] == ["model.onnx", "model.int8.onnx"]
+    assert invoke("profile", out, "--pass", "width=0.5").exit_code == 2

@@ -32,8 +32,10 @@ def build(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: Var
     from archc.cli import render
     from archc.onnx.artifacts import BuildOptions, write_build
     from archc.onnx.profile import check_threads
+    from archc.onnx.verify import check_simplifier
 
     check_threads(threads)
+    check_simplifier(simplifier)
     c = _compile(spec, pass_, input, var, recipe)
     note = (f"written by archc build {spec}" + (f" --passes {recipe}" if recipe else "")
             + "".join(f" --pass {p}" for p in pass_ or []) + (f" --input {input}" if input else ""))

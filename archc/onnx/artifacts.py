@@ -20,7 +20,7 @@ from archc.fs import atomic_dir
 from archc.onnx import profile as prof
 from archc.onnx.export import check_dynamic_hw, export_onnx, save_checked
 from archc.onnx.quantize import quantize, speedup
-from archc.onnx.verify import SAMPLES, SEED, TOLERANCE, simplify_and_verify
+from archc.onnx.verify import SAMPLES, SEED, TOLERANCE, check_simplifier, simplify_and_verify
 from archc.torch.weights import lower_seeded
 
 
@@ -80,6 +80,7 @@ def produce(compiled: Compiled, folder: Path, options: BuildOptions) -> Product:
         raise ArchcError(f"--calib {options.calib}: calibration is for --pass quantize=int8; add it or drop --calib")
     if options.dynamic_hw:
         check_dynamic_hw(graph)
+    check_simplifier(options.simplifier)
     with _stages(options, 2) as step:
         exported = export_onnx(graph, folder / "model.onnx", options.dynamic_batch)  # BN folded, named by spec path
         step(f"exported {exported.nodes} ONNX nodes")

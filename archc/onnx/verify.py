@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from archc.onnx import runtime
-from archc.errors import ExportError
+from archc.errors import ExportError, did_you_mean
 
 TOLERANCE = 1e-4  # max |ORT - PyTorch| for float32
 SAMPLES = 2  # seeded inputs per verification
@@ -94,13 +94,17 @@ SIMPLIFIERS = {"onnxsim": _onnxsim, "onnxslim": _onnxslim}
 DEFAULT_SIMPLIFIER = "onnxsim"  # chosen in benchmarks/simplifiers.md
 
 
+def check_simplifier(name: str | None) -> None:
+    if name is not None and name not in SIMPLIFIERS:
+        raise ExportError(f"--simplifier {name}: use {' or '.join(SIMPLIFIERS)}{did_you_mean(name, SIMPLIFIERS)}")
+
+
 def simplify(model, shape, simplifier: str = DEFAULT_SIMPLIFIER):
     """(simplified model, "") or (None, why not)."""
     from archc.onnx.export import quiet
     from archc.torch.provenance import node_meta, restore_meta
 
-    if simplifier not in SIMPLIFIERS:
-        raise ExportError(f"--simplifier {simplifier}: use {' or '.join(SIMPLIFIERS)}")
+    check_simplifier(simplifier)
     saved = node_meta(model)
     try:
         with quiet():
