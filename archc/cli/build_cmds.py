@@ -25,7 +25,7 @@ def build(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: Var
           profile: Annotated[bool, typer.Option("--profile", help="time the models; latency into summary.json")] = False,
           threads: ThreadsOpt = 1, runs: Annotated[int, typer.Option(help="timed runs per model")] = 30,
           warmup: Annotated[int, typer.Option(help="untimed runs first")] = 5,
-          simplifier: Annotated[Optional[str], typer.Option(help="onnxsim or onnxslim (default: onnxsim, see "
+          simplifier: Annotated[Optional[str], typer.Option(help="onnxslim or onnxsim (default: onnxslim, see "
                                                             "benchmarks/simplifiers.md)")] = None):
     """Compile SPEC (after passes) and write DIR/spec.yaml, DIR/summary.json and DIR/model.onnx
     (simplified and verified against PyTorch; with --pass quantize=MODE also DIR/model.MODE.onnx)."""
