@@ -131,7 +131,9 @@ def test_unprofiled_sweep_has_no_empty_latency_column():
 
 def test_messages_are_not_wrapped_when_piped(capsys):
     render.message("vs float32 on 8 synthetic inputs: " + "x" * 230 + " SQNR 32.2 dB")
-    assert len(capsys.readouterr().out.strip().splitlines()) == 1
+    render.warning("calibrated on synthetic inputs: " + "y" * 230 + " give --calib DIR")
+    captured = capsys.readouterr()
+    assert len(captured.out.strip().splitlines()) == 1 and len(captured.err.strip().splitlines()) == 1
 
 
 def test_explain_does_not_pad_lines():

@@ -150,7 +150,7 @@ def passes(entries) -> None:
 
 
 def warning(text: str) -> None:
-    _err().print(f"archc: warning: {text}", highlight=False, markup=False)
+    _err().print(f"archc: warning: {text}", highlight=False, markup=False, soft_wrap=True)
 
 
 @contextlib.contextmanager
