@@ -179,3 +179,13 @@ def test_profile_takes_a_build_folder_without_exporting_again(small_build, monke
     assert timed.exit_code == 0, timed.output
     assert [r["model"] for r in json.loads(timed.stdout)] == ["model.onnx", "model.int8.onnx"]
     assert invoke("profile", out, "--pass", "width=0.5").exit_code == 2
+
+
+def test_the_suffix_decides_the_format_without_graphviz():
+    from archc.cli.outputs import graph_format, plot_targets
+
+    assert [graph_format(Path(f"g{s}"), None) for s in (".png", ".svg", ".dot", ".mmd", ".txt")] == [
+        "png", "svg", "dot", "mermaid", "dot"]
+    assert graph_format(None, "mermaid") == "mermaid" and graph_format(Path("g.PNG"), "png") == "png"
+    assert plot_targets(Path("pp.png"), Path("r/results.csv")) == [(Path("pp.png"), "png")]
+    assert plot_targets(None, Path("r/results.csv")) == [(Path("r/pareto.png"), "png"), (Path("r/pareto.svg"), "svg")]
