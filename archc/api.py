@@ -1,1 +1,120 @@
-"""The documented Python API: what the CLI does, callable from a notebook without private modules."""
+"""The Python API: what the CLI does, callable from a notebook without private modules.
+
+    import archc
+    net = archc.compile("fastscnn", passes=["width=0.125"])   # a bundled spec's name, or a file
+    net.params, net.macs                                      # (25367, 23689328)
+    module = net.module()                                     # the torch.nn.Module (imports torch)
+    build = net.export("out/fastscnn")                        # = archc build fastscnn --out out/fastscnn
+
+docs/api.md has the whole tour, run by tests/test_api.py.
+
+torch and ONNX Runtime are imported by the methods that need them, so `import archc` and
+`archc.compile(...).summary()` stay light.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from archc.compile import Compiled, compile_spec
+from archc.lang.emit import emit
+from archc.lang.library import bundled, resolve_spec, source
+
+
+@dataclass(frozen=True)
+class Model:
+    """A compiled spec: the transformed spec, its graph IR and its analysis, with the CLI's actions."""
+
+    compiled: Compiled
+    spec_file: str
+    passes: tuple = field(default=())
+
+    @property
+    def name(self) -> str:
+        return self.compiled.graph.name
+
+    @property
+    def params(self) -> int:
+        return self.compiled.report.params
+
+    @property
+    def macs(self) -> int:
+        return self.compiled.report.macs
+
+    @property
+    def input(self) -> tuple:
+        return tuple(self.compiled.graph.input_shape)
+
+    @property
+    def outputs(self) -> list:
+        return [list(s) for s in self.compiled.report.outputs]
+
+    def summary(self) -> dict:
+        """The `archc summary --json` object: totals and one entry per layer."""
+        return self.compiled.report.to_json()
+
+    def module(self, seed: int = 0):
+        """The `torch.nn.Module` (a torch.fx GraphModule); module paths are the spec's node names."""
+        from archc.torch.lower import lower
+
+        return lower(self.compiled.graph, seed)
+
+    def export(self, out, force: bool = False, **options) -> dict:
+        """`archc build --out OUT`: spec.yaml, summary.json, model.onnx (simplified, verified), and with a
+        quantize pass the quantized model; returns summary.json's content. `options` are BuildOptions'
+        fields (calib, dynamic_batch, profile, threads, runs, warmup)."""
+        from archc.onnx.artifacts import BuildOptions, write_build
+
+        note = f"written by archc.compile({self.spec_file!r}, passes={list(self.passes)!r}).export()"
+        return write_build(self.compiled, Path(out), force, note, BuildOptions(**options))
+
+    def profile(self, runtime: str = "ort", runs: int = 50, warmup: int = 10, threads: int = 1) -> list[dict]:
+        """`archc profile`: latency figures (the `profile --json` contract), one dict per model timed."""
+        from archc.onnx.artifacts import BuildOptions, profile_target
+
+        options = BuildOptions(threads=threads, warmup=warmup, runs=runs)
+        return profile_target(self.spec_file, self.compiled, runtime, options)[0]
+
+    def diff(self, other: Model) -> dict:
+        """`archc diff --json`: both sides' totals, per-stage figures and B - A (self is A)."""
+        from archc.tools.diff import diff, side
+
+        a, b = self.compiled.report, other.compiled.report
+        return diff(a, b, side(a, self.spec_file, self.passes), side(b, other.spec_file, other.passes))
+
+    def to_yaml(self) -> str:
+        """The transformed spec as YAML; compiling it again gives the same graph, params and MACs."""
+        return emit(self.compiled.spec)
+
+    def explain(self) -> str:
+        """`archc explain --markdown`: the tables as the paper prints them, blocks opened with MAC formulas."""
+        from archc.tools.explain import markdown
+
+        return markdown(self.compiled)
+
+    def graph(self, format: str = "dot", expand: bool = False) -> str:
+        """`archc graph` text: Graphviz DOT or mermaid."""
+        from archc.tools import draw
+
+        return draw.to_mermaid(self.compiled.graph, expand) if format == "mermaid" else draw.to_dot(
+            self.compiled.graph, expand)
+
+
+def compile(spec, passes=(), input: str | None = None, variables: dict | None = None, recipe=None) -> Model:
+    """Compile a spec file or bundled spec name after `passes` ("width=0.5" strings, as after --pass),
+    at `input` (CxHxW), with spec `variables` ({"classes": 19}) and an optional recipe file's passes first."""
+    from archc.passes import load_recipe
+
+    pipeline = (load_recipe(recipe) if recipe is not None else []) + list(passes)
+    path = resolve_spec(spec)
+    return Model(compile_spec(path, pipeline, input, dict(variables or {})), str(path), tuple(map(str, pipeline)))
+
+
+def specs() -> list[dict]:
+    """The bundled specs (`archc specs`): name, params, MACs, input, source citation and file."""
+    out = []
+    for name, path in bundled().items():
+        c = compile_spec(path)
+        out.append({"name": name, "params": c.report.params, "macs": c.report.macs, "input": list(c.report.input),
+                    "source": source(c.spec.header), "file": str(path)})
+    return out

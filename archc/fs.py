@@ -63,6 +63,16 @@ def _publish(path: Path, mode: int) -> None:
     os.chmod(path, mode & ~_umask())
 
 
+def _parent(target: Path) -> Path:
+    """The folder an output goes into, made if missing (`-o out/run1/g.mmd` on a fresh clone)."""
+    parent = target.resolve().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ArchcError(f"{target}: cannot make the folder {parent} ({exc.strerror})") from None
+    return parent
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -103,8 +113,7 @@ def _real(target: Path, flag: str) -> Path:
     real = target.resolve()
     if real.exists() and not real.is_dir():
         raise ArchcError(f"{flag} {target}: exists and is not a directory; choose another path")
-    if not real.parent.is_dir():
-        raise ArchcError(f"{flag} {target}: parent directory {real.parent} does not exist")
+    _parent(real)
     return real
 
 
@@ -232,9 +241,7 @@ def atomic_file(target: str | os.PathLike):
     target = Path(target)
     if target.is_dir():
         raise ArchcError(f"{target}: is a directory; give a file name")
-    folder = target.resolve().parent
-    if not folder.is_dir():
-        raise ArchcError(f"{target}: directory {folder} does not exist")
+    folder = _parent(target)
     clean_stale(folder, target.name)
     with guard(target):
         fd, name = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=folder)

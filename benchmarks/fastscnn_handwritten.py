@@ -1,7 +1,7 @@
 """Fast-SCNN written by hand in plain PyTorch, the way the thesis's users wrote their
 models, to measure what archc's generated model costs against it.
 
-Built from the facts in ../shared/REFERENCES.md §1 (Zema 2022, the thesis's table
+Built from Zema 2022 (github.com/xolotl18/master_thesis, the thesis's table
 and its description of the PPM, the feature fusion module and the classifier):
 channels truncate int(c * a); bottlenecks always expand (t = 6) and use ReLU; the
 DSConvs have no activation after the depthwise conv; the PPM pools to 1, 2, 4 and

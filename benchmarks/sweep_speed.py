@@ -2,7 +2,7 @@
 
     python benchmarks/sweep_speed.py [--torchinfo-sample N]
 
-Grid (REFERENCES §1): width {1, .75, .5, .25, .125} x expand {6, 4, 2} x repeat {3, 2, 1}
+Grid (the knobs of Zema 2022, github.com/xolotl18/master_thesis): width {1, .75, .5, .25, .125} x expand {6, 4, 2} x repeat {3, 2, 1}
 x drop PPM or not x input {512, 256, 224, 192, 160, 128, 96} = 630 configurations.
 Times `archc sweep` (all cores, no cache), then lowers every valid configuration (or a
 sample of N) and runs torchinfo on it, checking the totals are equal.

@@ -1,4 +1,5 @@
-"""DeepLabV3+ on three MobileNet backbones (../shared/REFERENCES.md section 3), beside the numbers
+"""DeepLabV3+ on three MobileNet backbones (DeepLabV3+: Chen et al., ECCV 2018, arXiv:1802.02611;
+torchvision's MobileNet backbones), beside the numbers
 the student reports publish (21 classes, 3x224x224).
 
     python examples/deeplab_backbones.py

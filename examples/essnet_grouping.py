@@ -1,4 +1,4 @@
-"""ESSNetB's D / DGC / DGCS layers (Vallurupalli 2022; ../shared/REFERENCES.md section 2), beside
+"""ESSNetB's D / DGC / DGCS layers (Vallurupalli, "On Designing Efficient Deep Neural Networks for Semantic Segmentation", IIIT Hyderabad, 2022), beside
 the thesis's table (Cityscapes, 1024x512 input).
 
     python examples/essnet_grouping.py

@@ -1,4 +1,4 @@
-"""The IoT thesis's tuning knobs on Fast-SCNN (Zema 2022; ../shared/REFERENCES.md section 1),
+"""The IoT thesis's tuning knobs on Fast-SCNN (Zema, "Real-Time Semantic Segmentation in an Industrial IoT use case", Politecnico di Torino, 2022; code: github.com/xolotl18/master_thesis),
 printed beside the numbers the thesis publishes.
 
     python examples/fastscnn_knobs.py

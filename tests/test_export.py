@@ -54,7 +54,7 @@ def test_cli_build_fastscnn_width_0125(tmp_path):
     out = tmp_path / "out"
     result = runner.invoke(app, ["build", str(SPEC_DIR / "fastscnn.yaml"), "--pass", "width=0.125", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "ONNX nodes exported" in result.output and "after onnxsim" in result.output
+    assert "ONNX nodes exported" in result.output and "after onnxslim" in result.output
     summary = json.loads((out / "summary.json").read_text())
     assert summary["params"] == 25367 and summary["verify"]["max_abs_diff"] <= 1e-4
 
@@ -134,7 +134,7 @@ def test_simplifier_error_keeps_the_exported_model_and_says_so(tmp_path, monkeyp
         raise ValueError("simplifier exploded")
 
     monkeypatch.setattr(onnxsim, "simplify", broken)
-    result = runner.invoke(app, ["build", *SMALL_ARGS, "--out", str(tmp_path / "o")])
+    result = runner.invoke(app, ["build", *SMALL_ARGS, "--simplifier", "onnxsim", "--out", str(tmp_path / "o")])
     assert result.exit_code == 0, result.output
     assert "archc: warning: kept the unsimplified model: onnxsim failed" in " ".join(result.output.split())
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
@@ -164,7 +164,7 @@ def test_simplified_model_kept_only_if_it_matches(small_build, monkeypatch, outc
 
     monkeypatch.setattr(onnxsim, "simplify", fake)
     exported = Exported(out / "model.onnx", lower_seeded(compiled.graph), 0, False)
-    checked = simplify_and_verify(exported, compiled.graph.input_shape)
+    checked = simplify_and_verify(exported, compiled.graph.input_shape, "onnxsim")
     assert not checked.simplified and checked.max_abs_diff <= 1e-4
     assert ("own check" if outcome == "check_failed" else "differs from PyTorch") in checked.note
 

@@ -51,7 +51,7 @@ def test_knobs_equal_the_reference(a, t, r, pp, chw):
 
 
 def test_thesis_baseline_and_published_figures():
-    """REFERENCES §1: a=1 1,122,673 params, 830.67 M MACs, 209.9 MB; a=0.125 25,367 params, 23.69 M MACs."""
+    """Zema 2022 (github.com/xolotl18/master_thesis): a=1 1,122,673 params, 830.67 M MACs, 209.9 MB; a=0.125 25,367 params, 23.69 M MACs."""
     ref, _ = reference(1, 6, 3, 1, (3, 512, 512))
     assert ref == (1_122_673, 830_667_136, 209_900_800)
     c = compile_spec("specs/fastscnn.yaml", [])

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, List, Optional
 
 import typer
+import typer.core
 
 from archc.errors import ArchcError
 from archc.fs import os_error
@@ -18,8 +19,18 @@ from archc.fs import os_error
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="archc: compile YAML op-table specs of vision networks to graphs, PyTorch and ONNX.")
 STATE = {"debug": False}
+_display_type = typer.core.TyperOption.display_type_rich
 
-SpecArg = Annotated[Path, typer.Argument(help="the spec file (specs/*.yaml)", show_default=False)]
+
+def _flag_type(option, ctx):
+    """Typer 0.29 labels flags `<bool>` in help, as if they took a value; a flag takes none."""
+    return None if option.is_flag else _display_type(option, ctx)
+
+
+typer.core.TyperOption.display_type_rich = _flag_type
+
+SpecArg = Annotated[Path, typer.Argument(help="a spec file, or a bundled spec's name (see `archc specs`)",
+                                         show_default=False)]
 PassOpt = Annotated[Optional[List[str]], typer.Option("--pass", "-p", help="NAME=VALUE[,KEY=VALUE...], repeatable")]
 InputOpt = Annotated[Optional[str], typer.Option("--input", help="input size CxHxW, e.g. 3x512x512")]
 VarOpt = Annotated[Optional[List[str]], typer.Option("--var", help="NAME=VALUE: set a spec variable")]
@@ -29,8 +40,23 @@ ThreadsOpt = Annotated[int, typer.Option("--threads", help="CPU threads for timi
 CalibOpt = Annotated[Optional[Path], typer.Option("--calib", help="folder of calibration images for quantize=int8")]
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        import archc
+
+        try:
+            print(f"archc {version('archc')}")
+        except PackageNotFoundError:  # run from a clone without `pip install -e .`
+            print(f"archc {archc.__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def main(debug: Annotated[bool, typer.Option("--debug", help="show tracebacks")] = False):
+def main(debug: Annotated[bool, typer.Option("--debug", help="show tracebacks")] = False,
+         version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                               help="print archc's version and exit")] = False):
     STATE["debug"] = debug
 
 
@@ -108,21 +134,10 @@ def _literal(text: str):
 
 
 def _compile(spec, passes, input_, var, recipe=None):
+    """The API's compile (a recipe's passes, then --pass ones); the passes' notes go to stderr."""
+    from archc import api
     from archc.cli import render
-    from archc.compile import compile_spec
 
-    c = compile_spec(spec, _pipeline(recipe, passes), input_, parse_vars(var))
+    c = api.compile(spec, passes or (), input_, parse_vars(var), recipe).compiled
     render.notes(c.notes)
     return c
-
-
-def _pipeline(recipe, passes) -> list:
-    """A recipe file's passes, then the --pass ones, in order."""
-    if recipe is None:
-        return list(passes or ())
-    from archc.passes import load_recipe
-
-    return load_recipe(recipe) + list(passes or ())
-
-
-

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -12,6 +12,7 @@ from archc.cli.app import (CalibOpt, InputOpt, JsonOpt, PassOpt, RecipeOpt, Spec
 from archc.cli.weights_opts import WeightsMapOpt, WeightsOpt, with_weights
 from archc.cli.device_opts import HostOpt, IdentityOpt, PerLayerOpt, RemotePythonOpt, SshConfigOpt, target as _target
 from archc.errors import ArchcError
+from archc.lang.library import resolve_spec
 
 
 @app.command()
@@ -28,20 +29,24 @@ def build(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: Var
           warmup: Annotated[int, typer.Option(help="untimed runs first")] = 5,
           weights: WeightsOpt = None, weights_map: WeightsMapOpt = None,
           host: HostOpt = None, identity: IdentityOpt = None, ssh_config: SshConfigOpt = None,
-          remote_python: RemotePythonOpt = None):
+          remote_python: RemotePythonOpt = None,
+          simplifier: Annotated[Optional[str], typer.Option(help="onnxslim or onnxsim (default: onnxslim, see "
+                                                            "benchmarks/simplifiers.md)")] = None):
     """Compile SPEC (after passes) and write DIR/spec.yaml, DIR/summary.json and DIR/model.onnx
     (simplified and verified against PyTorch; with --pass quantize=MODE also DIR/model.MODE.onnx)."""
     from archc.cli import render
     from archc.onnx.artifacts import BuildOptions, write_build
     from archc.onnx.profile import check_threads
+    from archc.onnx.verify import check_simplifier
 
     check_threads(threads)
+    check_simplifier(simplifier)
     c = _compile(spec, pass_, input, var, recipe)
     note = (f"written by archc build {spec}" + (f" --passes {recipe}" if recipe else "")
             + "".join(f" --pass {p}" for p in pass_ or []) + (f" --input {input}" if input else ""))
     state, _ = with_weights(c, weights, weights_map)  # paired before anything is written
     options = BuildOptions(dynamic_batch, dynamic_hw, calib, profile, threads, warmup, runs, render.progress,
-                           weights=state, target=_target(host, identity, ssh_config, remote_python))
+                           simplifier, weights=state, target=_target(host, identity, ssh_config, remote_python))
     summary = write_build(c, out, force, note, options)
     render.totals(c.report)
     render.build(summary, out)
@@ -49,7 +54,8 @@ def build(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: Var
 
 @app.command()
 @boundary
-def profile(target: Annotated[Path, typer.Argument(help="a spec, or an .onnx model", show_default=False)],
+def profile(target: Annotated[Path, typer.Argument(help="a spec, an .onnx model or a build folder (archc build --out)",
+                                                   show_default=False)],
             pass_: PassOpt = None, input: InputOpt = None, var: VarOpt = None,
             runtime: Annotated[str, typer.Option(help="ort, torch, both, openvino or ncnn")] = "ort",
             threads: ThreadsOpt = 1, runs: Annotated[int, typer.Option(help="timed runs per model")] = 50,
@@ -64,9 +70,11 @@ def profile(target: Annotated[Path, typer.Argument(help="a spec, or an .onnx mod
     from archc.onnx.artifacts import BuildOptions
     from archc.onnx.artifacts import profile_target
 
-    compiled = None if target.suffix == ".onnx" else _compile(target, pass_, input, var)
-    if compiled is None and (pass_ or input or var or weights):
-        raise ArchcError(f"{target}: --pass, --input, --var and --weights apply to a spec, not to an .onnx model")
+    built = target.suffix == ".onnx" or target.is_dir()  # a model, or a build folder: timed as it is
+    target = target if built else resolve_spec(target)
+    if built and (pass_ or input or var or weights):
+        raise ArchcError(f"{target}: --pass, --input, --var and --weights apply to a spec, not to a built model")
+    compiled = None if built else _compile(target, pass_, input, var)
     state = with_weights(compiled, weights, weights_map, quiet=json_)[0] if compiled is not None else None
     options = BuildOptions(calib=calib, threads=threads, warmup=warmup, runs=runs, progress=render.progress,
                            weights=state, target=_target(host, identity, ssh_config, remote_python, per_layer))

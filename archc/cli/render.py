@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import sys
+import time
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -67,7 +69,8 @@ def ops(entries) -> None:
 
 
 def message(text: str) -> None:
-    _console().print(text, highlight=False)
+    """One logical line, never wrapped by rich (a terminal wraps it; a pipe keeps figures whole)."""
+    _console().print(text, highlight=False, soft_wrap=True)
 
 
 def markdown(text: str, raw: bool = False) -> None:
@@ -77,22 +80,28 @@ def markdown(text: str, raw: bool = False) -> None:
         return
     from rich.markdown import Markdown
 
-    _console().print(Markdown(text))
+    console = _console()
+    with console.capture() as captured:
+        console.print(Markdown(text))
+    print("\n".join(line.rstrip() for line in captured.get().splitlines()))  # rich pads to the full width
 
 
 def sweep(results, seconds: float, out=None) -> None:
     ok = [r for r in results if r.status == "ok"]
     t = Table(title=f"{len(results)} configurations: {len(ok)} valid, {len(results) - len(ok)} skipped "
                     f"({seconds:.2f} s)")
+    timed = any(r.median_ms is not None for r in ok)  # a column only when the sweep was profiled
     predicted = any(r.predicted_ms is not None for r in ok)  # --latency-model
-    for col in ("config", "params", "MACs", "activation bytes", "median ms") + (("predicted ms",) if predicted else ()):
+    cols = ("config", "params", "MACs", "activation bytes") + (("median ms",) if timed else ()) + (
+        ("predicted ms",) if predicted else ())
+    for col in cols:
         t.add_column(col, justify="left" if col == "config" else "right")
     for r in ok[:40]:
         t.add_row(r.config, num(r.params), num(r.macs), num(r.activation_bytes),
-                  f"{r.median_ms:.2f}" if r.median_ms is not None else "",
-                  *((f"{r.predicted_ms:.2f}",) if predicted else ()))
+                  *([f"{r.median_ms:.2f}" if r.median_ms is not None else "-"] if timed else []),
+                  *([f"{r.predicted_ms:.2f}"] if predicted else []))
     if len(ok) > 40:
-        t.add_row(f"... {len(ok) - 40} more", "", "", "", "", *(("",) if predicted else ()))
+        t.add_row(f"... {len(ok) - 40} more")
     _console().print(t)
     reasons: dict = {}
     for r in results:
@@ -145,25 +154,41 @@ def passes(entries) -> None:
 
 
 def warning(text: str) -> None:
-    _err().print(f"archc: warning: {text}", highlight=False, markup=False)
+    _err().print(f"archc: warning: {text}", highlight=False, markup=False, soft_wrap=True)
 
 
 @contextlib.contextmanager
 def progress(total: int, label: str):
-    """A transient progress bar on stderr (terminals only); yields the step function."""
-    if not _err().is_terminal:
-        yield lambda: None
+    """Yields step(text="", advance=1). On a terminal: a transient rich bar on stderr. Elsewhere (CI
+    logs, `| tee`): one plain stderr line per step that names what finished, and about ten lines for
+    steps that name nothing (timing rounds)."""
+    if _err().is_terminal:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=_err(), transient=True) as bar:
+            task = bar.add_task(label, total=total)
+            yield lambda text="", advance=1: bar.update(task, advance=advance,
+                                                        description=f"{label}: {text}" if text else label)
         return
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=_err(), transient=True) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda: bar.advance(task)
+    yield _plain_steps(total, label)
+
+
+def _plain_steps(total: int, label: str):
+    start, done, every = time.perf_counter(), [0], max(1, math.ceil(total / 10))
+
+    def step(text: str = "", advance: int = 1) -> None:
+        before, done[0] = done[0], done[0] + advance
+        if text or done[0] == total or done[0] // every > before // every:
+            print(f"{label} {done[0]}/{total} ({time.perf_counter() - start:.1f} s)" + (f": {text}" if text else ""),
+                  file=sys.stderr, flush=True)
+
+    return step
 
 
 def build(summary: dict, out) -> None:
     """What `archc build` wrote and what it checked."""
     o, v = summary["onnx"], summary["verify"]
-    simplified = f"{o['nodes']} after onnxsim" if o["simplified"] else f"kept unsimplified ({o['simplify_note']})"
+    simplified = (f"{o['nodes']} after {o.get('simplifier', 'onnxsim')}" if o["simplified"]
+                  else f"kept unsimplified ({o['simplify_note']})")
     message(f"{out}/model.onnx: {o['bytes'] / 1e6:,.2f} MB, {o['nodes_exported']} ONNX nodes exported, {simplified}; "
             f"onnx.checker ok; ONNX Runtime vs PyTorch max abs diff {v['max_abs_diff']:.2g} (<= {v['tolerance']:.3g})")
     if "quantize" in summary:

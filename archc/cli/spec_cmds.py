@@ -11,7 +11,6 @@ from archc.cli.app import (InputOpt, JsonOpt, PassOpt, RecipeOpt, SpecArg, VarOp
                            app, boundary)
 from archc.cli.weights_opts import WeightsMapOpt, WeightsOpt, with_weights
 from archc.cli.device_opts import LatencyModelOpt, predict
-from archc.errors import ArchcError
 
 
 @app.command()
@@ -62,28 +61,28 @@ def ops():
 @app.command()
 @boundary
 def graph(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: VarOpt = None,
-          format: Annotated[str, typer.Option("--format", "-f", help="dot, mermaid, png or svg")] = "dot",
+          format: Annotated[Optional[str], typer.Option("--format", "-f", help="dot, mermaid, png or svg "
+                                                        "(default: from -o's suffix, else dot)")] = None,
           output: Annotated[Optional[Path], typer.Option("-o", "--output", help="file (default: stdout for text)")] = None,
           expand: Annotated[bool, typer.Option(help="draw every primitive, blocks as clusters")] = False):
     """Draw the network: stages as clusters, blocks as nodes (or expanded), shapes on edges."""
     from archc.tools import draw
     from archc.cli import render
+    from archc.cli.outputs import graph_format
     from archc.fs import atomic_file
 
-    if format not in ("dot", "mermaid", "png", "svg"):
-        raise ArchcError(f"--format {format}: use dot, mermaid, png or svg")
+    fmt = graph_format(output, format)
     g = _compile(spec, pass_, input, var).graph
-    text = draw.to_mermaid(g, expand) if format == "mermaid" else draw.to_dot(g, expand)
-    if format in ("png", "svg"):
-        target = output or Path(f"{g.name}.{format}")
-        with atomic_file(target) as tmp:
-            draw.render(text, format, tmp)
-        render.message(f"wrote {target}")
-    elif output:
-        with atomic_file(output) as tmp:
-            tmp.write_text(text)
-    else:
+    text = draw.to_mermaid(g, expand) if fmt == "mermaid" else draw.to_dot(g, expand)
+    if output is None:
         print(text, end="")
+        return
+    with atomic_file(output) as tmp:
+        if fmt in ("png", "svg"):
+            draw.render(text, fmt, tmp)
+        else:
+            tmp.write_text(text)
+    render.message(f"wrote {output} ({fmt})")
 
 
 @app.command()

@@ -29,6 +29,8 @@ def sweep(spec: SpecArg,
                                                        "adds miou")] = None,
           data: Annotated[Optional[Path], typer.Option("--data", help="dataset for --train")] = None,
           executor: ExecutorOpt = "local", address: AddressOpt = None,
+          better: Annotated[Optional[str], typer.Option(help="low|high,low|high: the better end of --plot's X and Y "
+                                                        "(default: low for params, MACs, latency; else high)")] = None,
           json_: JsonOpt = False, latency_model: LatencyModelOpt = None,
           threads: ThreadsOpt = 1, host: HostOpt = None, identity: IdentityOpt = None,
           ssh_config: SshConfigOpt = None, remote_python: RemotePythonOpt = None):
@@ -42,6 +44,10 @@ def sweep(spec: SpecArg,
 
     from archc.onnx.latency_model import load
 
+    from archc.lang.library import resolve_spec
+
+    if (plot or better) and out is None:
+        raise ArchcError("--plot draws DIR/pareto.png and .svg: give the folder with --out DIR")
     grid_ = parse_grid(grid)
     if plot:
         _axes(plot, "--plot")
@@ -51,7 +57,7 @@ def sweep(spec: SpecArg,
         raise ArchcError("--train EPOCHS and --data DIR go together: give both or neither")
     device = _target(host, identity, ssh_config, remote_python)
     model = load(latency_model).to_json() if latency_model else None
-    sw = Sweep(str(spec), grid_, input, parse_vars(var), jobs, model, device if device.host else None,
+    sw = Sweep(str(resolve_spec(spec)), grid_, input, parse_vars(var), jobs, model, device if device.host else None,
                make_executor(executor, address, jobs))
     n = len(configurations(grid_)) * (2 if profile else 1)
     start = time.perf_counter()
@@ -67,7 +73,7 @@ def sweep(spec: SpecArg,
     if out:
         write_results(results, out)
         if plot:
-            _pareto(out / "results.csv", plot, None, out / "pareto", flag="--plot")
+            _pareto(out / "results.csv", plot, None, out / "pareto", better, flag="--plot")
     if json_:
         print(json.dumps([r.row() for r in results]))
     else:
@@ -81,19 +87,24 @@ def _axes(axes: str, flag: str) -> tuple:
     return x.strip(), y.strip()
 
 
-def _pareto(results: Path, axes: str, quality, stem: Path, better: str | None = None, flag: str = "--axes"):
+def _pareto(results: Path, axes: str, quality, output: Path | None, better: str | None = None,
+            flag: str = "--axes"):
+    from contextlib import ExitStack
+
     from archc.tools import pareto
     from archc.cli import render
+    from archc.cli.outputs import plot_targets
     from archc.fs import atomic_file
 
     x, y = _axes(axes, flag)
     low = _directions(better)
     rows = pareto.load_rows(results)
     rows = pareto.join(rows, quality) if quality else rows
-    with atomic_file(stem.with_suffix(".png")) as png, atomic_file(stem.with_suffix(".svg")) as svg:
-        front = pareto.plot(rows, x, y, [(png, "png"), (svg, "svg")],
-                            x_low=low[0], y_low=low[1])
-    render.message(f"wrote {stem}.png and {stem}.svg: {len(front)} configurations on the frontier")
+    targets = plot_targets(output, results)
+    with ExitStack() as stack:  # every file or none
+        tmps = [(stack.enter_context(atomic_file(path)), fmt) for path, fmt in targets]
+        front = pareto.plot(rows, x, y, tmps, x_low=low[0], y_low=low[1])
+    render.message(f"wrote {' and '.join(str(p) for p, _ in targets)}: {len(front)} configurations on the frontier")
 
 
 def _directions(better: str | None) -> tuple:
@@ -112,7 +123,9 @@ def _directions(better: str | None) -> tuple:
 def pareto_cli(results: Annotated[Path, typer.Argument(help="results.csv or results.json of a sweep")],
                axes: Annotated[str, typer.Option("--axes", help="X,Y columns, e.g. median_ms,iou")] = "macs,fps",
                quality: Annotated[Optional[Path], typer.Option(help="CSV with a config column and quality columns")] = None,
-               output: Annotated[Path, typer.Option("-o", "--output", help="path without suffix")] = Path("pareto"),
+               output: Annotated[Optional[Path], typer.Option("-o", "--output", help="FILE.png, FILE.svg, or a name "
+                                                              "without suffix for both (default: pareto.png and "
+                                                              ".svg beside RESULTS)")] = None,
                better: Annotated[Optional[str], typer.Option(help="low|high,low|high: the better end of X and Y "
                                                              "(default: low for params, MACs, latency; else high)")] = None):
     """Plot a Pareto frontier (PNG and SVG) of sweep results, optionally joined with measured quality."""

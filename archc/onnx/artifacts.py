@@ -5,6 +5,7 @@ The stages, one per line in `produce`: export -> simplify + verify -> quantize -
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
 from collections import Counter
@@ -22,7 +23,7 @@ from archc.onnx.export import check_dynamic_hw, export_onnx, save_checked
 from archc.onnx.layers import rows_of
 from archc.onnx.quantize import quantize, speedup
 from archc.onnx.targets import Target, profile_model
-from archc.onnx.verify import SAMPLES, SEED, simplify_and_verify
+from archc.onnx.verify import SAMPLES, SEED, check_simplifier, simplify_and_verify
 from archc.torch.checkpoint import save_weights
 from archc.torch.weights import lowered
 
@@ -37,6 +38,7 @@ class BuildOptions:
     warmup: int = 5
     runs: int = 30
     progress: Callable | None = None  # render.progress, for long timings
+    simplifier: str | None = None  # onnxsim or onnxslim (None: verify.DEFAULT_SIMPLIFIER)
     weights: dict | None = None  # a state_dict keyed by spec path (--weights, already paired); None: seeded
     target: Target = Target()  # this machine or a device over SSH; end to end or per layer
 
@@ -55,6 +57,7 @@ class BuildOptions:
             calib_files(self.calib, 1)
         if self.dynamic_hw:
             check_dynamic_hw(compiled.graph)
+        check_simplifier(self.simplifier)
 
 
 @dataclass
@@ -88,9 +91,27 @@ def produce(compiled: Compiled, folder: Path, options: BuildOptions) -> Product:
     """Export, simplify, verify and quantize into `folder`."""
     graph, shape = compiled.graph, compiled.graph.input_shape
     options.check(compiled)
-    exported = export_onnx(graph, folder / "model.onnx", options.dynamic_batch, weights=options.weights)  # BN folded, named by spec path
-    checked = simplify_and_verify(exported, shape)  # onnxsim kept only if ORT still matches PyTorch
-    save_checked(checked.model, exported.path)
+    with _stages(options, 2) as step:
+        exported = export_onnx(graph, folder / "model.onnx", options.dynamic_batch,
+                               weights=options.weights)  # BN folded, named by spec path
+        step(f"exported {exported.nodes} ONNX nodes")
+        checked = simplify_and_verify(exported, shape, options.simplifier)  # kept only if ORT still matches PyTorch
+        save_checked(checked.model, exported.path)
+        step(f"{'simplified to' if checked.simplified else 'kept'} {checked.nodes} nodes, verified against PyTorch")
+    product = _product(checked, exported, options)
+    if compiled.quantize is not None:  # outside the stages: its timing has a bar of its own
+        _quantize(product, compiled.quantize, shape, options)
+    return product
+
+
+def _stages(options: BuildOptions, total: int):
+    """One progress step per finished stage (a bar on terminals, a plain line in logs)."""
+    if options.progress is None:
+        return contextlib.nullcontext(lambda *args, **kwargs: None)
+    return options.progress(total, "build")
+
+
+def _product(checked, exported, options: BuildOptions) -> Product:
     product = Product({"onnx": _onnx_entry(checked, exported.path, options.dynamic_batch),
                        "verify": {"runtime": "onnxruntime", "against": "torch", "max_abs_diff": checked.max_abs_diff,
                                   "tolerance": checked.tolerance, "output_max_abs": checked.output_scale,
@@ -98,8 +119,6 @@ def produce(compiled: Compiled, folder: Path, options: BuildOptions) -> Product:
                       exported.module, {"float32": exported.path})
     if checked.note:
         product.warnings.append(f"kept the unsimplified model: {checked.note}")
-    if compiled.quantize is not None:
-        _quantize(product, compiled.quantize, shape, options)
     return product
 
 
@@ -154,13 +173,12 @@ def profile_target(target, compiled, runtime_: str, options) -> tuple[list, list
     prof.check_threads(options.threads)
     prof.check_runs(options.runs, options.warmup)
     if compiled is None:
-        if not Path(target).is_file():
-            raise ExportError(f"{target}: " + ("not a regular file" if Path(target).exists() else "no such file")
-                              + "; give an .onnx model file")
+        models = onnx_models(target)
         if options.target.special:
-            return [profile_model(target, options.target, options.threads, options.warmup, options.runs)], []
-        runner = prof.ort_runner(target, options.threads, Path(target).name)
-        return list(prof.measure({"model": runner}, options.warmup, options.runs, options.progress).values()), []
+            return [profile_model(m, options.target, options.threads, options.warmup, options.runs)
+                    for m in models], []
+        runners = {path.name: prof.ort_runner(path, options.threads, path.name) for path in models}
+        return list(prof.measure(runners, options.warmup, options.runs, options.progress).values()), []
     shape = compiled.graph.input_shape
     if runtime_ == "torch":  # no export needed
         runner = prof.torch_runner(lowered(compiled.graph, options.weights), shape, options.threads)
@@ -181,3 +199,16 @@ def _profile_backend(name: str, product: Product, shape, options: BuildOptions, 
                                                   options.threads, folder)
     result = prof.measure({name: runner}, options.warmup, options.runs, options.progress)[name]
     return [{**result, "max_abs_diff": diff, "bytes": size}]
+
+
+def onnx_models(target) -> list[Path]:
+    """An .onnx file, or a build folder's model.onnx and its quantized siblings (timed as they are)."""
+    target = Path(target)
+    if target.is_dir():
+        if not (target / "model.onnx").is_file():
+            raise ExportError(f"{target}: no model.onnx in this folder; write one with `archc build SPEC --out {target}`")
+        return [target / "model.onnx", *sorted(target.glob("model.*.onnx"))]
+    if not target.is_file():
+        raise ExportError(f"{target}: " + ("not a regular file" if target.exists() else "no such file")
+                          + "; give an .onnx model file")
+    return [target]

@@ -241,8 +241,18 @@ def catalog() -> list[tuple]:
         doc = (cls.__doc__ or "").strip().splitlines()
         usage = [" ".join(line.split()) for line in doc if "--pass" in line]
         usage = [part.strip() for u in usage for part in u.replace(" recipe:", "\nrecipe:").splitlines()]
-        out.append((name, args, doc[0] if doc else "", "\n".join(usage)))
+        out.append((name, args, _first_paragraph(doc), "\n".join(usage)))
     return out
+
+
+def _first_paragraph(lines: list) -> str:
+    """The docstring's opening paragraph as one line: a first line alone may stop mid-sentence."""
+    head = []
+    for line in lines:
+        if not line.strip():
+            break
+        head.append(line.strip())
+    return " ".join(head)
 
 
 def _type_name(hint) -> str:

@@ -1,5 +1,6 @@
 """Where a sweep's or a search's tasks run: a local process pool (the default) or Ray core tasks on a
-local or remote cluster. Both map a picklable function over jobs and yield the results in job order;
+local or remote cluster. Both map a picklable function over jobs and yield the results in job order (calling
+`progress(result)` for each);
 a task that raises or whose worker dies is retried once, then yields a `Failed` (never a crash).
 
     archc sweep specs/fastscnn.yaml -g width=1,0.5 --executor ray                  # a local Ray cluster
@@ -55,14 +56,15 @@ class LocalExecutor:
         workers = min(self.workers or os.cpu_count() or 1, len(jobs))
         if workers <= 1 or len(jobs) < inline_below:  # spawning workers costs more than a few builds
             for job in jobs:
-                yield task(job)
-                progress and progress()
+                result = task(job)
+                progress and progress(result)  # before the yield: a zip over the results stops at the last
+                yield result
             return
         pool = _pool(workers)
         try:
             for result in pool.map(task, jobs, chunksize=chunksize):
+                progress and progress(result)
                 yield result
-                progress and progress()
         except BaseException:  # SIGINT, SIGTERM, an error: no worker outlives the run
             _end_workers(pool)
             raise
@@ -125,8 +127,8 @@ class RayExecutor:
                 result = Failed(f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
             if isinstance(result, _UserError):
                 raise result.error
+            progress and progress(result)
             yield result
-            progress and progress()
 
     def connect(self) -> None:
         ray = _ray()

@@ -93,8 +93,13 @@ def plot(rows: list[dict], x: str, y: str, outs: list[tuple], title: str = "", x
     y_low = y in LOWER_IS_BETTER if y_low is None else y_low
     pts = points(rows, x, y)
     front = frontier(pts, x_low, y_low)
+    plt.rcParams["svg.fonttype"] = "none"  # labels stay text in SVGs: searchable, and smaller files
     fig, ax = plt.subplots(figsize=(9, 6), dpi=110)
     ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=14, c="#b0b0b0", label="configurations")
+    on_front = {id(p[2]) for p in front}
+    for px, py, row in pts:  # dominated points are labelled too, small and grey, so each can be identified
+        if id(row) not in on_front:
+            ax.annotate(label(row), (px, py), textcoords="offset points", xytext=(4, 2), fontsize=4.5, c="#808080")
     ax.plot([p[0] for p in front], [p[1] for p in front], "-o", c="#d62728", ms=5, lw=1.2, label="Pareto frontier")
     for i, (px, py, row) in enumerate(front):  # alternate sides so that neighbours' labels do not overlap
         ax.annotate(label(row), (px, py), textcoords="offset points", xytext=(6, -9) if i % 2 else (-6, 5),

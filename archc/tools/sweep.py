@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from archc.errors import ArchcError
+from archc.version import VERSION
 from archc.tools.executors import Failed, LocalExecutor
 
 CACHE_VERSION = "1"
@@ -89,9 +90,7 @@ def check_grid(grid: dict) -> None:
 def code_digest() -> str:
     """archc's version and the text of its source and block library: a changed archc
     (a release or a development edit) never reads an older archc's cached rows."""
-    import archc
-
-    root, h = Path(archc.__file__).parent, hashlib.sha256(archc.__version__.encode())
+    root, h = Path(__file__).resolve().parents[1], hashlib.sha256(VERSION.encode())
     for f in sorted(root.rglob("*")):
         if f.suffix in (".py", ".yaml", ".json") and f.is_file():
             h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes())
@@ -285,8 +284,8 @@ class Sweep:
         # fewer than 16 per worker: spawning workers costs more than the builds
         for chunk, out in zip(chunks, self._pool_map(_analyse_chunk, jobs, None, inline_below=2)):
             for result in ([out] * len(chunk) if isinstance(out, Failed) else out):
+                progress and progress(f"analysed {getattr(result, 'config', '')}")  # before the yield: zip stops
                 yield result
-                progress and progress()
 
     def _profile(self, results: list[Result], settings: dict, progress) -> None:
         """ONNX Runtime latency of every valid new configuration: exported in parallel, then
@@ -302,7 +301,9 @@ class Sweep:
         with tempfile.TemporaryDirectory(prefix="archc-sweep-") as tmp:
             jobs = [(self.spec, self.input, self.variables, r.knobs) for r in ok]
             paths = {}
-            for i, (r, model) in enumerate(zip(ok, self._pool_map(_export, jobs, progress))):
+            names = iter(r.config for r in ok)  # the executors keep the order of the jobs
+            models = self._pool_map(_export, jobs, progress, describe=lambda _: f"exported {next(names)}")
+            for i, (r, model) in enumerate(zip(ok, models)):
                 if isinstance(model, Failed):
                     r.status, r.reason = "failed", f"export: {model.reason}"
                     continue
@@ -315,14 +316,18 @@ class Sweep:
                                             settings["runs"]) for i, path in paths.items()}
             else:
                 runners = {i: ort_runner(path, settings["threads"]) for i, path in paths.items()}
+                progress and progress(f"timing {len(runners)} models, {settings['warmup'] + settings['runs']} "
+                                      f"interleaved rounds", advance=0)
                 timings = measure(runners, settings["warmup"], settings["runs"]) if runners else {}
         for i, r in enumerate(ok):
             if str(i) in timings:
                 r.median_ms, r.fps = timings[str(i)]["median_ms"], timings[str(i)]["fps"]
 
-    def _pool_map(self, fn, jobs: list, progress, chunksize: int = 1, inline_below: int = 0):
+    def _pool_map(self, fn, jobs: list, progress, chunksize: int = 1, inline_below: int = 0,
+                  describe=lambda result: ""):
         run = self.executor or LocalExecutor(self.jobs)
-        yield from run.map(fn, jobs, progress, chunksize=chunksize, inline_below=inline_below)
+        step = (lambda result: progress(describe(result))) if progress else None
+        yield from run.map(fn, jobs, step, chunksize=chunksize, inline_below=inline_below)
 
 
 def _failed(knobs: dict, failure: Failed) -> Result:
