@@ -17,4 +17,4 @@ from archc.lang.spec import load as load_spec
 
 __all__ = ["compile", "Model", "specs", "load_spec", "build", "analyze",
            "ArchcError", "SpecError", "GraphError", "PassError", "ExportError"]
-from archc.version import VERSION as __version__  # noqa: E402
+from archc.version import VERSION as __version__  # noqa: E402, F401

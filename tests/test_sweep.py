@@ -91,7 +91,7 @@ def test_another_archc_version_invalidates_the_cache(tmp_path, monkeypatch):
     Sweep("specs/fastscnn.yaml", {"width": ["0.5"]}, jobs=1).run(tmp_path)
     Sweep("specs/fastscnn.yaml", {"width": ["0.5"]}, jobs=1).run(tmp_path)
     assert len(calls) == 1
-    monkeypatch.setattr(archc, "__version__", archc.__version__ + ".dev1")
+    monkeypatch.setattr(sweep_mod, "VERSION", archc.__version__ + ".dev1")
     Sweep("specs/fastscnn.yaml", {"width": ["0.5"]}, jobs=1).run(tmp_path)
     assert len(calls) == 2
 
