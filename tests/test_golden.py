@@ -65,7 +65,8 @@ def test_the_real_command_writes_the_golden_text(tmp_path):
 def _graph(*nodes, outputs=()) -> Graph:
     g = Graph("broken", (3, 8, 8))
     for n in nodes:
-        g.g.add_node(n.name, node=n)  # past Graph.add's own checks: what a buggy builder could leave
+        g.nodes[n.name] = n  # past Graph.add's own checks: what a buggy builder could leave
+        g.g.add_node(n.name, node=n)
         for i, src in enumerate(n.inputs):
             g.g.add_edge(src, n.name, index=i)
     g.outputs = list(outputs)

@@ -126,7 +126,7 @@ def _analyse(spec, input_, knobs: dict, prefixes: dict, builds) -> Result:
 def _analyse_chunk(job) -> list[Result]:
     """Consecutive configurations (in a worker process), sharing their memos: neighbours in
     the grid's product order share pass prefixes, so most of their specs are made once."""
-    from archc.ir.build import Builds
+    from archc.ir.builds import Builds
 
     spec, input_, chunk = job
     prefixes, builds = {}, Builds(size=256)
