@@ -92,3 +92,12 @@ def test_verification_reports_the_largest_difference_not_the_mean():
 
     worst, _ = max_abs_diff(model, OffByOne(), (1, 8, 8))
     assert worst == pytest.approx(1.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("size, k, s, p", [(6, 2, 3, 0), (9, 2, 3, 0), (8, 1, 2, 0), (6, 3, 2, 1), (9, 3, 3, 1)])
+def test_ceil_mode_pooling_shapes_match_torch(tmp_path, size, k, s, p):
+    """torch drops a last window that would start in the right padding; the IR must too."""
+    rows = [{"op": "maxpool", "k": k, "s": s, "p": p, "ceil": True}]
+    graph = compile_spec(tiny(tmp_path, rows, (4, size, size))).graph
+    expected, seen = forward_shapes(graph)
+    assert expected == seen
