@@ -51,6 +51,7 @@ def test_the_goldens_cover_drop_through_from_to_and_outputs():
     assert "outputs: [head, stem]" in texts["drop_stage"]  # the output that named the dropped stage
     assert "from: stem}" in texts["drop_stage"]  # its reader now reads its input, not `input`
     assert "to: stem.0}" in texts["drop_row_to"] and "from: [head.1, stem.0]" in texts["drop_row_to"]
+    assert "{op: resize, to: low, from: mid}" in texts["drop_row_from"]  # the next row reads what it read
 
 
 @pytest.mark.slow

@@ -11,6 +11,7 @@ import yaml
 from crosscheck import forward_shapes, torchinfo_figures
 
 from archc.compile import compile_spec
+from archc.errors import ArchcError
 from archc.tools.explain import explain
 
 
@@ -101,3 +102,9 @@ def test_ceil_mode_pooling_shapes_match_torch(tmp_path, size, k, s, p):
     graph = compile_spec(tiny(tmp_path, rows, (4, size, size))).graph
     expected, seen = forward_shapes(graph)
     assert expected == seen
+
+
+def test_strict_input_refuses_bins_wider_than_the_map():
+    """3x512x224: the PPM sees 16x7, so its 8 bins fit the height but not the width."""
+    with pytest.raises(ArchcError, match="pooling bin 8x8 exceeds the 16x7 feature map"):
+        compile_spec("specs/fastscnn.yaml", ["input=3x512x224"])
