@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from archc.ir.analysis import Report, analyze
-from archc.ir.build import Builds
+from archc.ir.builds import Builds
 from archc.errors import PassError
 from archc.ir.graph import Graph
 from archc.lang.spec import Spec, load

@@ -65,18 +65,23 @@ def op(name, *, params=(), inputs="1", conv_like=False, stride=None, count=None,
 TYPES = ("channels", "int", "ints", "float", "bool", "str", "list", "any")
 
 
+def _int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+TYPE_OK = {  # one test per parameter type, looked up rather than all computed on every call
+    "channels": _int, "int": _int, "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "bool": lambda v: isinstance(v, bool), "str": lambda v: isinstance(v, str), "list": lambda v: isinstance(v, list),
+    "ints": lambda v: _int(v) or (isinstance(v, list) and len(v) == 2 and all(_int(x) for x in v)),
+}
+
+
 def check_param(p: Param, value) -> str | None:
     """Why `value` does not fit parameter `p`, or None when it does."""
     if value is None and not p.required and p.default is None:
         return None
-    isint = isinstance(value, int) and not isinstance(value, bool)
-    ok = {
-        "channels": isint, "int": isint, "float": isinstance(value, (int, float)) and not isinstance(value, bool),
-        "bool": isinstance(value, bool), "str": isinstance(value, str), "list": isinstance(value, list),
-        "ints": isint or (isinstance(value, list) and len(value) == 2
-                          and all(isinstance(v, int) and not isinstance(v, bool) for v in value)),
-    }.get(p.type, True)
-    if not ok:
+    ok = TYPE_OK.get(p.type)
+    if ok is not None and not ok(value):
         want = {"ints": "an integer or [h, w]", "channels": "an integer channel count"}.get(p.type, f"a {p.type}")
         return f"'{p.name}' must be {want}, got {value!r}"
     if p.choices and value not in p.choices:

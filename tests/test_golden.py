@@ -51,6 +51,7 @@ def test_the_goldens_cover_drop_through_from_to_and_outputs():
     assert "outputs: [head, stem]" in texts["drop_stage"]  # the output that named the dropped stage
     assert "from: stem}" in texts["drop_stage"]  # its reader now reads its input, not `input`
     assert "to: stem.0}" in texts["drop_row_to"] and "from: [head.1, stem.0]" in texts["drop_row_to"]
+    assert "{op: resize, to: low, from: mid}" in texts["drop_row_from"]  # the next row reads what it read
 
 
 @pytest.mark.slow
@@ -65,7 +66,8 @@ def test_the_real_command_writes_the_golden_text(tmp_path):
 def _graph(*nodes, outputs=()) -> Graph:
     g = Graph("broken", (3, 8, 8))
     for n in nodes:
-        g.g.add_node(n.name, node=n)  # past Graph.add's own checks: what a buggy builder could leave
+        g.nodes[n.name] = n  # past Graph.add's own checks: what a buggy builder could leave
+        g.g.add_node(n.name, node=n)
         for i, src in enumerate(n.inputs):
             g.g.add_edge(src, n.name, index=i)
     g.outputs = list(outputs)

@@ -28,20 +28,24 @@ def pipelines(spec):
     names = stages + [r.id for s in spec.stages for r in s.rows if r.id] + sorted({r.op for s in spec.stages
                                                                                  for r in s.rows})
     c, h, w = spec.input
+    stride = build(spec).total_stride()
     one = st.one_of(
         st.sampled_from([0.25, 0.5, 0.75, 1.5]).map(lambda a: f"width={a}"),
         st.sampled_from([1, 2, 4, 6]).map(lambda t: f"expand={t}"),
         st.integers(1, 3).map(lambda r: f"repeat={r}"),
-        st.sampled_from(names + ["nothing"]).map(lambda n: f"drop={n}"),
+        st.sampled_from(names).map(lambda n: f"drop={n}"),
         st.tuples(st.sampled_from([2, 3, 4, 8]), st.booleans(), st.sampled_from([None] + stages + ROLES)).map(
             lambda g: f"groups={g[0]},shuffle={str(g[1]).lower()}" + (f",where={g[2]}" if g[2] else "")),
         st.integers(1, 2).map(lambda k: f"early_downsample={k}"),
-        st.sampled_from([(1, 64, 64), (3, 96, 96), (3, 100, 100)]).map(lambda s: "input=" + "x".join(map(str, s))),
+        st.tuples(st.sampled_from([1, 3]), st.integers(1, 4), st.integers(1, 4)).map(  # multiples of the stride
+            lambda s: f"input={s[0]}x{s[1] * 2 * stride}x{s[2] * 2 * stride},strict=false"),
     )
-    stride = build(spec).total_stride()
     small = lambda n, k: max(stride, n // k // stride * stride)  # noqa: E731
-    smaller = st.sampled_from([2, 4]).map(lambda k: f"input={c}x{small(h, k)}x{small(w, k)}")
+    smaller = st.sampled_from([2, 4]).map(lambda k: f"input={c}x{small(h, k)}x{small(w, k)},strict=false")
     return st.tuples(st.lists(one, min_size=1, max_size=4), smaller).map(lambda p: p[0] + [p[1]])
+
+
+TALLY = {"compiled": 0, "refused": 0}  # over the whole module, checked by the last test
 
 
 def check(path, passes):
@@ -51,7 +55,9 @@ def check(path, passes):
         text = str(exc)
         assert "\n" not in text
         assert re.search(r"pass \d+ '[a-z_]+", text), text  # names the pass
+        TALLY["refused"] += 1
         return
+    TALLY["compiled"] += 1
     expected, seen = forward_shapes(c.graph)
     assert expected == seen
     assert archc_figures(c.graph) == torchinfo_figures(c.graph)
@@ -67,3 +73,12 @@ def test_random_pipelines(path):
         check(path, passes)
 
     run()
+
+
+def test_at_least_half_of_the_pipelines_compile():
+    """A generator whose pipelines are mostly refused tests the error messages, not the passes."""
+    total = TALLY["compiled"] + TALLY["refused"]
+    if total < len(SPECS) * 6:
+        pytest.skip("runs after test_random_pipelines over every spec")
+    print(f"pass pipelines: {TALLY}")
+    assert TALLY["compiled"] >= total / 2, TALLY

@@ -28,17 +28,20 @@ PINNED = {
     "bisenetv2": (3_358_627, 24_603_485_104),
 }
 
-# spec -> published figures as published: (params, params digits, MACs in M or None, MAC digits)
+# spec -> what its source publishes, at the source's precision, and how far apart counting methods may
+# put us: (params in M, MACs in M or None, relative tolerance, source). Not our own figures copied.
 PUBLISHED = {
-    "fastscnn": (1_122_673, None, 830.67, 2),
-    "mobilenetv2": (3_504_872, None, 300.81, 2),
-    "mobilenetv3_large": (5_483_032, None, 216.62, 2),
-    "mobilenetv3_small": (2_542_856, None, 56.53, 2),
-    "deeplabv3plus_mobilenetv2": (5.23, 2, None, None),
-    "deeplabv3plus_mobilenetv3_small": (6.24, 2, None, None),
-    "erfnet": (2_066_836, None, None, None),
-    "bisenetv2": (3.4, 1, None, None),
+    "fastscnn": (1.122673, 830.67, 5e-7, "Zema 2022, torchinfo at 3x512x512: 1,122,673 params, 830.67 M MACs"),
+    "mobilenetv2": (3.4, 300, 0.04, "Sandler et al. 2018, Table 4: 3.4 M params, 300 M MAdds"),
+    "mobilenetv3_large": (5.4, 219, 0.02, "Howard et al. 2019, Table 3: 5.4 M params, 219 M MAdds"),
+    "mobilenetv3_small": (2.5, 56, 0.02, "Howard et al. 2019, Table 4: 2.5 M params, 56 M MAdds"),
+    "deeplabv3plus_mobilenetv2": (5.23, None, 0.001, "the student reports (ptflops): 5.23 M params"),
+    "deeplabv3plus_mobilenetv3_small": (6.24, None, 0.001, "the student reports (ptflops): 6.24 M params"),
+    "bisenetv2": (3.4, None, 0.015, "Yu et al. 2021: 3.4 M params (CoinCheung's code, inference mode)"),
 }
+# the header quotes the figure this spec gives, except where it quotes a source it does not match
+HEADER_QUOTES_OTHERS = {"essnetb": "quotes the thesis's ESSNetB-D (683,568 params); examples/essnet_grouping.py "
+                                   "compares"}
 
 
 @lru_cache(maxsize=None)
@@ -72,7 +75,9 @@ def test_validate_is_clean(name):
 def test_header_cites_its_numbers_and_classes_is_a_variable(name):
     spec = compiled(name).spec
     assert spec.header.startswith("# ") and len(spec.header.splitlines()) >= 3
-    assert any(ch.isdigit() for ch in spec.header), "the header should quote the numbers it reproduces"
+    params = compiled(name).report.params
+    if name not in HEADER_QUOTES_OTHERS:  # its own figure, exactly or as published (5.23 M)
+        assert any(t in spec.header for t in (f"{params:,}", f"{params / 1e6:.2f} M", f"{params / 1e6:.1f} M"))
     assert "classes" in spec.vars
 
 
@@ -85,10 +90,10 @@ def test_pinned_numbers(name):
 @pytest.mark.parametrize("name", sorted(PUBLISHED))
 def test_published_numbers(name):
     report = compiled(name).report
-    params, p_digits, macs, m_digits = PUBLISHED[name]
-    assert (report.params if p_digits is None else round(report.params / 1e6, p_digits)) == params
+    params, macs, tol, source = PUBLISHED[name]
+    assert abs(report.params / 1e6 - params) <= tol * params, (report.params, source)
     if macs is not None:
-        assert round(report.macs / 1e6, m_digits) == macs
+        assert abs(report.macs / 1e6 - macs) <= max(tol * macs, 0.005), (report.macs, source)
 
 
 # IR shapes and torchinfo totals of every spec: tests/test_core.py::test_every_spec_agrees_with_torch_and_torchinfo

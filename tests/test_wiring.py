@@ -11,6 +11,7 @@ import yaml
 from crosscheck import forward_shapes, torchinfo_figures
 
 from archc.compile import compile_spec
+from archc.errors import ArchcError
 from archc.tools.explain import explain
 
 
@@ -92,3 +93,18 @@ def test_verification_reports_the_largest_difference_not_the_mean():
 
     worst, _ = max_abs_diff(model, OffByOne(), (1, 8, 8))
     assert worst == pytest.approx(1.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("size, k, s, p", [(6, 2, 3, 0), (9, 2, 3, 0), (8, 1, 2, 0), (6, 3, 2, 1), (9, 3, 3, 1)])
+def test_ceil_mode_pooling_shapes_match_torch(tmp_path, size, k, s, p):
+    """torch drops a last window that would start in the right padding; the IR must too."""
+    rows = [{"op": "maxpool", "k": k, "s": s, "p": p, "ceil": True}]
+    graph = compile_spec(tiny(tmp_path, rows, (4, size, size))).graph
+    expected, seen = forward_shapes(graph)
+    assert expected == seen
+
+
+def test_strict_input_refuses_bins_wider_than_the_map():
+    """3x512x224: the PPM sees 16x7, so its 8 bins fit the height but not the width."""
+    with pytest.raises(ArchcError, match="pooling bin 8x8 exceeds the 16x7 feature map"):
+        compile_spec("specs/fastscnn.yaml", ["input=3x512x224"])

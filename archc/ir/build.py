@@ -2,19 +2,18 @@
 blocks expand to primitives, and every node's shape is inferred as it is added."""
 from __future__ import annotations
 
-import math
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from archc.lang.blocks import STEP_KEYS, Block, Library
 from archc.ir.dilate import Dilation, output_stride
 from archc.errors import GraphError, SpecError
-from archc.lang.expr import make_divisible, resolve
+from archc.lang.expr import resolve
 from archc.ir.grouping import apply_grouping
 from archc.ir.graph import Graph, Node
 from archc.ops import OPS, REQUIRED, arity_ok, check_param
 from archc.errors import did_you_mean
-from archc.lang.spec import Row, Spec, Stage, Width
+from archc.lang.spec import Row, Spec, Stage, scale_channels
 
 MAX_NODES = 200_000
 
@@ -29,53 +28,12 @@ class Prov:
     mark: object
 
     def step(self, sid: str) -> "Prov":
-        return replace(self, roles=self.roles + (sid,))
-
-
-def scale_channels(c: int, width: Width, mode: str = "normal") -> int:
-    """The spec's width convention applied to one channel count."""
-    if mode == "fixed":
-        return c
-    a = max(1.0, width.multiplier) if mode == "up" else width.multiplier
-    d = width.divisor
-    if width.round == "nearest":
-        return make_divisible(c * a, d)
-    if width.round == "ceil":
-        return math.ceil(c * a / d - 1e-9) * d
-    return int(c * a + 1e-9) // d * d
+        return Prov(self.stage, self.row, self.repeat, self.block, self.roles + (sid,), self.mark)
 
 
 def build(spec: Spec) -> Graph:
     """Compile a Spec into a shape-checked Graph (always afresh; `Builds` remembers)."""
     return Builder(spec).run()
-
-
-class Builds:
-    """Graphs already built, keyed by the Spec's content (its repr: every field, marks
-    included), so a pass checking what it made and the pipeline checking it again build
-    once. One is made per pipeline (or per sweep worker) and handed to whatever builds.
-
-        builds = Builds(); graph = builds(spec)   # builds(spec) again: the same graph
-    """
-
-    def __init__(self, size: int = 64):
-        self.size, self.graphs, self.made = size, {}, 0
-
-    def __call__(self, spec: Spec) -> Graph:
-        key = repr(spec)
-        graph = self.graphs.pop(key, None)
-        if graph is None:
-            self.made += 1
-            try:
-                graph = build(spec)
-            except (GraphError, SpecError) as exc:
-                graph = exc  # a refusal is remembered too: size searches ask twice
-        self.graphs[key] = graph  # (re)inserted last: the dict's order is the LRU order
-        if len(self.graphs) > self.size:
-            self.graphs.pop(next(iter(self.graphs)))
-        if isinstance(graph, Exception):
-            raise graph.with_traceback(None)
-        return graph
 
 
 class Builder:
@@ -287,7 +245,10 @@ class Builder:
                 raise SpecError(f"{name}: {op} has no parameter '{k}' (has: {', '.join(spec_op.params) or 'none'})"
                                 f"{did_you_mean(k, spec_op.params)}", prov.mark)
         for pname, p in spec_op.params.items():
-            value = args.get(pname, None if p.default is REQUIRED else p.default)
+            if pname not in args and not p.required:
+                attrs[pname] = p.default  # an op's defaults fit its parameters; only given values are checked
+                continue
+            value = args.get(pname)
             if value is None and p.required:
                 raise SpecError(f"{name}: {op} needs '{pname}'", prov.mark)
             problem = check_param(p, value)

@@ -43,38 +43,40 @@ class Graph:
     def __init__(self, name: str, input_shape: tuple):
         self.name = name
         self.g = nx.DiGraph()
+        self.nodes: dict[str, Node] = {}  # the same nodes, in order, for lookups (networkx's are slower)
         self.outputs: list[str] = []
         self.refs: dict[str, str] = {}  # spec names (stage ids, row ids, STAGE.ROW) -> their output node
         self.input_shape = tuple(input_shape)
 
     def add(self, node: Node) -> Node:
-        if node.name in self.g:
+        if node.name in self.nodes:
             raise GraphError(f"two nodes are named '{node.name}'; give rows distinct ids", node.mark)
         for i, src in enumerate(node.inputs):
-            if src not in self.g:
+            if src not in self.nodes:
                 raise GraphError(f"node '{node.name}' reads '{src}', which does not exist (yet)", node.mark)
+        self.nodes[node.name] = node
         self.g.add_node(node.name, node=node)
         for i, src in enumerate(node.inputs):
             self.g.add_edge(src, node.name, index=i)
         return node
 
     def __getitem__(self, name: str) -> Node:
-        return self.g.nodes[name]["node"]
+        return self.nodes[name]
 
     def __contains__(self, name: str) -> bool:
-        return name in self.g
+        return name in self.nodes
 
     def __iter__(self):
-        return (data["node"] for _, data in self.g.nodes(data=True))
+        return iter(self.nodes.values())
 
     def __len__(self) -> int:
-        return self.g.number_of_nodes()
+        return len(self.nodes)
 
     def consumers(self, name: str) -> list[str]:
         return list(self.g.successors(name))
 
     def shape(self, name: str) -> tuple:
-        return self[name].shape
+        return self.nodes[name].shape
 
     def total_stride(self) -> int:
         strides = [n.stride for n in self if n.stride is not None]

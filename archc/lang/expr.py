@@ -72,8 +72,11 @@ def evaluate(text: str, scope: dict):
     """Evaluate `text` (without its leading `$`) in `scope`; SpecError on anything not allowed."""
     if len(text) > MAX_LEN:
         raise SpecError(f"expression longer than {MAX_LEN} characters: '{text[:40]}...'")
+    node = _parse(text.strip())
+    if type(node) is ast.Name and node.id in scope:  # most expressions name one value: `$c`, `$in_c`
+        return scope[node.id]
     try:
-        return _bounded(_eval(_parse(text.strip()), scope, text), text)
+        return _bounded(_eval(node, scope, text), text)
     except (ZeroDivisionError, TypeError, IndexError, ValueError, OverflowError) as exc:
         raise SpecError(f"expression '{text}' failed: {exc}") from None
 
@@ -120,6 +123,11 @@ def _eval(node, scope, text):  # noqa: C901 - one small dispatch over the allowe
         return True
     if isinstance(node, ast.IfExp):
         return ev(node.body) if ev(node.test) else ev(node.orelse)
+    return _eval_rest(node, ev, text)
+
+
+def _eval_rest(node, ev, text):
+    """Lists, indexing and the allowed function calls; anything else is refused."""
     if isinstance(node, (ast.List, ast.Tuple)):
         return [ev(e) for e in node.elts]
     if isinstance(node, ast.Subscript):

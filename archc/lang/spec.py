@@ -3,12 +3,15 @@ where they came from. Decoding (YAML -> Spec) is separate from building (Spec ->
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from archc.errors import Mark, SpecError, did_you_mean
 from archc.lang import yamlio
 from archc.lang.blocks import library
+from archc.lang.expr import make_divisible
 from archc.lang.grouping import decode_grouping
 from archc.lang.imports import import_stages
 from archc.lang.schema import validate_schema
@@ -112,6 +115,19 @@ def _normalize(d: dict, channels: int, mark) -> tuple | None:
     return mean, std
 
 
+def scale_channels(c: int, width: Width, mode: str = "normal") -> int:
+    """The spec's width convention applied to one channel count."""
+    if mode == "fixed":
+        return c
+    a = max(1.0, width.multiplier) if mode == "up" else width.multiplier
+    d = width.divisor
+    if width.round == "nearest":
+        return make_divisible(c * a, d)
+    if width.round == "ceil":
+        return math.ceil(c * a / d - 1e-9) * d
+    return int(c * a + 1e-9) // d * d
+
+
 def parse_input(value, mark=None) -> tuple:
     """'3x512x512' or [3, 512, 512] -> (3, 512, 512)."""
     if isinstance(value, str):
@@ -144,13 +160,21 @@ def load(file, variables: dict | None = None, text: str | None = None, chain: tu
     """Read, schema-validate and decode a spec file. `variables` override its `vars`;
     `chain` is the files importing this one (outermost first), to refuse cycles."""
     text = yamlio.read_text(file) if text is None else text  # read once: a pipe cannot be read twice
+    doc = _document(str(file), text)
+    spec = decode(doc, variables, _header(text), chain)
+    return replace(spec, sources=((doc.file, hashlib.sha256(text.encode()).hexdigest()),) + spec.sources)
+
+
+@lru_cache(maxsize=32)
+def _document(file: str, text: str) -> yamlio.Document:
+    """The parsed, schema-checked document, remembered by the file's name and text (its content):
+    a sweep or search reads the same spec for every configuration. decode() only reads it."""
     doc = yamlio.load(file, text)
     if not isinstance(doc.data, dict):
         raise SpecError(f"{doc.file}:1:1: a spec is a mapping with 'name', 'input' and 'stages', "
                         f"not a {type(doc.data).__name__}")
     validate_schema(doc)
-    spec = decode(doc, variables, _header(text), chain)
-    return replace(spec, sources=((doc.file, hashlib.sha256(text.encode()).hexdigest()),) + spec.sources)
+    return doc
 
 
 def decode(doc: yamlio.Document, variables: dict | None = None, header: str = "", chain: tuple = ()) -> Spec:
@@ -209,32 +233,33 @@ def _decode_stage(doc, si, st, lib) -> Stage:
                  {k: doc.mark(path + (k,)) for k in ("output_stride", "taps") if k in st})
 
 
+def _row_fields(doc, path, row, columns) -> tuple[dict, dict, dict, str]:
+    """(fields, value marks, key marks, style) of a row written as a table row or a mapping."""
+    mark = doc.mark(path)
+    if not isinstance(row, list):
+        return (dict(row), {k: doc.mark(path + (k,)) for k in row}, {k: doc.key_mark(path + (k,)) for k in row},
+                "dict")
+    if columns is None:
+        raise SpecError("a row written as a list needs the stage's `columns:` header "
+                        "(e.g. columns: [op, t, c, n, s]); or write the row as a mapping", mark)
+    values, extra = (row[:-1], row[-1]) if len(row) > 1 and isinstance(row[-1], dict) else (row, {})
+    if len(values) > len(columns):
+        raise SpecError(f"row has {len(values)} values but the stage has {len(columns)} columns "
+                        f"({', '.join(columns)})", doc.mark(path + (len(columns),)))
+    fields = dict(zip(columns, values))
+    marks, key_marks = {c: doc.mark(path + (i,)) for i, c in enumerate(columns[: len(values)])}, {}
+    for k, v in extra.items():
+        if k in fields:
+            raise SpecError(f"field '{k}' is given twice (column and extra)", doc.mark(path + (len(values), k)))
+        fields[k] = v
+        marks[k] = doc.mark(path + (len(values), k))
+        key_marks[k] = doc.key_mark(path + (len(values), k))
+    return fields, marks, key_marks, "list"
+
+
 def _decode_row(doc, path, row, columns, defaults, lib) -> Row:
     mark = doc.mark(path)
-    marks: dict = {}
-    key_marks: dict = {}
-    if isinstance(row, list):
-        if columns is None:
-            raise SpecError("a row written as a list needs the stage's `columns:` header "
-                            "(e.g. columns: [op, t, c, n, s]); or write the row as a mapping", mark)
-        values, extra = (row[:-1], row[-1]) if len(row) > 1 and isinstance(row[-1], dict) else (row, {})
-        if len(values) > len(columns):
-            raise SpecError(f"row has {len(values)} values but the stage has {len(columns)} columns "
-                            f"({', '.join(columns)})", doc.mark(path + (len(columns),)))
-        fields = dict(zip(columns, values))
-        marks = {c: doc.mark(path + (i,)) for i, c in enumerate(columns[: len(values)])}
-        for k, v in extra.items():
-            if k in fields:
-                raise SpecError(f"field '{k}' is given twice (column and extra)", doc.mark(path + (len(values), k)))
-            fields[k] = v
-            marks[k] = doc.mark(path + (len(values), k))
-            key_marks[k] = doc.key_mark(path + (len(values), k))
-        style = "list"
-    else:
-        fields = dict(row)
-        marks = {k: doc.mark(path + (k,)) for k in row}
-        key_marks = {k: doc.key_mark(path + (k,)) for k in row}
-        style = "dict"
+    fields, marks, key_marks, style = _row_fields(doc, path, row, columns)
     op = fields.pop("op")
     if not isinstance(op, str):
         raise SpecError(f"op must be a name, got {op!r}", marks.get("op", mark))
@@ -251,6 +276,14 @@ def _decode_row(doc, path, row, columns, defaults, lib) -> Row:
     for name, p in params.items():
         if p.required and name not in fields:
             raise SpecError(f"{op} needs '{name}' ({p.doc or p.type})", mark)
+    n, width, rid, frm = _specials(special, marks, mark)
+    for name, value in fields.items():
+        lib.check_value(op, params[name], value, marks.get(name, mark))
+    return Row(op, fields, n, rid, _ref(frm), width, special.get("doc"), style, mark, marks)
+
+
+def _specials(special: dict, marks: dict, mark) -> tuple:
+    """A row's n, width, id and from, checked."""
     n = special.get("n", 1)
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise SpecError(f"repeats n must be an integer >= 1, got {n!r}", marks.get("n", mark))
@@ -268,6 +301,4 @@ def _decode_row(doc, path, row, columns, defaults, lib) -> Row:
     if frm is not None and not (isinstance(frm, str) or (isinstance(frm, list) and frm
                                                          and all(isinstance(f, str) for f in frm))):
         raise SpecError(f"from must be a name or a list of names, got {frm!r}", marks.get("from", mark))
-    for name, value in fields.items():
-        lib.check_value(op, params[name], value, marks.get(name, mark))
-    return Row(op, fields, n, rid, _ref(frm), width, special.get("doc"), style, mark, marks)
+    return n, width, rid, frm

@@ -16,7 +16,7 @@ from typing import ClassVar
 from archc.errors import ArchcError, PassError
 from archc.errors import did_you_mean
 from archc.lang.spec import Spec
-from archc.ir.build import Builds
+from archc.ir.builds import Builds
 
 REGISTRY: dict[str, type["Pass"]] = {}
 

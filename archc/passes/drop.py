@@ -7,7 +7,7 @@ from archc.lang.refs import Renamer
 from archc.errors import did_you_mean
 from archc.lang.spec import Spec
 from . import Pass, register
-from archc.ir.build import Builds
+from archc.ir.builds import Builds
 
 
 @register

@@ -7,7 +7,7 @@ from archc.errors import GraphError, PassError, SpecError
 from archc.lang.expr import resolve
 from archc.lang.spec import Spec
 from . import Pass, register
-from archc.ir.build import Builds
+from archc.ir.builds import Builds
 
 
 @register

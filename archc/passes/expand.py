@@ -7,7 +7,7 @@ from archc.lang.blocks import Library
 from archc.errors import PassError
 from archc.lang.select import rows_of
 from archc.lang.spec import Spec
-from archc.ir.build import Builds
+from archc.ir.builds import Builds
 from . import Pass, register, selector
 
 

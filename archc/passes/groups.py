@@ -10,7 +10,7 @@ from archc.ops import pair
 from archc.lang.select import check_nodes
 from archc.lang.spec import Spec
 from . import Pass, register, selector
-from archc.ir.build import Builds
+from archc.ir.builds import Builds
 
 LISTED = 6  # convs named in a note before "and N more"
 

@@ -6,7 +6,7 @@ from archc.errors import ArchcError, GraphError, PassError
 from archc.ops import pair
 from archc.lang.spec import Spec, parse_input
 from . import Pass, register
-from archc.ir.build import Builds
+from archc.ir.builds import Builds
 
 SCAN = 64  # multiples of the total stride tried when looking for a valid size
 

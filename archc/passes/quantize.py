@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from archc.errors import PassError
 from archc.lang.spec import Spec
-from archc.ir.build import Builds
+from archc.ir.builds import Builds
 from . import Pass, register
 
 MODES = ("int8", "dynamic", "fp16")

@@ -3,7 +3,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Optional
 
-from archc.ir.build import Builds, scale_channels
+from archc.ir.build import scale_channels
+from archc.ir.builds import Builds
 from archc.errors import PassError
 from archc.lang.expr import resolve
 from archc.lang.select import rows_of

@@ -146,7 +146,7 @@ def _predict(latency: dict | None, graph) -> float | None:
 def _analyse_chunk(job) -> list[Result]:
     """Consecutive configurations (in a worker process), sharing their memos: neighbours in
     the grid's product order share pass prefixes, so most of their specs are made once."""
-    from archc.ir.build import Builds
+    from archc.ir.builds import Builds
 
     spec, input_, chunk, latency = job
     prefixes, builds = {}, Builds(size=256)
