@@ -102,7 +102,7 @@ class RayExecutor:
                 ray.init(address=self.address, log_to_driver=False)
             else:  # the workers import the archc this driver runs, wherever it lies
                 home = str(Path(__file__).resolve().parents[2])
-                ray.init(num_cpus=self.workers or None, include_dashboard=False, log_to_driver=False,
+                ray.init(address="local", num_cpus=self.workers or None, include_dashboard=False, log_to_driver=False,
                          runtime_env={"env_vars": {"PYTHONPATH": home}})
         except ConnectionError as exc:
             raise ArchcError(f"--address {self.address}: no Ray cluster there ({str(exc).splitlines()[0]}); "
