@@ -60,6 +60,7 @@ def main():
     ap.add_argument("--budget-ms", type=float, default=10.0)
     ap.add_argument("--cache", type=Path, default=Path("/tmp/archc-search-cache"))
     ap.add_argument("--out", type=Path, default=Path("/tmp/archc-search-bench"))
+    ap.add_argument("--samplers", default="tpe,nsga2")
     args = ap.parse_args()
     b = args.budget_ms
     grid, seconds = search("grid", ["macs:max"], b, None, 0, args.cache, args.out / "grid")
@@ -78,7 +79,7 @@ def main():
           "front hypervolume / exhaustive (trials asked) | seconds |")
     print("|---|---|---|---|---|---|")
     third = len(grid.rows) // 3
-    for sampler in ("tpe", "nsga2"):
+    for sampler in args.samplers.split(","):
         for seed in (0, 1, 2):
             one, s1 = search(sampler, ["macs:max"], b, third, seed, args.cache, args.out / f"{sampler}{seed}")
             two, s2 = search(sampler, ["macs:max", "median_ms"], b, third, seed, args.cache, args.out / f"{sampler}{seed}b")

@@ -114,7 +114,7 @@ class Search:
         if self.sampler == "grid":
             return _grid(optuna)({key: list(range(len(v))) for key, v in self.space.choices.items()}, seed=self.seed)
         if self.sampler == "nsga2":
-            return s.NSGAIISampler(seed=self.seed, population_size=max(8, min(50, self.total() // 6)))
+            return s.NSGAIISampler(seed=self.seed, population_size=max(8, min(50, self.total() // 12)))
         return s.TPESampler(seed=self.seed, multivariate=True, n_startup_trials=max(10, self.total() // 10))
 
     def _tell(self, optuna, study, trial, row: dict) -> None:
