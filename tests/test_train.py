@@ -131,6 +131,7 @@ def test_sweep_trains_every_valid_configuration(tiny, tmp_path):
     rows = list(csv.DictReader((tmp_path / "sw/results.csv").open()))
     assert [r["config"] for r in rows] == ["width=1", "width=0.5"] and all(0 <= float(r["miou"]) <= 1 for r in rows)
     assert len(list((tmp_path / "sw/train_cache").glob("*.json"))) == 2  # a re-run trains nothing
+    assert all((tmp_path / "sw/train_runs" / r["run"] / "weights.pt").is_file() for r in rows)
     alone = runner.invoke(app, args[:4] + ["--train", "1"])
     assert alone.exit_code == 2 and "go together" in alone.output
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from archc.errors import ArchcError
 
 CACHE_VERSION = "1"
-COLUMNS = ("config", "status", "params", "macs", "activation_bytes", "median_ms", "fps", "miou", "reason")
+COLUMNS = ("config", "status", "params", "macs", "activation_bytes", "median_ms", "fps", "miou", "run", "reason")
 
 
 @dataclass
@@ -35,6 +35,7 @@ class Result:
     median_ms: float | None = None
     fps: float | None = None
     miou: float | None = None  # set by the training stage (archc.tools.sweep_train), with --train
+    run: str = ""  # its run folder under DIR/train_runs/, with --train
 
     def row(self) -> dict:
         return {**{c: getattr(self, c) for c in COLUMNS}, **self.knobs}
