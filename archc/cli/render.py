@@ -84,13 +84,15 @@ def sweep(results, seconds: float, out=None) -> None:
     ok = [r for r in results if r.status == "ok"]
     t = Table(title=f"{len(results)} configurations: {len(ok)} valid, {len(results) - len(ok)} skipped "
                     f"({seconds:.2f} s)")
-    for col in ("config", "params", "MACs", "activation bytes", "median ms"):
+    trained = any(getattr(r, "miou", None) is not None for r in ok)  # sweep --train
+    for col in ("config", "params", "MACs", "activation bytes", "median ms") + (("mIoU",) if trained else ()):
         t.add_column(col, justify="left" if col == "config" else "right")
     for r in ok[:40]:
         t.add_row(r.config, num(r.params), num(r.macs), num(r.activation_bytes),
-                  f"{r.median_ms:.2f}" if r.median_ms is not None else "")
+                  f"{r.median_ms:.2f}" if r.median_ms is not None else "",
+                  *((f"{100 * r.miou:.2f}%" if r.miou is not None else "",) if trained else ()))
     if len(ok) > 40:
-        t.add_row(f"... {len(ok) - 40} more", "", "", "", "")
+        t.add_row(f"... {len(ok) - 40} more", "", "", "", "", *(("",) if trained else ()))
     _console().print(t)
     reasons: dict = {}
     for r in results:
