@@ -153,7 +153,8 @@ def test_gradual_grouping_ends_equal_to_the_grouped_conv(tiny, tmp_path):
     assert any(n.op == "conv" and n.attrs["groups"] == 2 for n in grouped.graph)
     dense = lower(compile_spec(tiny / "tiny.yaml").graph)
     dense.load_state_dict(torch.load(tmp_path / "g/weights.pt", weights_only=True))
-    w = dense.get_submodule(next(n.owner for n in grouped.graph if n.op == "conv" and n.attrs["groups"] == 2)).weight.detach()
+    owner = next(n.owner for n in grouped.graph if n.op == "conv" and n.attrs["groups"] == 2)
+    w = dense.get_submodule(owner).weight.detach()
     assert float(w[:8, 4:].abs().max()) == 0 and float(w[:8, :4].abs().max()) > 0  # off-group weights are 0
     onnx_path = export_trained(grouped, tmp_path / "g/grouped/weights.pt", tmp_path / "grouped.onnx")
     x = runtime.inputs((3, 32, 32), 1, 5)[0]
