@@ -151,3 +151,21 @@ def test_one_class_is_a_sigmoid_threshold_not_an_argmax():
     conf.add(logits, np.array([[[1, 0, 0, 0]]]))
     s = conf.scores()
     assert s["per_class_iou"] == [0.5] and s["miou"] == 0.5 and s["pixel_accuracy"] == 0.75
+
+
+def test_spec_normalize_field_round_trips_and_is_checked(tmp_path):
+    from archc.lang.emit import emit
+    from archc.lang.spec import load
+
+    text = (ROOT / "specs/fastscnn.yaml").read_text()
+    spec = load("specs/fastscnn.yaml")
+    assert spec.normalize is None and spec.normalization() == IMAGENET  # the default
+    custom = text.replace("input: [3, 512, 512]", "input: [3, 512, 512]\nnormalize: {mean: [0.5, 0.5, 0.5], "
+                                                  "std: [0.25, 0.25, 0.25]}")
+    spec = load("x.yaml", text=custom)
+    assert spec.normalization() == ((0.5,) * 3, (0.25,) * 3)
+    assert load("y.yaml", text=emit(spec)).normalize == spec.normalize  # emit keeps it
+    with pytest.raises(ArchcError, match="one value per input channel"):
+        load("z.yaml", text=custom.replace("mean: [0.5, 0.5, 0.5]", "mean: [0.5]"))
+    with pytest.raises(ArchcError):
+        load("w.yaml", text=custom.replace("std: [0.25, 0.25, 0.25]", "std: [0, 1, 1]"))

@@ -92,14 +92,16 @@ def sweep(results, seconds: float, out=None) -> None:
                     f"({seconds:.2f} s)")
     timed = any(r.median_ms is not None for r in ok)  # a column only when the sweep was profiled
     predicted = any(r.predicted_ms is not None for r in ok)  # --latency-model
+    trained = any(r.miou is not None for r in ok)  # sweep --train
     cols = ("config", "params", "MACs", "activation bytes") + (("median ms",) if timed else ()) + (
-        ("predicted ms",) if predicted else ())
+        ("predicted ms",) if predicted else ()) + (("mIoU",) if trained else ())
     for col in cols:
         t.add_column(col, justify="left" if col == "config" else "right")
     for r in ok[:40]:
         t.add_row(r.config, num(r.params), num(r.macs), num(r.activation_bytes),
                   *([f"{r.median_ms:.2f}" if r.median_ms is not None else "-"] if timed else []),
-                  *([f"{r.predicted_ms:.2f}"] if predicted else []))
+                  *([f"{r.predicted_ms:.2f}"] if predicted else []),
+                  *([f"{100 * r.miou:.2f}%" if r.miou is not None else "-"] if trained else []))
     if len(ok) > 40:
         t.add_row(f"... {len(ok) - 40} more")
     _console().print(t)

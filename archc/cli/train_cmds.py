@@ -44,7 +44,7 @@ def train(spec: SpecArg, data: DataOpt, epochs: Annotated[int, typer.Option(help
           out: Annotated[Path, typer.Option("--out", "-o", help="run folder: checkpoint.pt, weights.pt, metrics.json")],
           pass_: PassOpt = None, input: InputOpt = None, var: VarOpt = None, recipe: RecipeOpt = None,
           batch: Annotated[int, typer.Option(help="images per step")] = 8,
-          lr: Annotated[Optional[float], typer.Option(help="peak learning rate (default: AdamW 1e-3, SGD 0.01)")] = None,
+          lr: Annotated[Optional[float], typer.Option(help="peak learning rate (AdamW 1e-3, SGD 0.01)")] = None,
           optimizer: Annotated[str, typer.Option(help="adamw or sgd")] = "adamw",
           schedule: Annotated[str, typer.Option(help="cosine or poly, per step")] = "cosine",
           augment: Annotated[bool, typer.Option(help="random flips and crops")] = True,

@@ -21,7 +21,7 @@ from archc.tools.executors import Failed, LocalExecutor
 
 CACHE_VERSION = "1"
 COLUMNS = ("config", "status", "params", "macs", "activation_bytes", "median_ms", "fps", "predicted_ms", "miou",
-           "reason")
+           "run", "reason")
 
 
 @dataclass
@@ -37,6 +37,7 @@ class Result:
     fps: float | None = None
     predicted_ms: float | None = None  # from --latency-model
     miou: float | None = None  # set by the training stage (archc.tools.sweep_train), with --train
+    run: str = ""  # its run folder under DIR/train_runs/, with --train
 
     def row(self) -> dict:
         return {**{c: getattr(self, c) for c in COLUMNS}, **self.knobs}
@@ -170,7 +171,7 @@ OUTPUTS = ("results.csv", "results.json", "cache", "pareto.png", "pareto.svg")  
 FIELDS = {"config": (str,), "knobs": (dict,), "status": (str,), "reason": (str,), "params": (int, type(None)),
           "macs": (int, type(None)), "activation_bytes": (int, type(None)),
           "median_ms": (float, int, type(None)), "fps": (float, int, type(None)),
-          "predicted_ms": (float, int, type(None)), "miou": (float, int, type(None))}
+          "predicted_ms": (float, int, type(None)), "miou": (float, int, type(None)), "run": (str,)}
 assert set(FIELDS) == {f.name for f in fields(Result)}, "a Result field the cache does not check"
 
 

@@ -4,7 +4,8 @@ so results.csv gets a measured `miou` beside its cost columns (the IoT thesis's 
     archc sweep specs/fastscnn.yaml --grid width=1,0.5,0.25 --input 3x128x128 --train 2 --data data/synth --out sw
 
 Configurations train in parallel worker processes, each with its own share of the cores as its thread
-budget; results are cached under DIR/train_cache/ by spec, passes, epochs, seed and dataset path.
+budget; results are cached under DIR/train_cache/ by spec, passes, epochs, seed and dataset path, and each
+run folder (weights.pt, metrics.json) is kept as DIR/train_runs/<the same key>/.
 """
 from __future__ import annotations
 
@@ -18,13 +19,13 @@ from archc.tools import sweep as sweep_mod
 
 
 def _job(job) -> dict:
-    """One configuration trained and scored (in a worker process)."""
+    """One configuration trained and scored (in a worker process); its run folder kept if given."""
     from archc.compile import compile_spec
     from archc.train.proxy import train_and_eval
 
-    spec, input_, variables, knobs, data, epochs, seed, threads = job
+    (spec, input_, variables, knobs, data, epochs, seed, threads), run = job
     compiled = compile_spec(spec, sweep_mod._pipeline(knobs, input_), None, variables)
-    return train_and_eval(compiled, data, epochs, seed=seed, threads=threads)
+    return train_and_eval(compiled, data, epochs, seed=seed, threads=threads, out=run)
 
 
 def _key(text: str, job) -> str:
@@ -48,11 +49,16 @@ def train_results(sw, results: list, epochs: int, data, out=None, seed: int = 0,
     keys = [_key(text, job) for job in jobs]
     found = {k: _cached(cache, k) for k in keys}
     todo = [(k, job) for k, job in zip(keys, jobs) if found[k] is None]
-    for (k, _), scores in zip(todo, _map([job for _, job in todo], workers, sw, progress)):
+    runs = Path(out) / "train_runs" if out else None  # each configuration's weights.pt and metrics.json
+    work = [(job, None if runs is None else str(runs / k)) for k, job in todo]
+    if runs is not None:
+        runs.mkdir(parents=True, exist_ok=True)
+    for (k, _), scores in zip(todo, _map(work, workers, sw, progress)):
         found[k] = scores
         _store(cache, k, scores)
     for r, k in zip(ok, keys):
         r.miou = found[k]["miou"]
+        r.run = k
 
 
 def _map(jobs: list, workers: int, sw, progress):

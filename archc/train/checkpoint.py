@@ -55,7 +55,8 @@ def start(run, compiled, config, module, opt, sched, resume: bool) -> dict:
 
 def _differs(a, b) -> str:
     if isinstance(a, dict) and isinstance(b, dict):
-        return ", ".join(f"{k}: {a.get(k)} then, {b.get(k)} now" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k))
+        keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+        return ", ".join(f"{k}: {a.get(k)} then, {b.get(k)} now" for k in keys)
     return f"{a} then, {b} now"
 
 
@@ -98,7 +99,8 @@ def load_own(module, path) -> None:
     except FileNotFoundError:
         raise ArchcError(f"--weights {path}: no such file") from None
     except Exception as exc:
-        raise ArchcError(f"--weights {path}: cannot read it as a torch state_dict: {str(exc).splitlines()[0]}") from None
+        raise ArchcError(f"--weights {path}: cannot read it as a torch state_dict: "
+                         f"{str(exc).splitlines()[0]}") from None
     sd = sd.get("module", sd) if isinstance(sd, dict) else sd
     if not isinstance(sd, dict):
         raise ArchcError(f"--weights {path}: holds a {type(sd).__name__}, not a state_dict")

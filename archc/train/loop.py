@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Optional
 
 import torch
@@ -122,7 +122,7 @@ def train(compiled, data_dir, config: Config, run=None, weights=None, resume=Fal
           hook=None, module=None) -> dict:
     """Train `compiled` (or `module`, its lowered model) and return metrics.json's content.
     `run`: a folder for checkpoint.pt, weights.pt and metrics.json after every epoch; `hook(epoch, step,
-    steps)` is called before each step (the resume test interrupts through it)."""
+    steps)` is called before each step (gradual grouping sets alpha through it)."""
     with deterministic(config.threads):
         train_set, val_set = datasets(compiled, data_dir, config)
         module = module if module is not None else lower(compiled.graph, config.seed)
@@ -141,6 +141,3 @@ def train(compiled, data_dir, config: Config, run=None, weights=None, resume=Fal
             checkpoint.save(run, state, module, opt, sched)
         return state
 
-
-def config_dict(config: Config) -> dict:
-    return asdict(config)

@@ -3,8 +3,8 @@
 Each object class is a stripe texture (its own orientation and period) filling a random shape of a random
 colour; the background is a colour gradient cluttered with flat-coloured decoy shapes and decoy stripes that
 share a class's orientation or its period but never both, under pixel noise. Colour and shape say nothing
-about the class: a model has to read orientation and frequency jointly, which narrow models do worse. Class 0 is the background;
-with `classes: 1` the one object class is the mask's 1 (the binary case of the IoT thesis).
+about the class: a model has to read orientation and frequency jointly, which narrow models do worse.
+Class 0 is the background; with `classes: 1` the one object class is the mask's 1 (the IoT thesis's case).
 
     archc data synth data/synth --classes 4 --images 300 --size 128x128 --seed 0
     # data/synth/{train,val}/{images,masks}/00000.png, masks hold class ids
