@@ -112,7 +112,7 @@ def _through(spec, key: str, passes: list):
 
 def _analyse(job) -> Result:
     """One configuration (in a worker process): compile + analyse, or the reason it is invalid."""
-    spec_path, text, variables, input_, knobs, latency = job
+    spec_path, text, variables, input_, latency, knobs = job
     from archc.ir.analysis import analyze
     from archc.ir.build import build
 
@@ -200,7 +200,7 @@ class Sweep:
             if hit is not None:
                 results[i] = hit
             else:
-                todo.append((i, key, (self.spec, text, self.variables, self.input, knobs, self.latency_model)))
+                todo.append((i, key, (self.spec, text, self.variables, self.input, self.latency_model, knobs)))
         for (i, key, _), result in zip(todo, self._map([job for _, _, job in todo], progress)):
             results[i] = result
             if profile is None or result.status != "ok":
