@@ -76,7 +76,7 @@ def test_nnls_recovers_known_costs_and_never_goes_negative():
 def test_latency_model_fits_known_per_kind_costs():
     """Layer times made from known costs are recovered, and the model predicts unseen graphs exactly."""
     costs = {"conv_1x1": [0.01, 0.02, 0.001], "conv_depthwise": [0.02, 0.08, 0.004], "conv_kxk": [0.03, 0.015, 0.0]}
-    truth = lm.LatencyModel({k: dict(zip(lm.FEATURES, v)) for k, v in costs.items()}, 1.2, 0.1)
+    truth = lm.LatencyModel({k: dict(zip(lm.FEATURES, v)) for k, v in costs.items()}, 1.2, 0.0)
     graphs = [compile_spec(SPEC_DIR / "fastscnn.yaml", [f"width={w}", "drop=ppm", f"input=3x{s}x{s}"]).graph
               for w in (1, 0.25) for s in (256, 128)]
     layers, models = [], []
