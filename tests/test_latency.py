@@ -208,3 +208,10 @@ def test_ncnn_converts_runs_and_matches_pytorch(tmp_path):
     run, diff, size = verified_runner("ncnn", tmp_path / "tiny.onnx", net, (3, 32, 32), 1, tmp_path / "ncnn")
     assert diff <= 1e-4 and size > 0 and run.runtime == "ncnn"
     run.run()
+
+
+def test_latency_fit_refuses_a_grid_with_no_valid_configuration(tmp_path):
+    result = runner.invoke(app, ["latency", "fit", str(SPEC_DIR / "fastscnn.yaml"), "--grid", "input=3x64x64",
+                                 "--out", str(tmp_path / "m.json")])
+    assert result.exit_code == 2 and "no configuration" in result.stderr, result.output
+    assert not (tmp_path / "m.json").exists()
