@@ -55,8 +55,10 @@ def main() -> None:
     print(f"| MACs rank alone | {lm.spearman([lm.analyze(t.graph).macs for t in tests], measured):.3f} | - | - |")
     rows = [{"config": t.config, "macs": lm.analyze(t.graph).macs, "measured_ms": m, "predicted_ms": round(pr, 3),
              "macs_only_ms": round(b, 3)} for t, m, pr, b in zip(tests, measured, predicted, baseline)]
+    probes = [{"config": f.config, "measured_ms": f.profile["median_ms"], "predicted_ms": model.predict(f.graph),
+               "layers": f.profile["layers"]} for f in fitted]
     with open(a.out, "w") as f:
-        json.dump({"model": model.to_json(), "held_out": rows}, f, indent=1)
+        json.dump({"model": model.to_json(), "held_out": rows, "probes": probes}, f, indent=1)
     for r in rows:
         print(f"| {r['config']} | {r['macs'] / 1e6:.1f} | {r['measured_ms']:.2f} | {r['predicted_ms']:.2f} | "
               f"{r['macs_only_ms']:.2f} |")

@@ -76,7 +76,7 @@ def test_nnls_recovers_known_costs_and_never_goes_negative():
 def test_latency_model_fits_known_per_kind_costs():
     """Layer times made from known costs are recovered, and the model predicts unseen graphs exactly."""
     costs = {"conv_1x1": [0.01, 0.02, 0.001], "conv_depthwise": [0.02, 0.08, 0.004], "conv_kxk": [0.03, 0.015, 0.0]}
-    truth = lm.LatencyModel({k: dict(zip(lm.FEATURES, v)) for k, v in costs.items()}, 1.2, 0.1)
+    truth = lm.LatencyModel({k: dict(zip(lm.FEATURES, v)) for k, v in costs.items()}, 1.2, 0.0)
     graphs = [compile_spec(SPEC_DIR / "fastscnn.yaml", [f"width={w}", "drop=ppm", f"input=3x{s}x{s}"]).graph
               for w in (1, 0.25) for s in (256, 128)]
     layers, models = [], []
@@ -208,3 +208,10 @@ def test_ncnn_converts_runs_and_matches_pytorch(tmp_path):
     run, diff, size = verified_runner("ncnn", tmp_path / "tiny.onnx", net, (3, 32, 32), 1, tmp_path / "ncnn")
     assert diff <= 1e-4 and size > 0 and run.runtime == "ncnn"
     run.run()
+
+
+def test_latency_fit_refuses_a_grid_with_no_valid_configuration(tmp_path):
+    result = runner.invoke(app, ["latency", "fit", str(SPEC_DIR / "fastscnn.yaml"), "--grid", "input=3x64x64",
+                                 "--out", str(tmp_path / "m.json")])
+    assert result.exit_code == 2 and "no configuration" in result.stderr, result.output
+    assert not (tmp_path / "m.json").exists()

@@ -66,5 +66,5 @@ def fitted(model: dict, out) -> None:
     _console().print(t)
     fit = model["fit"]
     rho = f"{fit['spearman']:.3f}" if fit["spearman"] is not None else "-"
-    message(f"end-to-end ms = {model['scale']:.3f} x summed layer ms + {model['offset']:.3f}; on the probes: "
+    message(f"end-to-end ms = {model['scale']:.3f} x summed layer ms; on the probes: "
             f"MAPE {fit['mape']:.1%}, Spearman {rho} (held-out accuracy: benchmarks/latency_model.md)")

@@ -8,9 +8,9 @@ latency from its IR alone (numpy only: no export, no onnxruntime, nothing runs).
 Each layer's time is `c0 + c1 * MACs + c2 * bytes moved` with coefficients of its kind
 (dense, pointwise, depthwise and grouped convs apart, since equal MACs do not cost the same:
 depthwise convs move more bytes per MAC), fitted by non-negative least squares on layer
-times from ORT's profiler. The per-layer sum is then mapped to end-to-end latency by one
-linear fit over the probe models, because the profiler's per-node times add up to more
-than an unprofiled run takes.
+times from ORT's profiler. The per-layer sum is then scaled to end-to-end latency by one
+ratio over the probe models (their geometric mean), because the profiler's per-node
+times do not add up to what an unprofiled run takes.
 """
 from __future__ import annotations
 
@@ -129,10 +129,9 @@ def fit(layer_samples: list, model_samples: list, meta: dict | None = None) -> L
     model = LatencyModel(costs, meta=dict(meta or {}))
     sums = np.array([model.layer_sum(t) for t, _ in model_samples])
     ms = np.array([m for _, m in model_samples])
-    if len(model_samples) >= 2:
-        model.scale, model.offset = (float(v) for v in np.polyfit(sums, ms, 1))
-    elif len(model_samples) == 1 and sums[0] > 0:
-        model.scale = float(ms[0] / sums[0])
+    ok = (sums > 0) & (ms > 0)
+    if ok.any():  # one ratio, the geometric mean: relative errors count alike for small and large models
+        model.scale = float(np.exp(np.mean(np.log(ms[ok] / sums[ok]))))
     return model
 
 
