@@ -26,9 +26,9 @@ MODELS = {  # torchvision builder -> (archc spec, input)
     "mobilenet_v3_large": (torchvision.models.mobilenet_v3_large, "specs/mobilenetv3_large.yaml", "3x224x224"),
     "mobilenet_v3_small": (torchvision.models.mobilenet_v3_small, "specs/mobilenetv3_small.yaml", "3x224x224"),
     "deeplabv3_mobilenet_v3_large": (seg.deeplabv3_mobilenet_v3_large,
-                                     "examples/torchvision/deeplabv3_mobilenetv3_large.yaml", "3x520x520"),
+                                     "examples/torchvision/deeplabv3_mobilenetv3_large.yaml", "3x512x512"),
     "lraspp_mobilenet_v3_large": (seg.lraspp_mobilenet_v3_large,
-                                  "examples/torchvision/lraspp_mobilenetv3_large.yaml", "3x520x520"),
+                                  "examples/torchvision/lraspp_mobilenetv3_large.yaml", "3x512x512"),
 }
 
 
@@ -78,7 +78,7 @@ def main() -> None:
     lines = ["# torchvision's state_dicts in archc's specs", "",
              f"torchvision {torchvision.__version__}, torch {torch.__version__}; random-init models (BN statistics "
              "randomised), `torch.save(model.state_dict())`, loaded with `--weights` by module order; one "
-             "seeded input (224x224 for the classifiers, 520x520 for the segmentation models). Max |archc - "
+             "seeded input (224x224 for the classifiers, 512x512 for the segmentation models). Max |archc - "
              "torchvision| over the output, and that over the output's max |value|:", "",
              "| torchvision model | archc spec | input | tensors paired | max output | PyTorch diff (rel.) "
              "| ONNX diff (rel.) |", "|---|---|---|---|---|---|---|"]
