@@ -11,16 +11,19 @@ from archc.compile import compile_spec
 from archc.torch.weights import lowered, lowered_report
 from refnets.deeplab import DeepLabV3PlusMobileNetV2
 from refnets.erfnet import ERFNet
+from refnets.essnet import ESSNetB
 from refnets.mobilenet import MobileNetV2, mobilenet_v3_large, mobilenet_v3_small
 
 TOL = 1e-5
-CASES = {  # spec -> (reference model, input, weights map)
-    "mobilenetv2": (lambda: MobileNetV2(), "3x64x64", None),
-    "mobilenetv3_large": (lambda: mobilenet_v3_large(), "3x64x64", None),
-    "mobilenetv3_small": (lambda: mobilenet_v3_small(), "3x64x64", None),
-    "deeplabv3plus_mobilenetv2": (lambda: DeepLabV3PlusMobileNetV2(), "3x64x64", None),
+CASES = {  # spec -> (reference model, input, weights map, spec variables)
+    "mobilenetv2": (lambda: MobileNetV2(), "3x64x64", None, None),
+    "mobilenetv3_large": (lambda: mobilenet_v3_large(), "3x64x64", None, None),
+    "mobilenetv3_small": (lambda: mobilenet_v3_small(), "3x64x64", None, None),
+    "deeplabv3plus_mobilenetv2": (lambda: DeepLabV3PlusMobileNetV2(), "3x64x64", None, None),
     # the authors' code keeps the encoder's classifier inside the encoder: one explicit pair
-    "erfnet": (lambda: ERFNet(), "3x64x128", {"encoder_head.0.0": "encoder.output_conv"}),
+    "erfnet": (lambda: ERFNet(), "3x64x128", {"encoder_head.0.0": "encoder.output_conv"}, None),
+    "essnetb": (lambda: ESSNetB(), "3x32x64", None, None),
+    "essnetb-dg4s": (lambda: ESSNetB(groups=4, shuffle=True), "3x32x64", None, {"groups": 4, "shuffle": True}),
 }
 
 
@@ -36,8 +39,8 @@ def randomized(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
 
 
 def reference(name: str):
-    make, size, wmap = CASES[name]
-    graph = compile_spec(f"specs/{name}.yaml", input=size).graph
+    make, size, wmap, variables = CASES[name]
+    graph = compile_spec(f"specs/{name.split('-')[0]}.yaml", input=size, variables=variables).graph
     ref = randomized(make())
     x = torch.randn(2, *graph.input_shape, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
