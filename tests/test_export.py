@@ -22,7 +22,7 @@ def test_build_writes_one_checked_verified_file(small_build):
 
     _, out, summary = small_build
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [
-        "model.int8.onnx", "model.onnx", "spec.yaml", "summary.json"]  # no .data side file
+        "model.int8.onnx", "model.onnx", "spec.yaml", "summary.json", "weights.pt"]  # no .data side file
     model = onnx.load(str(out / "model.onnx"))
     onnx.checker.check_model(model, full_check=True)
     assert summary == json.loads((out / "summary.json").read_text())

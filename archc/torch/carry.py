@@ -26,6 +26,7 @@ from archc.torch.channels import Couplings
 from archc.torch.weightmap import WeightsError
 
 WEIGHTED = ("conv", "deconv", "linear", "bn")
+BN_TENSORS = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
 
 
 @dataclass
@@ -66,13 +67,13 @@ def _norms(new: Graph, original: Graph, state: dict, couplings: Couplings, roots
     for node in new:
         if node.op not in ("conv", "deconv", "linear") or node.share is not None:
             continue
-        w = state[f"{node.name}.weight"].abs().double()
+        w = state[f"{node.name}.weight"].abs()
         w = w.transpose(0, 1) if node.op == "deconv" else w  # deconv weights are [in, out/g, k, k]
         g, c_in = original[node.name].attrs.get("groups", 1), couplings.sizes[node.inputs[0]]
         rows = w.reshape(w.shape[0], -1).sum(1)
         cols = w.reshape(g, w.shape[0] // g, c_in // g, -1).sum((1, 3)).reshape(-1)  # [g * in/g]
-        np.add.at(norms, couplings.classes(node.name, roots), rows.numpy())
-        np.add.at(norms, couplings.classes(node.inputs[0], roots), cols.numpy())
+        np.add.at(norms, couplings.classes(node.name, roots), rows.double().numpy())
+        np.add.at(norms, couplings.classes(node.inputs[0], roots), cols.double().numpy())
     return norms
 
 
@@ -117,7 +118,7 @@ def _counts(families: dict, target: dict) -> dict:
 def _gather(node, orig, state: dict, kept: dict) -> dict:
     """The node's tensors restricted to the kept channels (in the new order)."""
     out_idx = torch.tensor(kept[node.name], dtype=torch.long)
-    keys = {k: v for k, v in state.items() if k.rpartition(".")[0] == node.name}
+    keys = {k: state[k] for k in (f"{node.name}.{t}" for t in BN_TENSORS) if k in state}
     if node.op == "bn":
         return {k: v if k.endswith("num_batches_tracked") else v[out_idx] for k, v in keys.items()}
     in_idx = torch.tensor(kept[node.inputs[0]], dtype=torch.long)

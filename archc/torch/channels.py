@@ -28,7 +28,7 @@ class Couplings:
         self.offset, total = {}, 0
         for name, size in self.sizes.items():
             self.offset[name], total = total, total + size
-        self.parent = list(range(total))
+        self.total, self.edges = total, []  # pairs of element ids that are the same channel
         graph = {n.name: n for n in nodes}
         for node in nodes:
             if node.share is not None:  # shared weights: the same channels in and out as the owner
@@ -37,37 +37,42 @@ class Couplings:
             fn = RULES.get(node.op, _pass_through if node.op in PASS_THROUGH else None)
             if fn is not None:
                 fn(self, node, graph)
+        self._roots = None
 
-    def find(self, i: int) -> int:
-        while self.parent[i] != i:
-            self.parent[i] = self.parent[self.parent[i]]
-            i = self.parent[i]
-        return i
-
-    def union(self, a: str, i: int, b: str, j: int) -> None:
-        x, y = self.find(self.offset[a] + i), self.find(self.offset[b] + j)
-        if x != y:
-            self.parent[max(x, y)] = min(x, y)
+    def union(self, a: str, i, b: str, j) -> None:
+        """Positions i of tensor a are positions j of tensor b (ints or equal-length arrays)."""
+        i, j = np.broadcast_arrays(np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64))
+        self.edges.append(np.stack([self.offset[a] + i.ravel(), self.offset[b] + j.ravel()]))
 
     def tie(self, a: str, b: str) -> None:
-        for i in range(min(self.sizes[a], self.sizes[b])):
-            self.union(a, i, b, i)
+        n = np.arange(min(self.sizes[a], self.sizes[b]))
+        self.union(a, n, b, n)
 
     def grid(self, name: str, groups: int) -> None:
         """Tie position l of every group: keeping whole sets keeps the groups equally filled."""
         per = self.sizes[name] // groups
+        l = np.arange(per)
         for g in range(1, groups):
-            for l in range(per):
-                self.union(name, l, name, g * per + l)
+            self.union(name, l, name, g * per + l)
 
     def roots(self) -> np.ndarray:
-        """Every element's class id (its root), by pointer jumping over the parent forest."""
-        roots = np.asarray(self.parent, dtype=np.int64)
-        while True:
-            nxt = roots[roots]
-            if np.array_equal(nxt, roots):
-                return roots
-            roots = nxt
+        """Every element's class id (the smallest element of its class): min-label propagation with
+        pointer jumping over the edges."""
+        if self._roots is None:
+            a, b = np.concatenate(self.edges, 1) if self.edges else np.zeros((2, 0), dtype=np.int64)
+            label = np.arange(self.total)
+            while True:
+                low = np.minimum(label[a], label[b])
+                new = label.copy()
+                np.minimum.at(new, label[a], low)  # hook each class's root onto the smaller label
+                np.minimum.at(new, label[b], low)
+                while not np.array_equal(new[new], new):
+                    new = new[new]
+                if np.array_equal(new, label):
+                    break
+                label = new
+            self._roots = label
+        return self._roots
 
     def classes(self, name: str, roots: np.ndarray | None = None) -> np.ndarray:
         roots = self.roots() if roots is None else roots
@@ -78,11 +83,12 @@ class Couplings:
         {((tensor, count), ...): [class, ...]}."""
         names = list(self.sizes)
         tensor = np.repeat(np.arange(len(names)), [self.sizes[n] for n in names])
-        pairs, counts = np.unique(np.stack([roots, tensor], 1), axis=0, return_counts=True)
-        keys = np.random.default_rng(0).integers(1, 2**62, len(names), dtype=np.uint64)
+        keys, counts = np.unique(roots * len(names) + tensor, return_counts=True)  # sorted by class, then tensor
+        pairs = np.stack([keys // len(names), keys % len(names)], 1)
+        salt = np.random.default_rng(0).integers(1, 2**62, len(names), dtype=np.uint64)
         classes, first, which = np.unique(pairs[:, 0], return_index=True, return_inverse=True)
         digest = np.zeros(len(classes), dtype=np.uint64)
-        np.add.at(digest, which, keys[pairs[:, 1]] * counts.astype(np.uint64))  # wraps: a hash
+        np.add.at(digest, which, salt[pairs[:, 1]] * counts.astype(np.uint64))  # wraps: a hash
         bounds = list(first) + [len(pairs)]
         out: dict = {}
         for d, members in _group(digest, classes).items():
@@ -120,16 +126,16 @@ def _mul(c: Couplings, node, graph) -> None:
 def _concat(c: Couplings, node, graph) -> None:
     at = 0
     for src in node.inputs:
-        for i in range(c.sizes[src]):
-            c.union(node.name, at + i, src, i)
+        i = np.arange(c.sizes[src])
+        c.union(node.name, at + i, src, i)
         at += c.sizes[src]
 
 
 @rule("shuffle")
 def _shuffle(c: Couplings, node, graph) -> None:
     g, n = node.attrs["groups"], c.sizes[node.name]
-    for j in range(n):
-        c.union(node.name, j, node.inputs[0], (j % g) * (n // g) + j // g)
+    j = np.arange(n)
+    c.union(node.name, j, node.inputs[0], (j % g) * (n // g) + j // g)
     c.grid(node.inputs[0], g)
 
 
@@ -138,10 +144,8 @@ def _conv(c: Couplings, node, graph) -> None:
     g = node.attrs.get("groups", 1)
     src = node.inputs[0]
     if g > 1 and g == c.sizes[src]:  # depthwise (x m): channel i becomes outputs i*m .. i*m + m-1
-        m = c.sizes[node.name] // g
-        for i in range(g):
-            for r in range(m):
-                c.union(node.name, i * m + r, src, i)
+        out = np.arange(c.sizes[node.name])
+        c.union(node.name, out, src, out // (c.sizes[node.name] // g))
     elif g > 1:
         c.grid(src, g)
         c.grid(node.name, g)
@@ -150,7 +154,5 @@ def _conv(c: Couplings, node, graph) -> None:
 @rule("flatten")
 def _flatten(c: Couplings, node, graph) -> None:
     src = node.inputs[0]
-    per = c.sizes[node.name] // max(1, c.sizes[src])
-    for ch in range(c.sizes[src]):
-        for s in range(per):
-            c.union(node.name, ch * per + s, src, ch)
+    out = np.arange(c.sizes[node.name])
+    c.union(node.name, out, src, out // (c.sizes[node.name] // max(1, c.sizes[src])))
