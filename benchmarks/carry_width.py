@@ -29,7 +29,8 @@ def row(spec: Path, variables=None) -> list:
             kept = carry(original, state, new).kept_norm
             cells.append(f"{kept:.3f} ({time.perf_counter() - start:.1f} s)")
         except ArchcError as exc:
-            cells.append(f"refused: {str(exc).split(': ', 1)[-1][:70]}")
+            cells.append("refused: " + (f"the width adds {str(exc).split(chr(39))[1]}" if "not in the original"
+                                        in str(exc) else str(exc).split(": ", 1)[-1][:60]))
     return cells
 
 
