@@ -107,7 +107,8 @@ def _counts(families: dict, target: dict) -> dict:
             k, left = divmod(target[tensor] - rest, n)
             if left or not 0 <= k <= len(families[sig]):
                 raise WeightsError(f"carrying weights: '{tensor}' keeps {target[tensor]} channels, which its "
-                                   f"coupled channel groups (of {n}) cannot give; choose a width that keeps whole groups")
+                                   f"coupled channel groups (of {n}) cannot give; choose a width that keeps "
+                                   f"whole groups")
             count[sig], progress = k, True
     unsolved = [t for t, fams in by_tensor.items() if any(s not in count for s, _ in fams)]
     if unsolved:

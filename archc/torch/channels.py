@@ -1,4 +1,4 @@
-"""Which channels of a graph are the same channel: a union-find over (tensor, position), built from
+"""Which channels of a graph are the same channel: connected components over (tensor, position),
 each op's channel rule, with every tensor at the size given (the original model's, for carry.py).
 
     couplings = Couplings(list(graph), {n.name: n.shape[0] for n in graph})
@@ -91,10 +91,10 @@ class Couplings:
         np.add.at(digest, which, salt[pairs[:, 1]] * counts.astype(np.uint64))  # wraps: a hash
         bounds = list(first) + [len(pairs)]
         out: dict = {}
-        for d, members in _group(digest, classes).items():
+        for members in _group(digest, classes).values():
             i = int(np.searchsorted(classes, members[0]))
-            sig = tuple((names[t], int(n)) for t, n in zip(pairs[bounds[i]:bounds[i + 1], 1], counts[bounds[i]:bounds[i + 1]]))
-            out[sig] = members
+            lo, hi = bounds[i], bounds[i + 1]  # the representative's (tensor, count) pairs
+            out[tuple((names[t], int(n)) for t, n in zip(pairs[lo:hi, 1], counts[lo:hi]))] = members
         return out
 
 
