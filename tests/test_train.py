@@ -162,13 +162,27 @@ def test_gradual_grouping_ends_equal_to_the_grouped_conv(tiny, tmp_path):
     assert np.max(np.abs(got - runtime.run_torch(dense.eval(), x)[0])) < 1e-4  # exported grouped = dense
 
 
-def test_from_parent_needs_the_weights_carrying_function(tiny, tmp_path):
-    from archc.torch import weights
+def test_from_parent_starts_the_child_from_the_parents_strongest_channels(tiny, tmp_path):
+    import torch
 
+    from archc.compile import compile_spec
+    from archc.torch.lower import lower
+    from archc.train.run import carried
+
+    _train(tiny, tmp_path / "parent", epochs="1")
+    ckpt = tmp_path / "parent" / "weights.pt"
+    parent, child = compile_spec(tiny / "tiny.yaml"), compile_spec(tiny / "tiny.yaml", ["width=0.5"])
+    state, full = carried(child, parent, ckpt), torch.load(ckpt, weights_only=True)
+    lower(child.graph).load_state_dict(state)  # strict: every tensor of the half-width model, right shapes
+    first = next(k for k in state if k.endswith("weight") and state[k].dim() == 4)
+    rows = {tuple(r.flatten().tolist()) for r in full[first]}  # the parent's output channels of that conv
+    assert 0 < state[first].shape[0] < full[first].shape[0]
+    assert all(tuple(r.flatten().tolist()) in rows for r in state[first])  # kept channels, not new ones
     result = runner.invoke(app, ["train", str(tiny / "tiny.yaml"), "--pass", "width=0.5", "--data",
-                                 str(tiny / "data"), "--epochs", "1", "--out", str(tmp_path / "p"),
-                                 "--from-parent", str(tmp_path / "parent.pt")])
-    if not hasattr(weights, "carry"):
-        assert result.exit_code == 2 and "needs archc.torch.weights.carry" in result.output
-    else:  # merged with the weights issue: a missing parent checkpoint is one line
-        assert result.exit_code == 2 and "--from-parent" in result.output
+                                 str(tiny / "data"), "--epochs", "1", "--batch", "4", "--out", str(tmp_path / "c"),
+                                 "--from-parent", str(ckpt)])
+    assert result.exit_code == 0, result.output
+    missing = runner.invoke(app, ["train", str(tiny / "tiny.yaml"), "--pass", "width=0.5", "--data",
+                                  str(tiny / "data"), "--epochs", "1", "--out", str(tmp_path / "m"),
+                                  "--from-parent", str(tmp_path / "none.pt")])
+    assert missing.exit_code == 2 and "--from-parent" in missing.output

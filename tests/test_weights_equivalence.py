@@ -11,16 +11,19 @@ from archc.compile import compile_spec
 from archc.torch.weights import lowered, lowered_report
 from refnets.deeplab import DeepLabV3PlusMobileNetV2
 from refnets.erfnet import ERFNet
+from refnets.essnet import ESSNetB
 from refnets.mobilenet import MobileNetV2, mobilenet_v3_large, mobilenet_v3_small
 
 TOL = 1e-5
-CASES = {  # spec -> (reference model, input, weights map)
-    "mobilenetv2": (lambda: MobileNetV2(), "3x64x64", None),
-    "mobilenetv3_large": (lambda: mobilenet_v3_large(), "3x64x64", None),
-    "mobilenetv3_small": (lambda: mobilenet_v3_small(), "3x64x64", None),
-    "deeplabv3plus_mobilenetv2": (lambda: DeepLabV3PlusMobileNetV2(), "3x64x64", None),
+CASES = {  # spec -> (reference model, input, weights map, spec variables)
+    "mobilenetv2": (lambda: MobileNetV2(), "3x64x64", None, None),
+    "mobilenetv3_large": (lambda: mobilenet_v3_large(), "3x64x64", None, None),
+    "mobilenetv3_small": (lambda: mobilenet_v3_small(), "3x64x64", None, None),
+    "deeplabv3plus_mobilenetv2": (lambda: DeepLabV3PlusMobileNetV2(), "3x64x64", None, None),
     # the authors' code keeps the encoder's classifier inside the encoder: one explicit pair
-    "erfnet": (lambda: ERFNet(), "3x64x128", {"encoder_head.0.0": "encoder.output_conv"}),
+    "erfnet": (lambda: ERFNet(), "3x64x128", {"encoder_head.0.0": "encoder.output_conv"}, None),
+    "essnetb": (lambda: ESSNetB(), "3x32x64", None, None),
+    "essnetb-dg4s": (lambda: ESSNetB(groups=4, shuffle=True), "3x32x64", None, {"groups": 4, "shuffle": True}),
 }
 
 
@@ -36,8 +39,8 @@ def randomized(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
 
 
 def reference(name: str):
-    make, size, wmap = CASES[name]
-    graph = compile_spec(f"specs/{name}.yaml", input=size).graph
+    make, size, wmap, variables = CASES[name]
+    graph = compile_spec(f"specs/{name.split('-')[0]}.yaml", input=size, variables=variables).graph
     ref = randomized(make())
     x = torch.randn(2, *graph.input_shape, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
@@ -60,7 +63,7 @@ def test_reference_state_dict_gives_the_reference_outputs(name):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["mobilenetv3_small", "erfnet"])  # ~25 s each on 2 cores
+@pytest.mark.parametrize("name", ["erfnet"])  # ~20 s on 2 cores; the MobileNets: benchmarks/torchvision_weights.md
 def test_exported_onnx_with_reference_weights(name, tmp_path):
     import onnxruntime as ort
 
@@ -73,3 +76,30 @@ def test_exported_onnx_with_reference_weights(name, tmp_path):
     got = [sess.run(None, {"input": x[i:i + 1].numpy()}) for i in range(2)]
     got = [np.concatenate([g[j] for g in got]) for j in range(len(want))]
     assert _max_diff(got, want) <= TOL * max(1.0, max(float(w.abs().max()) for w in want))
+
+
+def test_torchvision_backbone_into_deeplabv3plus_with_a_map():
+    """The docs' command for the DeepLabV3+ backbones: a MobileNetV2 classifier's state_dict, its
+    last conv and classifier ignored, the new head left at archc's init."""
+    graph = compile_spec("specs/deeplabv3plus_mobilenetv2.yaml", input="3x64x64").graph
+    ref = randomized(MobileNetV2())
+    module, report = lowered_report(graph, ref.state_dict(), {"ignore": ["features.18", "classifier"],
+                                                              "keep": ["head"]})
+    state = module.state_dict()
+    backbone = [k for k in ref.state_dict() if not k.startswith(("features.18", "classifier"))
+                and not k.endswith("num_batches_tracked")]
+    assert report.how == {"map": 0, "order": len(backbone)} and [p[1] for p in report.paired] == backbone
+    assert all(torch.equal(state[a], ref.state_dict()[c]) for a, c, _ in report.paired)
+    assert report.kept and all(k.startswith("head.") for k in report.kept)
+    assert ("features.1.0.depthwise.conv.weight", "features.1.conv.0.0.weight") in [p[:2] for p in report.paired]
+
+
+@pytest.mark.parametrize("rule,d13", [("{stride: 16, dilate_strided: true}", 2), ("16", 1)])
+def test_output_stride_conventions(rule, d13):
+    """torchvision's MobileNetV3 (dilated=True) dilates the block that gives up its stride; timm keeps
+    it at the previous rate. Both dilate the blocks after it."""
+    path = "examples/torchvision/deeplabv3_mobilenetv3_large.yaml"
+    text = open(path).read().replace("{stride: 16, dilate_strided: true}", rule)
+    graph = compile_spec(path, text=text).graph
+    conv = graph["features.13.0.depthwise.conv"]
+    assert conv.attrs["s"] == 1 and conv.attrs["d"] == d13 and graph["features.14.0.depthwise.conv"].attrs["d"] == 2

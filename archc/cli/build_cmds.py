@@ -9,7 +9,7 @@ import typer
 
 from archc.cli.app import (CalibOpt, InputOpt, JsonOpt, PassOpt, RecipeOpt, SpecArg, ThreadsOpt, VarOpt, _compile,
                            app, boundary)
-from archc.cli.weights_opts import WeightsMapOpt, WeightsOpt, with_weights
+from archc.cli.weights_opts import WeightsMapOpt, WeightsOpt, original_of, with_weights
 from archc.cli.device_opts import HostOpt, IdentityOpt, PerLayerOpt, RemotePythonOpt, SshConfigOpt, target as _target
 from archc.errors import ArchcError
 from archc.lang.library import resolve_spec
@@ -44,7 +44,8 @@ def build(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: Var
     c = _compile(spec, pass_, input, var, recipe)
     note = (f"written by archc build {spec}" + (f" --passes {recipe}" if recipe else "")
             + "".join(f" --pass {p}" for p in pass_ or []) + (f" --input {input}" if input else ""))
-    state, _ = with_weights(c, weights, weights_map)  # paired before anything is written
+    original = original_of(spec, pass_, recipe, var) if weights else None  # weights for the spec before passes
+    state, _ = with_weights(c, weights, weights_map, original=original)  # paired before anything is written
     options = BuildOptions(dynamic_batch, dynamic_hw, calib, profile, threads, warmup, runs, render.progress,
                            simplifier, weights=state, target=_target(host, identity, ssh_config, remote_python))
     summary = write_build(c, out, force, note, options)
@@ -75,7 +76,8 @@ def profile(target: Annotated[Path, typer.Argument(help="a spec, an .onnx model 
     if built and (pass_ or input or var or weights):
         raise ArchcError(f"{target}: --pass, --input, --var and --weights apply to a spec, not to a built model")
     compiled = None if built else _compile(target, pass_, input, var)
-    state = with_weights(compiled, weights, weights_map, quiet=json_)[0] if compiled is not None else None
+    original = original_of(target, pass_, None, var) if compiled is not None and weights else None
+    state = with_weights(compiled, weights, weights_map, json_, original)[0] if compiled is not None else None
     options = BuildOptions(calib=calib, threads=threads, warmup=warmup, runs=runs, progress=render.progress,
                            weights=state, target=_target(host, identity, ssh_config, remote_python, per_layer))
     results, warnings = profile_target(target, compiled, runtime, options)

@@ -9,7 +9,7 @@ import typer
 
 from archc.cli.app import (InputOpt, JsonOpt, PassOpt, RecipeOpt, SpecArg, VarOpt, _compile,
                            app, boundary)
-from archc.cli.weights_opts import WeightsMapOpt, WeightsOpt, with_weights
+from archc.cli.weights_opts import WeightsMapOpt, WeightsOpt, original_of, with_weights
 from archc.cli.device_opts import LatencyModelOpt, predict
 
 
@@ -32,7 +32,8 @@ def summary(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: V
     """Params, MACs and activation memory per layer and in total (torchinfo's semantics);
     with --weights, also whether (and how) the checkpoint fits; with --latency-model, predicted latency."""
     compiled = _compile(spec, pass_, input, var, recipe)
-    report, mapped = compiled.report, with_weights(compiled, weights, weights_map, quiet=json_)[1]
+    original = original_of(spec, pass_, recipe, var) if weights else None
+    report, mapped = compiled.report, with_weights(compiled, weights, weights_map, json_, original)[1]
     latency = predict(latency_model, compiled.graph) if latency_model else None
     if json_:
         print(json.dumps({**report.to_json(), **({"weights": mapped.to_json()} if mapped else {}),

@@ -19,17 +19,33 @@ WeightsMapOpt = Annotated[Optional[Path], typer.Option(
     "--weights-map", help="YAML pairing archc paths with checkpoint keys (map / ignore / keep)")]
 
 
-def with_weights(compiled, weights, weights_map, quiet: bool = False):
-    """(state_dict keyed by spec path, MappingReport), or (None, None) without --weights."""
+def with_weights(compiled, weights, weights_map, quiet: bool = False, original=None):
+    """(state_dict keyed by spec path, MappingReport), or (None, None) without --weights. With
+    `original` (the spec compiled without its structural passes) the checkpoint fits the original and
+    is carried through the passes; the report then says how much of the weights' L1 norm survived."""
     if weights is None:
         if weights_map is not None:
             raise ArchcError(f"--weights-map {weights_map}: it pairs a checkpoint's keys; give the checkpoint "
                              f"with --weights")
         return None, None
     from archc.cli import render_weights
-    from archc.torch.weights import lowered_report
+    from archc.torch.weights import lowered_carried, lowered_report
 
-    module, report = lowered_report(compiled.graph, weights, weights_map)
+    if original is None:
+        module, report = lowered_report(compiled.graph, weights, weights_map)
+    else:
+        module, report, carried = lowered_carried(original.graph, weights, compiled.graph, weights_map)
+        report.carried = {"kept_norm": round(carried.kept_norm, 6)}
     if not quiet:
         render_weights.mapping(report)
     return module.state_dict(), report
+
+
+def original_of(spec, passes, recipe, var):
+    """The spec compiled without passes, when the pipeline has a structural pass that changes weights
+    (all but `input`): the checkpoint is for that model. None otherwise."""
+    from archc.cli.app import _pipeline, parse_vars
+    from archc.compile import compile_spec, parse_passes
+
+    reshaping = [p for p in parse_passes(_pipeline(recipe, passes)) if p.structural and p.name != "input"]
+    return compile_spec(spec, (), None, parse_vars(var)) if reshaping else None

@@ -40,10 +40,11 @@ class MappingReport:
     kept: list = field(default_factory=list)  # archc keys left at their seeded init (the map's `keep`)
     ignored: list = field(default_factory=list)  # checkpoint keys the map's `ignore` skipped
     how: dict = field(default_factory=dict)  # "map" / "name" / "order" -> tensors paired that way
+    carried: dict | None = None  # through width / repeat / drop: {"kept_norm": fraction of the L1 norm}
 
     def to_json(self) -> dict:
         return {"source": self.source, "paired": len(self.paired), "how": self.how,
-                "left_in_archc": self.kept, "left_in_checkpoint": self.ignored,
+                "left_in_archc": self.kept, "left_in_checkpoint": self.ignored, "carried": self.carried,
                 "pairs": [{"archc": a, "checkpoint": c, "shape": list(s)} for a, c, s in self.paired]}
 
 

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from archc.ir.graph import Graph
+from archc.torch.carry import Carried, carry  # noqa: F401 (API)
 from archc.torch.checkpoint import MappingReport, WeightsError, load_into, read_checkpoint  # noqa: F401 (API)
 from archc.torch.lower import lower
 
@@ -43,6 +44,19 @@ def lower_seeded(graph: Graph, seed: int = SEED):
         _randomize_bn(module)
         _unit_outputs(module, torch.randn(1, *graph.input_shape))
     return module
+
+
+def lowered_carried(original: Graph, weights, new: Graph, mapping=None) -> tuple:
+    """(module for `new`, MappingReport, Carried): `weights` fit `original` (the spec before its
+    width / repeat / drop passes) and are carried to `new` (see carry.py).
+
+        module, report, carried = lowered_carried(compile_spec(s).graph, "w.pt", compile_spec(s, ["width=0.5"]).graph)
+    """
+    source, report = lowered_report(original, weights, mapping)
+    carried = carry(original, source.state_dict(), new)
+    module = lower_seeded(new)
+    load_into(module, carried.state)  # by name: every tensor, or an error
+    return module, report, carried
 
 
 def _randomize_bn(module: nn.Module) -> None:

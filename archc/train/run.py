@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 from archc.errors import ArchcError
-from archc.torch import weights as torch_weights
+from archc.torch.carry import carry
 from archc.torch.lower import lower
 from archc.train import gradual
 from archc.train.loop import Config, train
@@ -30,13 +30,10 @@ def train_spec(compiled, data, config: Config, out=None, weights=None, parent=No
 
 
 def carried(compiled, parent, parent_ckpt) -> dict:
-    """The child's state_dict carried from the parent's trained weights (the weights issue's function)."""
-    carry = getattr(torch_weights, "carry", None)
-    if carry is None:
-        raise ArchcError("--from-parent needs archc.torch.weights.carry (weight-carrying width), which this "
-                         "archc does not have yet; train from scratch or give --weights")
+    """The child's state_dict carried from the parent's trained weights: the channels of largest L1 norm
+    in each coupled group (archc.torch.carry)."""
     try:
         parent_state = torch.load(parent_ckpt, map_location="cpu", weights_only=True)
     except Exception as exc:  # missing, truncated or foreign: torch raises several types
         raise ArchcError(f"--from-parent {parent_ckpt}: cannot read it: {str(exc).splitlines()[0]}") from None
-    return carry(parent.graph, parent_state, compiled.graph)
+    return carry(parent.graph, parent_state, compiled.graph).state
