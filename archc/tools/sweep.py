@@ -276,14 +276,13 @@ class Sweep:
         """ONNX Runtime latency of every valid new configuration: exported in parallel, then
         timed in this one process with their runs interleaved, so that no two timings compete
         for the cores and drift on a shared machine hits all of them alike."""
-        import tempfile
-
+        from archc.fs import temp_dir
         from archc.onnx.profile import measure, ort_runner
 
         ok = [r for r in results if r.status == "ok"]
         if not ok:
             return
-        with tempfile.TemporaryDirectory(prefix="archc-sweep-") as tmp:
+        with temp_dir("archc-sweep") as tmp:
             jobs = [(self.spec, self.input, self.variables, r.knobs, f"{tmp}/{i}.onnx") for i, r in enumerate(ok)]
             paths = list(self._pool_map(_export, jobs, progress))
             runners = {str(i): ort_runner(path, settings["threads"]) for i, path in enumerate(paths)}
