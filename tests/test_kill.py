@@ -68,6 +68,8 @@ def _kill(proc, sig):
     _, err = proc.communicate(timeout=120)
     code, word = CODES[sig]
     assert proc.returncode == code, err
+    if sig == signal.SIGKILL:  # no last word; multiprocessing's tracker may report the semaphores it freed
+        return
     errors = [line for line in err.splitlines() if not line.startswith("note:")]
     assert "Traceback" not in err and len(errors) == (1 if word else 0) and word in err, err  # one line
 

@@ -169,10 +169,16 @@ def test_quantizer_failure_is_one_export_error(small_build, tmp_path, monkeypatc
         q.quantize(tmp_path / "model.onnx", parse_pass("quantize=fp16"), (3, 128, 128))
 
 
-def test_rebuild_without_quantize_removes_the_old_quantized_model(small_build):
-    from archc.onnx import artifacts
+def test_rebuild_without_quantize_removes_the_old_quantized_model(small_build, tmp_path):
+    import shutil
 
-    _, out, _ = small_build
-    (out / "model.fp16.onnx").write_bytes(b"from an earlier build")
-    artifacts._remove_stale(out, {"model.onnx", "model.int8.onnx"})
-    assert not (out / "model.fp16.onnx").exists() and (out / "model.int8.onnx").exists()
+    from archc.fs import atomic_dir
+
+    _, out, _ = small_build  # built with quantize=int8: model.int8.onnx is in the folder's manifest
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    (copy / "model.fp16.onnx").write_bytes(b"the user's own, not in the manifest")
+    with atomic_dir(copy) as tmp:  # a rebuild without quantize
+        for name in ("model.onnx", "spec.yaml", "summary.json"):
+            shutil.copy(out / name, tmp / name)
+    assert not (copy / "model.int8.onnx").exists() and (copy / "model.fp16.onnx").exists()

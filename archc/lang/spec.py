@@ -88,6 +88,9 @@ class Spec:
         return replace(self, stages=tuple(stages))
 
 
+MAX_DIM = 99999  # the largest H or W `--input CxHxW` takes (five digits)
+
+
 def parse_input(value, mark=None) -> tuple:
     """'3x512x512' or [3, 512, 512] -> (3, 512, 512)."""
     if isinstance(value, str):
