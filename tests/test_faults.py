@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import threading
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,8 @@ from archc.cli import app
 from archc.errors import ArchcError, SpecError
 from archc.fs import MARKER, atomic_dir
 from archc.lang.expr import evaluate
-from archc.tools.sweep import Cache, Result, Sweep
+from archc.tools.cache import Cache
+from archc.tools.sweep import Result, Sweep
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]
@@ -190,7 +192,7 @@ def test_stale_temporaries_of_dead_runs_are_removed(tmp_path):
 # 4: two sweeps sharing a cache write the same entry at once
 def test_concurrent_cache_writes_do_not_collide(tmp_path):
     cache, errors = Cache(tmp_path), []
-    result = Result("width=0.5", {"width": "0.5"}, params=1, macs=2, activation_bytes=3)
+    result = asdict(Result("width=0.5", {"width": "0.5"}, params=1, macs=2, activation_bytes=3))
 
     def put():
         try:
@@ -279,3 +281,30 @@ def test_sweep_on_a_read_only_or_full_disk(tmp_path, mount, message):
               f"sweep specs/fastscnn.yaml --grid width=1,0.5,0.25,0.125 --out {tmp_path}/m/s")
     result = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and message in result.stderr and result.stderr.count("\n") == 1, result.stderr
+
+
+@pytest.mark.skipif(not _unshare_ok(), reason="needs unshare -rm (user and mount namespaces)")
+@pytest.mark.parametrize("command", [
+    "build specs/fastscnn.yaml --out {m}/out", "graph specs/fastscnn.yaml -o {m}/g.dot",
+    "pareto {results} --axes macs,params -o {m}/p"])
+def test_read_only_outputs_are_user_errors(tmp_path, command):
+    """Read-only output for build, graph and pareto: one line naming the path, before any export."""
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps([{"config": "a", "status": "ok", "macs": 1, "params": 2}]))
+    (tmp_path / "m").mkdir()
+    line = command.format(m=tmp_path / "m", results=results)
+    script = (f"mount -t tmpfs -o ro none {tmp_path}/m && cd {ROOT} && exec {sys.executable} -m archc {line}")
+    result = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, timeout=120)
+    errors = [e for e in result.stderr.splitlines() if not e.startswith("note:")]
+    assert result.returncode == 2 and len(errors) == 1 and "Read-only file system" in errors[0], result.stderr
+    assert str(tmp_path / "m") in errors[0]
+
+
+@pytest.mark.parametrize("out, message", [("dangling", "which does not exist"), ("/proc/self/x", "cannot")])
+def test_build_output_faults_are_refused_before_export(tmp_path, out, message):
+    if out == "dangling":
+        out = tmp_path / "link"
+        out.symlink_to(tmp_path / "gone" / "out")
+    result = runner.invoke(app, ["build", "specs/fastscnn.yaml", "--pass", "width=0.125", "--input", "3x64x64",
+                                 "--out", str(out)])
+    assert result.exit_code == 2 and message in result.output, result.output

@@ -28,7 +28,8 @@ def sweep(spec: SpecArg,
 
     from archc.cli import render
     from archc.fs import claim_dir
-    from archc.tools.sweep import OUTPUTS, Sweep, configurations, parse_grid, write_results
+    from archc.tools.cache import OUTPUTS
+    from archc.tools.sweep import Sweep, configurations, parse_grid, write_results
 
     grid_ = parse_grid(grid)
     if plot:

@@ -18,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from archc.errors import ArchcError
+from archc.tools.cache import Cache, config_of
 
 CACHE_VERSION = "1"
 COLUMNS = ("config", "status", "params", "macs", "activation_bytes", "median_ms", "fps", "reason")
@@ -115,7 +116,7 @@ def _analyse(job) -> Result:
     from archc.ir.analysis import analyze
     from archc.ir.build import build
 
-    config = _config(knobs)
+    config = config_of(knobs)
     try:
         vkey = json.dumps(variables, sort_keys=True)
         spec = _through(_spec(spec_path, text, vkey), f"{spec_path}|{hash(text)}|{vkey}", _pipeline(knobs, input_))
@@ -166,71 +167,6 @@ def _end_workers(pool: ProcessPoolExecutor) -> None:
         proc.join(5)
 
 
-OUTPUTS = ("results.csv", "results.json", "cache", "pareto.png", "pareto.svg")  # what sweep --out writes
-FIELDS = {"config": (str,), "knobs": (dict,), "status": (str,), "reason": (str,), "params": (int, type(None)),
-          "macs": (int, type(None)), "activation_bytes": (int, type(None)),
-          "median_ms": (float, int, type(None)), "fps": (float, int, type(None))}
-
-
-def _config(knobs: dict) -> str:
-    return " ".join(passes_of(knobs)) or "(baseline)"
-
-
-def valid_entry(entry, key: str, knobs: dict) -> Result | None:
-    """The cached Result if `entry` is one for exactly this key and configuration, else None."""
-    r = entry.get("result") if isinstance(entry, dict) and entry.get("key") == key else None
-    if not isinstance(r, dict) or set(r) != set(FIELDS):
-        return None
-    typed = all(isinstance(r[k], t) and not isinstance(r[k], bool) for k, t in FIELDS.items())
-    if not typed or r["knobs"] != knobs or r["config"] != _config(knobs) or r["status"] not in ("ok", "skipped"):
-        return None
-    if any(isinstance(r[k], int) and r[k] < 0 for k in ("params", "macs", "activation_bytes")):
-        return None
-    return Result(**r)
-
-
-class Cache:
-    """One JSON file per configuration under DIR/cache/, named by the content hash and holding it,
-    checked on every read: a damaged, swapped or foreign entry is recomputed, never trusted."""
-
-    MAX_BYTES = 1 << 20
-
-    def __init__(self, root: Path | None):
-        from archc.fs import clean_stale
-
-        self.root = root / "cache" if root else None
-        if self.root and self.root.is_dir():
-            clean_stale(self.root)  # temporaries of sweeps killed with SIGKILL
-
-    def get(self, key: str, knobs: dict) -> Result | None:
-        path = self.root / f"{key}.json" if self.root else None
-        if path is None or not path.is_file():
-            return None
-        try:
-            with path.open("rb") as f:
-                return valid_entry(json.loads(f.read(self.MAX_BYTES + 1)), key, knobs)
-        except (OSError, ValueError):
-            return None  # unreadable or not JSON: recomputed, then replaced
-
-    def put(self, key: str, result: Result) -> None:
-        import tempfile
-
-        from archc.fs import guard
-
-        if not self.root:
-            return
-        path = self.root / f"{key}.json"
-        with guard(path):
-            self.root.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{key}.{os.getpid()}.", suffix=".tmp", dir=self.root)
-            try:
-                with os.fdopen(fd, "w") as f:
-                    f.write(json.dumps({"key": key, "result": asdict(result)}))
-                os.replace(tmp, path)  # unique per process: two sweeps sharing a cache never collide
-            finally:
-                Path(tmp).unlink(missing_ok=True)
-
-
 @dataclass
 class Sweep:
     spec: str
@@ -250,17 +186,17 @@ class Sweep:
             key = _key(text, self.variables, self.input, passes_of(knobs), profile)
             hit = cache.get(key, knobs)
             if hit is not None:
-                results[i] = hit
+                results[i] = Result(**hit)
             else:
                 todo.append((i, key, (self.spec, text, self.variables, self.input, knobs)))
         for (i, key, _), result in zip(todo, self._map([job for _, _, job in todo], progress)):
             results[i] = result
             if profile is None or result.status != "ok":
-                cache.put(key, result)
+                cache.put(key, asdict(result))
         if profile is not None:
             self._profile([results[i] for i, _, _ in todo], profile, progress)
             for i, key, _ in todo:
-                cache.put(key, results[i])
+                cache.put(key, asdict(results[i]))
         return [results[i] for i in range(len(configs))]
 
     def _map(self, jobs: list, progress):
