@@ -105,9 +105,10 @@ def test_killed_sweeps_end_their_workers(tmp_path, sig):
     out = tmp_path / "s"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    args = ["sweep", *SMALL[:1], "--grid", "width=0.125,0.25", "--input", "3x64x64", "--profile", "--jobs", "2",
-            "--out", out, "--force"]
-    for delay in (0.0, 1.5):  # as the workers start, and while they export
+    widths = ",".join(f"{0.1 + 0.03 * i:.2f}" for i in range(32))
+    args = ["sweep", *SMALL[:1], "--grid", f"width={widths}", "--grid", "input=3x256x256,3x512x512", "--jobs", "2",
+            "--out", out, "--force"]  # 64 configurations: enough for the worker pool
+    for delay in (0.0, 0.5):  # as the workers start, and while they work
         proc = _start(args, tmp_path)
         assert _wait_for(lambda: len(_descendants(proc.pid)) >= 3, proc), proc.communicate()[1]  # 2 + tracker
         time.sleep(delay)
