@@ -308,3 +308,17 @@ def test_build_output_faults_are_refused_before_export(tmp_path, out, message):
     result = runner.invoke(app, ["build", "specs/fastscnn.yaml", "--pass", "width=0.125", "--input", "3x64x64",
                                  "--out", str(out)])
     assert result.exit_code == 2 and message in result.output, result.output
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _unshare_ok(), reason="needs unshare -rm (user and mount namespaces)")
+def test_build_on_a_full_disk_is_a_user_error_and_leaves_nothing(tmp_path):
+    (tmp_path / "m").mkdir()
+    script = (f"mount -t tmpfs -o size=64k none {tmp_path}/m && cd {ROOT} && {sys.executable} -m archc build "
+              f"specs/fastscnn.yaml --pass width=0.125 --input 3x64x64 --out {tmp_path}/m/out; rc=$?; "
+              f"ls -a {tmp_path}/m; exit $rc")
+    result = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, timeout=600,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    errors = [e for e in result.stderr.splitlines() if not e.startswith("note:")]
+    assert result.returncode == 2 and len(errors) == 1 and "No space left" in errors[0], result.stderr
+    assert result.stdout.split() == [".", ".."]  # no output folder, no temporary
