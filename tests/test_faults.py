@@ -322,3 +322,11 @@ def test_build_on_a_full_disk_is_a_user_error_and_leaves_nothing(tmp_path):
     errors = [e for e in result.stderr.splitlines() if not e.startswith("note:")]
     assert result.returncode == 2 and len(errors) == 1 and "No space left" in errors[0], result.stderr
     assert result.stdout.split() == [".", ".."]  # no output folder, no temporary
+
+
+@pytest.mark.parametrize("kind, message", [("dir", "is a directory"), ("fifo", "empty")])
+def test_an_import_of_a_folder_or_fifo_says_what_it_is(tmp_path, kind, message):
+    os.mkdir(tmp_path / "b.yaml") if kind == "dir" else os.mkfifo(tmp_path / "b.yaml")
+    (tmp_path / "a.yaml").write_text("name: a\ninput: [3, 64, 64]\nstages:\n  - id: b\n    import: b.yaml\n")
+    result = cli("validate", tmp_path / "a.yaml", timeout=30)
+    assert result.returncode == 2 and message in result.stderr and "no such" not in result.stderr, result.stderr
