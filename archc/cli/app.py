@@ -49,9 +49,8 @@ def boundary(fn):
     @wraps(fn)
     def wrapper(*args, **kwargs):
         STOPS.clear()
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, _stop)
-            signal.signal(signal.SIGINT, _stop)
+        main = threading.current_thread() is threading.main_thread()
+        before = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)} if main else {}
         try:
             result = fn(*args, **kwargs)
             check_stopped()  # a library that swallowed the KeyboardInterrupt does not make it a success
@@ -72,6 +71,10 @@ def boundary(fn):
             raise typer.Exit(143) from None
         except Exception as exc:  # noqa: BLE001 - the bug boundary
             return _bug(exc)
+        finally:
+            for sig, handler in before.items():  # an in-process caller (tests, notebooks) gets its own back
+                if handler is not None:
+                    signal.signal(sig, handler)
 
     return wrapper
 
