@@ -23,7 +23,6 @@ SMALL = ["specs/fastscnn.yaml", "--pass", "width=0.125", "--input", "3x64x64"]
 
 
 def _model(nodes, inputs, outputs, inits=()):
-    import onnx
     from onnx import helper
 
     graph = helper.make_graph(nodes, "m", inputs, outputs, list(inits))

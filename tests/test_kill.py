@@ -86,8 +86,9 @@ def test_killed_builds_leave_nothing_and_lose_nothing(tmp_path):
     for sig, ready in ((signal.SIGINT, EARLY), (signal.SIGTERM, LATE), (signal.SIGKILL, EARLY),
                        (signal.SIGKILL, LATE)):
         proc = _start(["build", *SMALL, "--out", out, "--force"], tmp_path)
-        temp = lambda: next(iter(tmp_path.glob(f".out.{proc.pid}.*.tmp")), None)  # noqa: E731
-        assert _wait_for(lambda: temp() is not None and ready(temp()), proc), proc.communicate()[1]
+        pattern = f".out.{proc.pid}.*.tmp"
+        temp = lambda: next(iter(tmp_path.glob(pattern)), None)  # noqa: E731, B023 - used in this iteration
+        assert _wait_for(lambda: temp() is not None and ready(temp()), proc), proc.communicate()[1]  # noqa: B023
         _kill(proc, sig)
         if sig != signal.SIGKILL:  # cleaned up by the run itself
             assert _temporaries(tmp_path) == [], sig
@@ -110,7 +111,8 @@ def test_killed_sweeps_end_their_workers(tmp_path, sig):
             "--out", out, "--force"]  # 64 configurations: enough for the worker pool
     for delay in (0.0, 0.5):  # as the workers start, and while they work
         proc = _start(args, tmp_path)
-        assert _wait_for(lambda: len(_descendants(proc.pid)) >= 3, proc), proc.communicate()[1]  # 2 + tracker
+        pid = proc.pid
+        assert _wait_for(lambda: len(_descendants(pid)) >= 3, proc), proc.communicate()[1]  # noqa: B023 - 2 + tracker
         time.sleep(delay)
         workers = _descendants(proc.pid)
         _kill(proc, sig)
