@@ -247,3 +247,9 @@ def test_an_import_of_a_folder_or_fifo_says_what_it_is(tmp_path, kind, message):
     (tmp_path / "a.yaml").write_text("name: a\ninput: [3, 64, 64]\nstages:\n  - id: b\n    import: b.yaml\n")
     result = cli("validate", tmp_path / "a.yaml", timeout=30)
     assert result.returncode == 2 and message in result.stderr and "no such" not in result.stderr, result.stderr
+
+
+def test_an_input_suggestion_is_a_size_the_parser_takes():
+    result = runner.invoke(app, ["summary", "specs/fastscnn.yaml", "--input", "3x99999x99999"])
+    assert result.exit_code == 2 and "3x100000x100000" not in result.output
+    assert "the nearest below is 3x99968x99968" in result.output, result.output
