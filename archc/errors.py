@@ -47,6 +47,19 @@ class ExportError(ArchcError):
     """Export, simplification, verification or profiling failed."""
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised like KeyboardInterrupt so that every `finally` (temporaries, worker pools) runs."""
+
+
+STOPS: list = []  # the signals received (SIGINT, SIGTERM), recorded even where a library swallows the exception
+
+
+def check_stopped() -> None:
+    """Raise again for a signal received earlier: nothing is published after one."""
+    if STOPS:
+        raise Terminated() if STOPS[0] == "SIGTERM" else KeyboardInterrupt()
+
+
 def did_you_mean(word, choices) -> str:
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""

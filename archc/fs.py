@@ -22,7 +22,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from archc.errors import ArchcError
+from archc.errors import ArchcError, check_stopped
 
 MARKER = ".archc-build"  # the manifest: {"written_by": "archc", "files": [names]}
 OWNER = ".archc-tmp"  # inside each temporary folder: archc made it, so archc may remove it
@@ -105,6 +105,20 @@ def _mkdtemp(parent: Path, name: str) -> Path:
     return tmp
 
 
+@contextlib.contextmanager
+def temp_dir(name: str, parent: str | os.PathLike | None = None):
+    """A scratch folder `.<name>.<pid>.<random>.tmp` (in the system's temporary folder by default),
+    removed at the end; one left by a run killed with SIGKILL is removed by the next."""
+    parent = Path(parent or tempfile.gettempdir())
+    clean_stale(parent, name)
+    with guard(parent, "create a temporary folder in"):
+        tmp = _mkdtemp(parent, name)
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def _real(target: Path, flag: str) -> Path:
     """The path to write: a symbolic link's destination; refused when it dangles or the parent is missing."""
     if target.is_symlink() and not target.exists():
@@ -184,6 +198,7 @@ def atomic_dir(target: str | os.PathLike, force: bool = False, flag: str = "--ou
             for item in tmp.iterdir():
                 _publish(item, 0o777 if item.is_dir() else 0o666)
             with held_signals():
+                check_stopped()  # a SIGINT some library swallowed still stops the swap
                 _swap(tmp, real, force, flag)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -251,6 +266,7 @@ def atomic_file(target: str | os.PathLike):
         with guard(target):
             yield tmp
             _publish(tmp, 0o666)
+            check_stopped()
             os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import threading
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,8 @@ from archc.cli import app
 from archc.errors import ArchcError, SpecError
 from archc.fs import MARKER, atomic_dir
 from archc.lang.expr import evaluate
-from archc.tools.sweep import Cache, Result, Sweep
+from archc.tools.cache import Cache
+from archc.tools.sweep import Result, Sweep
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]
@@ -190,7 +192,7 @@ def test_stale_temporaries_of_dead_runs_are_removed(tmp_path):
 # 4: two sweeps sharing a cache write the same entry at once
 def test_concurrent_cache_writes_do_not_collide(tmp_path):
     cache, errors = Cache(tmp_path), []
-    result = Result("width=0.5", {"width": "0.5"}, params=1, macs=2, activation_bytes=3)
+    result = asdict(Result("width=0.5", {"width": "0.5"}, params=1, macs=2, activation_bytes=3))
 
     def put():
         try:
@@ -239,28 +241,12 @@ def test_sweep_out_keeps_a_users_results(tmp_path):
     assert (out / "mine.csv").read_text() == "mine" and (out / "results.json").exists()
 
 
-@pytest.mark.parametrize("setup, message", [
-    ("out_is_file", "exists and is not a directory"), ("cache_is_file", "cannot write"),
-    ("entry_is_folder", "Is a directory"), ("proc", "cannot"), ("dangling", "which does not exist")])
-def test_sweep_file_system_faults_are_user_errors(tmp_path, setup, message):
-    out = tmp_path / "s"
-    if setup == "out_is_file":
-        out.write_text("x")
-    elif setup == "dangling":
-        out.symlink_to(tmp_path / "nowhere" / "s")
-    elif setup == "proc":
-        out = Path("/proc/self/x")
-    else:
-        args = ["sweep", "specs/fastscnn.yaml", "--grid", "width=0.5", "--out", str(out)]
-        assert runner.invoke(app, args).exit_code == 0
-        for entry in (out / "cache").iterdir():
-            entry.unlink()
-            entry.mkdir() if setup == "entry_is_folder" else None
-        if setup == "cache_is_file":
-            (out / "cache").rmdir()
-            (out / "cache").write_text("x")
-    result = runner.invoke(app, ["sweep", "specs/fastscnn.yaml", "--grid", "width=0.5", "--out", str(out)])
-    assert result.exit_code == 2 and message in result.output, result.output
+@pytest.mark.parametrize("kind, message", [("dir", "is a directory"), ("fifo", "empty")])
+def test_an_import_of_a_folder_or_fifo_says_what_it_is(tmp_path, kind, message):
+    os.mkdir(tmp_path / "b.yaml") if kind == "dir" else os.mkfifo(tmp_path / "b.yaml")
+    (tmp_path / "a.yaml").write_text("name: a\ninput: [3, 64, 64]\nstages:\n  - id: b\n    import: b.yaml\n")
+    result = cli("validate", tmp_path / "a.yaml", timeout=30)
+    assert result.returncode == 2 and message in result.stderr and "no such" not in result.stderr, result.stderr
 
 
 # 8: read-only and full file systems (a private tmpfs mount in a user namespace)
@@ -280,3 +266,7 @@ def test_sweep_on_a_read_only_or_full_disk(tmp_path, mount, message):
     result = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, timeout=120)
     errors = [line for line in result.stderr.splitlines() if not line.startswith("sweep ")]  # progress lines aside
     assert result.returncode == 2 and message in result.stderr and len(errors) == 1, result.stderr
+def test_an_input_suggestion_is_a_size_the_parser_takes():
+    result = runner.invoke(app, ["summary", "specs/fastscnn.yaml", "--input", "3x99999x99999"])
+    assert result.exit_code == 2 and "3x100000x100000" not in result.output
+    assert "the nearest below is 3x99968x99968" in result.output, result.output

@@ -1,7 +1,6 @@
 """archc search: the space file, the staged trials, grid search against an exhaustive sweep, the CLI,
 and resuming a search killed by SIGINT and SIGKILL from its SQLite study."""
 import csv
-import os
 import signal
 import subprocess
 import sys

@@ -13,7 +13,7 @@ import archc.tools.sweep as sweep_mod
 from archc.compile import compile_spec
 from archc.cli import app
 from archc.errors import ArchcError
-from archc.tools.pareto import frontier, plot
+from archc.tools.pareto import frontier
 from archc.tools.sweep import Sweep, configurations, parse_grid
 
 runner = CliRunner()

@@ -13,7 +13,7 @@ from typing import Annotated, List, Optional
 import typer
 import typer.core
 
-from archc.errors import ArchcError
+from archc.errors import STOPS, ArchcError, Terminated, check_stopped
 from archc.fs import os_error
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -60,13 +60,12 @@ def main(debug: Annotated[bool, typer.Option("--debug", help="show tracebacks")]
     STATE["debug"] = debug
 
 
-class Terminated(BaseException):
-    """SIGTERM, raised like KeyboardInterrupt so that every `finally` (temporaries, worker pools) runs."""
-
-
-def _terminate(signum, frame):
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the clean-up short
-    raise Terminated()
+def _stop(signum, frame):
+    """SIGINT and SIGTERM: recorded (see errors.check_stopped), then raised; a second one is ignored
+    so that it cannot cut the clean-up short."""
+    STOPS.append(signal.Signals(signum).name)
+    signal.signal(signum, signal.SIG_IGN)
+    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
 
 def boundary(fn):
@@ -75,10 +74,13 @@ def boundary(fn):
 
     @wraps(fn)
     def wrapper(*args, **kwargs):
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, _terminate)
+        STOPS.clear()
+        main = threading.current_thread() is threading.main_thread()
+        before = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)} if main else {}
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
+            check_stopped()  # a library that swallowed the KeyboardInterrupt does not make it a success
+            return result
         except OSError as exc:
             if exc.filename is None:
                 return _bug(exc)
@@ -95,6 +97,10 @@ def boundary(fn):
             raise typer.Exit(143) from None
         except Exception as exc:  # noqa: BLE001 - the bug boundary
             return _bug(exc)
+        finally:
+            for sig, handler in before.items():  # an in-process caller (tests, notebooks) gets its own back
+                if handler is not None:
+                    signal.signal(sig, handler)
 
     return wrapper
 

@@ -39,8 +39,9 @@ def sweep(spec: SpecArg,
 
     from archc.cli import render
     from archc.fs import claim_dir
+    from archc.tools.cache import OUTPUTS
     from archc.tools.executors import executor as make_executor
-    from archc.tools.sweep import OUTPUTS, Sweep, configurations, parse_grid, write_results
+    from archc.tools.sweep import Sweep, configurations, parse_grid, write_results
 
     from archc.onnx.latency_model import load
 

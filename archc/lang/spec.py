@@ -100,6 +100,9 @@ class Spec:
         return replace(self, stages=tuple(stages))
 
 
+MAX_DIM = 99999  # the largest H or W `--input CxHxW` takes (five digits)
+
+
 def default_normalization(channels: int) -> tuple:
     """ImageNet's mean and std (gray: their average); other channel counts are left as they are."""
     return IMAGENET if channels == 3 else GRAY if channels == 1 else ((0.0,) * channels, (1.0,) * channels)

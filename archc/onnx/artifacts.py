@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Callable
 from archc.compile import Compiled
 from archc.lang.emit import emit
 from archc.errors import ArchcError, ExportError
-from archc.fs import atomic_dir
+from archc.fs import atomic_dir, temp_dir
 from archc.onnx import backends, profile as prof
 from archc.onnx.calib import files as calib_files
 from archc.onnx.export import check_dynamic_hw, export_onnx, save_checked
@@ -186,10 +185,10 @@ def profile_target(target, compiled, runtime_: str, options) -> tuple[list, list
                   ] if compiled.quantize else []
         return list(prof.measure({"torch": runner}, options.warmup, options.runs, options.progress).values()), unused
     options = replace(options, profile=True)  # the quantized model is timed here, not twice
-    with tempfile.TemporaryDirectory() as tmp:
-        product = produce(compiled, Path(tmp), options)
+    with temp_dir("archc-profile") as tmp:
+        product = produce(compiled, tmp, options)
         if runtime_ in backends.BACKENDS:
-            return _profile_backend(runtime_, product, shape, options, Path(tmp)), product.warnings
+            return _profile_backend(runtime_, product, shape, options, tmp), product.warnings
         return profile(product, shape, options, torch=runtime_ == "both", compiled=compiled), product.warnings
 
 

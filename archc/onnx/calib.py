@@ -3,17 +3,21 @@ normalized with the ImageNet mean and std, as torchvision-trained backbones expe
 .npy arrays already preprocessed to CxHxW, or seeded synthetic inputs."""
 from __future__ import annotations
 
+import io
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from archc.onnx import runtime
-from archc.errors import ExportError
+from archc.errors import ArchcError, ExportError
 
 IMAGES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 GRAY_MEAN, GRAY_STD = (0.449,), (0.226,)  # the RGB figures averaged, for 1-channel (Y) inputs
 SEED = 1
+MAX_BYTES = 256 * 1024 * 1024  # one calibration file
+MAX_PIXELS = 64 * 1024 * 1024  # one decoded image (8K x 8K); PIL's own bomb check warns at 89 M
 
 
 class Calibration:
@@ -57,15 +61,32 @@ def load(path: Path, shape) -> np.ndarray:
     return _array(path, shape) if path.suffix.lower() == ".npy" else _image(path, shape)
 
 
+def _read(path: Path) -> io.BytesIO:
+    """The file's bytes, bounded (a device or FIFO named x.png cannot hang or fill memory)."""
+    from archc.lang.yamlio import read_bytes
+
+    try:
+        return io.BytesIO(read_bytes(path, MAX_BYTES, "calibration file"))
+    except ArchcError as exc:
+        raise ExportError(f"--calib: {exc}") from None
+
+
 def _array(path: Path, shape) -> np.ndarray:
     try:
-        arr = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
+        arr = np.load(_read(path), allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
         raise ExportError(f"--calib: cannot read {path}: {exc}") from None
     if arr.shape != tuple(shape):
         raise ExportError(f"--calib: {path} holds an array of shape {list(arr.shape)}; the model takes "
                           f"{'x'.join(map(str, shape))} (.npy inputs are used as they are, already normalized)")
     return arr.astype(np.float32)
+
+
+def _check_pixels(path: Path, size) -> None:
+    """Refuse an image bomb (a small file that decodes to gigabytes) from its header, before decoding."""
+    if size[0] * size[1] > MAX_PIXELS:
+        raise ExportError(f"--calib: {path} is {size[0]}x{size[1]} pixels, more than the {MAX_PIXELS:,} a "
+                          f"calibration image may have; resize it (it is resized to the model's input anyway)")
 
 
 def _image(path: Path, shape) -> np.ndarray:
@@ -76,10 +97,14 @@ def _image(path: Path, shape) -> np.ndarray:
         raise ExportError(f"--calib: the model takes {c} channels; images give 1 or 3, so give .npy arrays "
                           f"of shape {c}x{h}x{w}")
     try:
-        with Image.open(path) as img:
-            img = img.convert("L" if c == 1 else "RGB").resize((w, h), Image.BILINEAR)
-    except (OSError, UnidentifiedImageError) as exc:
-        raise ExportError(f"--calib: cannot read image {path}: {exc}") from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)  # our bound below, not a warning
+            with Image.open(_read(path)) as img:
+                _check_pixels(path, img.size)
+                img = img.convert("L" if c == 1 else "RGB").resize((w, h), Image.BILINEAR)
+    except (OSError, UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning,
+            ValueError) as exc:
+        raise ExportError(f"--calib: cannot read image {path}: {str(exc).splitlines()[0][:200]}") from None
     arr = np.asarray(img, dtype=np.float32).reshape(h, w, c) / 255.0
     mean, std = (GRAY_MEAN, GRAY_STD) if c == 1 else (MEAN, STD)
     return ((arr - mean) / std).transpose(2, 0, 1).astype(np.float32)

@@ -4,7 +4,7 @@ from dataclasses import dataclass, replace
 
 from archc.errors import ArchcError, GraphError, PassError
 from archc.ops import pair
-from archc.lang.spec import Spec, parse_input
+from archc.lang.spec import MAX_DIM, Spec, parse_input
 from . import Pass, register
 from archc.ir.builds import Builds
 
@@ -72,10 +72,12 @@ def _refusal(builds: Builds, spec: Spec, chw: tuple, cause: str, strict: bool) -
         return f"input {c}x{h}x{w}: {why}; no valid size up to {SCAN * stride} found"
     text = f"input {c}x{h}x{w}: {why}; the smallest valid size is {c}x{sizes[0]}x{sizes[1]}"
     above = [_smallest(builds, spec, c, stride, axis, -(-d // stride), strict) for axis, d in ((1, h), (2, w))]
-    if None not in above and above != sizes:
+    if None not in above and max(above) > MAX_DIM:  # a size --input would refuse is no suggestion
+        text += f" (sizes go up to {MAX_DIM}: the nearest below is {c}x{h // stride * stride}x{w // stride * stride})"
+    elif None not in above and above != sizes:
         text += f" (the nearest at or above {h}x{w} is {c}x{above[0]}x{above[1]})"
     first = (c, -(-h // stride) * stride, -(-w // stride) * stride)
-    if bad and list(first[1:]) != sizes and list(first[1:]) != above:
+    if bad and list(first[1:]) != sizes and list(first[1:]) != above and max(first[1:]) <= MAX_DIM:
         text += f"; {first[0]}x{first[1]}x{first[2]} fails too: {_why(builds, spec, first, strict)}"
     return text
 

@@ -7,7 +7,7 @@ the same way). Analysis and latency go through the sweep's machinery and its con
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from archc.search.space import STAGES, stage_of
@@ -97,7 +97,7 @@ def eager_latency(sweep: Sweep, batch: list[dict], cache_dir: Path | None, profi
 
     cache, spec, code = Cache(cache_dir), load(sweep.spec, sweep.variables), code_digest()
     keys = [_key(code, spec, sweep.variables, sweep.input, passes_of(k), profile) for k in batch]
-    found = {key: hit for key, k in zip(keys, batch) if (hit := cache.get(key, k)) is not None}
+    found = {key: Result(**hit) for key, k in zip(keys, batch) if (hit := cache.get(key, k, _config(k))) is not None}
     runners = {}
     for key, knobs in zip(keys, batch):
         if key not in found and key not in runners:
@@ -106,5 +106,5 @@ def eager_latency(sweep: Sweep, batch: list[dict], cache_dir: Path | None, profi
     for key, t in (measure(runners, profile["warmup"], profile["runs"]) if runners else {}).items():
         knobs = batch[keys.index(key)]
         found[key] = Result(_config(knobs), knobs, median_ms=t["median_ms"], fps=t["fps"])
-        cache.put(key, found[key])
+        cache.put(key, asdict(found[key]))
     return [{"median_ms": found[key].median_ms, "fps": found[key].fps} for key in keys]

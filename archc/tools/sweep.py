@@ -16,8 +16,9 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from archc.errors import ArchcError
-from archc.version import VERSION
+from archc.tools.cache import FIELDS, Cache
 from archc.tools.executors import Failed, LocalExecutor
+from archc.version import VERSION
 
 CACHE_VERSION = "1"
 COLUMNS = ("config", "status", "params", "macs", "activation_bytes", "median_ms", "fps", "predicted_ms", "miou",
@@ -167,71 +168,11 @@ def _export(job) -> bytes:
         return Path(export_onnx(graph, f"{tmp}/model.onnx").path).read_bytes()
 
 
-OUTPUTS = ("results.csv", "results.json", "cache", "pareto.png", "pareto.svg")  # what sweep --out writes
-FIELDS = {"config": (str,), "knobs": (dict,), "status": (str,), "reason": (str,), "params": (int, type(None)),
-          "macs": (int, type(None)), "activation_bytes": (int, type(None)),
-          "median_ms": (float, int, type(None)), "fps": (float, int, type(None)),
-          "predicted_ms": (float, int, type(None)), "miou": (float, int, type(None)), "run": (str,)}
 assert set(FIELDS) == {f.name for f in fields(Result)}, "a Result field the cache does not check"
 
 
 def _config(knobs: dict) -> str:
     return " ".join(passes_of(knobs)) or "(baseline)"
-
-
-def valid_entry(entry, key: str, knobs: dict) -> Result | None:
-    """The cached Result if `entry` is one for exactly this key and configuration, else None."""
-    r = entry.get("result") if isinstance(entry, dict) and entry.get("key") == key else None
-    if not isinstance(r, dict) or set(r) != set(FIELDS):
-        return None
-    typed = all(isinstance(r[k], t) and not isinstance(r[k], bool) for k, t in FIELDS.items())
-    if not typed or r["knobs"] != knobs or r["config"] != _config(knobs) or r["status"] not in ("ok", "skipped"):
-        return None
-    if any(isinstance(r[k], int) and r[k] < 0 for k in ("params", "macs", "activation_bytes")):
-        return None
-    return Result(**r)
-
-
-class Cache:
-    """One JSON file per configuration under DIR/cache/, named by the content hash and holding it,
-    checked on every read: a damaged, swapped or foreign entry is recomputed, never trusted."""
-
-    MAX_BYTES = 1 << 20
-
-    def __init__(self, root: Path | None):
-        from archc.fs import clean_stale
-
-        self.root = root / "cache" if root else None
-        if self.root and self.root.is_dir():
-            clean_stale(self.root)  # temporaries of sweeps killed with SIGKILL
-
-    def get(self, key: str, knobs: dict) -> Result | None:
-        path = self.root / f"{key}.json" if self.root else None
-        if path is None or not path.is_file():
-            return None
-        try:
-            with path.open("rb") as f:
-                return valid_entry(json.loads(f.read(self.MAX_BYTES + 1)), key, knobs)
-        except (OSError, ValueError):
-            return None  # unreadable or not JSON: recomputed, then replaced
-
-    def put(self, key: str, result: Result) -> None:
-        import tempfile
-
-        from archc.fs import guard
-
-        if not self.root:
-            return
-        path = self.root / f"{key}.json"
-        with guard(path):
-            self.root.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{key}.{os.getpid()}.", suffix=".tmp", dir=self.root)
-            try:
-                with os.fdopen(fd, "w") as f:
-                    f.write(json.dumps({"key": key, "result": asdict(result)}))
-                os.replace(tmp, path)  # unique per process: two sweeps sharing a cache never collide
-            finally:
-                Path(tmp).unlink(missing_ok=True)
 
 
 @dataclass
@@ -259,20 +200,20 @@ class Sweep:
         keyed = profile if self.latency_model is None else {**(profile or {}), "latency_model": self.latency_model}
         for i, knobs in enumerate(configs):
             key = _key(code, spec, self.variables, self.input, passes_of(knobs), keyed)
-            hit = cache.get(key, knobs)
+            hit = cache.get(key, knobs, _config(knobs))
             if hit is not None:
-                results[i] = hit
+                results[i] = Result(**hit)
             else:
                 todo.append((i, key, knobs))
         for (i, key, knobs), result in zip(todo, self._map(spec, [knobs for _, _, knobs in todo], progress)):
             results[i] = _failed(knobs, result) if isinstance(result, Failed) else result
             if (profile is None or results[i].status != "ok") and results[i].status != "failed":
-                cache.put(key, result)
+                cache.put(key, asdict(result))
         if profile is not None:
             self._profile([results[i] for i, _, _ in todo], profile, progress)
             for i, key, _ in todo:
                 if results[i].status != "failed":
-                    cache.put(key, results[i])
+                    cache.put(key, asdict(results[i]))
         return [results[i] for i in range(len(configs))]
 
     def _map(self, spec, configs: list, progress):
@@ -292,14 +233,13 @@ class Sweep:
         """ONNX Runtime latency of every valid new configuration: exported in parallel, then
         timed in this one process with their runs interleaved, so that no two timings compete
         for the cores and drift on a shared machine hits all of them alike."""
-        import tempfile
-
+        from archc.fs import temp_dir
         from archc.onnx.profile import measure, ort_runner
 
         ok = [r for r in results if r.status == "ok"]
         if not ok:
             return
-        with tempfile.TemporaryDirectory(prefix="archc-sweep-") as tmp:
+        with temp_dir("archc-sweep") as tmp:
             jobs = [(self.spec, self.input, self.variables, r.knobs) for r in ok]
             paths = {}
             names = iter(r.config for r in ok)  # the executors keep the order of the jobs
