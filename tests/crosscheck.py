@@ -6,7 +6,8 @@ import torch
 import torchinfo
 
 from archc.ir.analysis import analyze
-from archc.torch.lower import MODULES, lower
+from archc.ops import OPS
+from archc.torch.lower import lower
 
 
 def torchinfo_figures(graph) -> tuple:
@@ -32,7 +33,7 @@ def forward_shapes(graph) -> tuple:
         h.remove()
     expected: dict = {}
     for node in graph:
-        if node.op in MODULES:
+        if OPS[node.op].module is not None:
             expected.setdefault(node.owner, []).append(tuple(node.shape))
     outs = out if isinstance(out, tuple) else (out,)
     expected["<outputs>"] = [tuple(graph.shape(o)) for o in graph.outputs]

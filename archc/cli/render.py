@@ -9,6 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from archc.ir.analysis import Report
+from archc.ops import OPS
 
 
 def _err() -> Console:
@@ -35,7 +36,7 @@ def summary(report: Report, layers: bool = True) -> None:
                           ("params", "right"), ("MACs", "right")):
             t.add_column(col, justify=just)
         for l in report.layers:
-            if l.op in ("act", "dropout", "identity") and not l.params:
+            if OPS[l.op].quiet and not l.params:
                 continue
             ins = ", ".join(shape(s) for s in l.inputs)
             p = num(l.params) if not l.share else f"(= {l.share})"
