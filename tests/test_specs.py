@@ -26,6 +26,7 @@ PINNED = {
     "erfnet": (2_066_836, 29_982_628_288),
     "essnetb": (572_928, 12_852_926_912),
     "bisenetv2": (3_358_627, 24_603_485_104),
+    "shufflenetv2": (2_278_604, 144_925_172),
 }
 
 # spec -> published figures as published: (params, params digits, MACs in M or None, MAC digits)
@@ -38,6 +39,7 @@ PUBLISHED = {
     "deeplabv3plus_mobilenetv3_small": (6.24, 2, None, None),
     "erfnet": (2_066_836, None, None, None),
     "bisenetv2": (3.4, 1, None, None),
+    "shufflenetv2": (2_278_604, None, 144.93, 2),  # torchvision 0.29 + torchinfo 1.8 (ShuffleNet V2 x1.0)
 }
 
 
