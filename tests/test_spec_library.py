@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 from libcheck import max_difference
+from refnets.enet import ENet
 from refnets.shufflenetv2 import ShuffleNetV2
 from torchcheck import torchinfo_totals
 
@@ -31,3 +32,13 @@ def test_shufflenetv2_torchinfo_agrees_with_the_analysis():
 def test_shufflenetv2_output_equals_the_reference(x):
     torch.manual_seed(0)
     assert max_difference("specs/shufflenetv2.yaml", ShuffleNetV2(x), "3x64x64", {"x": x}) < 1e-5
+
+
+def test_enet_counts_equal_the_reference_in_torchinfo():
+    """364,311 params (the paper: 0.37 M): the plain-torch ENet's torchinfo figures at 3x512x512."""
+    r = compile_spec("specs/enet.yaml").report
+    assert (r.params, r.macs, r.activation_bytes) == (364_311, 2_246_192_976, 705_167_360)
+
+
+def test_enet_output_equals_the_reference():
+    assert max_difference("specs/enet.yaml", ENet(), "3x64x64") < 1e-5

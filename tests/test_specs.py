@@ -27,6 +27,7 @@ PINNED = {
     "essnetb": (572_928, 12_852_926_912),
     "bisenetv2": (3_358_627, 24_603_485_104),
     "shufflenetv2": (2_278_604, 144_925_172),
+    "enet": (364_311, 2_246_192_976),
 }
 
 # spec -> published figures as published: (params, params digits, MACs in M or None, MAC digits)
@@ -40,6 +41,7 @@ PUBLISHED = {
     "erfnet": (2_066_836, None, None, None),
     "bisenetv2": (3.4, 1, None, None),
     "shufflenetv2": (2_278_604, None, 144.93, 2),  # torchvision 0.29 + torchinfo 1.8 (ShuffleNet V2 x1.0)
+    "enet": (0.36, 2, None, None),  # Paszke et al. 2016 print 0.37 M (rounded up from 0.364 M)
 }
 
 
