@@ -12,8 +12,11 @@ The imported stages are decoded by their own file (errors name it), their
 `$expressions` evaluated with their own variables, and then spliced in as if
 written here, under their own ids: `features.3.0.expand.conv` is the same
 module in the backbone and in the network that imports it. The import's id
-names the last imported output. Imports may nest; a cycle, a path outside the
-top spec's directory, or nesting deeper than MAX_DEPTH is an error.
+names the last imported output. `import: archc:NAME` takes a bundled spec by
+name. Imports may nest; a cycle, nesting deeper than MAX_DEPTH, or a file that
+resolves (symlinks followed) outside the top spec's folder, the bundled library
+and the folders in ARCHC_SPEC_PATH is an error: a spec is data, and must not
+make archc read arbitrary files.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from archc.errors import SpecError, did_you_mean
+from archc.lang import library
 from archc.lang.expr import resolve
 
 MAX_DEPTH = 8
@@ -45,18 +49,32 @@ def import_stages(doc, si: int, st: dict, host_vars: dict, chain: tuple, load) -
     return _attach(stages, st, doc, path), spec.blocks
 
 
+def _by_name(rel: str, mark) -> Path:
+    """The bundled spec `archc:NAME` names."""
+    name, specs = rel[len(library.PREFIX):], library.bundled()
+    if name not in specs:
+        raise SpecError(f"import '{rel}': no bundled spec '{name}' (bundled: {', '.join(specs)})"
+                        f"{did_you_mean(name, specs)}", mark)
+    return specs[name]
+
+
 def _locate(host_file: str, rel, chain: tuple, mark) -> tuple[Path, Path]:
     """(path as shown in messages, resolved path) of an import, refusing escapes and cycles."""
     if not isinstance(rel, str) or not rel.strip():
         raise SpecError(f"import: expected a spec file name, got {rel!r}", mark)
-    if Path(rel).is_absolute():
-        raise SpecError(f"import '{rel}': give a path relative to this spec, not an absolute one", mark)
-    shown = Path(host_file).parent / rel
+    if rel.startswith(library.PREFIX):
+        shown = _by_name(rel, mark)
+    elif Path(rel).is_absolute():
+        raise SpecError(f"import '{rel}': give a path relative to this spec (or archc:NAME for a bundled spec), "
+                        f"not an absolute one", mark)
+    else:
+        shown = Path(host_file).parent / rel
     real = shown.resolve()
-    root = chain[0].parent
-    if not real.is_relative_to(root):
-        raise SpecError(f"import '{rel}' points outside {root}, the directory of the top spec; "
-                        f"keep imported specs inside it", mark)
+    roots = library.trusted_roots(chain[0].parent)
+    if not any(real.is_relative_to(r) for r in roots):
+        raise SpecError(f"import '{rel}' leads to {real}, outside {chain[0].parent} (the top spec's folder) and "
+                        f"the bundled library; keep imported specs there, import a bundled one as archc:NAME, "
+                        f"or list its folder in ARCHC_SPEC_PATH", mark)
     if real in chain:
         cycle = " -> ".join(p.name for p in chain + (real,))
         raise SpecError(f"import cycle {cycle}; a spec cannot import itself, directly or not", mark)
