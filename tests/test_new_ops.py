@@ -68,3 +68,37 @@ def test_new_ops_export_and_verify(tmp_path):
     graph = compile_spec("t.yaml", text=HEAD + GOOD).graph
     checked = simplify_and_verify(export_onnx(graph, tmp_path / "m.onnx"), graph.input_shape)
     assert checked.max_abs_diff < 1e-4 and checked.output_scale > 0.1
+
+
+MBCONV = """name: t
+input: [16, 8, 8]
+blocks:
+  mbconv:
+    params: {se_from: {type: str, default: input}}
+    body:
+      - {id: expand, op: conv_bn_act, c: 64, k: 1, act: swish, momentum: 0.01}
+      - {id: se, op: se, reduction: 4, divisor: 1, squeeze_from: $se_from, act: swish, gate: sigmoid}
+stages:
+  - id: s
+    rows:
+      - {op: mbconv, se_from: FROM}
+"""
+
+
+@pytest.mark.parametrize("where,squeeze", [("input", 16), ("block_input", 4)])
+def test_se_squeezes_from_its_input_or_the_blocks(where, squeeze):
+    graph = compile_spec("t.yaml", text=MBCONV.replace("FROM", where)).graph
+    assert graph["s.0.0.se.fc1"].shape[0] == squeeze  # EfficientNet: 16 // 4, not 64 // 4
+    assert graph["s.0.0.expand.bn"].attrs["momentum"] == 0.01
+    assert graph["s.0.0.expand.act"].attrs["fn"] == "silu"
+
+
+def test_archc_ops_name_shows_one_op_in_full():
+    from typer.testing import CliRunner
+
+    from archc.cli import app
+
+    out = CliRunner().invoke(app, ["ops", "act"])
+    assert out.exit_code == 0 and "hswish" in out.output and "'relu'" in out.output and "example:" in out.output
+    bad = CliRunner().invoke(app, ["ops", "prelo"])
+    assert bad.exit_code == 2 and "did you mean 'prelu'" in bad.output

@@ -27,6 +27,7 @@ class Prov:
     block: str
     roles: tuple
     mark: object
+    block_in: int | None = None  # input channels of the row's outermost block (`block_in_c` in blocks)
 
     def step(self, sid: str) -> "Prov":
         return replace(self, roles=self.roles + (sid,))
@@ -196,7 +197,9 @@ class Builder:
             scope.update({f"{nm}_c": shape[0], f"{nm}_h": shape[1] if len(shape) > 1 else 1,
                           f"{nm}_w": shape[2] if len(shape) > 2 else 1})
         first = self.graph.shape(inputs[0])
-        scope.update(in_c=first[0], in_h=first[1] if len(first) > 1 else 1, in_w=first[2] if len(first) > 2 else 1)
+        prov = prov if prov.block_in is not None else replace(prov, block_in=first[0])
+        scope.update(in_c=first[0], in_h=first[1] if len(first) > 1 else 1, in_w=first[2] if len(first) > 2 else 1,
+                     block_in_c=prov.block_in)
         scope.update(self._block_args(block, args, scope, prefix, prov))
         for k, v in block.lets.items():
             scope[k] = self._resolve(v, scope, prov.mark)
