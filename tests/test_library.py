@@ -74,3 +74,34 @@ def test_the_wheel_ships_the_specs(tmp_path):
     names = zipfile.ZipFile(next(tmp_path.glob("archc-*.whl"))).namelist()
     shipped = {Path(n).stem for n in names if n.startswith("archc/specs/") and n.endswith(".yaml")}
     assert shipped == set(bundled())
+
+
+OVERRIDE = """name: mine
+input: [3, 224, 224]
+vars: {eps: 0.01}
+stages:
+  - id: backbone
+    import: archc:mobilenetv3_large
+    stages: [features]
+    WHAT
+"""
+
+
+def test_an_import_sets_the_imported_stages_defaults(tmp_path):
+    (tmp_path / "mine.yaml").write_text(OVERRIDE.replace("WHAT", "defaults: {eps: $eps, momentum: 0.01}"))
+    graph = compile_spec(tmp_path / "mine.yaml").graph
+    bns = [n for n in graph if n.op == "bn"]
+    assert len(bns) > 40 and all(n.attrs["eps"] == 0.01 for n in bns)  # over the spec's own defaults: eps 0.001
+    assert graph["features.0.0.bn"].attrs["momentum"] == 0.01  # the rows whose op takes momentum
+
+
+@pytest.mark.parametrize("what,error", [
+    ("vars: {eps: 0.01}", r"mine.yaml:8:\d+: import .*mobilenetv3_large.yaml: vars.eps: the spec has no variable "
+                          r"'eps' .*import's defaults"),
+    ("defaults: {epss: 0.01}", r"mine.yaml:8:\d+: defaults.epss: no imported row takes 'epss'"),
+    ("defaults: {eps: true}", r"mine.yaml:8:\d+: .*'eps' must be a float"),
+])
+def test_import_override_errors_point_at_the_importing_line(tmp_path, what, error):
+    (tmp_path / "mine.yaml").write_text(OVERRIDE.replace("WHAT", what))
+    with pytest.raises(SpecError, match=error):
+        compile_spec(tmp_path / "mine.yaml")

@@ -28,12 +28,13 @@ from archc.lang import library
 from archc.lang.expr import resolve
 
 MAX_DEPTH = 8
-TABLE_ONLY = ("rows", "columns", "defaults", "from")
+TABLE_ONLY = ("rows", "columns", "from")
 
 
-def import_stages(doc, si: int, st: dict, host_vars: dict, chain: tuple, load) -> tuple[list, dict]:
+def import_stages(doc, si: int, st: dict, host_vars: dict, chain: tuple, load, make_library) -> tuple[list, dict]:
     """The stages an `import:` stage stands for, and the imported spec's own blocks; `load` reads a spec
-    file (the spec module's own loader, passed in so that this module needs nothing above it)."""
+    file and `make_library(blocks)` gives the ops it may use (the spec module's own, passed in so that this
+    module needs nothing beside or above it)."""
 
     path = ("stages", si)
     for key in TABLE_ONLY:
@@ -42,11 +43,34 @@ def import_stages(doc, si: int, st: dict, host_vars: dict, chain: tuple, load) -
                             f"remove `{key}:`", doc.mark(path + (key,)))
     chain = chain or (Path(doc.file).resolve(),)
     shown, real = _locate(doc.file, st["import"], chain, doc.mark(path + ("import",)))
-    spec = load(shown, _vars(st, host_vars, shown, doc, path), chain=chain + (real,))
+    var_marks = {name: doc.mark(path + ("vars", name)) for name in st.get("vars", {})}
+    spec = load(shown, _vars(st, host_vars, shown, doc, path), chain=chain + (real,), var_marks=var_marks)
     stages = _select(spec, st.get("stages"), doc.mark(path + ("stages",)))
     stages = _truncate(stages, st.get("upto"), doc.mark(path + ("upto",)))
     stages = [_literal(stage, spec.vars) for stage in stages]
+    stages = _defaults(stages, st, host_vars, make_library(spec.blocks), doc, path)
     return _attach(stages, st, doc, path), spec.blocks
+
+
+def _defaults(stages: list, st: dict, host_vars: dict, lib, doc, path) -> list:
+    """The import's `defaults:` (e.g. {eps: 0.001}) on every imported row whose op takes them and that
+    does not set them itself; evaluated with the importing spec's variables, errors pointing here."""
+    for name, value in st.get("defaults", {}).items():
+        mark = doc.mark(path + ("defaults", name))
+        try:
+            value = resolve(value, host_vars)
+        except SpecError as exc:
+            raise SpecError(f"defaults.{name}: {exc.message}", mark) from None
+        takers = [(si, ri) for si, s in enumerate(stages) for ri, r in enumerate(s.rows)
+                  if name in lib.params_of(r.op) and name not in r.marks]
+        if not takers:
+            raise SpecError(f"defaults.{name}: no imported row takes '{name}' without setting it itself", mark)
+        for si, ri in takers:
+            row = stages[si].rows[ri]
+            lib.check_value(row.op, lib.params_of(row.op)[name], value, mark)
+            row = replace(row, fields={**row.fields, name: value}, marks={**row.marks, name: mark})
+            stages[si] = replace(stages[si], rows=stages[si].rows[:ri] + (row,) + stages[si].rows[ri + 1:])
+    return stages
 
 
 def _by_name(rel: str, mark) -> Path:

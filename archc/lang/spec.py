@@ -116,32 +116,36 @@ def _header(text: str) -> str:
     return "\n".join(lines)
 
 
-def load(file, variables: dict | None = None, text: str | None = None, chain: tuple = ()) -> Spec:
+def load(file, variables: dict | None = None, text: str | None = None, chain: tuple = (),
+         var_marks: dict | None = None) -> Spec:
     """Read, schema-validate and decode a spec file. `variables` override its `vars`;
-    `chain` is the files importing this one (outermost first), to refuse cycles."""
+    `chain` is the files importing this one (outermost first), to refuse cycles; `var_marks`
+    says where an importing spec set each variable, so errors point there."""
     doc = yamlio.load(file, text)
     if not isinstance(doc.data, dict):
         raise SpecError(f"{doc.file}:1:1: a spec is a mapping with 'name', 'input' and 'stages', "
                         f"not a {type(doc.data).__name__}")
     validate_schema(doc)
     raw_text = text if text is not None else yamlio.read_text(file)
-    return decode(doc, variables, _header(raw_text), chain)
+    return decode(doc, variables, _header(raw_text), chain, var_marks)
 
 
-def decode(doc: yamlio.Document, variables: dict | None = None, header: str = "", chain: tuple = ()) -> Spec:
+def decode(doc: yamlio.Document, variables: dict | None = None, header: str = "", chain: tuple = (),
+           var_marks: dict | None = None) -> Spec:
     d = doc.data
     vars_ = dict(d.get("vars", {}))
     for name, value in (variables or {}).items():
         if name not in vars_:
-            raise SpecError(f"--var {name}: the spec has no variable '{name}' "
-                            f"(it has: {', '.join(vars_) or 'none'}){did_you_mean(name, vars_)}",
-                            doc.mark(("vars",)))
+            who = f"import {doc.file}: vars.{name}" if var_marks else f"--var {name}"
+            raise SpecError(f"{who}: the spec has no variable '{name}' (it has: {', '.join(vars_) or 'none'})"
+                            f"{did_you_mean(name, vars_)}; set its stages' fields with the import's defaults:",
+                            (var_marks or {}).get(name) or doc.mark(("vars",)))
         vars_[name] = value
     lib = library(d.get("blocks", {}), doc)
     stages, seen, blocks = [], set(), dict(d.get("blocks", {}))
     for si, st in enumerate(d["stages"]):
         if "import" in st:
-            new, imported_blocks = import_stages(doc, si, st, vars_, chain, load)
+            new, imported_blocks = import_stages(doc, si, st, vars_, chain, load, library)
             _merge_blocks(blocks, imported_blocks, doc.mark(("stages", si, "import")))
         else:
             new = [_decode_stage(doc, si, st, lib)]
