@@ -25,7 +25,7 @@ def forward_shapes(graph) -> tuple:
     """(IR shapes, torch shapes): per module, every application in order, plus the outputs."""
     gm = lower(graph)
     seen: dict = {}
-    hooks = [m.register_forward_hook(lambda mod, i, o, name=name: seen.setdefault(name, []).append(tuple(o.shape[1:])))
+    hooks = [m.register_forward_hook(lambda mod, i, o, name=name: seen.setdefault(name, []).append(tuple((o[0] if isinstance(o, tuple) else o).shape[1:])))
              for name, m in gm.named_modules() if name and not list(m.children())]
     with torch.no_grad():
         out = gm(torch.zeros(1, *graph.input_shape))
