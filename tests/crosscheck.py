@@ -6,7 +6,8 @@ import torch
 import torchinfo
 
 from archc.ir.analysis import analyze
-from archc.torch.lower import MODULES, lower
+from archc.ops import OPS
+from archc.torch.lower import lower
 
 
 def torchinfo_figures(graph) -> tuple:
@@ -24,7 +25,7 @@ def forward_shapes(graph) -> tuple:
     """(IR shapes, torch shapes): per module, every application in order, plus the outputs."""
     gm = lower(graph)
     seen: dict = {}
-    hooks = [m.register_forward_hook(lambda mod, i, o, name=name: seen.setdefault(name, []).append(tuple(o.shape[1:])))
+    hooks = [m.register_forward_hook(lambda mod, i, o, name=name: seen.setdefault(name, []).append(tuple((o[0] if isinstance(o, tuple) else o).shape[1:])))
              for name, m in gm.named_modules() if name and not list(m.children())]
     with torch.no_grad():
         out = gm(torch.zeros(1, *graph.input_shape))
@@ -32,7 +33,7 @@ def forward_shapes(graph) -> tuple:
         h.remove()
     expected: dict = {}
     for node in graph:
-        if node.op in MODULES:
+        if OPS[node.op].module is not None:
             expected.setdefault(node.owner, []).append(tuple(node.shape))
     outs = out if isinstance(out, tuple) else (out,)
     expected["<outputs>"] = [tuple(graph.shape(o)) for o in graph.outputs]

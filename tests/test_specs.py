@@ -26,6 +26,8 @@ PINNED = {
     "erfnet": (2_066_836, 29_982_628_288),
     "essnetb": (572_928, 12_852_926_912),
     "bisenetv2": (3_358_627, 24_603_485_104),
+    "shufflenetv2": (2_278_604, 144_925_172),
+    "enet": (364_311, 2_246_192_976),
 }
 
 # spec -> what its source publishes, at the source's precision, and how far apart counting methods may
@@ -38,6 +40,9 @@ PUBLISHED = {
     "deeplabv3plus_mobilenetv2": (5.23, None, 0.001, "the student reports (ptflops): 5.23 M params"),
     "deeplabv3plus_mobilenetv3_small": (6.24, None, 0.001, "the student reports (ptflops): 6.24 M params"),
     "bisenetv2": (3.4, None, 0.015, "Yu et al. 2021: 3.4 M params (CoinCheung's code, inference mode)"),
+    "erfnet": (2.066836, None, 5e-7, "Romera et al.'s code (ERFNet, 20 classes): 2,066,836 params"),
+    "shufflenetv2": (2.278604, 144.925172, 5e-7, "torchvision 0.29 + torchinfo 1.8, ShuffleNet V2 x1.0 at 224x224"),
+    "enet": (0.37, None, 0.02, "Paszke et al. 2016, Table 3: 0.37 M params"),
 }
 # the header quotes the figure this spec gives, except where it quotes a source it does not match
 HEADER_QUOTES_OTHERS = {"essnetb": "quotes the thesis's ESSNetB-D (683,568 params); examples/essnet_grouping.py "

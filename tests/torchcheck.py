@@ -17,7 +17,7 @@ def torch_shapes(graph: Graph, module=None) -> dict:
         ShapeProp(gm).propagate(torch.zeros(1, *graph.input_shape))
     out = {}
     for n in gm.graph.nodes:
-        if "archc" in n.meta and "tensor_meta" in n.meta:
+        if "archc" in n.meta and hasattr(n.meta.get("tensor_meta"), "shape"):  # not a (map, indices) pair
             out[n.meta["archc"]] = tuple(n.meta["tensor_meta"].shape[1:])
     return out
 

@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from archc.ir.analysis import Report
+from archc.ops import OPS
 
 
 def _err() -> Console:
@@ -37,7 +38,7 @@ def summary(report: Report, layers: bool = True) -> None:
                           ("params", "right"), ("MACs", "right")):
             t.add_column(col, justify=just)
         for l in report.layers:
-            if l.op in ("act", "dropout", "identity") and not l.params:
+            if OPS[l.op].quiet and not l.params:
                 continue
             ins = ", ".join(shape(s) for s in l.inputs)
             p = num(l.params) if not l.share else f"(= {l.share})"
@@ -228,3 +229,28 @@ def profiles(results: list) -> None:
         t.add_row(r["model"], r["runtime"], f"{r['median_ms']:.3f}", f"{r['p90_ms']:.3f}", f"{r['mean_ms']:.3f}",
                   f"{r['std_ms']:.3f}", f"{r['fps']:.1f}")
     _console().print(t)
+
+
+def _default(p) -> str:
+    from archc.ops import REQUIRED
+
+    return "(required)" if p.default is REQUIRED else repr(p.default)
+
+
+def op_detail(entry, kind: str) -> None:
+    """One op or block in full: what it does, its parameters with defaults and choices, an example."""
+    console = _console()
+    console.print(f"[b]{entry.name}[/b] ({kind}): {entry.doc}", highlight=False)
+    t = Table(title="parameters")
+    for col in ("name", "type", "default", "choices / aliases", "meaning"):
+        t.add_column(col, overflow="fold")
+    for p in entry.params.values():
+        choices = ", ".join(map(str, p.choices)) + (f" (also {', '.join(p.aliases)})" if p.aliases else "")
+        t.add_row(p.name, p.type, _default(p), choices, p.doc)
+    console.print(t if entry.params else "parameters: none")
+    inputs = getattr(entry, "inputs", "1")
+    console.print(f"inputs: {', '.join(inputs) if isinstance(inputs, tuple) else inputs}", highlight=False)
+    for step in getattr(entry, "body", ()):
+        console.print(f"  - {step}", highlight=False, markup=False)
+    if entry.example:
+        console.print(f"example: {entry.example}", highlight=False, markup=False)

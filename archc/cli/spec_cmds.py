@@ -11,6 +11,7 @@ from archc.cli.app import (InputOpt, JsonOpt, PassOpt, RecipeOpt, SpecArg, VarOp
                            app, boundary)
 from archc.cli.weights_opts import WeightsMapOpt, WeightsOpt, original_of, with_weights
 from archc.cli.device_opts import LatencyModelOpt, predict
+from archc.errors import ArchcError
 
 
 @app.command()
@@ -48,12 +49,21 @@ def summary(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: V
 
 @app.command()
 @boundary
-def ops():
-    """List the primitive ops and blocks a spec can use."""
+def ops(name: Annotated[Optional[str], typer.Argument(help="one op or block, shown in full")] = None):
+    """List the primitive ops and blocks a spec can use (`archc ops NAME`: one of them in full)."""
     from archc.cli import render
+    from archc.errors import did_you_mean
     from archc.lang.blocks import stdlib
     from archc.ops import OPS
 
+    if name is not None:
+        found = OPS.get(name) or stdlib().get(name)
+        if found is None:
+            known = sorted(OPS) + sorted(stdlib())
+            raise ArchcError(f"archc ops {name}: no op or block '{name}'{did_you_mean(name, known)}; "
+                             f"`archc ops` lists them")
+        render.op_detail(found, "primitive" if name in OPS else "block")
+        return
     entries = [(o.name, "primitive", ", ".join(o.params), o.doc) for o in OPS.values()]
     entries += [(b.name, "block", ", ".join(b.params), b.doc) for b in stdlib().values()]
     render.ops(entries)

@@ -78,7 +78,7 @@ def layer_cost(op_name: str, attrs: dict, in_shapes: list, out: tuple) -> tuple[
 def analyze(graph: Graph) -> Report:
     layers = []
     for node in graph:
-        if node.op == "input":
+        if not OPS[node.op].layer:  # the graph input
             continue
         in_shapes = [graph.shape(i) for i in node.inputs]
         weights, macs, act = layer_cost(node.op, node.attrs, in_shapes, node.shape)

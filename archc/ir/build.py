@@ -3,7 +3,7 @@ blocks expand to primitives, and every node's shape is inferred as it is added."
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from archc.lang.blocks import STEP_KEYS, Block, Library
 from archc.ir.dilate import Dilation, output_stride
@@ -26,6 +26,7 @@ class Prov:
     block: str
     roles: tuple
     mark: object
+    block_in: int | None = None  # input channels of the row's outermost block (`block_in_c` in blocks)
 
     def step(self, sid: str) -> "Prov":
         return Prov(self.stage, self.row, self.repeat, self.block, self.roles + (sid,), self.mark)
@@ -47,7 +48,8 @@ class Builder:
     # -- spec level ------------------------------------------------------------
     def run(self) -> Graph:
         spec = self.spec
-        self.graph.add(Node("input", "input", {}, (), spec.input, mark=spec.input_mark, stride=1.0))
+        self.primitive("input", {"shape": list(spec.input)}, [], "input", Prov("", "", 0, "", (), spec.input_mark),
+                       {}, None)
         self.refs["input"] = "input"
         prev = ["input"]
         try:
@@ -73,7 +75,7 @@ class Builder:
             if row.id and row.id in self.refs:
                 raise SpecError(f"row id '{row.id}' is already a name in this spec", row.mark)
             inputs = self.lookup(row.frm, {}, row.field_mark("from")) if row.frm else cur
-            cur = [self._row(stage, key, row, inputs, limit)]
+            cur = self._row(stage, key, row, inputs, limit)
             self.refs[f"{stage.id}.{key}"] = cur[0]
             if row.id:
                 self.refs[row.id] = cur[0]
@@ -84,7 +86,7 @@ class Builder:
             self.refs[name] = self.lookup([ref], {}, stage.marks.get("taps", stage.mark))[0]
         return cur
 
-    def _row(self, stage: Stage, key: str, row: Row, inputs: list, limit: int | None = None) -> str:
+    def _row(self, stage: Stage, key: str, row: Row, inputs: list, limit: int | None = None) -> list:
         params = self.lib.params_of(row.op, row.mark)
         for r in range(row.n):
             args = {}
@@ -104,8 +106,8 @@ class Builder:
                                            f"{stage.id}.{key}.{r}", row.mark)
             prov = Prov(stage.id, key, r, row.op, (), row.mark)
             out = self.expand(row.op, args, inputs, f"{stage.id}.{key}.{r}", prov, {}, None)
-            inputs = [out]
-        return out
+            inputs = out if isinstance(out, list) else [out]  # a split row outputs its parts
+        return inputs
 
     def _channels(self, c: int, row: Row, name: str, mark) -> int:
         new = scale_channels(c, self.spec.width, row.width)
@@ -168,7 +170,9 @@ class Builder:
             scope.update({f"{nm}_c": shape[0], f"{nm}_h": shape[1] if len(shape) > 1 else 1,
                           f"{nm}_w": shape[2] if len(shape) > 2 else 1})
         first = self.graph.shape(inputs[0])
-        scope.update(in_c=first[0], in_h=first[1] if len(first) > 1 else 1, in_w=first[2] if len(first) > 2 else 1)
+        prov = prov if prov.block_in is not None else replace(prov, block_in=first[0])
+        scope.update(in_c=first[0], in_h=first[1] if len(first) > 1 else 1, in_w=first[2] if len(first) > 2 else 1,
+                     block_in_c=prov.block_in)
         scope.update(self._block_args(block, args, scope, prefix, prov))
         for k, v in block.lets.items():
             scope[k] = self._resolve(v, scope, prov.mark)
@@ -215,8 +219,9 @@ class Builder:
         if loop and loop[0] != loop[1] and self._resolve(step.get("shared", False), scope, prov.mark):
             share = share or loop
         out = self.expand(op, args, ins, f"{prefix}.{sid}", prov.step(sid), local, share)
-        local[sid] = [out]
-        return [out]
+        local[sid] = out if isinstance(out, list) else [out]
+        local.update({f"{sid}.{i}": [part] for i, part in enumerate(out)} if isinstance(out, list) else {})
+        return local[sid]
 
     def _loop(self, step, scope, local, ins, prefix, prov, share) -> list:
         sid = step["id"]
@@ -254,30 +259,23 @@ class Builder:
             problem = check_param(p, value)
             if problem:
                 raise SpecError(f"{name}: {op}: {problem}", prov.mark)
-            attrs[pname] = value
-        to = attrs.get("to")
-        if op == "resize" and to is not None:
-            attrs["size"] = list(self.graph.shape(self.lookup([to], local, prov.mark)[0])[1:])
-        in_shapes = [self.graph.shape(i) for i in inputs]
+            attrs[pname] = p.canonical(value)
+        refs = {r: self.lookup([attrs[r]], local, prov.mark)[0] for r in spec_op.refs if attrs.get(r) is not None}
         try:
+            _distinct(spec_op, inputs)
+            attrs = spec_op.bind(attrs, self.graph, inputs, refs)
+            in_shapes = [self.graph.shape(i) for i in inputs]
             shape = tuple(spec_op.infer(attrs, in_shapes))
         except GraphError as exc:
             raise GraphError(f"{name} ({op}): {exc.message}", prov.mark) from None
+        if spec_op.parts:  # one slice node per part: name.0, name.1, ...
+            return [self.primitive("slice", part, inputs, f"{name}.{i}", prov.step(str(i)), local, share)
+                    for i, part in enumerate(spec_op.parts(attrs, in_shapes[0]))]
         owner = self._owner(name, op, attrs, in_shapes, share, prov)
         node = Node(name, op, attrs, tuple(inputs), shape, prov.stage, prov.row, prov.repeat, prov.block,
-                    prov.roles, owner, prov.mark, self._stride(spec_op, attrs, inputs, local, prov))
+                    prov.roles, owner, prov.mark, spec_op.place(spec_op, attrs, self.graph, inputs, refs))
         self.graph.add(node)
         return name
-
-    def _stride(self, spec_op, attrs, inputs, local, prov):
-        known = [self.graph[i].stride for i in inputs if self.graph[i].stride is not None]
-        base = max(known) if known else None
-        if spec_op.name == "resize":
-            if attrs["to"] is not None:
-                return self.graph[self.lookup([attrs["to"]], local, prov.mark)[0]].stride
-            return base / attrs["scale"] if base is not None and attrs["scale"] else None
-        factor = spec_op.stride(attrs)
-        return None if factor is None or base is None else base * factor
 
     def _owner(self, name, op, attrs, in_shapes, share, prov):
         if not share or not name.startswith(share[0]):
@@ -290,6 +288,12 @@ class Builder:
             raise GraphError(f"{name} cannot share weights with {owner}: their ops or channel counts differ",
                              prov.mark)
         return other.owner
+
+
+def _distinct(spec_op, inputs) -> None:
+    twice = next((i for i in inputs if inputs.count(i) > 1), None)
+    if spec_op.distinct and twice:
+        raise GraphError(f"{spec_op.name} reads '{twice}' twice; name each input once")
 
 
 def _names(value) -> list:

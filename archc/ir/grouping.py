@@ -6,14 +6,12 @@ from dataclasses import replace
 from archc.errors import SpecError
 from archc.ir.graph import Graph, Node
 from archc.lang.select import Selector, check_nodes
-from archc.ops import pair
-
-WEIGHTED = ("conv", "deconv", "linear")
+from archc.ops import OPS
 
 
 def is_pointwise(node: Node) -> bool:
     """A dense 1x1 convolution: the kind grouping may split."""
-    return node.op == "conv" and pair(node.attrs["k"]) == (1, 1) and node.attrs["groups"] == 1
+    return OPS[node.op].groupable(node.attrs)
 
 
 def head_convs(graph: Graph) -> set:
@@ -21,9 +19,9 @@ def head_convs(graph: Graph) -> set:
     heads = set()
     for name in graph.outputs:
         node = graph[name]
-        while node.op not in WEIGHTED and len(node.inputs) == 1:
+        while not OPS[node.op].weighted and len(node.inputs) == 1:
             node = graph[node.inputs[0]]
-        if node.op == "conv":
+        if OPS[node.op].groupable({**node.attrs, "groups": 1}):
             heads.add(node.name)
     return heads
 

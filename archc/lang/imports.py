@@ -12,8 +12,11 @@ The imported stages are decoded by their own file (errors name it), their
 `$expressions` evaluated with their own variables, and then spliced in as if
 written here, under their own ids: `features.3.0.expand.conv` is the same
 module in the backbone and in the network that imports it. The import's id
-names the last imported output. Imports may nest; a cycle, a path outside the
-top spec's directory, or nesting deeper than MAX_DEPTH is an error.
+names the last imported output. `import: archc:NAME` takes a bundled spec by
+name. Imports may nest; a cycle, nesting deeper than MAX_DEPTH, or a file that
+resolves (symlinks followed) outside the top spec's folder, the bundled library
+and the folders in ARCHC_SPEC_PATH is an error: a spec is data, and must not
+make archc read arbitrary files.
 """
 from __future__ import annotations
 
@@ -21,15 +24,17 @@ from dataclasses import replace
 from pathlib import Path
 
 from archc.errors import SpecError, did_you_mean
+from archc.lang import library
 from archc.lang.expr import resolve
 
 MAX_DEPTH = 8
-TABLE_ONLY = ("rows", "columns", "defaults", "from")
+TABLE_ONLY = ("rows", "columns", "from")
 
 
-def import_stages(doc, si: int, st: dict, host_vars: dict, chain: tuple, load) -> tuple[list, object]:
-    """The stages an `import:` stage stands for, and the imported Spec (its blocks, its sources); `load` reads a spec
-    file (the spec module's own loader, passed in so that this module needs nothing above it)."""
+def import_stages(doc, si: int, st: dict, host_vars: dict, chain: tuple, load, make_library) -> tuple[list, object]:
+    """The stages an `import:` stage stands for, and the imported Spec (its blocks, its sources); `load` reads a
+    spec file and `make_library(blocks)` gives the ops it may use (the spec module's own, passed in so that this
+    module needs nothing beside or above it)."""
 
     path = ("stages", si)
     for key in TABLE_ONLY:
@@ -38,25 +43,62 @@ def import_stages(doc, si: int, st: dict, host_vars: dict, chain: tuple, load) -
                             f"remove `{key}:`", doc.mark(path + (key,)))
     chain = chain or (Path(doc.file).resolve(),)
     shown, real = _locate(doc.file, st["import"], chain, doc.mark(path + ("import",)))
-    spec = load(shown, _vars(st, host_vars, shown, doc, path), chain=chain + (real,))
+    var_marks = {name: doc.mark(path + ("vars", name)) for name in st.get("vars", {})}
+    spec = load(shown, _vars(st, host_vars, shown, doc, path), chain=chain + (real,), var_marks=var_marks)
     stages = _select(spec, st.get("stages"), doc.mark(path + ("stages",)))
     stages = _truncate(stages, st.get("upto"), doc.mark(path + ("upto",)))
     stages = [_literal(stage, spec.vars) for stage in stages]
+    stages = _defaults(stages, st, host_vars, make_library(spec.blocks), doc, path)
     return _attach(stages, st, doc, path), spec
+
+
+def _defaults(stages: list, st: dict, host_vars: dict, lib, doc, path) -> list:
+    """The import's `defaults:` (e.g. {eps: 0.001}) on every imported row whose op takes them and that
+    does not set them itself; evaluated with the importing spec's variables, errors pointing here."""
+    for name, value in st.get("defaults", {}).items():
+        mark = doc.mark(path + ("defaults", name))
+        try:
+            value = resolve(value, host_vars)
+        except SpecError as exc:
+            raise SpecError(f"defaults.{name}: {exc.message}", mark) from None
+        takers = [(si, ri) for si, s in enumerate(stages) for ri, r in enumerate(s.rows)
+                  if name in lib.params_of(r.op) and name not in r.marks]
+        if not takers:
+            raise SpecError(f"defaults.{name}: no imported row takes '{name}' without setting it itself", mark)
+        for si, ri in takers:
+            row = stages[si].rows[ri]
+            lib.check_value(row.op, lib.params_of(row.op)[name], value, mark)
+            row = replace(row, fields={**row.fields, name: value}, marks={**row.marks, name: mark})
+            stages[si] = replace(stages[si], rows=stages[si].rows[:ri] + (row,) + stages[si].rows[ri + 1:])
+    return stages
+
+
+def _by_name(rel: str, mark) -> Path:
+    """The bundled spec `archc:NAME` names."""
+    name, specs = rel[len(library.PREFIX):], library.bundled()
+    if name not in specs:
+        raise SpecError(f"import '{rel}': no bundled spec '{name}' (bundled: {', '.join(specs)})"
+                        f"{did_you_mean(name, specs)}", mark)
+    return specs[name]
 
 
 def _locate(host_file: str, rel, chain: tuple, mark) -> tuple[Path, Path]:
     """(path as shown in messages, resolved path) of an import, refusing escapes and cycles."""
     if not isinstance(rel, str) or not rel.strip():
         raise SpecError(f"import: expected a spec file name, got {rel!r}", mark)
-    if Path(rel).is_absolute():
-        raise SpecError(f"import '{rel}': give a path relative to this spec, not an absolute one", mark)
-    shown = Path(host_file).parent / rel
+    if rel.startswith(library.PREFIX):
+        shown = _by_name(rel, mark)
+    elif Path(rel).is_absolute():
+        raise SpecError(f"import '{rel}': give a path relative to this spec (or archc:NAME for a bundled spec), "
+                        f"not an absolute one", mark)
+    else:
+        shown = Path(host_file).parent / rel
     real = shown.resolve()
-    root = chain[0].parent
-    if not real.is_relative_to(root):
-        raise SpecError(f"import '{rel}' points outside {root}, the directory of the top spec; "
-                        f"keep imported specs inside it", mark)
+    roots = library.trusted_roots(chain[0].parent)
+    if not any(real.is_relative_to(r) for r in roots):
+        raise SpecError(f"import '{rel}' leads to {real}, outside {chain[0].parent} (the top spec's folder) and "
+                        f"the bundled library; keep imported specs there, import a bundled one as archc:NAME, "
+                        f"or list its folder in ARCHC_SPEC_PATH", mark)
     if real in chain:
         cycle = " -> ".join(p.name for p in chain + (real,))
         raise SpecError(f"import cycle {cycle}; a spec cannot import itself, directly or not", mark)

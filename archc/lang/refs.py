@@ -1,5 +1,5 @@
 """Renaming what a spec's references point at, everywhere they occur: stage and
-row `from:`, `outputs:`, a resize row's `to:` and `grouping:` selectors. Used
+row `from:`, `outputs:`, an op's node-naming params (resize `to:`) and `grouping:` selectors. Used
 by passes that remove rows, which shifts the indices of the rows after them."""
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from archc.errors import PassError
 from archc.lang.expr import is_expr
 from archc.lang.select import Selector
 from archc.lang.spec import Spec
+from archc.ops import OPS
 
 
 class Renamer:
@@ -41,10 +42,10 @@ class Renamer:
 
     def _row(self, st, i, row):
         reader = f"{st.id}.{row.id or i}"
-        fields = row.fields
-        to = fields.get("to")
-        if row.op == "resize" and isinstance(to, str) and not is_expr(to):
-            fields = {**fields, "to": self.ref(to, reader)}
+        fields = dict(row.fields)
+        for key in OPS[row.op].refs if row.op in OPS else ():  # params naming a node (resize `to:`)
+            if isinstance(fields.get(key), str) and not is_expr(fields[key]):
+                fields[key] = self.ref(fields[key], reader)
         return replace(row, frm=self.refs(row.frm, reader), fields=fields)
 
     def _grouping(self, g):

@@ -159,12 +159,14 @@ def _header(text: str) -> str:
     return "\n".join(lines)
 
 
-def load(file, variables: dict | None = None, text: str | None = None, chain: tuple = ()) -> Spec:
+def load(file, variables: dict | None = None, text: str | None = None, chain: tuple = (),
+         var_marks: dict | None = None) -> Spec:
     """Read, schema-validate and decode a spec file. `variables` override its `vars`;
-    `chain` is the files importing this one (outermost first), to refuse cycles."""
+    `chain` is the files importing this one (outermost first), to refuse cycles; `var_marks`
+    says where an importing spec set each variable, so errors point there."""
     text = yamlio.read_text(file) if text is None else text  # read once: a pipe cannot be read twice
     doc = _document(str(file), text)
-    spec = decode(doc, variables, _header(text), chain)
+    spec = decode(doc, variables, _header(text), chain, var_marks)
     return replace(spec, sources=((doc.file, hashlib.sha256(text.encode()).hexdigest()),) + spec.sources)
 
 
@@ -180,20 +182,22 @@ def _document(file: str, text: str) -> yamlio.Document:
     return doc
 
 
-def decode(doc: yamlio.Document, variables: dict | None = None, header: str = "", chain: tuple = ()) -> Spec:
+def decode(doc: yamlio.Document, variables: dict | None = None, header: str = "", chain: tuple = (),
+           var_marks: dict | None = None) -> Spec:
     d = doc.data
     vars_ = dict(d.get("vars", {}))
     for name, value in (variables or {}).items():
         if name not in vars_:
-            raise SpecError(f"--var {name}: the spec has no variable '{name}' "
-                            f"(it has: {', '.join(vars_) or 'none'}){did_you_mean(name, vars_)}",
-                            doc.mark(("vars",)))
+            who = f"import {doc.file}: vars.{name}" if var_marks else f"--var {name}"
+            raise SpecError(f"{who}: the spec has no variable '{name}' (it has: {', '.join(vars_) or 'none'})"
+                            f"{did_you_mean(name, vars_)}; set its stages' fields with the import's defaults:",
+                            (var_marks or {}).get(name) or doc.mark(("vars",)))
         vars_[name] = value
     lib = library(d.get("blocks", {}), doc)
     stages, seen, blocks, sources = [], set(), dict(d.get("blocks", {})), []
     for si, st in enumerate(d["stages"]):
         if "import" in st:
-            new, imported = import_stages(doc, si, st, vars_, chain, load)
+            new, imported = import_stages(doc, si, st, vars_, chain, load, library)
             _merge_blocks(blocks, imported.blocks, doc.mark(("stages", si, "import")))
             sources.extend(imported.sources)
         else:

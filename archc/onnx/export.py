@@ -20,12 +20,9 @@ from pathlib import Path
 
 from archc.errors import ExportError
 from archc.ir.graph import Graph
+from archc.ops import OPS
 
 OPSET = 20
-# ops whose lowering bakes the build's spatial size in: a graph with one of them is
-# only correct at that size
-SIZE_BOUND = {"resize": "is lowered to a fixed output size", "adaptive_avgpool": "pools to windows fixed by the map size",
-              "flatten": "fixes the feature count", "linear": "fixes the feature count"}
 
 
 @contextlib.contextmanager
@@ -54,18 +51,16 @@ class Exported:
 
 def check_lowerable(graph: Graph) -> None:
     """Every op needs a torch lowering; say which node lacks one before torch runs."""
-    from archc.torch.lower import FUNCTIONS, MODULES
-
     for node in graph:
-        if node.op != "input" and node.op not in MODULES and node.op not in FUNCTIONS:
+        if not OPS[node.op].lowerable:
             raise ExportError(f"node '{node.name}': op '{node.op}' has no torch lowering, so it cannot be "
-                              f"exported to ONNX; drop it or add a lowering in archc/lower.py", node.mark)
+                              f"exported to ONNX; drop it or give its entry in archc/ops/ a lowering", node.mark)
 
 
 def check_dynamic_hw(graph: Graph) -> None:
     """Refuse dynamic H/W: name the first node whose lowering is only right at the build size."""
-    bound = next((n for n in graph if n.op in SIZE_BOUND), None)
-    where = (f"node '{bound.name}' ({bound.op}) {SIZE_BOUND[bound.op]}" if bound else
+    bound = next((n for n in graph if OPS[n.op].size_bound), None)
+    where = (f"node '{bound.name}' ({bound.op}) {OPS[bound.op].size_bound}" if bound else
              "archc cannot yet check an ONNX graph at sizes it was not built for")
     raise ExportError(f"--dynamic-hw: {where}, so the model would be wrong at other input sizes; build one model "
                       f"per size with --input CxHxW (only the batch may be dynamic: --dynamic-batch)")

@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from archc.errors import ArchcError, GraphError, PassError
-from archc.ops import pair
+from archc.ops import OPS
 from archc.lang.spec import MAX_DIM, Spec, parse_input
 from . import Pass, register
 from archc.ir.builds import Builds
@@ -100,8 +100,8 @@ def _bins_need(builds: Builds, spec: Spec, axis: int) -> int:
     graph, need = builds(spec), 1
     for node in graph:
         src = graph[node.inputs[0]] if node.inputs else None
-        if node.op == "adaptive_avgpool" and src.stride:
-            need = max(need, int(pair(node.attrs["size"])[axis - 1] * src.stride))
+        if OPS[node.op].bins and src.stride:
+            need = max(need, int(OPS[node.op].bins(node.attrs)[axis - 1] * src.stride))
     return need
 
 
@@ -121,8 +121,8 @@ def _problem(builds: Builds, spec: Spec, strict: bool):
 def _overfull_pools(graph):
     """The first adaptive pooling with more bins than its map has pixels, described; else None."""
     for node in graph:
-        if node.op == "adaptive_avgpool":
-            (h, w), (bh, bw) = graph.shape(node.inputs[0])[1:], pair(node.attrs["size"])
+        if OPS[node.op].bins:
+            (h, w), (bh, bw) = graph.shape(node.inputs[0])[1:], OPS[node.op].bins(node.attrs)
             if bh > h or bw > w:
                 return f"{node.name}: pooling bin {bh}x{bw} exceeds the {h}x{w} feature map"
     return None

@@ -10,6 +10,7 @@ from pathlib import Path
 from archc.ir.analysis import analyze
 from archc.errors import ArchcError
 from archc.ir.graph import Graph
+from archc.ops import OPS
 
 
 def _shape(s) -> str:
@@ -38,7 +39,7 @@ def _units(graph: Graph, expand: bool) -> tuple[dict, list]:
 
 
 def _label(uid, u, expand) -> str:
-    if u["op"] == "input":
+    if OPS[u["op"]].inputs == "0":  # a graph input: its name and shape
         return f"input\\n{_shape(u['out'])}"
     head = uid.rsplit(".", 1)[-1] if expand else uid
     return f"{head}\\n{u['block']}\\n{_shape(u['out'])}" + (f"\\n{u['macs'] / 1e6:.2f} M MACs" if u["macs"] else "")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from archc.ir.analysis import analyze, layer_cost
 from archc.compile import Compiled
-from archc.ops import pair
+from archc.ops import OPS
 
 
 @dataclass(frozen=True)
@@ -35,23 +35,10 @@ class RowInfo:
     layers: tuple = ()  # every layer of the row (all repeats), for per-layer latency
 
 
-def _x(*factors) -> str:
-    return "·".join(str(f) for f in factors)
-
-
 def formula(op: str, attrs: dict, ins: list, out: tuple) -> str:
-    """The arithmetic behind a primitive's MACs, as torchinfo counts them."""
+    """The arithmetic behind a primitive's MACs, as torchinfo counts them (the op's own `formula`)."""
     weights, macs, _ = layer_cost(op, attrs, ins, out)
-    if op in ("conv", "deconv"):
-        kh, kw = pair(attrs["k"])
-        g, cin, (c, h, w) = attrs["groups"], ins[0][0], out
-        text = f"{_x(kh, kw)}·{cin}/{g}·{_x(c, h, w)}" if g > 1 else _x(kh, kw, cin, c, h, w)
-        return text + (f" + {_x(c, h, w)}" if attrs["bias"] else "") + f" = {macs:,}"
-    if op == "bn":
-        return f"2·{ins[0][0]} = {macs:,}"
-    if op == "linear":
-        return f"{ins[0][0]}·{attrs['c']}" + (f" + {attrs['c']}" if attrs["bias"] else "") + f" = {macs:,}"
-    return "no parameters: 0" if not weights else f"{macs:,}"
+    return OPS[op].formula(attrs, ins, out, macs) if weights else "no parameters: 0"
 
 
 def explain(compiled: Compiled) -> list[RowInfo]:

@@ -19,6 +19,7 @@ from archc.ir.graph import Graph
 
 PATH_KEY = "archc.path"
 FUSED_KEY = "archc.fused"  # the batch norm folded into this conv
+CALLS = "~calls"  # suffix of the module holding a node's function calls when the node also has a module
 
 
 def scoped(gm):
@@ -27,13 +28,15 @@ def scoped(gm):
     import torch.fx as fx
 
     owners, graph, env, modules, calls = dict(gm.named_modules()), fx.Graph(), {}, {}, {}
+    with_module = {n.meta.get("archc") for n in gm.graph.nodes if n.op == "call_module"}
     for n in gm.graph.nodes:
         path, args = n.meta.get("archc"), fx.map_arg(n.args, env.__getitem__)
         kwargs = fx.map_arg(n.kwargs, env.__getitem__)
         if n.op == "call_function" and path:
-            fns = calls.setdefault(path, [])
+            key = f"{path}{CALLS}" if path in with_module else path  # a maxpool's module and its unpacking
+            fns = calls.setdefault(key, [])
             fns.append(n.target)
-            env[n] = graph.call_module(path, (len(fns) - 1, *args), kwargs)
+            env[n] = graph.call_module(key, (len(fns) - 1, *args), kwargs)
         elif n.op == "call_module" and path:
             modules[path] = owners[n.target] if n.target == path else _Alias(owners[n.target])
             env[n] = graph.call_module(path, args, kwargs)
@@ -92,7 +95,7 @@ def _origin(node, graph: Graph):
         scopes = ast.literal_eval(meta.get("pkg.torch.onnx.name_scopes", "[]"))
     except (ValueError, SyntaxError):
         return None, None
-    path = next((s for s in scopes if s in graph), None)
+    path = next((s.removesuffix(CALLS) for s in scopes if s.removesuffix(CALLS) in graph), None)
     if path and node.op_type == "Conv" and graph[path].op == "bn":  # BN folded into its conv
         return graph[path].inputs[0], path
     return path, None

@@ -1,0 +1,76 @@
+"""Channel ranges: slice, split / chunk (one slice per part) and zero channel padding."""
+from __future__ import annotations
+
+import operator
+
+from archc.errors import GraphError
+from archc.ops.core import Param, op, spatial
+
+
+def _slice_call(ctx, node, args):
+    a = node.attrs
+    return ctx.fg.call_function(operator.getitem, (args[0], (slice(None), slice(a["start"], a["end"]))))
+
+
+@op("slice", params=(Param("start", "int", 0, doc="first channel", min=0),
+                     Param("end", "int", None, doc="one past the last channel (default: all)", min=1)),
+    call=_slice_call, example="{op: slice, start: 0, end: 58}")
+def _slice(a, ins):
+    """Channels start..end-1 of the input (x[:, start:end]); ShuffleNetV2 keeps one half, convolves the other."""
+    c = spatial(ins[0], "slice")[0]
+    end = c if a["end"] is None else a["end"]
+    if not 0 <= a["start"] < end <= c:
+        raise GraphError(f"slice {a['start']}:{end} is not a channel range of the input's {c} channels; "
+                         f"use 0 <= start < end <= {c}")
+    return (end - a["start"], *ins[0][1:])
+
+
+def _sizes(a, c: int) -> list:
+    """The part sizes of a split: `sizes` as given, or `chunks` equal parts."""
+    if (a["sizes"] is None) == (a["chunks"] is None):
+        raise GraphError("split takes either `sizes: [c1, c2, ...]` or `chunks: N`, not both or neither")
+    if a["chunks"] is not None:
+        if c % a["chunks"]:
+            raise GraphError(f"split chunks={a['chunks']} does not divide the input's {c} channels")
+        return [c // a["chunks"]] * a["chunks"]
+    sizes = a["sizes"]
+    if len(sizes) < 2 or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in sizes):
+        raise GraphError(f"split sizes {sizes} must be two or more positive channel counts")
+    if sum(sizes) != c:
+        raise GraphError(f"split sizes {sizes} add up to {sum(sizes)}, not the input's {c} channels")
+    return sizes
+
+
+def _parts(a, shape) -> list:
+    bounds, start = [], 0
+    for size in _sizes(a, shape[0]):
+        bounds.append({"start": start, "end": start + size})
+        start += size
+    return bounds
+
+
+@op("split", params=(Param("sizes", "list", None, doc="channels of each part"),
+                     Param("chunks", "int", None, doc="or: this many equal parts", min=1)),
+    parts=_parts, example="{id: halves, op: split, chunks: 2}   # then from: halves.0, halves.1")
+def _split(a, ins):
+    """Split the channels into parts (torch.split / torch.chunk): one `slice` node per part, named
+    ID.0, ID.1, ...; `from: ID` reads all parts, `from: ID.1` one of them."""
+    _sizes(a, spatial(ins[0], "split")[0])
+    return tuple(ins[0])
+
+
+def _pad_call(ctx, node, args):
+    import torch.nn.functional as F
+
+    extra = node.shape[0] - ctx.shape(node.inputs[0])[0]
+    return ctx.fg.call_function(F.pad, (args[0], (0, 0, 0, 0, 0, extra)))
+
+
+@op("pad", params=(Param("c", "channels", doc="output channels: the input's, then zeros"),),
+    call=_pad_call, example="{op: pad, c: 64}   # ENet: the main branch of a downsampling bottleneck")
+def _pad(a, ins):
+    """Zero channel padding: the input's channels followed by c - in_c channels of zeros."""
+    cin = spatial(ins[0], "pad")[0]
+    if a["c"] < cin:
+        raise GraphError(f"pad c={a['c']} is fewer than the input's {cin} channels; padding only adds channels")
+    return (a["c"], *ins[0][1:])

@@ -1,0 +1,81 @@
+"""Per-element and per-channel ops: batch norm, activations, PReLU, dropout."""
+from __future__ import annotations
+
+from archc.errors import GraphError
+from archc.ops.core import Param, op
+
+
+def _bn_module(a, ins):
+    from torch import nn
+
+    return nn.BatchNorm2d(ins[0][0], eps=a["eps"], momentum=a["momentum"])
+
+
+@op("bn", params=(Param("eps", "float", 1e-5, above=0.0), Param("momentum", "float", 0.1, doc="running-statistics update")),
+    count=lambda a, ins: 2 * ins[0][0], module=_bn_module,
+    formula=lambda a, ins, out, macs: f"2·{ins[0][0]} = {macs:,}", example="{op: bn, eps: 0.001, momentum: 0.01}")
+def _bn(a, ins):
+    """Batch normalization over channels (nn.BatchNorm2d): 2·C parameters."""
+    return tuple(ins[0])
+
+
+ACTIVATIONS = ("relu", "relu6", "hardswish", "hardsigmoid", "sigmoid", "silu", "tanh", "gelu",
+               "leaky_relu", "none")
+# other names papers and libraries use for the same functions
+ALIASES = {"hswish": "hardswish", "hard_swish": "hardswish", "h_swish": "hardswish",
+           "hsigmoid": "hardsigmoid", "hard_sigmoid": "hardsigmoid", "h_sigmoid": "hardsigmoid",
+           "swish": "silu", "lrelu": "leaky_relu", "identity": "none", "linear": "none"}
+
+
+def _act_module(a, ins):
+    from torch import nn
+
+    return {"relu": nn.ReLU, "relu6": nn.ReLU6, "hardswish": nn.Hardswish, "hardsigmoid": nn.Hardsigmoid,
+            "sigmoid": nn.Sigmoid, "silu": nn.SiLU, "tanh": nn.Tanh, "gelu": nn.GELU, "leaky_relu": nn.LeakyReLU,
+            "none": nn.Identity}[a["fn"]]()
+
+
+@op("act", params=(Param("fn", "str", "relu", ACTIVATIONS, aliases=ALIASES,
+                         doc="also: " + ", ".join(ALIASES)),),
+    module=_act_module, quiet=True, example="{op: act, fn: hswish}")
+def _act(a, ins):
+    """Element-wise activation; `none` is the identity. Aliases such as hswish and swish are accepted."""
+    return tuple(ins[0])
+
+
+def _prelu_count(a, ins) -> int:
+    return a["num"] if a["num"] is not None else ins[0][0]
+
+
+def _prelu_module(a, ins):
+    from torch import nn
+
+    return nn.PReLU(_prelu_count(a, ins), a["init"])
+
+
+@op("prelu", params=(Param("num", "int", None, doc="slopes: 1 (one shared) or the input channels (default)", min=1),
+                     Param("init", "float", 0.25, doc="initial slope")),
+    count=_prelu_count, module=_prelu_module, formula=lambda a, ins, out, macs: f"{_prelu_count(a, ins)} = {macs:,}",
+    example="{op: prelu}   # or {op: prelu, num: 1}")
+def _prelu(a, ins):
+    """Parametric ReLU (nn.PReLU, ENet): a learned negative slope per channel, or one for all."""
+    if a["num"] is not None and a["num"] not in (1, ins[0][0]):
+        raise GraphError(f"prelu num={a['num']} must be 1 (one slope) or the input's {ins[0][0]} channels; "
+                         f"leave num out for one slope per channel")
+    return tuple(ins[0])
+
+
+def _dropout_module(a, ins):
+    from torch import nn
+
+    return nn.Dropout(a["p"])
+
+
+@op("dropout", params=(Param("p", "float", 0.1),), module=_dropout_module, quiet=True,
+    example="{op: dropout, p: 0.1}")
+def _dropout(a, ins):
+    """Dropout (identity at inference)."""
+    if not 0 <= a["p"] < 1:
+        raise GraphError(f"dropout p={a['p']} must be in [0, 1)")
+    return tuple(ins[0])
+

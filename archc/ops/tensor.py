@@ -1,0 +1,163 @@
+"""Parameter-free tensor ops: the graph input, resize, add, mul, concat, shuffle, flatten, identity."""
+from __future__ import annotations
+
+import operator
+
+from archc.errors import GraphError
+from archc.ops.core import Param, op, pair, spatial
+
+
+def _placeholder(ctx, node, args):
+    return ctx.fg.placeholder("x")
+
+
+@op("input", params=(Param("shape", "list", doc="[C, H, W], the spec's `input:`"),), inputs="0", layer=False,
+    call=_placeholder, place=lambda op_, a, graph, inputs, refs: 1.0, example="input: 3x224x224   # top of a spec")
+def _input(a, ins):
+    """The network's input image (one per graph, named `input`); `from: input` reads it."""
+    return tuple(a["shape"])
+
+
+def _resize_bind(a, graph, inputs, refs) -> dict:
+    return {**a, "size": list(graph.shape(refs["to"])[1:])} if refs.get("to") else a
+
+
+def _resize_place(op_, a, graph, inputs, refs):
+    """A resize `to:` a node lands on that node's stride; by `scale`, the input's divided; a fixed size has none."""
+    if refs.get("to"):
+        return graph[refs["to"]].stride
+    base = graph[inputs[0]].stride
+    return base / a["scale"] if base is not None and a["scale"] else None
+
+
+def _resize_call(ctx, node, args):
+    import torch.nn.functional as F
+
+    a = node.attrs
+    kwargs = {"size": tuple(node.shape[1:]), "mode": a["mode"]}
+    if a["mode"] == "bilinear":
+        kwargs["align_corners"] = a["align_corners"]
+    return ctx.fg.call_function(F.interpolate, (args[0],), kwargs)
+
+
+@op("resize", params=(
+        Param("scale", "float", None, doc="scale factor"),
+        Param("size", "ints", None, doc="output [h, w]; `to:` a node sets it"),
+        Param("to", "str", None, doc="match the spatial size of this node (e.g. input)"),
+        Param("mode", "str", "bilinear", ("bilinear", "nearest")),
+        Param("align_corners", "bool", False)),
+    refs=("to",), bind=_resize_bind, place=_resize_place, call=_resize_call,
+    size_bound="is lowered to a fixed output size", example="{op: resize, scale: 8, align_corners: true}")
+def _resize(a, ins):
+    """Bilinear or nearest resize by `scale`, to a fixed `size` or `to:` a node's size (static in the lowered model)."""
+    c, h, w = spatial(ins[0], "resize")
+    if a["size"] is not None:
+        oh, ow = pair(a["size"])
+    elif a["scale"] is not None:
+        oh, ow = int(h * a["scale"]), int(w * a["scale"])
+    else:
+        raise GraphError("resize needs `scale`, `size` or `to`")
+    if oh < 1 or ow < 1:
+        raise GraphError(f"resize to {oh}x{ow} is empty")
+    return (c, oh, ow)
+
+
+def _same_shapes(ins, who):
+    if any(tuple(s) != tuple(ins[0]) for s in ins[1:]):
+        shapes = " and ".join("x".join(map(str, s)) for s in ins)
+        raise GraphError(f"{who} needs inputs of one shape, got {shapes}")
+    return tuple(ins[0])
+
+
+def _gate(g, x) -> bool:
+    """A Cx1x1 map that broadcasts over the CxHxW map x (SE gates, global context)."""
+    return len(g) == 3 and len(x) == 3 and g[0] == x[0] and tuple(g[1:]) == (1, 1)
+
+
+def _call(fn, *extra, **kwargs):
+    """A lowering that calls `fn(*inputs, *extra, **kwargs)`."""
+    return lambda ctx, node, args: ctx.fg.call_function(fn, (*args, *extra), kwargs)
+
+
+def _add_call(ctx, node, args):
+    out = args[0]
+    for other in args[1:]:
+        out = ctx.fg.call_function(operator.add, (out, other))
+    return out
+
+
+@op("add", inputs="2+", call=_add_call, example="{op: add, from: [in, project]}")
+def _add(a, ins):
+    """Element-wise sum of inputs of one shape (residuals, fusion); a Cx1x1 input broadcasts
+    over the others (BiSeNetV2's context embedding adds a pooled vector to its map)."""
+    full = max(ins, key=lambda s: len(s) == 3 and s[1] * s[2])
+    if all(tuple(s) == tuple(full) or _gate(s, full) for s in ins):
+        return tuple(full)
+    return _same_shapes(ins, "add")
+
+
+@op("mul", inputs="2", call=_call(operator.mul), example="{op: mul, from: [in, gate]}")
+def _mul(a, ins):
+    """Element-wise product; the second input may be Cx1x1 (a channel gate, as in SE)."""
+    x, g = tuple(ins[0]), tuple(ins[1])
+    if g == x or _gate(g, x):
+        return x
+    return _same_shapes(ins, "mul")
+
+
+def _concat_call(ctx, node, args):
+    import torch
+
+    return ctx.fg.call_function(torch.cat, (list(args),), {"dim": 1})
+
+
+@op("concat", inputs="2+", call=_concat_call, distinct=True, example="{op: concat, from: [branches, in]}")
+def _concat(a, ins):
+    """Concatenation along channels; spatial sizes must agree, and each input is read once."""
+    if any(len(s) != 3 or tuple(s[1:]) != tuple(ins[0][1:]) for s in ins):
+        shapes = ", ".join("x".join(map(str, s)) for s in ins)
+        raise GraphError(f"concat needs equal spatial sizes, got {shapes}")
+    return (sum(s[0] for s in ins), *ins[0][1:])
+
+
+def channel_shuffle(x, groups: int):
+    """ShuffleNet's channel shuffle: (N, g, C/g, H, W) transposed to (N, C/g, g, H, W)."""
+    n, c, h, w = x.shape
+    return x.reshape(n, groups, c // groups, h, w).transpose(1, 2).reshape(n, c, h, w)
+
+
+@op("shuffle", params=(Param("groups", "int", min=1),),
+    call=lambda ctx, node, args: ctx.fg.call_function(channel_shuffle, (args[0], node.attrs["groups"])),
+    example="{op: shuffle, groups: 4}")
+def _shuffle(a, ins):
+    """Channel shuffle (ShuffleNet): reshape to groups x C/groups, transpose, flatten. No params."""
+    if a["groups"] < 1 or ins[0][0] % a["groups"]:
+        raise GraphError(f"shuffle groups {a['groups']} must divide the {ins[0][0]} channels")
+    return tuple(ins[0])
+
+
+def _flatten_call(ctx, node, args):
+    import torch
+
+    return ctx.fg.call_function(torch.flatten, (args[0], 1))
+
+
+@op("flatten", call=_flatten_call, size_bound="fixes the feature count", example="{op: flatten}")
+def _flatten(a, ins):
+    """Flatten CxHxW to a vector of C·H·W."""
+    n = 1
+    for d in ins[0]:
+        n *= d
+    return (n,)
+
+
+def _identity_module(a, ins):
+    from torch import nn
+
+    return nn.Identity()
+
+
+@op("identity", module=_identity_module, quiet=True, example="{op: identity}")
+def _identity(a, ins):
+    """Pass-through."""
+    return tuple(ins[0])

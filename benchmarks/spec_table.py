@@ -1,0 +1,59 @@
+"""The table of every shipped spec in docs/specs.md: archc's params / MACs / activation bytes against the
+reference implementation's figures, and the output difference where weights could be copied into an
+independent model (tests/refnets/). Run from the repository root: python benchmarks/spec_table.py"""
+from __future__ import annotations
+
+import sys
+
+sys.path[:0] = [".", "tests"]
+
+from libcheck import max_difference  # noqa: E402
+
+from archc.compile import compile_spec  # noqa: E402
+from archc.lang.library import bundled  # noqa: E402
+
+# name -> (params, MACs, activation bytes, source); None where the source gives no figure
+REFERENCE = {
+    "fastscnn": (1_122_673, 830_670_000, 209_900_000, "thesis (torchinfo; MACs 830.67 M, 209.9 MB)"),
+    "mobilenetv2": (3_504_872, 300_810_000, None, "torchvision + torchinfo (300.81 M)"),
+    "mobilenetv3_large": (5_483_032, 216_620_000, None, "torchvision + torchinfo (216.62 M)"),
+    "mobilenetv3_small": (2_542_856, 56_530_000, None, "torchvision + torchinfo (56.53 M)"),
+    "deeplabv3plus_mobilenetv2": (5_230_000, None, None, "student report (ptflops, 5.23 M)"),
+    "deeplabv3plus_mobilenetv3_large": (11_400_000, None, None, "student report (ptflops, 11.4 M)"),
+    "deeplabv3plus_mobilenetv3_small": (6_240_000, None, None, "student report (ptflops, 6.24 M)"),
+    "erfnet": (2_066_836, None, None, "the authors' PyTorch code (torchinfo)"),
+    "bisenetv2": (3_400_000, None, None, "paper (3.4 M)"),
+    "shufflenetv2": (2_278_604, 144_925_172, 31_211_200, "torchvision 0.29 + torchinfo 1.8 (x1.0)"),
+    "enet": (364_311, 2_246_192_976, 705_167_360, "tests/refnets/enet.py + torchinfo 1.8 (paper: 0.37 M)"),
+}
+
+
+def references():
+    from refnets.enet import ENet
+    from refnets.shufflenetv2 import ShuffleNetV2
+
+    return {"shufflenetv2": lambda: (ShuffleNetV2(1.0), "3x224x224"), "enet": lambda: (ENet(), "3x512x512")}
+
+
+def fmt(n) -> str:
+    return "-" if n is None else f"{n:,}"
+
+
+def main() -> None:
+    refs = references()
+    print("| spec | input | params | ref. params | MACs | ref. MACs | activation bytes | ref. act. bytes "
+          "| max output diff | reference |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, path in bundled().items():
+        r = compile_spec(path).report
+        p, m, a, src = REFERENCE.get(name, (None, None, None, "-"))
+        diff = "-"
+        if name in refs:
+            model, size = refs[name]()
+            diff = f"{max_difference(str(path), model, size):.1e}"
+        print(f"| {name} | {'x'.join(map(str, r.input))} | {fmt(r.params)} | {fmt(p)} | {fmt(r.macs)} | {fmt(m)} "
+              f"| {fmt(r.activation_bytes)} | {fmt(a)} | {diff} | {src} |")
+
+
+if __name__ == "__main__":
+    main()

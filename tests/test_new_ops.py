@@ -1,0 +1,104 @@
+"""The new primitives refuse bad input with one line naming the node and the fix, and their
+torch lowering matches the shapes and torchinfo counts of the analysis."""
+from __future__ import annotations
+
+import pytest
+from torchcheck import assert_matches_torch, torchinfo_totals
+
+from archc.compile import compile_spec
+from archc.errors import ArchcError
+
+HEAD = "name: t\ninput: [3, 32, 32]\nstages:\n  - id: s\n    rows:\n"
+BAD = {
+    "split sizes that do not add up": ("      - {op: split, sizes: [2, 2]}\n",
+                                       "s.0.0 (split): split sizes [2, 2] add up to 4, not the input's 3 channels"),
+    "split chunks": ("      - {op: split, chunks: 2}\n", "split chunks=2 does not divide the input's 3 channels"),
+    "unpool without its indices": ("      - {op: maxpool, k: 2, id: p}\n      - {op: max_unpool, from: [p, p]}\n",
+                                   "max_unpool needs the indices of a maxpool: its second input 's.p.0' is a "
+                                   "maxpool without indices: true"),
+    "unpool of a conv": ("      - {op: conv, c: 3, id: p}\n      - {op: max_unpool, from: [p, p]}\n",
+                         "its second input 's.p.0' is a conv;"),
+    "prelu with a wrong channel count": ("      - {op: prelu, num: 4}\n",
+                                         "prelu num=4 must be 1 (one slope) or the input's 3 channels"),
+    "pad to fewer channels": ("      - {op: pad, c: 2}\n", "pad c=2 is fewer than the input's 3 channels"),
+    "slice out of range": ("      - {op: slice, start: 2, end: 5}\n", "slice 2:5 is not a channel range"),
+    "concat of one node twice": ("      - {op: concat, from: [input, input]}\n", "concat reads 'input' twice"),
+    "an unknown activation": ("      - {op: act, fn: hswsh}\n", "did you mean 'hswish'?"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_input_is_one_line(case):
+    rows, expected = BAD[case]
+    with pytest.raises(ArchcError) as err:
+        compile_spec("t.yaml", text=HEAD + rows)
+    line = str(err.value)
+    assert "\n" not in line and expected in line, line
+
+
+GOOD = ("      - {op: conv, c: 16, k: 3}\n"
+        "      - {id: halves, op: split, sizes: [6, 10]}\n"
+        "      - {op: prelu, from: s.halves.0.1}\n"
+        "      - {op: concat, from: [s.halves.0.0, s.2]}\n"
+        "      - {op: maxpool, k: 2, indices: true, id: pool}\n"
+        "      - {op: pad, c: 24}\n"
+        "      - {op: slice, start: 4, end: 20}\n"
+        "      - {op: prelu, num: 1}\n"
+        "      - {op: max_unpool, from: [s.7, pool]}\n"
+        "      - {op: act, fn: hswish}\n")
+
+
+def test_new_ops_lower_with_the_analysis_counts():
+    graph = compile_spec("t.yaml", text=HEAD + GOOD).graph
+    assert [n.op for n in graph][2:4] == ["slice", "slice"]  # the split is visible, one node per part
+    assert graph[graph.outputs[0]].attrs["fn"] == "hardswish"  # the alias, spelled as the op knows it
+    assert_matches_torch(graph)
+    from archc.ir.analysis import analyze
+
+    r = analyze(graph)
+    assert torchinfo_totals(graph) == (r.params, r.macs, r.activation_bytes)
+    assert r.params == 16 * 3 * 9 + 10 + 1  # the conv, a per-channel and a single-slope prelu
+
+
+@pytest.mark.slow
+def test_new_ops_export_and_verify(tmp_path):
+    from archc.onnx.export import export_onnx
+    from archc.onnx.verify import simplify_and_verify
+
+    graph = compile_spec("t.yaml", text=HEAD + GOOD).graph
+    checked = simplify_and_verify(export_onnx(graph, tmp_path / "m.onnx"), graph.input_shape)
+    assert checked.max_abs_diff < 1e-4 and checked.output_scale > 0.1
+
+
+MBCONV = """name: t
+input: [16, 8, 8]
+blocks:
+  mbconv:
+    params: {se_from: {type: str, default: input}}
+    body:
+      - {id: expand, op: conv_bn_act, c: 64, k: 1, act: swish, momentum: 0.01}
+      - {id: se, op: se, reduction: 4, divisor: 1, squeeze_from: $se_from, act: swish, gate: sigmoid}
+stages:
+  - id: s
+    rows:
+      - {op: mbconv, se_from: FROM}
+"""
+
+
+@pytest.mark.parametrize("where,squeeze", [("input", 16), ("block_input", 4)])
+def test_se_squeezes_from_its_input_or_the_blocks(where, squeeze):
+    graph = compile_spec("t.yaml", text=MBCONV.replace("FROM", where)).graph
+    assert graph["s.0.0.se.fc1"].shape[0] == squeeze  # EfficientNet: 16 // 4, not 64 // 4
+    assert graph["s.0.0.expand.bn"].attrs["momentum"] == 0.01
+    assert graph["s.0.0.expand.act"].attrs["fn"] == "silu"
+
+
+def test_archc_ops_name_shows_one_op_in_full():
+    from typer.testing import CliRunner
+
+    from archc.cli import app
+
+    out = CliRunner().invoke(app, ["ops", "act"])
+    assert out.exit_code == 0 and "hswish" in out.output and "'relu'" in out.output and "example:" in out.output
+    bad = CliRunner().invoke(app, ["ops", "prelo"])
+    assert bad.exit_code == 2 and "did you mean 'prelu'" in bad.output
