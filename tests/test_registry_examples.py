@@ -15,9 +15,10 @@ from archc.lang.blocks import stdlib
 from archc.ops import OPS
 from archc.passes import catalog
 
-EXAMPLES = {**{f"op:{n}": o.example for n, o in OPS.items() if o.example},
+EXAMPLES = {**{f"op:{n}": o.example for n, o in OPS.items() if o.example and n != "input"},  # input: a spec's top
             **{f"block:{n}": b.example for n, b in stdlib().items() if b.example}}
 FINE, COARSE = {"op": "conv_bn_act", "c": 16, "k": 1}, {"op": "avgpool", "k": 4}  # 32x32 and 8x8 maps
+INDEXED = {"op": "maxpool", "k": 2, "indices": True}  # a map and its indices, for unpooling
 
 
 def example_row(text: str) -> dict:
@@ -39,6 +40,9 @@ def layouts(row: dict):
         made = [dict(k, id=f"p{i}", **{"from": "input"}) for i, k in enumerate(kinds[: len(names)] or [])]
         body = dict(row, **({"from": [m["id"] for m in made]} if names else {}))
         yield [{"id": "pre", "rows": made}] * bool(made) + [{"id": "ex", "rows": [body]}]
+    if len(names) == 2:  # [x, POOL]: both the pooled map and the pool that holds its indices
+        pool = dict(INDEXED, id="p0", **{"from": "input"})
+        yield [{"id": "pre", "rows": [pool]}, {"id": "ex", "rows": [dict(row, **{"from": ["p0", "p0"]})]}]
     if not names:
         flat = [{"op": "adaptive_avgpool", "size": 1}, {"op": "flatten"}]
         yield [{"id": "pre", "rows": flat}, {"id": "ex", "rows": [row]}]
@@ -47,12 +51,13 @@ def layouts(row: dict):
 def first_that_compiles(tmp_path, row: dict):
     errors = []
     for stages in layouts(row):
-        spec = {"name": "example", "input": [16, 32, 32], "vars": {"classes": 5}, "stages": stages}
-        (tmp_path / "ex.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
-        try:
-            return compile_spec(tmp_path / "ex.yaml")
-        except ArchcError as exc:
-            errors.append(exc.message)
+        for channels in (16, 3):  # a stem (ENet's initial block) expects an image
+            spec = {"name": "example", "input": [channels, 32, 32], "vars": {"classes": 5}, "stages": stages}
+            (tmp_path / "ex.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+            try:
+                return compile_spec(tmp_path / "ex.yaml")
+            except ArchcError as exc:
+                errors.append(exc.message)
     raise AssertionError(f"the example compiles in no layout: {errors}")
 
 

@@ -29,7 +29,7 @@ class Prov:
     block_in: int | None = None  # input channels of the row's outermost block (`block_in_c` in blocks)
 
     def step(self, sid: str) -> "Prov":
-        return Prov(self.stage, self.row, self.repeat, self.block, self.roles + (sid,), self.mark)
+        return Prov(self.stage, self.row, self.repeat, self.block, self.roles + (sid,), self.mark, self.block_in)
 
 
 def build(spec: Spec) -> Graph:

@@ -14,7 +14,7 @@ def _slice_call(ctx, node, args):
 
 @op("slice", params=(Param("start", "int", 0, doc="first channel", min=0),
                      Param("end", "int", None, doc="one past the last channel (default: all)", min=1)),
-    call=_slice_call, example="{op: slice, start: 0, end: 58}")
+    call=_slice_call, example="{op: slice, start: 0, end: 8}   # ShuffleNetV2: the first half")
 def _slice(a, ins):
     """Channels start..end-1 of the input (x[:, start:end]); ShuffleNetV2 keeps one half, convolves the other."""
     c = spatial(ins[0], "slice")[0]
