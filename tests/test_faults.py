@@ -205,7 +205,7 @@ def test_concurrent_cache_writes_do_not_collide(tmp_path):
     [t.start() for t in threads]
     [t.join() for t in threads]
     assert errors == [] and os.listdir(tmp_path / "cache") == ["k.json"]
-    assert cache.get("k", {"width": "0.5"}) == result
+    assert cache.get("k", {"width": "0.5"}, "width=0.5") == result
 
 
 # 14: cache entries are checked against their key and a schema on read

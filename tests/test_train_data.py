@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from archc.cli import app
 
 from archc.errors import ArchcError
-from archc.lang.spec import IMAGENET
+from archc.lang.normalize import IMAGENET
 from archc.train.datasets import Segmentation, find_pairs
 from archc.train.metrics import Confusion
 from archc.train.synth import sample, synthesize

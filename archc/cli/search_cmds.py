@@ -40,12 +40,7 @@ def search(spec: SpecArg,
     from archc.search.stages import PROFILE, RUNTIMES
     from archc.tools.executors import executor as make_executor
 
-    if (train is None) != (data is None):
-        raise ArchcError("--train EPOCHS and --data DIR go together")
-    if runtime not in RUNTIMES:
-        raise ArchcError(f"--runtime {runtime}: expected one of {', '.join(RUNTIMES)}")
-    if trials is not None and trials < 1:
-        raise ArchcError(f"--trials {trials}: must be >= 1")
+    _check(train, data, runtime, RUNTIMES, trials)
     req = SearchRequest(str(spec), str(space), list(objective), list(budget or ()), sampler, trials, seed,
                         parse_vars(var), {"epochs": train, "data": str(data)} if train else None, storage,
                         make_executor(executor, address, jobs), profile=dict(PROFILE, runs=runs, runtime=runtime), build=build)
@@ -55,3 +50,13 @@ def search(spec: SpecArg,
         print(json.dumps({"winner": outcome.winner, "front": outcome.front, "trials": len(outcome.rows)}))
     else:
         render_search.outcome(outcome, out)
+
+
+def _check(train, data, runtime: str, runtimes, trials) -> None:
+    """The options' own errors, before any work."""
+    if (train is None) != (data is None):
+        raise ArchcError("--train EPOCHS and --data DIR go together")
+    if runtime not in runtimes:
+        raise ArchcError(f"--runtime {runtime}: expected one of {', '.join(runtimes)}")
+    if trials is not None and trials < 1:
+        raise ArchcError(f"--trials {trials}: must be >= 1")

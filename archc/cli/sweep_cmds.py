@@ -38,32 +38,13 @@ def sweep(spec: SpecArg,
     import time
 
     from archc.cli import render
-    from archc.fs import claim_dir
-    from archc.tools.cache import OUTPUTS
-    from archc.tools.executors import executor as make_executor
-    from archc.tools.sweep import Sweep, configurations, parse_grid, write_results
+    from archc.tools.sweep import configurations, write_results
 
-    from archc.onnx.latency_model import load
-
-    from archc.lang.library import resolve_spec
-
-    if (plot or better) and out is None:
-        raise ArchcError("--plot draws DIR/pareto.png and .svg: give the folder with --out DIR")
-    grid_ = parse_grid(grid)
-    if plot:
-        _axes(plot, "--plot")
-    if out:
-        claim_dir(out, OUTPUTS, force)  # before any work: a folder archc did not make needs --force
-    if (train is None) != (data is None):
-        raise ArchcError("--train EPOCHS and --data DIR go together: give both or neither")
-    device = _target(host, identity, ssh_config, remote_python)
-    model = load(latency_model).to_json() if latency_model else None
-    sw = Sweep(str(resolve_spec(spec)), grid_, input, parse_vars(var), jobs, model, device if device.host else None,
-               make_executor(executor, address, jobs))
-    n = len(configurations(grid_)) * (2 if profile else 1)
+    sw = _checked_sweep(spec, grid, input, var, jobs, out, force, plot, better, train, data, latency_model,
+                        _target(host, identity, ssh_config, remote_python), executor, address)
     start = time.perf_counter()
     settings = {"runs": 30, "warmup": 5, "threads": threads, **({"host": host} if host else {})}
-    with render.progress(n, "sweep") as step:
+    with render.progress(len(configurations(sw.grid)) * (2 if profile else 1), "sweep") as step:
         results = sw.run(out, settings if profile else None, step)
     if train is not None:
         from archc.tools.sweep_train import train_results
@@ -79,6 +60,30 @@ def sweep(spec: SpecArg,
         print(json.dumps([r.row() for r in results]))
     else:
         render.sweep(results, seconds, out)
+
+
+def _checked_sweep(spec, grid, input, var, jobs, out, force, plot, better, train, data, latency_model, device,
+                   executor, address):
+    """The Sweep the options describe, every cheap check made before any work."""
+    from archc.fs import claim_dir
+    from archc.lang.library import resolve_spec
+    from archc.onnx.latency_model import load
+    from archc.tools.cache import OUTPUTS
+    from archc.tools.executors import executor as make_executor
+    from archc.tools.sweep import Sweep, parse_grid
+
+    if (plot or better) and out is None:
+        raise ArchcError("--plot draws DIR/pareto.png and .svg: give the folder with --out DIR")
+    grid_ = parse_grid(grid)
+    if plot:
+        _axes(plot, "--plot")
+    if out:
+        claim_dir(out, OUTPUTS, force)  # before any work: a folder archc did not make needs --force
+    if (train is None) != (data is None):
+        raise ArchcError("--train EPOCHS and --data DIR go together: give both or neither")
+    model = load(latency_model).to_json() if latency_model else None
+    return Sweep(str(resolve_spec(spec)), grid_, input, parse_vars(var), jobs, model, device if device.host else None,
+                 make_executor(executor, address, jobs))
 
 
 def _axes(axes: str, flag: str) -> tuple:

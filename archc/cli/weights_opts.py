@@ -44,8 +44,10 @@ def with_weights(compiled, weights, weights_map, quiet: bool = False, original=N
 def original_of(spec, passes, recipe, var):
     """The spec compiled without passes, when the pipeline has a structural pass that changes weights
     (all but `input`): the checkpoint is for that model. None otherwise."""
-    from archc.cli.app import _pipeline, parse_vars
+    from archc.cli.app import parse_vars
     from archc.compile import compile_spec, parse_passes
+    from archc.passes import load_recipe
 
-    reshaping = [p for p in parse_passes(_pipeline(recipe, passes)) if p.structural and p.name != "input"]
+    pipeline = (load_recipe(recipe) if recipe is not None else []) + list(passes or ())
+    reshaping = [p for p in parse_passes(pipeline) if p.structural and p.name != "input"]
     return compile_spec(spec, (), None, parse_vars(var)) if reshaping else None

@@ -14,13 +14,12 @@ from archc.lang.blocks import library
 from archc.lang.expr import make_divisible
 from archc.lang.grouping import decode_grouping
 from archc.lang.imports import import_stages
+from archc.lang.normalize import decode_normalize, default_normalization
 from archc.lang.schema import validate_schema
 
 ROW_KEYS = ("op", "id", "n", "from", "width", "doc")  # row fields that are not op parameters
 WIDTH_MODES = ("normal", "fixed", "up")
 MAX_REPEATS = 1000  # how a row follows the width multiplier
-IMAGENET = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))  # mean, std of torchvision-trained backbones
-GRAY = ((0.449,), (0.226,))  # the RGB figures averaged, for 1-channel inputs
 
 
 @dataclass(frozen=True)
@@ -101,21 +100,6 @@ class Spec:
 
 
 MAX_DIM = 99999  # the largest H or W `--input CxHxW` takes (five digits)
-
-
-def default_normalization(channels: int) -> tuple:
-    """ImageNet's mean and std (gray: their average); other channel counts are left as they are."""
-    return IMAGENET if channels == 3 else GRAY if channels == 1 else ((0.0,) * channels, (1.0,) * channels)
-
-
-def _normalize(d: dict, channels: int, mark) -> tuple | None:
-    if "normalize" not in d:
-        return None
-    mean, std = tuple(d["normalize"]["mean"]), tuple(d["normalize"]["std"])
-    if not len(mean) == len(std) == channels:
-        raise SpecError(f"normalize: mean and std need one value per input channel ({channels}), "
-                        f"got {len(mean)} and {len(std)}", mark)
-    return mean, std
 
 
 def scale_channels(c: int, width: Width, mode: str = "normal") -> int:
@@ -213,7 +197,7 @@ def decode(doc: yamlio.Document, variables: dict | None = None, header: str = ""
         vars=vars_, width=Width(float(w.get("multiplier", 1.0)), w.get("round", "floor"), w.get("divisor", 1)),
         blocks=blocks, outputs=_ref(d.get("outputs")), grouping=decode_grouping(doc), doc=d.get("doc"), file=doc.file,
         header=header, mark=doc.mark(()), input_mark=doc.mark(("input",)), sources=tuple(sources),
-        normalize=_normalize(d, parse_input(d["input"])[0], doc.mark(("normalize",))))
+        normalize=decode_normalize(d, parse_input(d["input"])[0], doc.mark(("normalize",))))
 
 
 def _merge_blocks(blocks: dict, imported: dict, mark) -> None:

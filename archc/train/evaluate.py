@@ -12,7 +12,8 @@ import torch
 import torch.nn.functional as F
 
 from archc.errors import ArchcError
-from archc.lang.spec import default_normalization, load
+from archc.lang.normalize import default_normalization
+from archc.lang.spec import load
 from archc.torch.lower import lower
 from archc.train import checkpoint
 from archc.train.datasets import Segmentation
