@@ -46,11 +46,7 @@ def sweep(spec: SpecArg,
     settings = {"runs": 30, "warmup": 5, "threads": threads, **({"host": host} if host else {})}
     with render.progress(len(configurations(sw.grid)) * (2 if profile else 1), "sweep") as step:
         results = sw.run(out, settings if profile else None, step)
-    if train is not None:
-        from archc.tools.sweep_train import train_results
-
-        with render.progress(sum(r.status == "ok" for r in results), "train") as step:
-            train_results(sw, results, train, data, out, progress=step)
+    _train(sw, results, train, data, out)
     seconds = time.perf_counter() - start
     if out:
         write_results(results, out)
@@ -60,6 +56,17 @@ def sweep(spec: SpecArg,
         print(json.dumps([r.row() for r in results]))
     else:
         render.sweep(results, seconds, out)
+
+
+def _train(sw, results, epochs, data, out) -> None:
+    """sweep --train: every valid configuration trained, its mIoU added."""
+    if epochs is None:
+        return
+    from archc.cli import render
+    from archc.tools.sweep_train import train_results
+
+    with render.progress(sum(r.status == "ok" for r in results), "train") as step:
+        train_results(sw, results, epochs, data, out, progress=step)
 
 
 def _checked_sweep(spec, grid, input, var, jobs, out, force, plot, better, train, data, latency_model, device,

@@ -26,6 +26,8 @@ from archc.torch.channels import Couplings
 from archc.torch.weightmap import WeightsError
 
 WEIGHTED = ("conv", "deconv", "linear", "bn")
+# ops whose channel mapping carrying does not know: a width change through them is refused, not guessed
+NO_CHANNEL_RULE = ("slice", "split", "pad", "max_unpool", "prelu")
 BN_TENSORS = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
 
 
@@ -38,6 +40,11 @@ class Carried:
 
 def carry(original: Graph, state: dict, new: Graph) -> Carried:
     """`state` (the original's state_dict) restricted to what `new` keeps."""
+    unknown = sorted({n.op for n in new if n.op in NO_CHANNEL_RULE})
+    if unknown and any(original[n.name].shape != n.shape for n in new if n.name in original):
+        raise WeightsError(f"carrying weights through {', '.join(unknown)} is not supported yet (which channels "
+                           f"they keep has no rule in archc.torch.channels); train the narrower model from scratch "
+                           f"or load weights made for it")
     for node in new:
         if node.name not in original:
             raise WeightsError(f"carrying weights: '{node.name}' ({node.op}) is not in the original model, so no "
