@@ -45,7 +45,7 @@ def _optuna():
         import optuna
     except ImportError:
         raise ArchcError('archc search needs Optuna: pip install "archc[search]"') from None
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # its warnings (a grid revisited on resume) are not the user's to act on
     return optuna
 
 
@@ -103,7 +103,9 @@ class Search:
                              f"use a new --out or --storage")
         study.set_user_attr("search", fingerprint)
         for stale in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-            study.enqueue_trial(stale.params)  # a trial the killed process left half done runs again
+            params = _stale_params(stale)
+            if len(params) == len(self.space.choices):  # a trial the killed process left half done runs again
+                study.enqueue_trial(params)
             study.tell(stale.number, state=optuna.trial.TrialState.FAIL)
         return study
 
@@ -157,3 +159,17 @@ def _FINISHED(optuna):
 def needs(objectives) -> set:
     """The stages the objectives need measured (the constraints add their own)."""
     return {stage_of(o.column) for o in objectives} - {"analysis"}
+
+
+def _stale_params(trial) -> dict:
+    """The values a trial interrupted before all its values were suggested stands for: a grid trial's
+    from the grid point it was given (Optuna's GridSampler orders the point's names alphabetically, the
+    product of their values is the grid); any other trial's as far as they go (an incomplete one is
+    sampled afresh)."""
+    import itertools
+
+    space, grid_id = trial.system_attrs.get("search_space"), trial.system_attrs.get("grid_id")
+    if space is None or grid_id is None:
+        return dict(trial.params)
+    names = sorted(space)
+    return dict(zip(names, list(itertools.product(*(space[n] for n in names)))[grid_id]))
