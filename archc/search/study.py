@@ -107,6 +107,8 @@ class Search:
             if len(params) == len(self.space.choices):  # a trial the killed process left half done runs again
                 study.enqueue_trial(params)
             study.tell(stale.number, state=optuna.trial.TrialState.FAIL)
+        if self.sampler == "grid":
+            _requeue_lost_points(optuna, study, len(self.space.choices))
         return study
 
     def _sampler(self, optuna):
@@ -173,3 +175,17 @@ def _stale_params(trial) -> dict:
         return dict(trial.params)
     names = sorted(space)
     return dict(zip(names, list(itertools.product(*(space[n] for n in names)))[grid_id]))
+
+
+def _requeue_lost_points(optuna, study, n_choices: int) -> None:
+    """Grid points whose only trials failed (a run interrupted while they ran): Optuna counts a failed trial's
+    point as visited, so without this they would be reached only by the sampler's random revisits."""
+    state = optuna.trial.TrialState
+    key = lambda params: json.dumps(params, sort_keys=True)  # noqa: E731
+    done = {key(t.params) for t in study.get_trials(deepcopy=False, states=(state.COMPLETE,))}
+    queued = {key(t.params) for t in study.get_trials(deepcopy=False, states=(state.WAITING,))}
+    for trial in study.get_trials(deepcopy=False, states=(state.FAIL,)):
+        params = _stale_params(trial)
+        if len(params) == n_choices and key(params) not in done | queued:
+            study.enqueue_trial(params)
+            queued.add(key(params))
