@@ -103,7 +103,7 @@ class Search:
                              f"use a new --out or --storage")
         study.set_user_attr("search", fingerprint)
         for stale in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-            params = _stale_params(stale)
+            params = _stale_params(stale, study.sampler)
             if len(params) == len(self.space.choices):  # a trial the killed process left half done runs again
                 study.enqueue_trial(params)
             study.tell(stale.number, state=optuna.trial.TrialState.FAIL)
@@ -163,18 +163,16 @@ def needs(objectives) -> set:
     return {stage_of(o.column) for o in objectives} - {"analysis"}
 
 
-def _stale_params(trial) -> dict:
+def _stale_params(trial, sampler) -> dict:
     """The values a trial interrupted before all its values were suggested stands for: a grid trial's
-    from the grid point it was given (Optuna's GridSampler orders the point's names alphabetically, the
-    product of their values is the grid); any other trial's as far as they go (an incomplete one is
-    sampled afresh)."""
-    import itertools
-
-    space, grid_id = trial.system_attrs.get("search_space"), trial.system_attrs.get("grid_id")
-    if space is None or grid_id is None:
+    from the grid point it was given (GridSampler keeps its shuffled grid in `_all_grids`, the names in
+    `_param_names`; without them, as far as the trial's values go), any other trial's as far as they go
+    (an incomplete one is sampled afresh)."""
+    grids, names = getattr(sampler, "_all_grids", None), getattr(sampler, "_param_names", None)
+    grid_id = trial.system_attrs.get("grid_id")
+    if grid_id is None or grids is None or names is None:
         return dict(trial.params)
-    names = sorted(space)
-    return dict(zip(names, list(itertools.product(*(space[n] for n in names)))[grid_id]))
+    return dict(zip(names, grids[grid_id]))
 
 
 def _requeue_lost_points(optuna, study, n_choices: int) -> None:
@@ -185,7 +183,7 @@ def _requeue_lost_points(optuna, study, n_choices: int) -> None:
     done = {key(t.params) for t in study.get_trials(deepcopy=False, states=(state.COMPLETE,))}
     queued = {key(t.params) for t in study.get_trials(deepcopy=False, states=(state.WAITING,))}
     for trial in study.get_trials(deepcopy=False, states=(state.FAIL,)):
-        params = _stale_params(trial)
+        params = _stale_params(trial, study.sampler)
         if len(params) == n_choices and key(params) not in done | queued:
             study.enqueue_trial(params)
             queued.add(key(params))
