@@ -48,7 +48,7 @@ def main() -> None:
     predicted = np.array([model.predict(t.graph) for t in tests])
     macs_fit = np.polyfit([lm.analyze(f.graph).macs for f in fitted], [f.profile["median_ms"] for f in fitted], 1)
     baseline = np.polyval(macs_fit, [lm.analyze(t.graph).macs for t in tests])
-    print(f"| predictor | Spearman | MAPE | max abs % error |\n|---|---|---|---|")
+    print("| predictor | Spearman | MAPE | max abs % error |\n|---|---|---|---|")
     for name, pred in (("latency model (per-kind costs)", predicted), ("MACs only (a*MACs + b)", baseline)):
         err = np.abs(pred - measured) / measured
         print(f"| {name} | {lm.spearman(pred, measured):.3f} | {lm.mape(pred, measured):.1%} | {err.max():.1%} |")
