@@ -28,9 +28,10 @@ def copy_by_order(a: list, dst: torch.nn.Module) -> None:
     dst.load_state_dict({nb: ta for (_, ta), (nb, _) in zip(a, b)})
 
 
-def max_difference(spec: str, reference: torch.nn.Module, input=None, variables=None, seed: int = 0) -> float:
-    """Largest |compiled - reference| over the outputs on one random input."""
-    graph = compile_spec(spec, input=input, variables=variables).graph
+def max_difference(spec: str, reference: torch.nn.Module, input=None, variables=None, seed: int = 0,
+                   passes=()) -> float:
+    """Largest |compiled - reference| over the outputs on one random input (after `passes`)."""
+    graph = compile_spec(spec, list(passes), input=input, variables=variables).graph
     compiled = lower_seeded(graph, seed)
     copy_by_order(in_execution_order(graph, compiled), reference)
     reference.eval()

@@ -24,6 +24,11 @@ BAD = {
     "slice out of range": ("      - {op: slice, start: 2, end: 5}\n", "slice 2:5 is not a channel range"),
     "concat of one node twice": ("      - {op: concat, from: [input, input]}\n", "concat reads 'input' twice"),
     "an unknown activation": ("      - {op: act, fn: hswsh}\n", "did you mean 'hswish'?"),
+    "a gate of another size": ("      - {op: channel_sum, id: g}\n      - {op: avgpool, k: 2, id: h}\n"
+                               "      - {op: mul, from: [input, h]}\n",
+                               "mul needs inputs of one shape, or a second input of 3x1x1 (channel gate) or 1x32x32 (spatial gate), got 3x32x32 and 1x16x16"),
+    "channel_sum of a vector": ("      - {op: flatten}\n      - {op: channel_sum}\n",
+                                "channel_sum needs a CxHxW feature map, got [3072]"),
 }
 
 
@@ -102,3 +107,30 @@ def test_archc_ops_name_shows_one_op_in_full():
     assert out.exit_code == 0 and "hswish" in out.output and "'relu'" in out.output and "example:" in out.output
     bad = CliRunner().invoke(app, ["ops", "prelo"])
     assert bad.exit_code == 2 and "did you mean 'prelu'" in bad.output
+
+
+GATES = ("      - {op: conv, c: 8, k: 3, id: x}\n"
+         "      - {op: conv, c: 8, k: 1, from: input, id: y}\n"
+         "      - {op: mul, from: [x, y], id: xy}\n"
+         "      - {op: channel_sum, id: sim}\n"
+         "      - {op: act, fn: sigmoid, id: g}\n"
+         "      - {op: mul, from: [x, g], complement: true, id: keep}\n"
+         "      - {op: mul, from: [y, g], id: take}\n"
+         "      - {op: add, from: [keep, take]}\n")
+
+
+def test_a_spatial_gate_mixes_two_maps_as_written_by_hand():
+    """PIDNet's Pag mix, (1 - s) x + s y with s = sigmoid(sum_c x*y), against plain torch."""
+    import torch
+
+    from archc.torch.weights import lower_seeded
+
+    graph = compile_spec("t.yaml", text=HEAD + GATES).graph
+    assert graph["s.sim.0"].shape == (1, 32, 32) and graph[graph.outputs[0]].shape == (8, 32, 32)
+    assert_matches_torch(graph)
+    model = lower_seeded(graph, 0)
+    x = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():
+        a, b = model.get_submodule("s.x.0")(x), model.get_submodule("s.y.0")(x)
+        s = torch.sigmoid((a * b).sum(1, keepdim=True))
+        assert float((model(x) - ((1 - s) * a + s * b)).abs().max()) < 1e-6

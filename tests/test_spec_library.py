@@ -7,6 +7,7 @@ import pytest
 import torch
 from libcheck import max_difference
 from refnets.enet import ENet
+from refnets.pidnet import PIDNetS
 from refnets.shufflenetv2 import ShuffleNetV2
 from torchcheck import torchinfo_totals
 
@@ -42,3 +43,22 @@ def test_enet_counts_equal_the_reference_in_torchinfo():
 
 def test_enet_output_equals_the_reference():
     assert max_difference("specs/enet.yaml", ENet(), "3x64x64") < 1e-5
+
+
+# the authors' PIDNet-S (github XuJiacong/PIDNet, get_pred_model('pidnet-s', 19)) in torchinfo 1.8
+PIDNET = {"3x512x1024": (7_625_715, 11_804_016_320, 526_070_016),
+          "3x1024x2048": (7_625_715, 47_215_845_056, 2_104_265_472)}
+
+
+@pytest.mark.parametrize("size", sorted(PIDNET))
+def test_pidnet_s_counts_equal_the_authors_model(size):
+    r = compile_spec("specs/pidnet_s.yaml", input=size).report
+    assert (r.params, r.macs, r.activation_bytes) == PIDNET[size]
+
+
+def test_pidnet_s_output_equals_the_reference():
+    """At a quarter of the width (every count is a multiple of 4), so the check takes a fraction of a
+    second; 512x512 is the smallest input (the total stride is 512)."""
+    torch.manual_seed(0)
+    ref = PIDNetS(w=8, ppm=24, head=32)
+    assert max_difference("specs/pidnet_s.yaml", ref, "3x512x512", passes=["width=0.25"]) < 1e-5

@@ -28,6 +28,7 @@ PINNED = {
     "bisenetv2": (3_358_627, 24_603_485_104),
     "shufflenetv2": (2_278_604, 144_925_172),
     "enet": (364_311, 2_246_192_976),
+    "pidnet_s": (7_625_715, 11_804_016_320),
 }
 
 # spec -> what its source publishes, at the source's precision, and how far apart counting methods may
@@ -43,6 +44,7 @@ PUBLISHED = {
     "erfnet": (2.066836, None, 5e-7, "Romera et al.'s code (ERFNet, 20 classes): 2,066,836 params"),
     "shufflenetv2": (2.278604, 144.925172, 5e-7, "torchvision 0.29 + torchinfo 1.8, ShuffleNet V2 x1.0 at 224x224"),
     "enet": (0.37, None, 0.02, "Paszke et al. 2016, Table 3: 0.37 M params"),
+    "pidnet_s": (7.625715, 11804.01632, 5e-7, "the authors' code (XuJiacong/PIDNet) + torchinfo 1.8 at 3x512x1024"),
 }
 # the header quotes the figure this spec gives, except where it quotes a source it does not match
 HEADER_QUOTES_OTHERS = {"essnetb": "quotes the thesis's ESSNetB-D (683,568 params); examples/essnet_grouping.py "

@@ -1,4 +1,4 @@
-"""Parameter-free tensor ops: the graph input, resize, add, mul, concat, shuffle, flatten, identity."""
+"""Parameter-free tensor ops: the graph input, resize, add, mul, channel_sum, concat, shuffle, flatten, identity."""
 from __future__ import annotations
 
 import operator
@@ -96,13 +96,42 @@ def _add(a, ins):
     return _same_shapes(ins, "add")
 
 
-@op("mul", inputs="2", call=_call(operator.mul), example="{op: mul, from: [in, gate]}")
+def _spatial_gate(g, x) -> bool:
+    """A 1xHxW map that broadcasts over the channels of the CxHxW map x (PIDNet's attention maps)."""
+    return len(g) == 3 and len(x) == 3 and g[0] == 1 and tuple(g[1:]) == tuple(x[1:])
+
+
+def _mul_call(ctx, node, args):
+    x, g = args
+    if node.attrs["complement"]:
+        g = ctx.fg.call_function(operator.sub, (1.0, g))
+    return ctx.fg.call_function(operator.mul, (g, x) if node.attrs["complement"] else (x, g))
+
+
+@op("mul", params=(Param("complement", "bool", False, doc="scale by 1 - the second input instead"),),
+    inputs="2", call=_mul_call, example="{op: mul, from: [in, gate]}   # complement: true gives in * (1 - gate)")
 def _mul(a, ins):
-    """Element-wise product; the second input may be Cx1x1 (a channel gate, as in SE)."""
+    """Element-wise product; the second input may be Cx1x1 (a channel gate, as in SE) or 1xHxW (a
+    spatial gate, as PIDNet's); `complement` scales by 1 - the second input (PIDNet's gated mixes)."""
     x, g = tuple(ins[0]), tuple(ins[1])
-    if g == x or _gate(g, x):
+    if g == x or _gate(g, x) or _spatial_gate(g, x):
         return x
-    return _same_shapes(ins, "mul")
+    raise GraphError(f"mul needs inputs of one shape, or a second input of {x[0]}x1x1 (channel gate) or "
+                     f"1x{'x'.join(map(str, x[1:]))} (spatial gate), got {'x'.join(map(str, x))} and "
+                     f"{'x'.join(map(str, g))}")
+
+
+def _channel_sum_call(ctx, node, args):
+    import torch
+
+    return ctx.fg.call_function(torch.sum, (args[0],), {"dim": 1, "keepdim": True})
+
+
+@op("channel_sum", call=_channel_sum_call, example="{op: channel_sum}   # CxHxW -> 1xHxW")
+def _channel_sum(a, ins):
+    """Sum over the channels (torch.sum(x, dim=1, keepdim=True)): a 1xHxW map, e.g. PIDNet's
+    pixel-attention similarity before its sigmoid. No params."""
+    return (1, *spatial(ins[0], "channel_sum")[1:])
 
 
 def _concat_call(ctx, node, args):
