@@ -25,14 +25,17 @@ REFERENCE = {
     "bisenetv2": (3_400_000, None, None, "paper (3.4 M)"),
     "shufflenetv2": (2_278_604, 144_925_172, 31_211_200, "torchvision 0.29 + torchinfo 1.8 (x1.0)"),
     "enet": (364_311, 2_246_192_976, 705_167_360, "tests/refnets/enet.py + torchinfo 1.8 (paper: 0.37 M)"),
+    "pidnet_s": (7_625_715, 11_804_016_320, 526_070_016, "the authors' code (XuJiacong/PIDNet) + torchinfo 1.8"),
 }
 
 
 def references():
     from refnets.enet import ENet
+    from refnets.pidnet import PIDNetS
     from refnets.shufflenetv2 import ShuffleNetV2
 
-    return {"shufflenetv2": lambda: (ShuffleNetV2(1.0), "3x224x224"), "enet": lambda: (ENet(), "3x512x512")}
+    return {"shufflenetv2": lambda: (ShuffleNetV2(1.0), "3x224x224"), "enet": lambda: (ENet(), "3x512x512"),
+            "pidnet_s": lambda: (PIDNetS(), "3x512x1024")}
 
 
 def fmt(n) -> str:
