@@ -36,7 +36,8 @@ def pipelines(spec):
         st.sampled_from(names).map(lambda n: f"drop={n}"),
         st.tuples(st.sampled_from([2, 3, 4, 8]), st.booleans(), st.sampled_from([None] + stages + ROLES)).map(
             lambda g: f"groups={g[0]},shuffle={str(g[1]).lower()}" + (f",where={g[2]}" if g[2] else "")),
-        st.integers(1, 2).map(lambda k: f"early_downsample={k}"),
+        st.tuples(st.integers(1, 2), st.booleans()).map(
+            lambda e: f"early_downsample={e[0]}" + (",mode=pool" if e[1] else "")),
         st.tuples(st.sampled_from([1, 3]), st.integers(1, 4), st.integers(1, 4)).map(  # multiples of the stride
             lambda s: f"input={s[0]}x{s[1] * 2 * stride}x{s[2] * 2 * stride},strict=false"),
     )

@@ -3,11 +3,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from archc.lang.blocks import Library
-from archc.errors import GraphError, PassError, SpecError
+from archc.errors import GraphError, PassError, SpecError, did_you_mean
 from archc.lang.expr import resolve
 from archc.lang.spec import Spec
 from . import Pass, register
 from archc.ir.builds import Builds
+from .early_pool import pool_input
+
+MODES = ("move", "pool")
 
 
 @register
@@ -15,25 +18,40 @@ from archc.ir.builds import Builds
 class EarlyDownsamplePass(Pass):
     """Early downsampling: move k stride-2 steps toward the input; reports the MAC change.
 
-    The main path is a chain of rows each reading the one before. Each step
-    takes the first stride-2 row that has a stride-1 row with a kernel larger
-    than 1x1 before it on its chain and gives the stride to the earliest such
-    row; the rows in between then run at half the resolution. The total stride
-    and the strides every merge point (a row reading several inputs: skip,
-    fusion, decoder) sees stay the same; a move that would change them is
-    refused with the reason.
+    mode=move (the default): the main path is a chain of rows each reading the
+    one before. Each step takes the first stride-2 row that has a stride-1 row
+    with a kernel larger than 1x1 before it on its chain and gives the stride
+    to the earliest such row; the rows in between then run at half the
+    resolution. The total stride and the strides every merge point (a row
+    reading several inputs: skip, fusion, decoder) sees stay the same; a move
+    that would change them is refused with the reason.
+
+    mode=pool: for nets with no such row (Fast-SCNN, ERFNet, ENet...): the
+    input is average-pooled by 2^k before the first layer and each output that
+    came out smaller is upsampled 2^k times more (its closing resize scales
+    more, or a resize is added after it), so the outputs keep their size.
 
         --pass early_downsample=1     recipe: - early_downsample: 1
+        --pass early_downsample=1,mode=pool     recipe: - early_downsample: {k: 1, mode: pool}
     """
 
     name = "early_downsample"
     k: int
+    mode: str = "move"
 
     def __post_init__(self):
         if self.k < 1:
             raise PassError(f"pass 'early_downsample': k={self.k} must be >= 1, e.g. early_downsample=1")
+        if self.mode not in MODES:
+            raise PassError(f"pass 'early_downsample': mode={self.mode!r} must be one of {', '.join(MODES)}"
+                            f"{did_you_mean(self.mode, MODES)}")
+        if self.mode == "pool" and self.k > 6:
+            raise PassError(f"pass 'early_downsample': k={self.k} with mode=pool pools the input by "
+                            f"{2 ** self.k}; use k <= 6")
 
     def apply(self, spec: Spec, builds: Builds) -> Spec:
+        if self.mode == "pool":
+            return pool_input(builds, spec, self.k)
         for step in range(self.k):
             try:
                 spec = _one_step(builds, spec)
@@ -48,11 +66,14 @@ class EarlyDownsamplePass(Pass):
         from archc.ir.analysis import analyze
 
         a, b = analyze(before).macs, analyze(after).macs
+        macs = f"MACs {a:,} -> {b:,} ({(b - a) / a:+.1%})" if a else f"MACs {a:,} -> {b:,}"
+        if self.mode == "pool":
+            kept = ", ".join("x".join(map(str, after.shape(o))) for o in after.outputs)
+            return [f"input average-pooled x{2 ** self.k} before the first layer, outputs kept at {kept}", macs]
         moved = [f"{name} {_x(before[before.refs[name]].stride)} -> {_x(after[after.refs[name]].stride)}"
                  for name in before.refs if _is_row(name) and name in after.refs
                  and before[before.refs[name]].stride != after[after.refs[name]].stride]
-        return [f"row output strides {', '.join(moved) or 'unchanged'}",
-                f"MACs {a:,} -> {b:,} ({(b - a) / a:+.1%})" if a else f"MACs {a:,} -> {b:,}"]
+        return [f"row output strides {', '.join(moved) or 'unchanged'}", macs]
 
 
 def _is_row(name: str) -> bool:
@@ -115,7 +136,8 @@ def _one_step(builds: Builds, spec: Spec) -> Spec:
         reasons.append(f"moving the stride of {_label(spec, give)} to {_label(spec, recv)} {why}")
     if reasons:
         raise PassError(f"no stride-2 step can move: {reasons[0]}")
-    raise PassError("no stride-1 row with a kernel larger than 1x1 precedes a stride-2 row on the main path")
+    raise PassError("no stride-1 row with a kernel larger than 1x1 precedes a stride-2 row on the main path; "
+                    "mode=pool downsamples the input instead (early_downsample=1,mode=pool)")
 
 
 def _label(spec: Spec, at) -> str:

@@ -41,16 +41,18 @@ class Carried:
 def carry(original: Graph, state: dict, new: Graph) -> Carried:
     """`state` (the original's state_dict) restricted to what `new` keeps."""
     unknown = sorted({n.op for n in new if n.op in NO_CHANNEL_RULE})
-    if unknown and any(original[n.name].shape != n.shape for n in new if n.name in original):
+    if unknown and any(_channels(original[n.name]) != _channels(n) for n in new if n.name in original):
         raise WeightsError(f"carrying weights through {', '.join(unknown)} is not supported yet (which channels "
                            f"they keep has no rule in archc.torch.channels); train the narrower model from scratch "
                            f"or load weights made for it")
+    stages = {n.name.split(".")[0] for n in original}
     for node in new:
-        if node.name not in original:
+        if node.name not in original and not _resampling_stage(node, stages):
             raise WeightsError(f"carrying weights: '{node.name}' ({node.op}) is not in the original model, so no "
                                f"checkpoint tensor can fill it; load the weights after the passes instead")
     # the new graph's wiring (drop rewires), the original's sizes and attributes
-    nodes = [replace(original[n.name], inputs=n.inputs, share=n.share) for n in new]
+    # (a resampling stage a pass added, as it is)
+    nodes = [replace(original[n.name], inputs=n.inputs, share=n.share) if n.name in original else n for n in new]
     couplings = Couplings(nodes, {n.name: _channels(n) for n in nodes})
     roots = couplings.roots()
     norms = _norms(new, original, state, couplings, roots)
@@ -61,7 +63,15 @@ def carry(original: Graph, state: dict, new: Graph) -> Carried:
     for node in new:
         if node.op in WEIGHTED and node.share is None:
             out.update(_gather(node, original[node.name], state, kept))
+        elif node.op == "prelu":  # its channels are unchanged (else refused above): the slopes as they are
+            out.update({k: v.clone() for k, v in state.items() if k.rsplit(".", 1)[0] == node.name})
     return Carried(out, kept, float(norms[keep].sum() / max(norms.sum(), 1e-30)))
+
+
+def _resampling_stage(node, stages: set) -> bool:
+    """A pooling or resize in a stage of its own that a pass added (early_downsample's): no weights, the
+    channels it reads."""
+    return node.op in ("avgpool", "resize") and node.name.split(".")[0] not in stages
 
 
 def _channels(node) -> int:
