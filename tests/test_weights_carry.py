@@ -87,7 +87,8 @@ def test_a_width_that_changes_the_structure_is_refused():
 
 
 @pytest.mark.parametrize("spec,passes", [("mobilenetv2", ["repeat=1"]), ("fastscnn", ["drop=ppm"]),
-                                         ("fastscnn", ["repeat=2", "drop=ppm"])])
+                                         ("fastscnn", ["repeat=2", "drop=ppm"]),
+                                         ("enet", ["repeat=1"])])  # PReLU slopes carried too
 def test_repeat_and_drop_keep_the_surviving_weights(spec, passes):
     a = compile_spec(f"specs/{spec}.yaml", input="3x128x128").graph
     b = compile_spec(f"specs/{spec}.yaml", passes, input="3x128x128").graph
