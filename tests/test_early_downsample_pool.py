@@ -38,8 +38,7 @@ def test_pool_mode_keeps_the_output_size_and_cuts_macs(path, k):
     first = FIRST[path.stem](k) if path.stem in FIRST else []
     base = compile_spec(path, first)
     c = compile_spec(path, [*first, f"early_downsample={k},mode=pool"])
-    outs = lambda g: [g.shape(o) for o in g.outputs]  # noqa: E731
-    assert outs(c.graph) == outs(base.graph)
+    assert [c.graph.shape(o) for o in c.graph.outputs] == [base.graph.shape(o) for o in base.graph.outputs]
     assert c.report.params == base.report.params and c.report.macs < base.report.macs
     assert c.graph["early_downsample.0.0"].shape[1:] == tuple(d // 2**k for d in base.graph.input_shape[1:])
     assert any(f"MACs {base.report.macs:,} -> {c.report.macs:,}" in n for n in c.notes)

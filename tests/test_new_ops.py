@@ -24,8 +24,8 @@ BAD = {
     "slice out of range": ("      - {op: slice, start: 2, end: 5}\n", "slice 2:5 is not a channel range"),
     "concat of one node twice": ("      - {op: concat, from: [input, input]}\n", "concat reads 'input' twice"),
     "an unknown activation": ("      - {op: act, fn: hswsh}\n", "did you mean 'hswish'?"),
-    "a gate of another size": ("      - {op: channel_sum, id: g}\n      - {op: avgpool, k: 2, id: h}\n"
-                               "      - {op: mul, from: [input, h]}\n",
+    "a gate of another size": (("      - {op: channel_sum, id: g}\n      - {op: avgpool, k: 2, id: h}\n"
+                                "      - {op: mul, from: [input, h]}\n"),
                                "mul needs inputs of one shape, or a second input of 3x1x1 (channel gate) or 1x32x32 (spatial gate), got 3x32x32 and 1x16x16"),
     "channel_sum of a vector": ("      - {op: flatten}\n      - {op: channel_sum}\n",
                                 "channel_sum needs a CxHxW feature map, got [3072]"),
