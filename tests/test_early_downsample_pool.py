@@ -58,6 +58,13 @@ def test_an_output_without_a_closing_resize_gets_one():
     assert [c.graph.shape(o) for o in c.graph.outputs] == [(20, 512, 1024), (20, 64, 128)]
 
 
+@pytest.mark.parametrize("name", ["fastscnn", "erfnet"])
+def test_applied_twice_it_pools_more_as_k_2_does(name):
+    twice = compile_spec(ROOT / f"specs/{name}.yaml", ["early_downsample=1,mode=pool"] * 2)
+    once = compile_spec(ROOT / f"specs/{name}.yaml", ["early_downsample=2,mode=pool"])
+    assert twice.graph.signature() == once.graph.signature()
+
+
 def test_refused_in_one_line_where_the_size_cannot_be_kept():
     with pytest.raises(PassError) as err:
         compile_spec(ROOT / "specs/pidnet_s.yaml", ["early_downsample=1,mode=pool"])

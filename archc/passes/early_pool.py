@@ -22,11 +22,13 @@ def pool_input(builds: Builds, spec: Spec, k: int) -> Spec:
     """`spec` with its input pooled by 2^k and its outputs upsampled back; refused with the reason."""
     factor, base = 2**k, builds(spec)
     taken = {st.id for st in spec.stages} | set(base.refs)
-    if POOL_ID in taken:
+    cand = _pooled_again(spec, factor)  # this pass applied before: its pooling pools more
+    if cand is None and POOL_ID in taken:
         raise PassError(f"mode=pool adds a stage '{POOL_ID}', but the spec already has that name; rename it")
-    pool = Stage(id=POOL_ID, rows=(Row(op="avgpool", fields={"k": factor}, style="dict"),),
-                 doc=f"early downsampling: the input average-pooled x{factor}")
-    cand = replace(spec, stages=(pool, *(_reading_pool(st) for st in spec.stages)))
+    if cand is None:
+        pool = Stage(id=POOL_ID, rows=(Row(op="avgpool", fields={"k": factor}, style="dict"),),
+                     doc=f"early downsampling: the input average-pooled x{factor}")
+        cand = replace(spec, stages=(pool, *(_reading_pool(st) for st in spec.stages)))
     graph = _build(builds, cand)
     for i, (a, b) in enumerate(zip(base.outputs, graph.outputs)):
         if base.shape(a) != graph.shape(b):
@@ -38,6 +40,16 @@ def pool_input(builds: Builds, spec: Spec, k: int) -> Spec:
                             f"{list(graph.shape(b))} (x{factor} does not bring it back); use an input "
                             f"divisible by {factor} times the network's total stride")
     return cand
+
+
+def _pooled_again(spec: Spec, factor: int):
+    first = spec.stages[0]
+    row = first.rows[0]
+    if first.id != POOL_ID or len(first.rows) != 1 or row.op != "avgpool" or not isinstance(row.fields.get("k"), int):
+        return None
+    doc = f"early downsampling: the input average-pooled x{row.fields['k'] * factor}"
+    return _with_row(replace(spec, stages=(replace(first, doc=doc), *spec.stages[1:])), (0, 0),
+                     replace(row, fields={**row.fields, "k": row.fields["k"] * factor}))
 
 
 def _build(builds: Builds, spec: Spec):
