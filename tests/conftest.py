@@ -21,6 +21,8 @@ def _repo_root(monkeypatch):
 
 SPEC_DIR = ROOT / "specs"
 os.environ.setdefault("ONNXSIM_CERTIFY", "0")  # never start a Z3 proof inside tests
+if os.environ.get("PYTEST_XDIST_WORKER"):  # one torch thread per worker: -n 2 on 2 cores must not run 4
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 SMALL = {"passes": ["width=0.25"], "input": "3x128x128"}  # every op of Fast-SCNN, PPM included, in seconds
 
