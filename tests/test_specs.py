@@ -28,6 +28,8 @@ PINNED = {
     "bisenetv2": (3_358_627, 24_603_485_104),
     "shufflenetv2": (2_278_604, 144_925_172),
     "enet": (364_311, 2_246_192_976),
+    "mobilenetv4_conv_small": (3_774_024, 186_031_656),
+    "mobilenetv4_conv_medium": (9_715_512, 1_080_313_128),
 }
 
 # spec -> what its source publishes, at the source's precision, and how far apart counting methods may
