@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import pytest
 import torch
-from libcheck import max_difference
+from libcheck import copy_by_order, in_execution_order, max_difference
 from refnets.enet import ENet
+from refnets.lraspp import LRASPP
 from refnets.mobilenetv4 import mobilenetv4_conv_medium, mobilenetv4_conv_small
 from refnets.shufflenetv2 import ShuffleNetV2
 from torchcheck import torchinfo_totals
 
 from archc.compile import compile_spec
+from archc.torch.weights import lower_seeded
 
 # torchvision.models.shufflenet_v2_x*: (params, MACs, activation bytes) at 3x224x224, 1000 classes
 SHUFFLENET = {0.5: (1_366_792, 40_485_400, 16_390_464), 1.0: (2_278_604, 144_925_172, 31_211_200),
@@ -85,3 +87,26 @@ def test_uib_variants_are_the_blocks_the_paper_names():
     assert kinds["stage2.0.0"] == ["dw_start", "expand", "depthwise", "project"]  # ExtraDW
     assert kinds["stage2.4.0"] == ["dw_start", "expand", "project"]  # ConvNeXt-like
     assert kinds["stage2.5.0"] == ["expand", "project"]  # FFN
+
+
+# torchvision 0.29 lraspp_mobilenet_v3_large(num_classes=21) in torchinfo 1.8: (params, MACs, activation bytes)
+LRASPP_TORCHVISION = {"3x224x224": (3_221_538, 379_343_976, 85_102_528),
+                      "3x512x512": (3_221_538, 1_974_866_856, 444_441_280)}
+
+
+@pytest.mark.parametrize("size", sorted(LRASPP_TORCHVISION))
+def test_lraspp_counts_equal_torchvision(size):
+    r = compile_spec("specs/lraspp_mobilenetv3_large.yaml", input=size).report
+    assert (r.params, r.macs, r.activation_bytes) == LRASPP_TORCHVISION[size]
+
+
+def test_lraspp_output_equals_the_reference():
+    """The refnet (itself equal to torchvision's model with its state_dict, outside CI); outputs are ~9 in
+    magnitude with archc's seeded weights, so the bound is relative."""
+    graph = compile_spec("specs/lraspp_mobilenetv3_large.yaml", input="3x64x64").graph
+    compiled, reference = lower_seeded(graph, 0), LRASPP()
+    copy_by_order(in_execution_order(graph, compiled), reference)
+    x = torch.randn(1, *graph.input_shape, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        ours, theirs = compiled(x), reference.eval()(x)
+    assert float((ours - theirs).abs().max()) < 1e-5 * float(theirs.abs().max())

@@ -30,6 +30,7 @@ PINNED = {
     "enet": (364_311, 2_246_192_976),
     "mobilenetv4_conv_small": (3_774_024, 186_031_656),
     "mobilenetv4_conv_medium": (9_715_512, 1_080_313_128),
+    "lraspp_mobilenetv3_large": (3_221_538, 379_343_976),
 }
 
 # spec -> what its source publishes, at the source's precision, and how far apart counting methods may

@@ -1,5 +1,5 @@
 """MobileNetV4-Conv-Small and -Medium in plain torch, written from the paper (Qin et al., ECCV 2024,
-Tables 11-12: the Universal Inverted Bottleneck and its instances) with timm's layout choices: ReLU,
+the Universal Inverted Bottleneck and its instances) with timm's layout choices: ReLU,
 BN eps 1e-5, hidden channels make_divisible(in * t, 8), the stride on the middle depthwise conv (on
 the start one when there is no middle one), no residual around the plain conv rows, and a head
 that pools before its 1x1 conv. BN and ReLU are separate modules (timm fuses them in BatchNormAct2d).
