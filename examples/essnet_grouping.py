@@ -20,7 +20,7 @@ What the thesis leaves unspecified, and what the comparison shows:
 - the thesis's "ESSNet" rows (gradual grouping) save exactly what grouping ESSNetB's 13 D layers
   saves (151,552 / 75,776 params, 1.74 / 0.87 G), so their grouped layers are ESSNetB's; they sit
   115,808 params and ~4.83 GFLOPs below ESSNetB at every g, for reasons the text does not give.
-  ESSNetA as REFERENCES describes it (specs/essneta.yaml: non-bt-1D early, D late) groups only 8 D
+  ESSNetA as the thesis describes it (specs/essneta.yaml: non-bt-1D early, D late) groups only 8 D
   layers and is heavier than ESSNetB, so it is not those rows.
 """
 from __future__ import annotations
