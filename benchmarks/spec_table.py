@@ -26,15 +26,36 @@ REFERENCE = {
     "shufflenetv2": (2_278_604, 144_925_172, 31_211_200, "torchvision 0.29 + torchinfo 1.8 (x1.0)"),
     "enet": (364_311, 2_246_192_976, 705_167_360, "tests/refnets/enet.py + torchinfo 1.8 (paper: 0.37 M)"),
     "pidnet_s": (7_625_715, 11_804_016_320, 526_070_016, "the authors' code (XuJiacong/PIDNet) + torchinfo 1.8"),
+    "mobilenetv4_conv_small": (3_774_024, 186_006_568, 15_723_328,
+                               "timm 1.0.31 + torchinfo 1.8 (BNs left out: BatchNormAct2d)"),
+    "mobilenetv4_conv_medium": (9_715_512, 1_080_245_224, 60_639_040,
+                                "timm 1.0.31 + torchinfo 1.8, 256x256 (BNs left out: BatchNormAct2d)"),
+    "lraspp_mobilenetv3_large": (3_221_538, 379_343_976, 85_102_528, "torchvision 0.29 + torchinfo 1.8 (21 classes)"),
+    "essnetb": (547_120, 10_600_000_000, None, "thesis's grouped rows extrapolated to g=1 (its D row: 683,568; "
+                "GFLOPs 10.60)"),
+    "essneta": (None, None, None, "thesis: no row (its ESSNet rows group ESSNetB's D layers)"),
 }
 
 
 def references():
+    from refnets import mobilenetv4
+    from refnets.deeplab import DeepLabV3PlusMobileNetV2
     from refnets.enet import ENet
+    from refnets.essnet import ESSNetA, ESSNetB
+    from refnets.lraspp import LRASPP
+    from refnets.mobilenet import MobileNetV2, mobilenet_v3_large, mobilenet_v3_small
     from refnets.pidnet import PIDNetS
     from refnets.shufflenetv2 import ShuffleNetV2
 
     return {"shufflenetv2": lambda: (ShuffleNetV2(1.0), "3x224x224"), "enet": lambda: (ENet(), "3x512x512"),
+            "mobilenetv4_conv_small": lambda: (mobilenetv4.mobilenetv4_conv_small(), "3x224x224"),
+            "mobilenetv4_conv_medium": lambda: (mobilenetv4.mobilenetv4_conv_medium(), "3x256x256"),
+            "lraspp_mobilenetv3_large": lambda: (LRASPP(), "3x224x224"),
+            "mobilenetv2": lambda: (MobileNetV2(), "3x224x224"),
+            "deeplabv3plus_mobilenetv2": lambda: (DeepLabV3PlusMobileNetV2(), "3x224x224"),
+            "mobilenetv3_large": lambda: (mobilenet_v3_large(), "3x224x224"),
+            "mobilenetv3_small": lambda: (mobilenet_v3_small(), "3x224x224"),
+            "essnetb": lambda: (ESSNetB(), "3x256x512"), "essneta": lambda: (ESSNetA(), "3x256x512"),
             "pidnet_s": lambda: (PIDNetS(), "3x512x1024")}
 
 
@@ -54,6 +75,7 @@ def main() -> None:
         if name in refs:
             model, size = refs[name]()
             diff = f"{max_difference(str(path), model, size):.1e}"
+            diff += "" if size == "x".join(map(str, r.input)) else f" at {size}"
         print(f"| {name} | {'x'.join(map(str, r.input))} | {fmt(r.params)} | {fmt(p)} | {fmt(r.macs)} | {fmt(m)} "
               f"| {fmt(r.activation_bytes)} | {fmt(a)} | {diff} | {src} |")
 

@@ -28,7 +28,7 @@ MODELS = {  # torchvision builder -> (archc spec, input)
     "deeplabv3_mobilenet_v3_large": (seg.deeplabv3_mobilenet_v3_large,
                                      "examples/torchvision/deeplabv3_mobilenetv3_large.yaml", "3x512x512"),
     "lraspp_mobilenet_v3_large": (seg.lraspp_mobilenet_v3_large,
-                                  "examples/torchvision/lraspp_mobilenetv3_large.yaml", "3x512x512"),
+                                  "specs/lraspp_mobilenetv3_large.yaml", "3x512x512"),
 }
 
 

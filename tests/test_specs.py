@@ -29,6 +29,10 @@ PINNED = {
     "shufflenetv2": (2_278_604, 144_925_172),
     "enet": (364_311, 2_246_192_976),
     "pidnet_s": (7_625_715, 11_804_016_320),
+    "mobilenetv4_conv_small": (3_774_024, 186_031_656),
+    "mobilenetv4_conv_medium": (9_715_512, 1_080_313_128),
+    "lraspp_mobilenetv3_large": (3_221_538, 379_343_976),
+    "essneta": (771_968, 19_375_069_632),
 }
 
 # spec -> what its source publishes, at the source's precision, and how far apart counting methods may
@@ -152,3 +156,24 @@ def test_erfnet_with_20_classes_has_the_authors_count():
     c = compile_spec(ROOT / "specs" / "erfnet.yaml", variables={"classes": 20})
     assert c.report.params == 2_066_836
     assert [c.graph.shape(o) for o in c.graph.outputs] == [(20, 512, 1024), (20, 64, 128)]
+
+
+@pytest.mark.parametrize("groups,shuffle", [(2, False), (4, True), (8, True)])
+def test_essneta_groups_only_its_late_d_layers(groups, shuffle):
+    c = compile_spec(ROOT / "specs" / "essneta.yaml", variables={"groups": groups, "shuffle": shuffle})
+    assert c.report.params == PINNED["essneta"][0] - 262_144 + 262_144 // groups  # 8 D layers x 2 x 128²
+    assert {n.block for n in c.graph if n.name.startswith("encoder.2.")} == {"non_bt_1d"}  # early: ERFNet's
+    assert len([n for n in c.graph if n.op == "shuffle"]) == (16 if shuffle else 0)
+
+
+def test_the_theses_essnet_rows_group_essnetbs_d_layers_not_essnetas():
+    """The thesis's ESSNet-D / DG2 / DG4 (431,312 / 279,760 / 203,984 params) save 151,552 and 75,776
+    by grouping: exactly what grouping ESSNetB's 13 D layers saves; ESSNetA's 8 save less."""
+    thesis = [431_312, 279_760, 203_984]
+
+    def savings(name):
+        p = [compile_spec(ROOT / "specs" / f"{name}.yaml", variables={"groups": g}).report.params for g in (1, 2, 4)]
+        return [p[0] - p[1], p[1] - p[2]]
+
+    assert savings("essnetb") == [thesis[0] - thesis[1], thesis[1] - thesis[2]] == [151_552, 75_776]
+    assert savings("essneta") == [131_072, 65_536]

@@ -11,8 +11,10 @@ from archc.compile import compile_spec
 from archc.torch.weights import lowered, lowered_report
 from refnets.deeplab import DeepLabV3PlusMobileNetV2
 from refnets.erfnet import ERFNet
-from refnets.essnet import ESSNetB
+from refnets.essnet import ESSNetA, ESSNetB
+from refnets.lraspp import LRASPP
 from refnets.mobilenet import MobileNetV2, mobilenet_v3_large, mobilenet_v3_small
+from refnets.mobilenetv4 import mobilenetv4_conv_medium
 
 TOL = 1e-5
 CASES = {  # spec -> (reference model, input, weights map, spec variables)
@@ -24,6 +26,10 @@ CASES = {  # spec -> (reference model, input, weights map, spec variables)
     "erfnet": (lambda: ERFNet(), "3x64x128", {"encoder_head.0.0": "encoder.output_conv"}, None),
     "essnetb": (lambda: ESSNetB(), "3x32x64", None, None),
     "essnetb-dg4s": (lambda: ESSNetB(groups=4, shuffle=True), "3x32x64", None, {"groups": 4, "shuffle": True}),
+    "mobilenetv4_conv_medium": (lambda: mobilenetv4_conv_medium(), "3x64x64", None, None),
+    "lraspp_mobilenetv3_large": (lambda: LRASPP(), "3x64x64", None, None),
+    "essneta": (lambda: ESSNetA(), "3x32x64", None, None),
+    "essneta-dg2s": (lambda: ESSNetA(groups=2, shuffle=True), "3x32x64", None, {"groups": 2, "shuffle": True}),
 }
 
 

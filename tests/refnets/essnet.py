@@ -38,10 +38,14 @@ class DLayer(nn.Module):
 
 
 class ESSNetB(nn.Module):
-    def __init__(self, classes=20, groups=1, shuffle=False):
+    """early="d": D layers in both encoder stages (ESSNetB); "nbt": ERFNet's non-bottleneck-1D layers in
+    the first (64-ch) stage and D layers only in the late 128-ch stage (ESSNetA, "selective application")."""
+
+    def __init__(self, classes=20, groups=1, shuffle=False, early="d"):
         super().__init__()
         layers = [Downsampler(3, 16), Downsampler(16, 64)]
-        layers += [DLayer(64, 1, 0.03, groups, shuffle) for _ in range(5)] + [Downsampler(64, 128)]
+        layers += [DLayer(64, 1, 0.03, groups, shuffle) if early == "d" else NonBottleneck1D(64, 0.03, 1)
+                   for _ in range(5)] + [Downsampler(64, 128)]
         layers += [DLayer(128, d, 0.3, groups, shuffle) for _ in range(2) for d in (2, 4, 8, 16)]
         self.encoder = nn.Sequential(*layers)
         self.decoder = nn.Sequential(Upsampler(128, 64), NonBottleneck1D(64, 0, 1), NonBottleneck1D(64, 0, 1),
@@ -50,3 +54,7 @@ class ESSNetB(nn.Module):
 
     def forward(self, x):
         return self.decoder(self.encoder(x))
+
+
+def ESSNetA(classes=20, groups=1, shuffle=False):
+    return ESSNetB(classes, groups, shuffle, early="nbt")
