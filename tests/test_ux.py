@@ -37,6 +37,10 @@ def test_a_bundled_spec_is_found_by_name():
     assert result.exit_code == 0 and json.loads(result.stdout)["params"] == 3504872
     wrong = invoke("summary", "mobilenet_v2")
     assert wrong.exit_code == 2 and "did you mean 'mobilenetv2'" in wrong.stderr
+    prefixed = invoke("summary", "archc:mobilenetv2", "--json")  # as an import writes it
+    assert prefixed.exit_code == 0 and json.loads(prefixed.stdout)["params"] == 3504872
+    wrong = invoke("summary", "archc:mobilenet_v2")
+    assert wrong.exit_code == 2 and "did you mean 'mobilenetv2'" in wrong.stderr
 
 
 def test_specs_lists_the_library_with_figures_and_sources():

@@ -40,11 +40,12 @@ def trusted_roots(top_dir: Path) -> list[Path]:
 def resolve_spec(arg) -> Path:
     """An existing file as given; else a bundled spec's name; else a one-line error with the choices."""
     path = Path(arg)
-    if path.exists() or path.suffix or len(path.parts) > 1:
+    name = str(arg)[len(PREFIX):] if str(arg).startswith(PREFIX) else None  # archc:NAME, as imports write it
+    if name is None and (path.exists() or path.suffix or len(path.parts) > 1):
         return path  # a path: the loader reports a missing or bad file with its name
     specs = bundled()
-    if str(arg) in specs:
-        return specs[str(arg)]
+    if (name or str(arg)) in specs:
+        return specs[name or str(arg)]
     raise SpecError(f"{arg}: no such file and no bundled spec of that name (bundled: {', '.join(specs)})"
                     f"{did_you_mean(arg, specs)}")
 
