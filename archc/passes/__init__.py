@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import typing
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import ClassVar
 
@@ -123,8 +124,9 @@ def _convert(pname, key, value, hint):
     return value
 
 
+@lru_cache(maxsize=1024)
 def parse_pass(text: str) -> Pass:
-    """'width=0.125' or 'groups=4,shuffle=true' -> a Pass."""
+    """'width=0.125' or 'groups=4,shuffle=true' -> a Pass (remembered: passes are frozen values)."""
     _load_all()
     text = text.strip()
     head, _, rest = text.partition(",")
