@@ -80,7 +80,8 @@ def _layer(name, op, stage, inputs, out, params, macs, activation_bytes, weights
     layer = object.__new__(Layer)
     d = layer.__dict__
     d["name"], d["op"], d["stage"], d["inputs"], d["out"] = name, op, stage, inputs, out
-    d["params"], d["macs"], d["activation_bytes"], d["weights"], d["share"] = params, macs, activation_bytes, weights, share
+    d["params"], d["macs"], d["activation_bytes"] = params, macs, activation_bytes
+    d["weights"], d["share"] = weights, share
     return layer
 
 
