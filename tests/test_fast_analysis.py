@@ -1,5 +1,5 @@
 """The fast analysis path (graphs remembered per process, a known structure reshaped to a new
-input size, remembered specs, passes and parameter checks) gives exactly what a full build from
+input size, remembered specs, passes, pass results and parameter checks) gives exactly what a full build from
 nothing gives: the same graph, params, MACs, activation bytes, per-layer report and pass notes,
 or the same refusal (message and mark), for random pass pipelines on several shipped specs."""
 from __future__ import annotations
@@ -16,6 +16,7 @@ from archc.errors import ArchcError
 from archc.ir.analysis import analyze
 from archc.ir.build import build
 from archc.ops import core
+import archc.passes as passes_module
 
 compile_module = importlib.import_module("archc.compile")  # (`archc.compile` is also a function's name)
 SPECS = ["specs/fastscnn.yaml", "specs/mobilenetv2.yaml", "specs/erfnet.yaml", "specs/bisenetv2.yaml"]
@@ -53,6 +54,7 @@ def from_nothing(monkeypatch, path, pipeline, size, classes):
         m.setattr(builds_module, "_SHAPES", {})
         m.setattr(compile_module, "_SPECS", {})
         m.setattr(core, "_CHECKED", {})
+        m.setattr(passes_module, "_APPLIED", {})
         return outcome(path, pipeline, size, classes)
 
 
