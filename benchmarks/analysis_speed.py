@@ -1,75 +1,101 @@
-"""Fresh analysis of Fast-SCNN variants: load + passes + build + analyze per configuration,
-nothing shared between variants but the parsed spec file (keyed by its text).
+"""Fresh analysis of Fast-SCNN configurations, two archc trees side by side, interleaved.
 
-    PYTHONPATH=. python benchmarks/analysis_speed.py [--variants 100] [--torchinfo 10]
+    PYTHONPATH=. python benchmarks/analysis_speed.py [--variants 100] [--before /work/main]
 
-For each variant (width x input x classes) it times `compile_spec(...).report` -- what
-`archc summary` does -- twice: with the content-keyed parse cache (the file is unchanged
-between variants, so its YAML is parsed once) and with that cache cleared first (every
-variant parses the file too). A sample is also lowered and run through torchinfo, timed,
-and its totals checked against the analytic ones.
+Each configuration (width x input x classes, product order) is analysed once per tree, as
+`archc summary` does it: `compile_spec(...).report` = load + `width` and `input` passes +
+build + analyze. Each tree runs in its own worker process, so every configuration is new
+work in that process (never analysed before in it); what a tree keeps between configurations
+is its own business (this branch: the parsed spec, the graphs of structures it has built,
+reshaped to a new input size). The driver sends configuration i to both workers in turn
+(ABBA...), checks both give the same params, MACs and activation bytes, and reports medians.
 """
 from __future__ import annotations
 
 import argparse
 import itertools
+import json
+import os
 import statistics
+import subprocess
+import sys
 import time
-
-from archc.compile import compile_spec
-from archc.lang import spec as spec_module
 
 WIDTHS = ("1", "0.75", "0.5", "0.25", "0.125")
 INPUTS = ("3x512x512", "3x448x448", "3x384x384", "3x320x320", "3x256x256")
 CLASSES = (1, 2, 19, 21)
+SPEC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "specs", "fastscnn.yaml")
 
 
 def variants(n):
     return list(itertools.islice(itertools.product(WIDTHS, INPUTS, CLASSES), n))
 
 
-def fresh(width, size, classes, parse: bool):
-    if parse and hasattr(spec_module, "_document"):  # (an archc before the parse cache has none)
-        spec_module._document.cache_clear()  # nothing at all kept from the variant before
-    start = time.perf_counter()
-    report = compile_spec("specs/fastscnn.yaml", [f"width={width}"], size, {"classes": classes}).report
-    return time.perf_counter() - start, report
+def worker() -> None:
+    """Read a variant index per line, answer with its time and totals (and whether it built a graph in full)."""
+    from archc.compile import compile_spec
+
+    builds = []
+    try:
+        import archc.ir.builds as b
+
+        full = b.build
+        b.build = lambda spec: builds.append(1) or full(spec)  # count full builds (not reshapes)
+    except AttributeError:  # a tree without the module
+        pass
+    table = variants(len(WIDTHS) * len(INPUTS) * len(CLASSES))
+    for line in sys.stdin:
+        width, size, classes = table[int(line)]
+        before = len(builds)
+        start = time.perf_counter()
+        r = compile_spec(SPEC, [f"width={width}"], size, {"classes": classes}).report
+        seconds = time.perf_counter() - start
+        print(json.dumps([seconds, r.params, r.macs, r.activation_bytes, len(builds) - before]), flush=True)
 
 
-def torchinfo_time(width, size, classes, report) -> float:
-    import torchinfo
-
-    from archc.torch.lower import lower
-
-    start = time.perf_counter()
-    graph = compile_spec("specs/fastscnn.yaml", [f"width={width}"], size, {"classes": classes}).graph
-    stats = torchinfo.summary(lower(graph), input_size=(1, *graph.input_shape), verbose=0)
-    seconds = time.perf_counter() - start
-    assert (report.params, report.macs, report.activation_bytes) == (
-        stats.total_params, stats.total_mult_adds, stats.total_output_bytes), (width, size, classes)
-    return seconds
+def start(root: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": root}
+    return subprocess.Popen([sys.executable, __file__, "--worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True, env=env, cwd=root)
 
 
-def main(n: int, sample: int) -> None:
-    cached, parsed, reference = [], [], []
-    for i, v in enumerate(variants(n)):
-        parsed.append(fresh(*v, parse=True)[0])
-        seconds, report = fresh(*v, parse=False)
-        cached.append(seconds)
-        if i < sample:
-            reference.append(torchinfo_time(*v, report))
-    a, b = statistics.median(cached), statistics.median(parsed)
-    print(f"{n} Fast-SCNN variants, fresh compile (load + width + input passes + build + analyze) each")
-    print(f"  spec text parsed once : median {a * 1e3:7.2f} ms   total {sum(cached):6.2f} s")
-    print(f"  parsed every variant  : median {b * 1e3:7.2f} ms   total {sum(parsed):6.2f} s")
-    if reference:
-        r = statistics.median(reference)
-        print(f"  torchinfo ({len(reference)} of them, totals equal): median {r * 1e3:7.2f} ms -> {r / a:.1f}x")
+def ask(proc, i: int) -> list:
+    proc.stdin.write(f"{i}\n")
+    proc.stdin.flush()
+    return json.loads(proc.stdout.readline())
+
+
+def main(n: int, before: str, after: str) -> None:
+    procs = {"before": start(before), "after": start(after)}
+    times = {"before": [], "after": []}
+    split = {"new": [], "known": []}  # the after tree's times, by whether the structure was new to it
+    for i in range(n):
+        order = ("before", "after") if i % 2 == 0 else ("after", "before")
+        answers = {name: ask(procs[name], i) for name in order}
+        assert answers["before"][1:4] == answers["after"][1:4], (variants(n)[i], answers)
+        for name in procs:
+            times[name].append(answers[name][0])
+        split["new" if answers["after"][4] else "known"].append(answers["after"][0])
+    for p in procs.values():
+        p.stdin.close()
+        p.wait()
+    a, b = statistics.median(times["before"]), statistics.median(times["after"])
+    print(f"{n} Fast-SCNN configurations, each analysed once per tree (load + passes + build + analyze), "
+          f"interleaved; totals equal in all {n}")
+    print(f"  before ({before}): median {a * 1e3:7.2f} ms   total {sum(times['before']):6.2f} s")
+    print(f"  after  ({after}): median {b * 1e3:7.2f} ms   total {sum(times['after']):6.2f} s   -> {a / b:.1f}x")
+    for kind, ts in split.items():
+        if ts:
+            print(f"    after, {kind} structure ({len(ts)}): median {statistics.median(ts) * 1e3:7.2f} ms")
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--worker"]:
+        worker()
+        sys.exit(0)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", type=int, default=100)
-    parser.add_argument("--torchinfo", type=int, default=10, help="variants also timed with torchinfo")
+    parser.add_argument("--before", default="/work/main", help="the archc tree to compare with")
+    parser.add_argument("--after", default=os.getcwd())
     args = parser.parse_args()
-    main(args.variants, args.torchinfo)
+    main(min(args.variants, 100), args.before, args.after)

@@ -21,7 +21,7 @@ def sweep(spec: SpecArg,
           input: InputOpt = None, var: VarOpt = None,
           profile: Annotated[bool, typer.Option(help="also measure ONNX Runtime latency (one at a time)")] = False,
           out: Annotated[Optional[Path], typer.Option("--out", "-o", help="write results.csv/json and a cache")] = None,
-          jobs: Annotated[int, typer.Option(help="worker processes (0: all cores)")] = 0,
+          jobs: Annotated[int, typer.Option(help="worker processes (0: all cores, or this process for short work)")] = 0,
           force: Annotated[bool, typer.Option(help="write into an existing directory not made by archc "
                                                    "(beside its files, never over them)")] = False,
           plot: Annotated[Optional[str], typer.Option(help="X,Y: also draw DIR/pareto.png and .svg")] = None,

@@ -75,15 +75,29 @@ def layer_cost(op_name: str, attrs: dict, in_shapes: list, out: tuple) -> tuple[
     return weights, weights * spatial, 2 * BYTES_PER_ELEMENT * prod(out)
 
 
+def _layer(name, op, stage, inputs, out, params, macs, activation_bytes, weights, share) -> Layer:
+    """Layer(...) without the frozen dataclass's field-by-field __init__ (it was half of analyze's time)."""
+    layer = object.__new__(Layer)
+    d = layer.__dict__
+    d["name"], d["op"], d["stage"], d["inputs"], d["out"] = name, op, stage, inputs, out
+    d["params"], d["macs"], d["activation_bytes"] = params, macs, activation_bytes
+    d["weights"], d["share"] = weights, share
+    return layer
+
+
 def analyze(graph: Graph) -> Report:
-    layers = []
-    for node in graph:
-        if not OPS[node.op].layer:  # the graph input
+    layers, nodes = [], graph.nodes
+    for node in nodes.values():
+        op = OPS[node.op]
+        if not op.layer:  # the graph input
             continue
-        in_shapes = [graph.shape(i) for i in node.inputs]
-        weights, macs, act = layer_cost(node.op, node.attrs, in_shapes, node.shape)
-        layers.append(Layer(node.name, node.op, node.stage, tuple(in_shapes), node.shape,
-                            0 if node.share else weights, macs, act, weights, node.share))
+        in_shapes = tuple([nodes[i].shape for i in node.inputs])
+        weights = op.count(node.attrs, in_shapes)  # layer_cost(...), inlined
+        macs, act = (weights * (prod(node.shape[1:]) if op.conv_like else 1),
+                     2 * BYTES_PER_ELEMENT * prod(node.shape)) if weights else (0, 0)
+        weights = weights or 0
+        layers.append(_layer(node.name, node.op, node.stage, in_shapes, node.shape,
+                             0 if node.share else weights, macs, act, weights, node.share))
     return Report(graph.name, graph.input_shape, tuple(graph.shape(o) for o in graph.outputs),
                   sum(l.params for l in layers), sum(l.macs for l in layers),
                   sum(l.activation_bytes for l in layers), tuple(layers))

@@ -10,7 +10,7 @@ from archc.ir.dilate import Dilation, output_stride
 from archc.errors import GraphError, SpecError
 from archc.lang.expr import resolve
 from archc.ir.grouping import apply_grouping
-from archc.ir.graph import Graph, Node
+from archc.ir.graph import Graph, Node, check_input_stride
 from archc.ops import OPS, REQUIRED, arity_ok, check_param
 from archc.errors import did_you_mean
 from archc.lang.spec import Row, Spec, Stage, scale_channels
@@ -56,10 +56,10 @@ class Builder:
             for stage in spec.stages:
                 prev = self._stage(stage, prev)
             outs = self.lookup(spec.outputs, {}, spec.mark) if spec.outputs else prev
-        except (GraphError, SpecError) as exc:
-            self._check_input_stride(exc)
+        except (GraphError, SpecError):
+            check_input_stride(self.graph, spec)
             raise
-        self._check_input_stride(None)
+        check_input_stride(self.graph, spec)
         self.graph.outputs = list(outs)
         self.graph.refs = dict(self.refs)
         self.graph.check()
@@ -138,16 +138,6 @@ class Builder:
                 raise SpecError(f"from: '{name}' names nothing defined before this point "
                                 f"(known: {', '.join(known)}){did_you_mean(name, known)}", mark)
         return out
-
-    def _check_input_stride(self, cause) -> None:
-        total = self.graph.total_stride()
-        c, h, w = self.spec.input
-        if total > 1 and (h % total or w % total):
-            bad = h if h % total else w
-            lo, hi = bad // total * total, (bad // total + 1) * total
-            near = f"{lo} or {hi}" if lo else f"{hi}"
-            raise GraphError(f"input {c}x{h}x{w}: {bad} is not divisible by the network's total stride "
-                             f"{total}; use {near}", self.spec.input_mark) from None
 
     # -- blocks ----------------------------------------------------------------
     def expand(self, op: str, args: dict, inputs: list, name: str, prov: Prov, local: dict, share) -> str:
@@ -263,11 +253,13 @@ class Builder:
         refs = {r: self.lookup([attrs[r]], local, prov.mark)[0] for r in spec_op.refs if attrs.get(r) is not None}
         try:
             _distinct(spec_op, inputs)
-            attrs = spec_op.bind(attrs, self.graph, inputs, refs)
+            unbound, attrs = attrs, spec_op.bind(attrs, self.graph, inputs, refs)
             in_shapes = [self.graph.shape(i) for i in inputs]
             shape = tuple(spec_op.infer(attrs, in_shapes))
         except GraphError as exc:
             raise GraphError(f"{name} ({op}): {exc.message}", prov.mark) from None
+        # what ir/reshape.py redoes at another input size: the node (None: a split, checked only)
+        self.graph.recipe.append((None if spec_op.parts else name, name, op, unbound, tuple(inputs), refs, prov.mark))
         if spec_op.parts:  # one slice node per part: name.0, name.1, ...
             return [self.primitive("slice", part, inputs, f"{name}.{i}", prov.step(str(i)), local, share)
                     for i, part in enumerate(spec_op.parts(attrs, in_shapes[0]))]

@@ -1,4 +1,4 @@
-"""The graph IR: a networkx DiGraph of primitive ops, in execution order.
+"""The graph IR: primitive ops in execution order (a networkx DiGraph on demand).
 
 Each node carries its op, resolved attributes, inferred output shape and
 provenance (stage, row, repeat, block, roles, spec mark). Nodes are named by
@@ -42,11 +42,12 @@ class Graph:
 
     def __init__(self, name: str, input_shape: tuple):
         self.name = name
-        self.g = nx.DiGraph()
+        self._g = None  # the networkx view, made when first asked for (building never needs it)
         self.nodes: dict[str, Node] = {}  # the same nodes, in order, for lookups (networkx's are slower)
         self.outputs: list[str] = []
         self.refs: dict[str, str] = {}  # spec names (stage ids, row ids, STAGE.ROW) -> their output node
         self.input_shape = tuple(input_shape)
+        self.recipe: list | None = []  # what the builder did, to redo at another input size (ir/reshape.py)
 
     def add(self, node: Node) -> Node:
         if node.name in self.nodes:
@@ -55,10 +56,20 @@ class Graph:
             if src not in self.nodes:
                 raise GraphError(f"node '{node.name}' reads '{src}', which does not exist (yet)", node.mark)
         self.nodes[node.name] = node
-        self.g.add_node(node.name, node=node)
-        for i, src in enumerate(node.inputs):
-            self.g.add_edge(src, node.name, index=i)
+        self._g = None
         return node
+
+    @property
+    def g(self) -> nx.DiGraph:
+        """The nodes as a networkx DiGraph (node attribute `node`, edge attribute `index`)."""
+        if self._g is None:
+            g = nx.DiGraph()
+            for node in self.nodes.values():
+                g.add_node(node.name, node=node)
+                for i, src in enumerate(node.inputs):
+                    g.add_edge(src, node.name, index=i)
+            self._g = g
+        return self._g
 
     def __getitem__(self, name: str) -> Node:
         return self.nodes[name]
@@ -83,21 +94,33 @@ class Graph:
         return int(round(max(strides))) if strides else 1
 
     def check(self) -> None:
-        """Structural invariants: acyclic, inputs precede consumers, outputs exist."""
-        if not nx.is_directed_acyclic_graph(self.g):
-            raise GraphError(f"graph '{self.name}' has a cycle")
-        order = {name: i for i, name in enumerate(self.g.nodes)}
+        """Structural invariants: inputs precede consumers (so no cycle), outputs exist."""
+        order = {name: i for i, name in enumerate(self.nodes)}
         for node in self:
             for src in node.inputs:
                 if order[src] >= order[node.name]:
+                    if not nx.is_directed_acyclic_graph(self.g):
+                        raise GraphError(f"graph '{self.name}' has a cycle")
                     raise GraphError(f"node '{node.name}' runs before its input '{src}'")
-            if node.share and node.share not in self.g:
+            if node.share and node.share not in self.nodes:
                 raise GraphError(f"node '{node.name}' shares weights with missing '{node.share}'")
         for out in self.outputs:
-            if out not in self.g:
+            if out not in self.nodes:
                 raise GraphError(f"output '{out}' is not a node")
 
     def signature(self) -> list:
         """A comparable description of the whole graph (for round-trip tests)."""
         return [(n.name, n.op, sorted(n.attrs.items(), key=str), n.inputs, n.shape, n.share)
                 for n in self] + [("outputs", tuple(self.outputs))]
+
+
+def check_input_stride(graph: Graph, spec) -> None:
+    """`spec`'s input H and W are multiples of the network's total stride (of the nodes built so far)."""
+    total = graph.total_stride()
+    c, h, w = spec.input
+    if total > 1 and (h % total or w % total):
+        bad = h if h % total else w
+        lo, hi = bad // total * total, (bad // total + 1) * total
+        near = f"{lo} or {hi}" if lo else f"{hi}"
+        raise GraphError(f"input {c}x{h}x{w}: {bad} is not divisible by the network's total stride "
+                         f"{total}; use {near}", spec.input_mark) from None

@@ -56,6 +56,7 @@ def apply_grouping(graph: Graph, entries) -> Graph:
         return graph
     changes = plan(graph, entries)
     out, alias = Graph(graph.name, graph.input_shape), {}
+    out.recipe = None  # the builder's record is of the graph before grouping: not one to reshape
     for node in graph:
         node = replace(node, inputs=tuple(alias.get(i, i) for i in node.inputs))
         if node.name not in changes:

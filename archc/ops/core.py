@@ -121,8 +121,29 @@ TYPE_OK = {  # one test per parameter type, looked up rather than all computed o
 }
 
 
+_SCALARS = frozenset((int, str, bool, type(None)))  # not float: -0.0 == 0.0, and messages show the repr
+_CHECKED: dict = {}  # (id(p), value's type, value) -> (p, answer): a build checks the same values again and again
+
+
 def check_param(p: Param, value) -> str | None:
-    """Why `value` does not fit parameter `p`, or None when it does."""
+    """Why `value` does not fit parameter `p`, or None when it does (remembered for plain values; the
+    entry holds `p` itself, so its id names no other parameter while the entry lives)."""
+    kind = type(value)
+    if kind in _SCALARS:
+        key = (id(p), kind, value)
+    elif kind is list and len(value) <= 4 and all(type(v) in _SCALARS for v in value):
+        key = (id(p), kind, tuple((type(v), v) for v in value))
+    else:
+        return _check(p, value)
+    hit = _CHECKED.get(key)
+    if hit is None or hit[0] is not p:
+        if len(_CHECKED) > 100_000:
+            _CHECKED.clear()
+        hit = _CHECKED[key] = (p, _check(p, value))
+    return hit[1]
+
+
+def _check(p: Param, value) -> str | None:
     if value is None and not p.required and p.default is None:
         return None
     ok = TYPE_OK.get(p.type)
@@ -188,9 +209,10 @@ def _window(size, k, s, p, d, ceil=False):
 
 def windows(hw, a, ceil=False):
     """Output H, W of a sliding-window op (conv, pooling) with torch's rounding."""
-    k, s, d, p = pair(a["k"]), pair(a["s"]), pair(a.get("d", 1)), padding(a)
-    out = tuple(_window(n, kk, ss, pp, dd, ceil) for n, kk, ss, pp, dd in zip(hw, k, s, p, d))
-    if min(out) < 1:
+    k, s, d = pair(a["k"]), pair(a["s"]), pair(a.get("d", 1))
+    p = pair(a["p"]) if a.get("p") is not None else (d[0] * (k[0] - 1) // 2, d[1] * (k[1] - 1) // 2)  # padding(a)
+    out = (_window(hw[0], k[0], s[0], p[0], d[0], ceil), _window(hw[1], k[1], s[1], p[1], d[1], ceil))
+    if out[0] < 1 or out[1] < 1:
         raise GraphError(f"a {hw[0]}x{hw[1]} map is too small for kernel {list(k)}, stride {list(s)}, "
                          f"padding {list(p)}; use a larger input")
     return out

@@ -10,13 +10,14 @@ from __future__ import annotations
 import dataclasses
 import typing
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import ClassVar
 
 from archc.errors import ArchcError, PassError
 from archc.errors import did_you_mean
 from archc.lang.spec import Spec
-from archc.ir.builds import Builds
+from archc.ir.builds import Builds, spec_key
 
 REGISTRY: dict[str, type["Pass"]] = {}
 
@@ -123,8 +124,9 @@ def _convert(pname, key, value, hint):
     return value
 
 
+@lru_cache(maxsize=1024)
 def parse_pass(text: str) -> Pass:
-    """'width=0.125' or 'groups=4,shuffle=true' -> a Pass."""
+    """'width=0.125' or 'groups=4,shuffle=true' -> a Pass (remembered: passes are frozen values)."""
     _load_all()
     text = text.strip()
     head, _, rest = text.partition(",")
@@ -191,7 +193,7 @@ def run_pipeline(spec: Spec, passes, notes: list | None = None, before: tuple = 
         if not p.structural:
             continue
         try:
-            new = p.apply(spec, builds)
+            new = _applied(p, spec, builds)
             after = builds(new)
             said = p.notes(graph or builds(spec), after) if p.has_notes else []
         except ArchcError as exc:
@@ -204,6 +206,24 @@ def run_pipeline(spec: Spec, passes, notes: list | None = None, before: tuple = 
         if notes is not None:
             notes.extend(f"{p.describe()}: {line}" for line in said)
     return spec
+
+
+_APPLIED: dict = {}  # (pass, spec key) -> the spec it gives: a pass is a function of its spec's content
+
+
+def _applied(p: Pass, spec: Spec, builds: Builds) -> Spec:
+    """`p.apply(spec, builds)`, remembered (the last 256; a refusal is not: it raises again)."""
+    try:
+        key = (p, spec_key(spec))
+        new = _APPLIED.pop(key, None)
+    except TypeError:  # a pass with an unhashable field
+        return p.apply(spec, builds)
+    if new is None:
+        new = p.apply(spec, builds)
+    _APPLIED[key] = new  # (re)inserted last: least recently used first
+    if len(_APPLIED) > 256:
+        _APPLIED.pop(next(iter(_APPLIED)))
+    return new
 
 
 def selector(pname: str, text):

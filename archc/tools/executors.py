@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,24 +52,37 @@ class LocalExecutor:
     workers: int = 0  # 0: all cores
     name = "local"
 
-    def map(self, fn, jobs: list, progress=None, chunksize: int = 1, inline_below: int = 0):
+    def map(self, fn, jobs: list, progress=None, chunksize: int = 1, inline_below: int = 0, inline_while: float = 0):
+        """`inline_while` (seconds): run the jobs here, in order, while the rest looks like taking no longer
+        than that (judged after half a second of them); only a longer rest goes to spawned workers,
+        which first import archc and start with empty memories (an analysis-only sweep rarely pays it)."""
         task = functools.partial(_guarded, fn)
         workers = min(self.workers or os.cpu_count() or 1, len(jobs))
         if workers <= 1 or len(jobs) < inline_below:  # spawning workers costs more than a few builds
-            for job in jobs:
-                result = task(job)
-                progress and progress(result)  # before the yield: a zip over the results stops at the last
-                yield result
+            inline_while = float("inf")
+        done, start = 0, time.perf_counter()
+        while done < len(jobs) and _stays_here(time.perf_counter() - start, done, len(jobs) - done, inline_while):
+            result = task(jobs[done])
+            done += 1
+            progress and progress(result)  # before the yield: a zip over the results stops at the last
+            yield result
+        if done == len(jobs):
             return
-        pool = _pool(workers)
+        pool = _pool(min(workers, len(jobs) - done))
         try:
-            for result in pool.map(task, jobs, chunksize=chunksize):
+            for result in pool.map(task, jobs[done:], chunksize=chunksize):
                 progress and progress(result)
                 yield result
         except BaseException:  # SIGINT, SIGTERM, an error: no worker outlives the run
             _end_workers(pool)
             raise
         pool.shutdown()
+
+
+def _stays_here(elapsed: float, done: int, left: int, limit: float) -> bool:
+    if limit <= 0:
+        return False
+    return elapsed < 0.5 or elapsed / done * left <= limit
 
 
 def _pool(workers: int):
@@ -112,7 +126,7 @@ class RayExecutor:
     workers: int = 0  # CPUs of a local cluster (0: all cores)
     name = "ray"
 
-    def map(self, fn, jobs: list, progress=None, chunksize: int = 1, inline_below: int = 0):
+    def map(self, fn, jobs: list, progress=None, chunksize: int = 1, inline_below: int = 0, inline_while: float = 0):
         ray = _ray()
         self.connect()
         # max_retries covers a dead worker; retry_exceptions an error raised inside the task

@@ -181,7 +181,7 @@ class Sweep:
     grid: dict
     input: str | None = None
     variables: dict = field(default_factory=dict)
-    jobs: int = 0  # 0: all cores
+    jobs: int = 0  # 0: all cores (an analysis-only sweep stays in this process while it is short)
     latency_model: dict | None = None  # a fitted model's JSON: predict each configuration's latency
     target: object = None  # archc.onnx.targets.Target: time on a device over SSH (None: here, interleaved)
     executor: object = None  # where the tasks run (archc.tools.executors); None: a local pool of `jobs`
@@ -223,8 +223,9 @@ class Sweep:
         size = -(-len(configs) // (workers * 4)) if workers > 1 else len(configs) or 1
         chunks = [configs[i:i + size] for i in range(0, len(configs), size)]
         jobs = [(spec, self.input, chunk, self.latency_model) for chunk in chunks]
-        # fewer than 16 per worker: spawning workers costs more than the builds
-        for chunk, out in zip(chunks, self._pool_map(_analyse_chunk, jobs, None, inline_below=2)):
+        # fewer than 16 per worker, or (no --jobs given) a rest of under ~10 s: spawning costs more than the builds
+        here = 0 if self.jobs else 10
+        for chunk, out in zip(chunks, self._pool_map(_analyse_chunk, jobs, None, inline_below=2, inline_while=here)):
             for result in ([out] * len(chunk) if isinstance(out, Failed) else out):
                 progress and progress(f"analysed {getattr(result, 'config', '')}")  # before the yield: zip stops
                 yield result
@@ -265,10 +266,10 @@ class Sweep:
                 r.median_ms, r.fps = timings[str(i)]["median_ms"], timings[str(i)]["fps"]
 
     def _pool_map(self, fn, jobs: list, progress, chunksize: int = 1, inline_below: int = 0,
-                  describe=lambda result: ""):
+                  describe=lambda result: "", inline_while: float = 0):
         run = self.executor or LocalExecutor(self.jobs)
         step = (lambda result: progress(describe(result))) if progress else None
-        yield from run.map(fn, jobs, step, chunksize=chunksize, inline_below=inline_below)
+        yield from run.map(fn, jobs, step, chunksize=chunksize, inline_below=inline_below, inline_while=inline_while)
 
 
 def _failed(knobs: dict, failure: Failed) -> Result:

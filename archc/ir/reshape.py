@@ -1,0 +1,103 @@
+"""Reshape: a built graph's structure at another input size, without building again.
+
+A spec whose blocks never read a spatial size (no `in_h`, `in_w`, `X_h`, `X_w` in any
+expression) expands to the same nodes with the same attributes at every input of the
+same channel count: only shapes (and what `bind` derives from them, a resize `to:` a
+node) change. So the builder records, per primitive, its attributes before `bind`, its
+inputs and references (`Graph.recipe`), and `reshape` redoes just bind, shape inference,
+the stride rule and the weight-sharing check for each in order, raising the errors a full
+build raises at the first node that does not fit. Exact by construction: every value that
+can depend on the input size is recomputed by the same functions the builder calls.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from archc.errors import GraphError
+from archc.ir.graph import Graph, Node, check_input_stride
+from archc.lang.blocks import stdlib
+from archc.lang.spec import Spec
+from archc.ops import OPS
+from archc.ops.core import _unbound as _UNBOUND, place as default_place
+
+class Rebuild(Exception):
+    """The reshape cannot tell what a full build would do here: build instead."""
+
+
+SPATIAL = re.compile(r"\w_[hw]\b")  # in_h, in_w, x_h, ...: a block reading a spatial size
+
+
+def reshapable(spec: Spec, graph: Graph) -> bool:
+    """Whether `graph` (built from `spec`) holds at any input of its channel count by reshaping."""
+    return graph.recipe is not None and not spec.grouping and _stdlib_free() and not _reads_size(spec.blocks)
+
+
+def reshape(source: Graph, spec: Spec) -> Graph:
+    """`source`'s nodes at `spec.input` (which differs from the source's only in H and W)."""
+    graph = Graph(spec.name, spec.input)
+    graph.recipe = source.recipe
+    try:
+        for step in _plan(source):
+            _redo(graph, spec, *step)
+    except GraphError:
+        check_input_stride(graph, spec)
+        raise
+    check_input_stride(graph, spec)
+    graph.outputs, graph.refs = list(source.outputs), dict(source.refs)
+    return graph
+
+
+def _plan(source: Graph) -> list:
+    """The recipe with each op's functions looked up, worked out once per source graph."""
+    plan = source.__dict__.get("_plan")
+    if plan is None:
+        plan = []
+        for node_name, name, op, attrs, inputs, refs, mark in source.recipe:
+            spec_op = OPS[op]
+            bind = None if spec_op.bind is _UNBOUND else spec_op.bind
+            old = None if node_name is None else source.nodes[name]
+            plan.append((name, op, spec_op, bind, attrs, inputs, refs, mark, old, spec_op.place is default_place))
+        source._plan = plan
+    return plan
+
+
+def _redo(graph: Graph, spec: Spec, name, op, spec_op, bind, attrs, inputs, refs, mark, old, same_place) -> None:
+    nodes = graph.nodes
+    if op == "input":
+        attrs = {"shape": list(spec.input)}
+    try:
+        if bind is not None:
+            attrs = bind(attrs, graph, inputs, refs)
+        shape = tuple(spec_op.infer(attrs, [nodes[i].shape for i in inputs]))
+    except GraphError as exc:
+        raise GraphError(f"{name} ({op}): {exc.message}", mark) from None
+    if old is None:  # a split: its parts follow as slice nodes of their own
+        return
+    node = object.__new__(Node)  # `old` with its new shape: Node(...) field by field is the slow part
+    node.__dict__.update(old.__dict__)
+    node.__dict__["shape"] = shape
+    if attrs is not old.attrs and attrs != old.attrs:
+        if old.share is not None:
+            raise Rebuild(name)  # whether it may still share is the builder's question (Builder._owner)
+        node.__dict__["attrs"] = attrs
+        same_place = False
+    if not same_place:  # the default stride rule reads only the inputs' strides and the attributes
+        node.__dict__["stride"] = spec_op.place(spec_op, attrs, graph, inputs, refs)
+    nodes[name] = node  # Graph.add's checks passed for the same names and inputs in `source`
+
+
+@lru_cache(maxsize=1)
+def _stdlib_free() -> bool:
+    return not _reads_size({name: (b.params, b.lets, b.body, b.out) for name, b in stdlib().items()})
+
+
+def _reads_size(value) -> bool:
+    """Whether any string anywhere in `value` names a spatial size (conservative: any match counts)."""
+    if isinstance(value, str):
+        return SPATIAL.search(value) is not None
+    if isinstance(value, dict):
+        return any(_reads_size(k) or _reads_size(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_reads_size(v) for v in value)
+    return hasattr(value, "default") and _reads_size(value.default)  # a Param

@@ -1,0 +1,95 @@
+"""The fast analysis path (graphs remembered per process, a known structure reshaped to a new
+input size, remembered specs, passes, pass results and parameter checks) gives exactly what a full build from
+nothing gives: the same graph, params, MACs, activation bytes, per-layer report and pass notes,
+or the same refusal (message and mark), for random pass pipelines on several shipped specs."""
+from __future__ import annotations
+
+import importlib
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import archc.ir.builds as builds_module
+from archc.compile import compile_spec
+from archc.errors import ArchcError
+from archc.ir.analysis import analyze
+from archc.ir.build import build
+from archc.ops import core
+import archc.passes as passes_module
+
+compile_module = importlib.import_module("archc.compile")  # (`archc.compile` is also a function's name)
+SPECS = ["specs/fastscnn.yaml", "specs/mobilenetv2.yaml", "specs/erfnet.yaml", "specs/bisenetv2.yaml"]
+SIZES = [32, 64, 96, 128, 160, 192, 200, 256]
+
+
+def passes():
+    one = st.one_of(
+        st.sampled_from(["0.25", "0.5", "0.75", "1"]).map(lambda a: f"width={a}"),
+        st.sampled_from([1, 2, 4, 6]).map(lambda t: f"expand={t}"),
+        st.integers(1, 3).map(lambda r: f"repeat={r}"),
+        st.sampled_from(["ppm", "gfe", "ffm", "decoder", "aggregation"]).map(lambda n: f"drop={n}"),
+    )
+    return st.lists(one, max_size=3)
+
+
+def sizes():
+    return st.tuples(st.sampled_from([1, 3]), st.sampled_from(SIZES), st.sampled_from(SIZES)).map(
+        lambda chw: "x".join(map(str, chw)))
+
+
+def outcome(path, pipeline, size, classes):
+    try:
+        c = compile_spec(path, pipeline, size, {"classes": classes})
+        return ("ok", c.graph.signature(), c.graph.refs, c.report, c.notes, repr(c.spec))
+    except ArchcError as exc:
+        return ("refused", exc.message, exc.mark)
+
+
+def from_nothing(monkeypatch, path, pipeline, size, classes):
+    """The same compile with every memory emptied and reshaping off: a full build each time."""
+    with monkeypatch.context() as m:
+        m.setattr(builds_module, "reshapable", lambda spec, graph: False)
+        m.setattr(builds_module, "_GRAPHS", {})
+        m.setattr(builds_module, "_SHAPES", {})
+        m.setattr(compile_module, "_SPECS", {})
+        m.setattr(core, "_CHECKED", {})
+        m.setattr(passes_module, "_APPLIED", {})
+        return outcome(path, pipeline, size, classes)
+
+
+@pytest.mark.parametrize("path", SPECS)
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pipeline=passes(), first=sizes(), second=sizes(), classes=st.sampled_from([2, 19]))
+def test_fast_path_equals_a_full_build(monkeypatch, path, pipeline, first, second, classes):
+    outcome(path, pipeline, first, classes)  # the structure is known now: `second` is reshaped from it
+    fast = outcome(path, pipeline, second, classes)
+    assert fast == from_nothing(monkeypatch, path, pipeline, second, classes)
+    if fast[0] == "ok":  # and the figures are those of the graph the full builder makes from the final spec
+        c = compile_spec(path, pipeline, second, {"classes": classes})
+        assert analyze(build(c.spec)) == c.report
+
+
+def test_a_reshaped_graph_is_one_the_builder_did_not_make(monkeypatch):
+    """The test above compares the reshape, not a remembered full build: count the builds."""
+    made = []
+    monkeypatch.setattr(builds_module, "_GRAPHS", {})
+    monkeypatch.setattr(builds_module, "_SHAPES", {})
+    monkeypatch.setattr(builds_module, "build", lambda spec: made.append(spec.input) or build(spec))
+    a = compile_spec("specs/fastscnn.yaml", ["width=0.5"], "3x256x512")
+    b = compile_spec("specs/fastscnn.yaml", ["width=0.5"], "3x96x160")
+    assert len(made) == 1 and a.graph.input_shape == (3, 256, 512) and b.graph.input_shape == (3, 96, 160)
+    assert b.report == analyze(build(b.spec)) and b.report.macs < a.report.macs
+
+
+def test_a_size_reading_block_is_built_in_full(monkeypatch, tmp_path):
+    """A block whose expressions read in_h / in_w may change its nodes with the input: never reshaped."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text("name: s\ninput: 3x64x64\nblocks:\n  halfpool:\n    body:\n"
+                    "      - {id: p, op: maxpool, k: '$in_h // 2', s: '$in_h // 2'}\n"
+                    "stages:\n  - id: a\n    rows:\n      - {op: conv, c: 8, k: 3}\n      - {op: halfpool}\n")
+    made = []
+    monkeypatch.setattr(builds_module, "build", lambda s: made.append(s.input) or build(s))
+    a = compile_spec(spec, [], "3x64x64")
+    b = compile_spec(spec, [], "3x32x32")
+    assert len(made) == 2 and a.graph.signature()[-2][4] == (8, 2, 2) == b.graph.signature()[-2][4]
