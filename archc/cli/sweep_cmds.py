@@ -33,17 +33,21 @@ def sweep(spec: SpecArg,
                                                         "(default: low for params, MACs, latency; else high)")] = None,
           json_: JsonOpt = False, latency_model: LatencyModelOpt = None,
           threads: ThreadsOpt = 1, host: HostOpt = None, identity: IdentityOpt = None,
-          ssh_config: SshConfigOpt = None, remote_python: RemotePythonOpt = None):
+          ssh_config: SshConfigOpt = None, remote_python: RemotePythonOpt = None,
+          runs: Annotated[int, typer.Option(help="timed runs per configuration, with --profile")] = 30,
+          warmup: Annotated[int, typer.Option(help="untimed runs first, with --profile")] = 5):
     """Analyse (and profile) every combination of pass settings; invalid ones are skipped with a reason."""
     import time
 
     from archc.cli import render
+    from archc.onnx.profile import check_runs
     from archc.tools.sweep import configurations, write_results
 
     sw = _checked_sweep(spec, grid, input, var, jobs, out, force, plot, better, train, data, latency_model,
                         _target(host, identity, ssh_config, remote_python), executor, address)
     start = time.perf_counter()
-    settings = {"runs": 30, "warmup": 5, "threads": threads, **({"host": host} if host else {})}
+    check_runs(runs, warmup)
+    settings = {"runs": runs, "warmup": warmup, "threads": threads, **({"host": host} if host else {})}
     with render.progress(len(configurations(sw.grid)) * (2 if profile else 1), "sweep") as step:
         results = sw.run(out, settings if profile else None, step)
     _train(sw, results, train, data, out)
