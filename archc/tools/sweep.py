@@ -144,7 +144,7 @@ def _predict(latency: dict | None, graph) -> float | None:
         return None
     from archc.onnx.latency_model import LatencyModel
 
-    return round(LatencyModel(latency["costs"], latency["scale"], latency["offset"]).predict(graph), 4)
+    return round(LatencyModel.from_json(latency).predict(graph), 4)
 
 
 def _analyse_chunk(job) -> list[Result]:
