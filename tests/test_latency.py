@@ -45,13 +45,57 @@ def test_every_ort_kernel_maps_to_a_summary_layer(per_layer):
 
 
 @pytest.mark.slow
+def test_models_timed_interleaved_in_one_process(small_build, tmp_path):
+    """profile_many: one model per layer and one end to end, their runs interleaved; each result is
+    the contract of profile_model, and the CPU-time median never exceeds the wall-clock one."""
+    import shutil
+
+    from archc.onnx.layers import rows_of
+    from archc.onnx.targets import profile_many
+
+    compiled, out, _ = small_build
+    shutil.copyfile(out / "model.onnx", tmp_path / "plain.onnx")
+    layered, plain = profile_many([(out / "model.onnx", True, compiled.report, rows_of(compiled.graph)),
+                                   (tmp_path / "plain.onnx", False, None, None)], 1, 2, 5)
+    for r in (layered, plain):
+        assert r["runs"] == 5 and r["warmup"] == 2 and r["input"] == [3, 128, 128] and r["device"]["host"] == "local"
+        assert 0 < r["cpu_median_ms"] <= r["median_ms"] * 1.01 + 0.01
+    assert [l["name"] for l in layered["layers"]] == [l.name for l in compiled.report.layers]
+    assert layered["unattributed_ms"] == 0 and "layers" not in plain
+    assert not list(out.glob("*.profile*"))  # ORT's profile went to a temporary copy, not beside the model
+
+
+def test_calibration_recovers_work_and_fixed_scales():
+    """End-to-end = 0.9 * work + 0.4 * fixed + 0.05 ms is recovered from per-layer costs (the
+    profiler inflates the fixed part, not the work), on relative errors."""
+    costs = {"conv_1x1": {"layers": 0.01, "macs": 0.02, "bytes": 0.001}, "add": {"layers": 0.02, "macs": 0.0,
+                                                                                "bytes": 0.004}}
+    model = lm.LatencyModel(costs)
+    totals = [{"conv_1x1": np.array([n, 1e6 * m, 1e6 * b]), "add": np.array([n / 2, 0, 1e6 * b])}
+              for n, m, b in ((10, 5, 1), (40, 2, 3), (80, 50, 2), (20, 100, 10), (5, 1, 0.5))]
+    measured = [0.9 * model.parts(t)[1] + 0.4 * model.parts(t)[0] + 0.05 for t in totals]
+    lm.calibrate(model, list(zip(totals, measured)))
+    assert (model.scale, model.fixed_scale, model.offset) == pytest.approx((0.9, 0.4, 0.05), rel=1e-6)
+    assert [model.calibrated(t) for t in totals] == pytest.approx(measured, rel=1e-9)
+    lm.calibrate(few := lm.LatencyModel(costs), list(zip(totals[:2], [2 * sum(few.parts(t)) for t in totals[:2]])))
+    assert few.scale == pytest.approx(2) and few.fixed_scale is None  # too few probes: one ratio
+
+
+def test_a_format_1_model_still_loads_with_one_scale(tmp_path):
+    (tmp_path / "old.json").write_text(json.dumps({"format": "archc-latency-model/1", "scale": 2.0, "offset": 0.0,
+                                                    "costs": {"conv_1x1": {"layers": 1.0, "macs": 0, "bytes": 0}}}))
+    old = lm.load(tmp_path / "old.json")
+    assert old.fixed_scale is None and old.calibrated({"conv_1x1": np.array([3.0, 0, 0])}) == pytest.approx(6.0)
+
+
+@pytest.mark.slow
 def test_profile_per_layer_cli(small_build):
     _, out, _ = small_build
     result = runner.invoke(app, ["profile", str(out / "model.onnx"), "--per-layer", "--runs", "3", "--warmup", "1"])
     assert result.exit_code == 0, result.output
     assert "per-node sum" in result.stdout and "ltd.0.0.conv" in result.stdout
     refused = runner.invoke(app, ["profile", str(out / "model.onnx"), "--per-layer", "--runtime", "torch"])
-    assert refused.exit_code == 2 and "time ONNX Runtime only" in refused.stderr
+    assert refused.exit_code == 2 and "--per-layer ONNX Runtime or OpenVINO" in refused.stderr
 
 
 def test_explain_latency_column_sums_the_rows_layers():
@@ -132,6 +176,32 @@ def test_openvino_is_verified_against_pytorch_in_float32(small_build, tmp_path):
                                       compiled.graph.input_shape, 1, tmp_path)
     assert diff <= 1e-4 and size == (out / "model.onnx").stat().st_size
     run.run()
+
+
+@pytest.mark.slow
+def test_openvino_per_layer_counters_map_to_the_summary_layers(small_build, tmp_path):
+    """PERF_COUNT's nodes (`<node>/WithoutBiases`, layout reorders, fused ReLUs not run) land on the
+    spec's layers: every conv timed, shares summing to 1, the per-node sum the layers' sum."""
+    from archc.onnx.backends import verified_runner
+    from archc.onnx.backends.openvino_layers import profile, spec_path
+    from archc.onnx.layers import rows_of
+    from archc.torch.weights import lower_seeded
+
+    compiled, out, _ = small_build
+    run, _, _ = verified_runner("openvino", out / "model.onnx", lower_seeded(compiled.graph),
+                                compiled.graph.input_shape, 1, tmp_path)
+    result = profile(out / "model.onnx", run, compiled.report, rows_of(compiled.graph), 1, 1, 3)
+    assert [l["name"] for l in result["layers"]] == [l.name for l in compiled.report.layers]
+    ms = {l["name"]: l["ms"] for l in result["layers"]}
+    assert all(ms[l.name] > 0 for l in compiled.report.layers if l.op == "conv")
+    assert sum(ms.values()) + result["unattributed_ms"] == pytest.approx(result["node_sum_ms"], abs=1e-3)
+    # left unattributed: only nodes OpenVINO made itself (the overlapping PPM pool's ReduceMean_N at 128x128)
+    assert result["unattributed_ms"] < 0.15 * result["node_sum_ms"] and result["runs"] == 3
+    paths = {"ltd.0.0.conv": "ltd.0.0.conv", "ltd.0.0.act": "ltd.0.0.act"}
+    assert spec_path("ltd.0.0.conv/WithoutBiases", paths) == "ltd.0.0.conv"
+    assert spec_path("input_abcd_acdb_ltd.0.0.conv/WithoutBiases", paths) == "ltd.0.0.conv"
+    assert spec_path("output", paths, {"output": "ltd.0.0.act"}) == "ltd.0.0.act"
+    assert spec_path("Constant_123", paths) == "(unattributed)"
 
 
 @pytest.mark.slow

@@ -159,3 +159,30 @@ def test_build_profile_on_the_device(sshd, tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert [p["device"]["host"] for p in summary["profile"]] == [sshd["dest"]]
+
+
+def test_sweep_profile_on_the_device(sshd, tmp_path):
+    """Two configurations exported here, timed on the device one after the other: each result row
+    (JSON, results.json and results.csv) says which device timed it, and the figures are its."""
+    import csv
+
+    import onnxruntime
+
+    out = tmp_path / "sweep"
+    args = ["sweep", str(SPEC_DIR / "fastscnn.yaml"), "--grid", "width=0.125,0.25", "--input", "3x64x64",
+            "--profile", *RUN, "--jobs", "1", "--out", str(out), "--json", *_ssh_args(sshd)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [r["config"] for r in rows] == ["width=0.125", "width=0.25"] and all(r["status"] == "ok" for r in rows)
+    for r in rows:
+        assert r["median_ms"] > 0 and r["fps"] == pytest.approx(1e3 / r["median_ms"], rel=0.01)
+        device = r["device"]
+        assert device["host"] == sshd["dest"] and device["onnxruntime"] == onnxruntime.__version__
+        assert device["threads"] == 1 and device["cpu"] and device["python"]
+    assert [r["device"] for r in json.loads((out / "results.json").read_text())] == [r["device"] for r in rows]
+    with (out / "results.csv").open() as f:
+        assert [json.loads(r["device"])["host"] for r in csv.DictReader(f)] == [sshd["dest"]] * 2
+    again = runner.invoke(app, args)  # from the cache: the device comes back with the figures
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout) == rows

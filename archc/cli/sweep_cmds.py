@@ -13,6 +13,9 @@ from archc.cli.device_opts import (HostOpt, IdentityOpt, LatencyModelOpt, Remote
 from archc.cli.executor_opts import AddressOpt, ExecutorOpt
 from archc.errors import ArchcError
 
+RunsOpt = Annotated[int, typer.Option(help="timed runs per configuration, with --profile")]
+WarmupOpt = Annotated[int, typer.Option(help="untimed runs first, with --profile")]
+
 
 @app.command()
 @boundary
@@ -33,7 +36,8 @@ def sweep(spec: SpecArg,
                                                         "(default: low for params, MACs, latency; else high)")] = None,
           json_: JsonOpt = False, latency_model: LatencyModelOpt = None,
           threads: ThreadsOpt = 1, host: HostOpt = None, identity: IdentityOpt = None,
-          ssh_config: SshConfigOpt = None, remote_python: RemotePythonOpt = None):
+          ssh_config: SshConfigOpt = None, remote_python: RemotePythonOpt = None, runs: RunsOpt = 30,
+          warmup: WarmupOpt = 5):
     """Analyse (and profile) every combination of pass settings; invalid ones are skipped with a reason."""
     import time
 
@@ -42,8 +46,7 @@ def sweep(spec: SpecArg,
 
     sw = _checked_sweep(spec, grid, input, var, jobs, out, force, plot, better, train, data, latency_model,
                         _target(host, identity, ssh_config, remote_python), executor, address)
-    start = time.perf_counter()
-    settings = {"runs": 30, "warmup": 5, "threads": threads, **({"host": host} if host else {})}
+    start, settings = time.perf_counter(), _settings(runs, warmup, threads, host)
     with render.progress(len(configurations(sw.grid)) * (2 if profile else 1), "sweep") as step:
         results = sw.run(out, settings if profile else None, step)
     _train(sw, results, train, data, out)
@@ -56,6 +59,14 @@ def sweep(spec: SpecArg,
         print(json.dumps([r.row() for r in results]))
     else:
         render.sweep(results, seconds, out)
+
+
+def _settings(runs: int, warmup: int, threads: int, host: str | None) -> dict:
+    """How --profile times each configuration (part of its cache key)."""
+    from archc.onnx.profile import check_runs
+
+    check_runs(runs, warmup)
+    return {"runs": runs, "warmup": warmup, "threads": threads, **({"host": host} if host else {})}
 
 
 def _train(sw, results, epochs, data, out) -> None:

@@ -168,7 +168,8 @@ def _latency_from_profile(summary: dict) -> None:
 def profile_target(target, compiled, runtime_: str, options) -> tuple[list, list]:
     """Profile an .onnx file (compiled None) or a compiled spec, built exactly as
     `archc build` would (exported, simplified, verified, quantized) in a temporary folder."""
-    prof.check_runtime(runtime_, compiled is None, options.target.special)
+    counted = runtime_ == "openvino" and options.target.host is None  # OpenVINO's own per-layer counters
+    prof.check_runtime(runtime_, compiled is None, options.target.special and not counted)
     prof.check_threads(options.threads)
     prof.check_runs(options.runs, options.warmup)
     if compiled is None:
@@ -188,14 +189,21 @@ def profile_target(target, compiled, runtime_: str, options) -> tuple[list, list
     with temp_dir("archc-profile") as tmp:
         product = produce(compiled, tmp, options)
         if runtime_ in backends.BACKENDS:
-            return _profile_backend(runtime_, product, shape, options, tmp), product.warnings
+            return _profile_backend(runtime_, product, shape, options, tmp, compiled), product.warnings
         return profile(product, shape, options, torch=runtime_ == "both", compiled=compiled), product.warnings
 
 
-def _profile_backend(name: str, product: Product, shape, options: BuildOptions, folder: Path) -> list:
-    """The float32 model in OpenVINO or ncnn, verified against PyTorch first; `max_abs_diff` added."""
+def _profile_backend(name: str, product: Product, shape, options: BuildOptions, folder: Path, compiled) -> list:
+    """The float32 model in OpenVINO or ncnn, verified against PyTorch first; `max_abs_diff` added;
+    per layer (OpenVINO): its performance counters mapped to the spec like ORT's profile."""
     runner, diff, size = backends.verified_runner(name, product.models["float32"], product.module, shape,
                                                   options.threads, folder)
+    if options.target.per_layer:
+        from archc.onnx.backends.openvino_layers import profile as counted
+
+        result = counted(product.models["float32"], runner, compiled.report, rows_of(compiled.graph),
+                         options.threads, options.warmup, options.runs)
+        return [{**result, "max_abs_diff": diff, "bytes": size}]
     result = prof.measure({name: runner}, options.warmup, options.runs, options.progress)[name]
     return [{**result, "max_abs_diff": diff, "bytes": size}]
 

@@ -24,13 +24,21 @@ import numpy as np
 from archc.errors import ArchcError
 from archc.ir.analysis import analyze
 
-FORMAT = "archc-latency-model/1"
+FORMAT = "archc-latency-model/2"  # /2 added fixed_scale; /1 files (one scale for both parts) still load
+FORMATS = (FORMAT, "archc-latency-model/1")
 FEATURES = ("layers", "macs", "bytes")  # per kind: a fixed cost per layer, per MAC, per byte moved
 SCALE = {"layers": 1.0, "macs": 1e-6, "bytes": 1e-6}  # ms per (layer, MMAC, MB): well-conditioned columns
 
 
+BLOCK = 8  # ORT's NCHWc channel block on AVX2: a resize of a multiple of it runs in the blocked layout
+
+
 def kind(node, in_shapes) -> str:
-    """The op kind a cost is fitted for: convs split by how they use their MACs."""
+    """The op kind a cost is fitted for: convs split by how they use their MACs; resizes by whether
+    their channels fill NCHWc blocks (on this machine the classifier's final 19-channel resize cost
+    about 12x more per byte than the 8k-channel upsample in the fusion module)."""
+    if node.op == "resize" and node.shape[0] % BLOCK:
+        return "resize_unblocked"
     if node.op != "conv":
         return node.op
     k, g, cin = node.attrs.get("k", 1), node.attrs.get("groups", 1), in_shapes[0][0]
@@ -63,20 +71,38 @@ def kind_totals(graph) -> dict:
 @dataclass
 class LatencyModel:
     costs: dict  # kind -> {"layers": ms per layer, "macs": ms per MMAC, "bytes": ms per MB}
-    scale: float = 1.0  # end-to-end ms = scale * summed layer ms + offset
+    scale: float = 1.0  # end-to-end ms = scale * work + fixed_scale * fixed + offset (see parts)
     offset: float = 0.0
     meta: dict = field(default_factory=dict)  # device, runtime, threads, probes, fit quality
+    fixed_scale: float | None = None  # None: `scale` (one ratio for both parts)
 
     def predict(self, graph) -> float:
         """Predicted end-to-end median ms of `graph` on the device the model was fitted on."""
-        return self.scale * self.layer_sum(kind_totals(graph)) + self.offset
+        return self.calibrated(kind_totals(graph))
+
+    def calibrated(self, totals: dict) -> float:
+        fixed, work = self.parts(totals)
+        return self.scale * work + (self.scale if self.fixed_scale is None else self.fixed_scale) * fixed + self.offset
+
+    def parts(self, totals: dict) -> tuple[float, float]:
+        """(summed fixed per-layer ms, summed per-MAC and per-byte ms) of a graph's kind totals."""
+        terms = np.array([_scaled(f) * [self.costs.get(k, {}).get(n, 0.0) for n in FEATURES]
+                          for k, f in totals.items()]).reshape(-1, len(FEATURES)).sum(axis=0)
+        return float(terms[0]), float(terms[1:].sum())
 
     def layer_sum(self, totals: dict) -> float:
-        return float(sum(np.dot(_scaled(f), [self.costs.get(k, {}).get(n, 0.0) for n in FEATURES])
-                         for k, f in totals.items()))
+        return sum(self.parts(totals))
 
     def to_json(self) -> dict:
-        return {"format": FORMAT, "costs": self.costs, "scale": self.scale, "offset": self.offset, **self.meta}
+        return {"format": FORMAT, "costs": self.costs, "scale": self.scale, "fixed_scale": self.fixed_scale,
+                "offset": self.offset, **self.meta}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "LatencyModel":
+        meta = {k: v for k, v in data.items() if k not in ("format", "costs", "scale", "fixed_scale", "offset")}
+        fixed = data.get("fixed_scale")
+        return cls(data["costs"], float(data["scale"]), float(data["offset"]), meta,
+                   None if fixed is None else float(fixed))
 
     def save(self, path) -> None:
         from archc.fs import atomic_file
@@ -97,11 +123,10 @@ def load(path) -> LatencyModel:
         raise ArchcError(f"--latency-model {path}: cannot read it ({exc.strerror})") from exc
     except ValueError as exc:
         raise ArchcError(f"--latency-model {path}: not JSON ({exc}); write one with archc latency fit") from exc
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
+    if not isinstance(data, dict) or data.get("format") not in FORMATS:
         raise ArchcError(f"--latency-model {path}: not a latency model (no \"format\": \"{FORMAT}\"); "
                          f"write one with archc latency fit")
-    meta = {k: v for k, v in data.items() if k not in ("format", "costs", "scale", "offset")}
-    return LatencyModel(data["costs"], float(data["scale"]), float(data["offset"]), meta)
+    return LatencyModel.from_json(data)
 
 
 def nnls(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -127,12 +152,26 @@ def fit(layer_samples: list, model_samples: list, meta: dict | None = None) -> L
         a, b = np.array([r[0] for r in rows]), np.array([r[1] for r in rows])
         costs[k] = dict(zip(FEATURES, (round(float(c), 9) for c in nnls(a, b))))
     model = LatencyModel(costs, meta=dict(meta or {}))
-    sums = np.array([model.layer_sum(t) for t, _ in model_samples])
-    ms = np.array([m for _, m in model_samples])
-    ok = (sums > 0) & (ms > 0)
-    if ok.any():  # one ratio, the geometric mean: relative errors count alike for small and large models
-        model.scale = float(np.exp(np.mean(np.log(ms[ok] / sums[ok]))))
+    calibrate(model, model_samples)
     return model
+
+
+def calibrate(model: LatencyModel, model_samples: list) -> None:
+    """Per-layer profiles to end-to-end medians: end-to-end = scale * work + fixed_scale * fixed
+    + offset, all >= 0, by least squares on relative errors (each probe's row divided by its
+    median), since the profiler's cost per node inflates the fixed part and not the work. With
+    fewer than 4 probes, one ratio for both parts (the geometric mean)."""
+    parts = np.array([model.parts(t) for t, _ in model_samples]).reshape(-1, 2)
+    ms = np.array([m for _, m in model_samples], dtype=float)
+    ok = (parts.sum(axis=1) > 0) & (ms > 0)
+    if ok.sum() >= 4:
+        a = np.column_stack([parts[ok, 1], parts[ok, 0], np.ones(ok.sum())]) / ms[ok, None]
+        scale, fixed, offset = nnls(a, np.ones(ok.sum()))
+        if scale > 0:
+            model.scale, model.fixed_scale, model.offset = float(scale), float(fixed), float(offset)
+            return
+    if ok.any():  # one ratio, the geometric mean: relative errors count alike for small and large models
+        model.scale = float(np.exp(np.mean(np.log(ms[ok] / parts[ok].sum(axis=1)))))
 
 
 def spearman(a, b) -> float:

@@ -89,7 +89,8 @@ def check_runtime(runtime_: str, onnx_file: bool, runner_script: bool = False) -
     if runtime_ not in RUNTIMES:
         raise ExportError(f"--runtime {runtime_}: choose one of {', '.join(RUNTIMES)}")
     if runner_script and runtime_ != "ort":
-        raise ExportError(f"--runtime {runtime_}: --host and --per-layer time ONNX Runtime only; use --runtime ort")
+        raise ExportError(f"--runtime {runtime_}: --host times ONNX Runtime only, and --per-layer ONNX Runtime "
+                          f"or OpenVINO; use --runtime ort")
     if onnx_file and runtime_ != "ort":
         raise ExportError(f"--runtime {runtime_}: an .onnx file runs in ONNX Runtime only; give the spec "
                           f"to time PyTorch eager or to verify {runtime_} against PyTorch")

@@ -54,19 +54,27 @@ def feed(sess):
     return {inp.name: np.random.default_rng(0).standard_normal(dims, dtype=np.float32)}
 
 
-def time_runs(sess, warmup: int, runs: int, beside=None) -> list[float]:
-    """ms of each timed run; `beside` (the profiling session) runs once after each, so that
-    drift on a busy device hits the end-to-end and the per-layer figures alike."""
+def time_runs(sess, warmup: int, runs: int, beside=None) -> tuple[list[float], list[float]]:
+    """(wall ms, CPU ms) of each timed run; `beside` (the profiling session) runs once after each,
+    so that drift on a busy device hits the end-to-end and the per-layer figures alike."""
     x = feed(sess)
-    times = []
+    times, cpu = [], []
     for i in range(warmup + runs):
-        start = time.perf_counter()
-        sess.run(None, x)
+        wall, used = timed(sess, x)
         if i >= warmup:
-            times.append((time.perf_counter() - start) * 1e3)
+            times.append(wall)
+            cpu.append(used)
         if beside is not None:
             beside.run(None, x)
-    return times
+    return times, cpu
+
+
+def timed(sess, x) -> tuple[float, float]:
+    """One run's wall-clock ms and the calling thread's CPU ms: on 1 thread ORT runs in the calling
+    thread, so the CPU time is the run's own work, without the waits for a core of a loaded machine."""
+    start, cpu = time.perf_counter(), time.thread_time()
+    sess.run(None, x)
+    return (time.perf_counter() - start) * 1e3, (time.thread_time() - cpu) * 1e3
 
 
 def run(model: str, threads: int, warmup: int, runs: int, per_layer: bool) -> dict:
@@ -74,13 +82,49 @@ def run(model: str, threads: int, warmup: int, runs: int, per_layer: bool) -> di
 
     sess, stem = session(ort, model, threads), os.path.splitext(model)[0]
     profiled = session(ort, model, threads, stem + ".profile", stem + ".optimized.onnx") if per_layer else None
-    out = {"device": {"cpu": cpu_name(), "machine": platform.machine(), "python": platform.python_version(),
-                      "onnxruntime": ort.__version__, "threads": threads, "cores": os.cpu_count()},
+    out = {"device": device(ort, threads),
            "input": [d if isinstance(d, int) else 1 for d in sess.get_inputs()[0].shape[1:]],
-           "times_ms": time_runs(sess, warmup, runs, profiled)}
+           **dict(zip(("times_ms", "cpu_ms"), time_runs(sess, warmup, runs, profiled)))}
     if per_layer:
         out["profile"], out["optimized"] = profiled.end_profiling(), stem + ".optimized.onnx"
     return out
+
+
+def run_many(models: list, threads: int, warmup: int, runs: int, per_layer: list) -> list[dict]:
+    """`run` for several models in one process, all their sessions (a profiled one beside the
+    plain one where per_layer says so) run in a seeded random order each round, so that a
+    load that changes during the minutes they take hits every model alike."""
+    import numpy as np
+    import onnxruntime as ort
+
+    sessions = []  # (model index, session, timed: the plain one)
+    for i, (model, layered) in enumerate(zip(models, per_layer)):
+        stem = os.path.splitext(model)[0]
+        sessions.append((i, session(ort, model, threads), True))
+        if layered:
+            sessions.append((i, session(ort, model, threads, stem + ".profile", stem + ".optimized.onnx"), False))
+    feeds, rng = [feed(s) for _, s, _ in sessions], np.random.default_rng(0)
+    times, cpu = [[] for _ in models], [[] for _ in models]
+    for r in range(warmup + runs):
+        for j in rng.permutation(len(sessions)):
+            i, sess, plain = sessions[j]
+            wall, used = timed(sess, feeds[j])
+            if plain and r >= warmup:
+                times[i].append(wall)
+                cpu[i].append(used)
+    out = [{"device": device(ort, threads),
+            "input": [d if isinstance(d, int) else 1 for d in s.get_inputs()[0].shape[1:]],
+            "times_ms": times[i], "cpu_ms": cpu[i]} for i, s, plain in sessions if plain]
+    for i, sess, plain in sessions:
+        if not plain:
+            out[i]["profile"] = sess.end_profiling()
+            out[i]["optimized"] = os.path.splitext(models[i])[0] + ".optimized.onnx"
+    return out
+
+
+def device(ort, threads: int) -> dict:
+    return {"cpu": cpu_name(), "machine": platform.machine(), "python": platform.python_version(),
+            "onnxruntime": ort.__version__, "threads": threads, "cores": os.cpu_count()}
 
 
 def main(argv=None) -> int:

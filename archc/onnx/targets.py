@@ -12,6 +12,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from archc.onnx import layers, remote, runner
 from archc.onnx.profile import Runner, stats
 
@@ -40,16 +42,37 @@ def run_runner(path: Path, target: Target, threads: int, warmup: int, runs: int,
 def profile_model(path, target: Target, threads: int, warmup: int, runs: int, report=None, rows=None,
                   name: str = "") -> dict:
     """`profile --json` for one model on `target` (+ "device"; + the per-layer keys)."""
-    import onnx
-
     path = Path(path)
     with tempfile.TemporaryDirectory(prefix="archc-profile-") as tmp:
         out = run_runner(path, target, threads, warmup, runs, Path(tmp))
-        result = stats(Runner("onnxruntime", threads, tuple(out["input"]), None, name or path.name),
-                       out["times_ms"], warmup)
-        result["device"] = {"host": str(target.host) if target.host else "local", **out["device"]}
-        if target.per_layer:
-            attributed = layers.attribute(out["profile"], out["optimized"], onnx.load(str(path)), warmup)
-            result.update(layers.per_layer(report, rows or {}, attributed, result["median_ms"]) if report
-                          else layers.by_path(attributed, result["median_ms"]))
+        return result_of(path, out, str(target.host) if target.host else "local", threads, warmup, report, rows, name)
+
+
+def profile_many(models: list, threads: int, warmup: int, runs: int) -> list[dict]:
+    """`profile_model` for several models on this machine, timed interleaved in one process
+    (runner.run_many): models = (path, per layer?, report or None, rows or None) each."""
+    with tempfile.TemporaryDirectory(prefix="archc-profile-") as tmp:
+        local = []
+        for i, (path, layered, _, _) in enumerate(models):
+            local.append(Path(tmp) / f"{i}.onnx" if layered else Path(path))
+            if layered:  # ORT writes its profile beside the model: never beside the user's
+                shutil.copyfile(path, local[-1])
+        outs = runner.run_many([str(p) for p in local], threads, warmup, runs, [m[1] for m in models])
+        return [result_of(Path(path), out, "local", threads, warmup, report, rows, Path(path).name)
+                for (path, _, report, rows), out in zip(models, outs)]
+
+
+def result_of(path: Path, out: dict, host: str, threads: int, warmup: int, report, rows, name: str) -> dict:
+    """The runner's output as the contract's JSON (per layer when it carries a profile)."""
+    import onnx
+
+    result = stats(Runner("onnxruntime", threads, tuple(out["input"]), None, name or path.name), out["times_ms"],
+                   warmup)
+    result["device"] = {"host": host, **out["device"]}
+    if out.get("cpu_ms"):  # the calling thread's CPU time: on 1 thread, the run without waits for a core
+        result["cpu_median_ms"] = round(float(np.median(out["cpu_ms"])), 4)
+    if "profile" in out:
+        attributed = layers.attribute(out["profile"], out["optimized"], onnx.load(str(path)), warmup)
+        result.update(layers.per_layer(report, rows or {}, attributed, result["median_ms"]) if report
+                      else layers.by_path(attributed, result["median_ms"]))
     return result

@@ -18,7 +18,8 @@ OUTPUTS = ("results.csv", "results.json", "cache", "pareto.png", "pareto.svg")  
 FIELDS = {"config": (str,), "knobs": (dict,), "status": (str,), "reason": (str,), "params": (int, type(None)),
           "macs": (int, type(None)), "activation_bytes": (int, type(None)),
           "median_ms": (float, int, type(None)), "fps": (float, int, type(None)),
-          "predicted_ms": (float, int, type(None)), "miou": (float, int, type(None)), "run": (str,)}
+          "predicted_ms": (float, int, type(None)), "miou": (float, int, type(None)), "run": (str,),
+          "device": (dict,)}
 
 
 def valid_entry(entry, key: str, knobs: dict, config: str) -> dict | None:

@@ -43,46 +43,55 @@ def compile_valid(spec, configs: list[dict], variables: dict) -> list[tuple[dict
 
 
 def probe(spec, configs: list[dict], target, threads: int = 1, warmup: int = 5, runs: int = 20, variables=None,
-          jobs: int = 0, progress=None) -> list[Probe]:
-    """Export every valid configuration (in parallel), then time each on `target`, one at a time."""
+          jobs: int = 0, progress=None, plain: list[dict] = (), keep: Path | None = None) -> list[Probe]:
+    """Export every valid configuration (in parallel), then time them: on this machine all in one
+    process, their runs interleaved (so a changing load hits all alike); on a device one at a time.
+    `configs` are profiled per layer when `target` says so; `plain` ones only end to end.
+    `keep`: a folder where the exported models stay, named by configuration, and are reused."""
     from archc.onnx.layers import rows_of
-    from archc.onnx.targets import profile_model
+    from archc.onnx.targets import Target, profile_many, profile_model
 
     variables = variables or {}
-    valid = compile_valid(spec, configs, variables)
+    valid = [(k, c, True) for k, c in compile_valid(spec, configs, variables)]
+    valid += [(k, c, False) for k, c in (compile_valid(spec, list(plain), variables) if plain else [])]
     with tempfile.TemporaryDirectory(prefix="archc-fit-") as tmp:
-        jobs_ = [(str(spec), None, variables, knobs) for knobs, _ in valid]
-        models = list(Sweep(str(spec), {}, jobs=jobs)._pool_map(_export, jobs_, progress))
-        probes = []
-        for i, ((knobs, c), model) in enumerate(zip(valid, models)):
+        paths = [Path(keep or tmp) / f"{'_'.join(passes_of(k)) or 'baseline'}.onnx" for k, _, _ in valid]
+        todo = [i for i, p in enumerate(paths) if not p.is_file()]
+        jobs_ = [(str(spec), None, variables, valid[i][0]) for i in todo]
+        for i, model in zip(todo, Sweep(str(spec), {}, jobs=jobs)._pool_map(_export, jobs_, progress)):
             if isinstance(model, Failed):
-                raise ArchcError(f"probe {' '.join(passes_of(knobs))}: export failed twice ({model.reason})")
-            path = Path(tmp) / f"{i}.onnx"
-            path.write_bytes(model)
-            result = profile_model(path, target, threads, warmup, runs, c.report, rows_of(c.graph))
-            probes.append(Probe(" ".join(passes_of(knobs)), c.graph, result))
-            progress and progress()
-    return probes
+                raise ArchcError(f"probe {' '.join(passes_of(valid[i][0]))}: export failed twice ({model.reason})")
+            paths[i].write_bytes(model)
+        specs = [(p, layered and target.per_layer, c.report, rows_of(c.graph))
+                 for p, (_, c, layered) in zip(paths, valid)]
+        if target.host is None:
+            results = profile_many(specs, threads, warmup, runs)
+        else:
+            results = [profile_model(p, Target(target.host, per_layer=pl), threads, warmup, runs, report, rows)
+                       for p, pl, report, rows in specs]
+    return [Probe(" ".join(passes_of(k)), c.graph, r) for (k, c, _), r in zip(valid, results)]
 
 
-def samples(probes: list[Probe]) -> tuple[list, list]:
-    """Per-layer (kind, features, ms) and per-model (kind totals, end-to-end median ms)."""
+def samples(probes: list[Probe], key: str = "median_ms") -> tuple[list, list]:
+    """Per-layer (kind, features, ms) and per-model (kind totals, end-to-end median ms: `key`)."""
     layer_rows, model_rows = [], []
     for p in probes:
         measured = {l["name"]: l["ms"] for l in p.profile.get("layers", [])}
         feats = lm.layer_features(p.graph)
         layer_rows += [(k, f, measured[name]) for name, k, f in feats if name in measured]
-        model_rows.append((lm.kind_totals(p.graph), p.profile["median_ms"]))
+        model_rows.append((lm.kind_totals(p.graph), p.profile[key]))
     return layer_rows, model_rows
 
 
-def fit_probes(probes: list[Probe]) -> lm.LatencyModel:
-    layer_rows, model_rows = samples(probes)
+def fit_probes(probes: list[Probe], key: str = "median_ms") -> lm.LatencyModel:
+    """The model of these probes, calibrated to their end-to-end `key` (median_ms, or cpu_median_ms
+    on a loaded machine: the runs' own CPU time, without the waits for a core)."""
+    layer_rows, model_rows = samples(probes, key)
     first = probes[0].profile
     model = lm.fit(layer_rows, model_rows, {"device": first.get("device"), "runtime": first["runtime"],
                                             "threads": first["threads"], "probes": [p.config for p in probes]})
     predicted = [model.predict(p.graph) for p in probes]
-    measured = [p.profile["median_ms"] for p in probes]
+    measured = [p.profile[key] for p in probes]
     model.meta["fit"] = {"mape": round(lm.mape(predicted, measured), 4),
                          "spearman": round(lm.spearman(predicted, measured), 4) if len(probes) > 2 else None}
     return model

@@ -39,9 +39,11 @@ class Result:
     predicted_ms: float | None = None  # from --latency-model
     miou: float | None = None  # set by the training stage (archc.tools.sweep_train), with --train
     run: str = ""  # its run folder under DIR/train_runs/, with --train
+    device: dict = field(default_factory=dict)  # profiled with --host: the device (host, cpu, onnxruntime, threads)
 
     def row(self) -> dict:
-        return {**{c: getattr(self, c) for c in COLUMNS}, **self.knobs}
+        timed_on = {"device": self.device} if self.device else {}
+        return {**{c: getattr(self, c) for c in COLUMNS}, **self.knobs, **timed_on}
 
 
 def parse_grid(items) -> dict:
@@ -142,7 +144,7 @@ def _predict(latency: dict | None, graph) -> float | None:
         return None
     from archc.onnx.latency_model import LatencyModel
 
-    return round(LatencyModel(latency["costs"], latency["scale"], latency["offset"]).predict(graph), 4)
+    return round(LatencyModel.from_json(latency).predict(graph), 4)
 
 
 def _analyse_chunk(job) -> list[Result]:
@@ -264,6 +266,7 @@ class Sweep:
         for i, r in enumerate(ok):
             if str(i) in timings:
                 r.median_ms, r.fps = timings[str(i)]["median_ms"], timings[str(i)]["fps"]
+                r.device = timings[str(i)].get("device", {})
 
     def _pool_map(self, fn, jobs: list, progress, chunksize: int = 1, inline_below: int = 0,
                   describe=lambda result: "", inline_while: float = 0):
@@ -283,11 +286,12 @@ def write_results(results: list[Result], out: Path) -> None:
     from archc.fs import atomic_file
 
     rows = [r.row() for r in results]
-    fields = list(COLUMNS) + [k for k in (rows[0] if rows else {}) if k not in COLUMNS]
+    fields = list(dict.fromkeys([*COLUMNS, *(k for row in rows for k in row)]))  # knobs, then device if timed there
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=fields)
     writer.writeheader()
-    writer.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in rows)
+    writer.writerows({k: ("" if v is None else json.dumps(v) if isinstance(v, dict) else v) for k, v in row.items()}
+                     for row in rows)
     with atomic_file(out / "results.csv") as tmp:
         tmp.write_text(buf.getvalue())
     with atomic_file(out / "results.json") as tmp:
