@@ -84,6 +84,8 @@ def test_grid_search_finds_the_winner_of_the_exhaustive_sweep(tmp_path):
     statuses = {r["config"]: r["status"] for r in outcome.rows}
     assert all(statuses[r.config] == ("skipped" if r.status == "skipped" else
                                       "ok" if r.params <= 30000 else "infeasible") for r in sweep)
+    header = next(csv.reader((tmp_path / "s" / "results.csv").open()))
+    assert len(header) == len(set(header)) and header[:3] == ["trial", "config", "status"], header
     rows = list(csv.DictReader((tmp_path / "s" / "results.csv").open()))
     assert len(rows) == 24 and "params=" in next(r["reason"] for r in rows if r["status"] == "infeasible")
     assert by_hand.config in (tmp_path / "s" / "spec.yaml").read_text()  # build=False: no winner/ ONNX
@@ -102,6 +104,25 @@ def test_two_objectives_give_the_feasible_pareto_front(tmp_path):
 
     assert {r["config"] for r in outcome.front} == {r["config"] for r in ok if not dominated(r)}
     assert len(outcome.front) > 1 and all(r["params"] <= 60000 for r in outcome.front)
+
+
+def test_nsga2_prunes_its_repeats_so_every_told_trial_is_a_new_configuration(tmp_path):
+    """A repeat told its old values would re-enter NSGA-II's populations; pruned, it cannot. TPE's
+    repeats are told (it learns from them): there a configuration may come back."""
+    import optuna
+
+    space = _space(tmp_path)
+    for sampler in ("nsga2", "tpe"):
+        req = SearchRequest("specs/fastscnn.yaml", space, ["macs:max"], ["params<=30000"], sampler=sampler,
+                            trials=20, storage=f"sqlite:///{tmp_path / sampler}.db", build=False)
+        outcome = run_search(req, tmp_path / sampler)
+        assert len({r["config"] for r in outcome.rows}) == 20
+        study = optuna.load_study(study_name="archc", storage=f"sqlite:///{tmp_path / sampler}.db")
+        pruned = study.get_trials(states=(optuna.trial.TrialState.PRUNED,))
+        if sampler == "nsga2":
+            assert len(outcome.rows) == 20 and pruned, "24 points, 20 wanted: NSGA-II must have met repeats"
+        else:
+            assert not pruned
 
 
 @pytest.mark.slow

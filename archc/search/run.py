@@ -21,7 +21,7 @@ from archc.search.stages import PROFILE, Evaluator
 from archc.search.study import Search, needs, parse_objective
 from archc.tools.sweep import COLUMNS, Sweep
 
-COLS = ("trial",) + COLUMNS[:-1] + ("miou", "reason")
+COLS = ("trial",) + COLUMNS  # the sweep's columns (miou among them), numbered
 
 
 @dataclass

@@ -69,7 +69,7 @@ class Search:
         while (left := total - self._distinct(optuna, study)) > 0 and asks < ASKS * total:
             asked = [study.ask() for _ in range(min(self.batch, left))]
             asks += len(asked)
-            picks = [self._pick(t) for t in asked]
+            asked, picks = self._fresh(optuna, study, asked, [self._pick(t) for t in asked])
             for trial, row in zip(asked, self.evaluator.run([self.space.knobs(p) for p in picks])):
                 self._tell(optuna, study, trial, row)
                 progress and progress()
@@ -80,6 +80,25 @@ class Search:
         """Each choice as the index of its value, so that the samplers see an order (width 1 is nearer
         0.75 than 0.125): list a choice's values in order."""
         return {key: v[trial.suggest_int(key, 0, len(v) - 1)] for key, v in self.space.choices.items()}
+
+    def _fresh(self, optuna, study, asked: list, picks: list) -> tuple[list, list]:
+        """NSGA-II's repeats are pruned, not told: a repeat told its old values enters the next
+        population again, and a population of copies breeds more copies (on the thesis grid it
+        asked 2,100 trials for 199 configurations). A pruned trial is no member of any population,
+        so each generation holds distinct configurations. TPE learns from a repeat's values, so its
+        repeats are told (from the cache)."""
+        if self.sampler != "nsga2":
+            return asked, picks
+        key = lambda t: json.dumps(t.params, sort_keys=True)  # noqa: E731
+        seen = {key(t) for t in study.get_trials(deepcopy=False, states=_FINISHED(optuna))}
+        keep = []
+        for trial, pick in zip(asked, picks):
+            if key(trial) in seen:
+                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            else:
+                seen.add(key(trial))
+                keep.append((trial, pick))
+        return [t for t, _ in keep], [p for _, p in keep]
 
     @staticmethod
     def _distinct(optuna, study) -> int:
@@ -118,7 +137,7 @@ class Search:
         if self.sampler == "grid":
             return _grid(optuna)({key: list(range(len(v))) for key, v in self.space.choices.items()}, seed=self.seed)
         if self.sampler == "nsga2":
-            return s.NSGAIISampler(seed=self.seed, population_size=max(8, min(50, self.total() // 12)))
+            return s.NSGAIISampler(seed=self.seed, population_size=max(8, min(50, self.total() // 25)))
         return s.TPESampler(seed=self.seed, multivariate=True, n_startup_trials=max(10, self.total() // 10))
 
     def _tell(self, optuna, study, trial, row: dict) -> None:
