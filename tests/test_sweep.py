@@ -13,7 +13,7 @@ import archc.tools.sweep as sweep_mod
 from archc.compile import compile_spec
 from archc.cli import app
 from archc.errors import ArchcError
-from archc.tools.pareto import frontier
+from archc.tools.pareto import frontier, label
 from archc.tools.sweep import Sweep, configurations, parse_grid
 
 runner = CliRunner()
@@ -143,3 +143,10 @@ def test_pareto_joins_a_quality_column(tmp_path):
     assert "2 configurations on the frontier" in result.stdout  # width=1 is slower and worse than 0.5
     missing = runner.invoke(app, ["pareto", str(tmp_path / "r.json"), "--axes", "median_ms,miou"])
     assert missing.exit_code == 2 and "no column 'miou'" in missing.stderr
+
+
+def test_a_point_label_names_each_knob_once_per_stage_choices_in_column_order():
+    assert label({"width": "0.5", "expand": "6", "drop": "none", "input": "3x96x96"}) == "a=0.5 t=6 in=96"
+    row = {"config": "...", "width@ltd": "0.75", "width@gfe": "0.5", "repeat@gfe.0": "3", "repeat@gfe.1": "1",
+           "drop": "ppm", "input": "3x128x128"}
+    assert label(row) == "a=0.75/0.5 r=3/1 drop=ppm in=128"

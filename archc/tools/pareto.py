@@ -75,11 +75,14 @@ def frontier(pts, x_low: bool = True, y_low: bool = False) -> list:
 
 
 def label(row: dict) -> str:
-    parts = []
+    """'w=0.5 t=6 in=96'; a search's per-stage choices (width@ltd, width@gfe, ...) as one entry per
+    pass, its values in column order: 'w=0.75/0.5/0.75'."""
+    values: dict = {}
     for k, v in row.items():
-        if k in SHORT and v not in ("", None, "none"):
-            parts.append(f"{SHORT[k]}={str(v).split('x')[-1] if k == 'input' else v}")
-    return " ".join(parts) or str(row.get("config", ""))
+        base = k.split("@")[0]
+        if base in SHORT and v not in ("", None, "none"):
+            values.setdefault(base, []).append(str(v).split("x")[-1] if base == "input" else str(v))
+    return " ".join(f"{SHORT[k]}={'/'.join(vs)}" for k, vs in values.items()) or str(row.get("config", ""))
 
 
 def plot(rows: list[dict], x: str, y: str, outs: list[tuple], title: str = "", x_low=None, y_low=None) -> list:
