@@ -30,10 +30,22 @@ SMALL = {"passes": ["width=0.25"], "input": "3x128x128"}  # every op of Fast-SCN
 @pytest.fixture(scope="session")
 def small_build(tmp_path_factory):
     """Fast-SCNN at width 0.25, 128x128, with quantize=int8 and --profile (few runs)."""
-    from archc.onnx.artifacts import BuildOptions, write_build
     from archc.compile import compile_spec
+    from archc.onnx.artifacts import BuildOptions, write_build
 
     compiled = compile_spec(SPEC_DIR / "fastscnn.yaml", [*SMALL["passes"], "quantize=int8"], SMALL["input"])
     out = tmp_path_factory.mktemp("build") / "out"
     summary = write_build(compiled, out, options=BuildOptions(profile=True, runs=3, warmup=1))
     return compiled, out, summary
+
+
+# Files whose module-scoped fixtures (a Ray cluster, an sshd, a trained run, an exported model) should
+# be made once: their tests run on one xdist worker (--dist loadgroup); every other test is spread
+# alone, so a file of many slow tests (test_specs.py) no longer keeps one worker busy for minutes.
+GROUPED = {"test_executors.py", "test_latency.py", "test_remote.py", "test_train.py", "test_weights_cli.py"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.path.name in GROUPED:
+            item.add_marker(pytest.mark.xdist_group(item.path.stem))

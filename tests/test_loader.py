@@ -1,4 +1,6 @@
 """Specs are data: the YAML loader and the expression evaluator refuse anything else."""
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -107,3 +109,14 @@ def test_nearest_rounding_matches_mobilenets_make_divisible(c, a, d, out):
 @given(c=st.integers(1, 4096), a=st.floats(0.05, 4.0))
 def test_up_rows_never_shrink(c, a):
     assert scale_channels(c, Width(a, "nearest", 8), "up") >= make_divisible(c, 8)
+
+
+def test_the_packaged_block_library_loads_the_same_through_libyaml():
+    """stdlib.yaml is composed by libyaml (fast); a user's file by the bounded Python composer. Same
+    data, same marks."""
+    from archc.lang import yamlio
+
+    path = Path(__file__).resolve().parent.parent / "archc" / "lang" / "stdlib.yaml"
+    text = path.read_text()
+    python, packaged = yamlio.load("stdlib.yaml", text), yamlio.load("stdlib.yaml", text, packaged=True)
+    assert python.data == packaged.data and python.marks == packaged.marks and len(python.marks) > 1000

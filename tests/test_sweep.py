@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 import archc
 import archc.tools.sweep as sweep_mod
-from archc.compile import compile_spec
 from archc.cli import app
+from archc.compile import compile_spec
 from archc.errors import ArchcError
 from archc.tools.pareto import frontier, label
 from archc.tools.sweep import Sweep, configurations, parse_grid

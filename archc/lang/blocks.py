@@ -7,12 +7,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from archc.errors import SpecError, did_you_mean
 from archc.lang import yamlio
-from archc.errors import SpecError
 from archc.lang.expr import is_expr
-from archc.ops import OPS, REQUIRED, TYPES, Param, check_param
-from archc.errors import did_you_mean
 from archc.lang.schema import schema, validate_schema
+from archc.ops import OPS, REQUIRED, TYPES, Param, check_param
 
 
 @dataclass(frozen=True)
@@ -56,7 +55,7 @@ def _block(name, raw, source, doc) -> Block:
 @lru_cache(maxsize=1)
 def stdlib() -> dict:
     text = resources.files("archc.lang").joinpath("stdlib.yaml").read_text()
-    doc = yamlio.load("archc/lang/stdlib.yaml", text)
+    doc = yamlio.load("archc/lang/stdlib.yaml", text, packaged=True)
     validate_schema(doc, {"$defs": schema()["$defs"], "type": "object",
                           "properties": {"blocks": {"type": "object",
                                                     "additionalProperties": {"$ref": "#/$defs/block"}}}})
