@@ -55,7 +55,7 @@ class Pass:
 
     @classmethod
     def from_args(cls, positional, named: dict) -> "Pass":
-        hints = typing.get_type_hints(cls)
+        hints = _hints(cls)
         fields = [f for f in dataclasses.fields(cls)]
         names = [f.name for f in fields]
         values = dict(named)
@@ -85,6 +85,12 @@ def _fmt(v) -> str:
     if isinstance(v, float):
         return f"{v:g}"
     return str(v)
+
+
+@lru_cache(maxsize=None)
+def _hints(cls) -> dict:
+    """A pass class's field types, resolved once (typing evaluates the annotations' text each call)."""
+    return typing.get_type_hints(cls)
 
 
 def _convert(pname, key, value, hint):
