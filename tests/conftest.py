@@ -39,13 +39,3 @@ def small_build(tmp_path_factory):
     return compiled, out, summary
 
 
-# Files whose module-scoped fixtures (a Ray cluster, an sshd, a trained run, an exported model) should
-# be made once: their tests run on one xdist worker (--dist loadgroup); every other test is spread
-# alone, so a file of many slow tests (test_specs.py) no longer keeps one worker busy for minutes.
-GROUPED = {"test_executors.py", "test_latency.py", "test_remote.py", "test_train.py", "test_weights_cli.py"}
-
-
-def pytest_collection_modifyitems(items):
-    for item in items:
-        if item.path.name in GROUPED:
-            item.add_marker(pytest.mark.xdist_group(item.path.stem))

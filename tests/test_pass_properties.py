@@ -19,6 +19,7 @@ from archc.lang.emit import emit
 from archc.errors import ArchcError
 from archc.lang.spec import load
 
+
 SPECS = sorted(str(p) for p in Path("specs").glob("*.yaml"))
 ROLES = ["role:pointwise", "role:expand", "role:project", "role:conv"]
 
@@ -76,10 +77,13 @@ def test_random_pipelines(path):
     run()
 
 
-def test_at_least_half_of_the_pipelines_compile():
-    """A generator whose pipelines are mostly refused tests the error messages, not the passes."""
+@pytest.fixture(scope="module", autouse=True)
+def at_least_half_of_the_pipelines_compile():
+    """A generator whose pipelines are mostly refused tests the error messages, not the passes. Checked
+    when the module's tests are done (a test of its own may be scheduled before the pipelines ran),
+    if every spec's pipelines ran (not under -k)."""
+    yield
     total = TALLY["compiled"] + TALLY["refused"]
-    if total < len(SPECS) * 6:
-        pytest.skip("runs after test_random_pipelines over every spec")
     print(f"pass pipelines: {TALLY}")
-    assert TALLY["compiled"] >= total / 2, TALLY
+    if total >= len(SPECS) * 6:
+        assert TALLY["compiled"] >= total / 2, TALLY
