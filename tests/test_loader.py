@@ -120,3 +120,10 @@ def test_the_packaged_block_library_loads_the_same_through_libyaml():
     text = path.read_text()
     python, packaged = yamlio.load("stdlib.yaml", text), yamlio.load("stdlib.yaml", text, packaged=True)
     assert python.data == packaged.data and python.marks == packaged.marks and len(python.marks) > 1000
+
+
+def test_an_expression_python_only_warns_about_is_refused_in_one_line(recwarn):
+    """'1if 2 else 3' parses in Python with a SyntaxWarning on stderr; a spec refuses it instead."""
+    with pytest.raises(SpecError, match=r"cannot parse expression '1if 2 else 3'"):
+        evaluate("1if 2 else 3", {})
+    assert not [w for w in recwarn if issubclass(w.category, SyntaxWarning)]

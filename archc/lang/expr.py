@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
+import warnings
 from functools import lru_cache
 
 from archc.errors import SpecError
@@ -85,8 +86,10 @@ def evaluate(text: str, scope: dict):
 def _parse(text: str) -> ast.AST:
     """Parsed once per distinct expression: a block's expressions recur in every instance."""
     try:
-        return ast.parse(text, mode="eval").body
-    except SyntaxError:
+        with warnings.catch_warnings():  # Python's SyntaxWarnings ('1if x') are refusals, not a stray stderr line
+            warnings.simplefilter("error", SyntaxWarning)
+            return ast.parse(text, mode="eval").body
+    except (SyntaxError, SyntaxWarning):
         raise SpecError(f"cannot parse expression '{text}'") from None
 
 
