@@ -79,9 +79,9 @@ def load(file: str | os.PathLike, text: str | None = None, packaged: bool = Fals
     (its block library), composed by libyaml when PyYAML has it (25x faster than the pure-Python
     composer, which a user's file keeps: its nesting bound is what makes hostile files safe)."""
     file = str(file)
+    text = read_text(file) if text is None else text
     if packaged and getattr(yaml, "__with_libyaml__", False):
         return _packaged(file, text)
-    text = read_text(file) if text is None else text
     if not text.strip():
         raise SpecError(f"{file}:1:1: the file is empty; a spec needs at least 'name', 'input' and 'stages'")
     try:
