@@ -29,8 +29,9 @@ def copy_by_order(a: list, dst: torch.nn.Module) -> None:
 
 
 def max_difference(spec: str, reference: torch.nn.Module, input=None, variables=None, seed: int = 0,
-                   passes=()) -> float:
-    """Largest |compiled - reference| over the outputs on one random input (after `passes`)."""
+                   passes=(), relative: bool = False) -> float:
+    """Largest |compiled - reference| over the outputs on one random input (after `passes`);
+    `relative`: each output's divided by that output's largest |reference|."""
     graph = compile_spec(spec, list(passes), input=input, variables=variables).graph
     compiled = lower_seeded(graph, seed)
     copy_by_order(in_execution_order(graph, compiled), reference)
@@ -39,4 +40,5 @@ def max_difference(spec: str, reference: torch.nn.Module, input=None, variables=
     with torch.no_grad():
         ours, theirs = compiled(x), reference(x)
     ours, theirs = (ours, theirs) if isinstance(ours, tuple) else ((ours,), (theirs,))
-    return max(float((o - t).abs().max()) for o, t in zip(ours, theirs))
+    return max(float((o - t).abs().max()) / (float(t.abs().max()) if relative else 1.0)
+               for o, t in zip(ours, theirs))
