@@ -18,7 +18,7 @@ from torchvision.models import segmentation as seg
 
 from archc.compile import compile_spec
 from archc.onnx.export import export_onnx
-from archc.torch.weights import lowered_report
+from archc.torch.weights import lowered_report, randomize_bn
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = {  # torchvision builder -> (archc spec, input)
@@ -35,11 +35,7 @@ MODELS = {  # torchvision builder -> (archc spec, input)
 def randomized(model):
     """torchvision initialises BN to the identity; random statistics make a swapped BN show."""
     torch.manual_seed(0)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.weight.uniform_(0.5, 1.5), m.bias.uniform_(-0.2, 0.2)
-                m.running_mean.uniform_(-0.2, 0.2), m.running_var.uniform_(0.5, 1.5)
+    randomize_bn(model)
     return model.eval()
 
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from archc.compile import compile_spec
-from archc.torch.weights import lowered, lowered_report
+from archc.torch.weights import lowered, lowered_report, randomize_bn
 from refnets.deeplab import DeepLabV3PlusMobileNetV2
 from refnets.erfnet import ERFNet
 from refnets.essnet import ESSNetA, ESSNetB
@@ -36,11 +36,7 @@ CASES = {  # spec -> (reference model, input, weights map, spec variables)
 def randomized(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
     """Random BN statistics and affine parameters too, so that a swapped BN would show."""
     torch.manual_seed(seed)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.weight.uniform_(0.5, 1.5), m.bias.uniform_(-0.2, 0.2)
-                m.running_mean.uniform_(-0.2, 0.2), m.running_var.uniform_(0.5, 1.5)
+    randomize_bn(model)
     return model.eval()
 
 

@@ -41,7 +41,7 @@ def lower_seeded(graph: Graph, seed: int = SEED):
     module = lower(graph, seed)  # lower() seeds the initial weights itself
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        _randomize_bn(module)
+        randomize_bn(module)
         _unit_outputs(module, torch.randn(1, *graph.input_shape))
     return module
 
@@ -59,7 +59,9 @@ def lowered_carried(original: Graph, weights, new: Graph, mapping=None) -> tuple
     return module, report, carried
 
 
-def _randomize_bn(module: nn.Module) -> None:
+def randomize_bn(module: nn.Module) -> None:
+    """Random BN affine parameters and statistics (from torch's global RNG), so that a swapped or
+    missing BN shows in an output comparison."""
     with torch.no_grad():
         for m in module.modules():
             if isinstance(m, nn.modules.batchnorm._BatchNorm):
