@@ -1,6 +1,7 @@
 """Fresh analysis of Fast-SCNN configurations, two archc trees side by side, interleaved.
 
     PYTHONPATH=. python benchmarks/analysis_speed.py [--variants 100] [--before /work/main]
+    PYTHONPATH=. python benchmarks/analysis_speed.py --space spaces/fastscnn_stages.yaml --variants 200 ...
 
 Each configuration (width x input x classes, product order) is analysed once per tree, as
 `archc summary` does it: `compile_spec(...).report` = load + `width` and `input` passes +
@@ -9,6 +10,8 @@ work in that process (never analysed before in it); what a tree keeps between co
 is its own business (this branch: the parsed spec, the graphs of structures it has built,
 reshaped to a new input size). The driver sends configuration i to both workers in turn
 (ABBA...), checks both give the same params, MACs and activation bytes, and reports medians.
+With --space, the configurations are random points (seed 0) of a search space file instead,
+as `archc search` compiles them: nearly every one a structure new to the process.
 """
 from __future__ import annotations
 
@@ -27,8 +30,25 @@ CLASSES = (1, 2, 19, 21)
 SPEC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "specs", "fastscnn.yaml")
 
 
-def variants(n):
-    return list(itertools.islice(itertools.product(WIDTHS, INPUTS, CLASSES), n))
+def variants(n, space=None, seed=0):
+    """(passes, input, variables) per configuration: the width x input x classes table, or `n`
+    points drawn at random (seeded) from a search space file (`--space`)."""
+    if space is None:
+        return [([f"width={w}"], size, {"classes": c})
+                for w, size, c in itertools.islice(itertools.product(WIDTHS, INPUTS, CLASSES), n)]
+    import random
+
+    from archc.search.space import load_space
+
+    choices, rng = load_space(space).choices, random.Random(seed)
+    out = []
+    for _ in range(n):
+        knobs = {k: rng.choice(v) for k, v in choices.items()}
+        size = knobs.pop("input", None)
+        out.append(([p for k, v in knobs.items() if v.lower() != "none"
+                     for p in [f"{k.partition('@')[0]}={v}" + (f",where={k.partition('@')[2]}" if "@" in k else "")]],
+                    size, {}))
+    return out
 
 
 def worker() -> None:
@@ -43,14 +63,19 @@ def worker() -> None:
         b.build = lambda spec: builds.append(1) or full(spec)  # count full builds (not reshapes)
     except AttributeError:  # a tree without the module
         pass
-    table = variants(len(WIDTHS) * len(INPUTS) * len(CLASSES))
+    from archc.errors import ArchcError
+
     for line in sys.stdin:
-        width, size, classes = table[int(line)]
+        passes, size, variables = json.loads(line)
         before = len(builds)
         start = time.perf_counter()
-        r = compile_spec(SPEC, [f"width={width}"], size, {"classes": classes}).report
+        try:
+            r = compile_spec(SPEC, passes, size, variables).report
+            totals = [r.params, r.macs, r.activation_bytes]
+        except ArchcError as exc:  # a refusal is an answer too (and must be the same in both trees)
+            totals = [exc.message, None, None]
         seconds = time.perf_counter() - start
-        print(json.dumps([seconds, r.params, r.macs, r.activation_bytes, len(builds) - before]), flush=True)
+        print(json.dumps([seconds, *totals, len(builds) - before]), flush=True)
 
 
 def start(root: str) -> subprocess.Popen:
@@ -59,20 +84,21 @@ def start(root: str) -> subprocess.Popen:
                             text=True, env=env, cwd=root)
 
 
-def ask(proc, i: int) -> list:
-    proc.stdin.write(f"{i}\n")
+def ask(proc, variant) -> list:
+    proc.stdin.write(json.dumps(variant) + "\n")
     proc.stdin.flush()
     return json.loads(proc.stdout.readline())
 
 
-def main(n: int, before: str, after: str) -> None:
+def main(n: int, before: str, after: str, space=None) -> None:
+    table = variants(n, space)
     procs = {"before": start(before), "after": start(after)}
     times = {"before": [], "after": []}
     split = {"new": [], "known": []}  # the after tree's times, by whether the structure was new to it
     for i in range(n):
         order = ("before", "after") if i % 2 == 0 else ("after", "before")
-        answers = {name: ask(procs[name], i) for name in order}
-        assert answers["before"][1:4] == answers["after"][1:4], (variants(n)[i], answers)
+        answers = {name: ask(procs[name], table[i]) for name in order}
+        assert answers["before"][1:4] == answers["after"][1:4], (table[i], answers)
         for name in procs:
             times[name].append(answers[name][0])
         split["new" if answers["after"][4] else "known"].append(answers["after"][0])
@@ -80,7 +106,8 @@ def main(n: int, before: str, after: str) -> None:
         p.stdin.close()
         p.wait()
     a, b = statistics.median(times["before"]), statistics.median(times["after"])
-    print(f"{n} Fast-SCNN configurations, each analysed once per tree (load + passes + build + analyze), "
+    what = f"points of {space}" if space else "configurations"
+    print(f"{n} Fast-SCNN {what}, each analysed once per tree (load + passes + build + analyze), "
           f"interleaved; totals equal in all {n}")
     print(f"  before ({before}): median {a * 1e3:7.2f} ms   total {sum(times['before']):6.2f} s")
     print(f"  after  ({after}): median {b * 1e3:7.2f} ms   total {sum(times['after']):6.2f} s   -> {a / b:.1f}x")
@@ -97,5 +124,6 @@ if __name__ == "__main__":
     parser.add_argument("--variants", type=int, default=100)
     parser.add_argument("--before", default="/work/main", help="the archc tree to compare with")
     parser.add_argument("--after", default=os.getcwd())
+    parser.add_argument("--space", help="draw --variants random points of this search space instead")
     args = parser.parse_args()
-    main(min(args.variants, 100), args.before, args.after)
+    main(args.variants if args.space else min(args.variants, 100), args.before, args.after, args.space)

@@ -14,6 +14,7 @@ import archc.ir.builds as builds_module
 from archc.compile import compile_spec
 from archc.errors import ArchcError
 from archc.ir.analysis import analyze
+from archc.ir import templates
 from archc.ir.build import build
 from archc.ops import core
 import archc.passes as passes_module
@@ -55,6 +56,7 @@ def from_nothing(monkeypatch, path, pipeline, size, classes):
         m.setattr(compile_module, "_SPECS", {})
         m.setattr(core, "_CHECKED", {})
         m.setattr(passes_module, "_APPLIED", {})
+        m.setattr(templates, "ENABLED", False)
         return outcome(path, pipeline, size, classes)
 
 

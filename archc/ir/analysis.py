@@ -9,7 +9,8 @@ layer and in total, with torchinfo 1.8's semantics at batch 1:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from math import prod
 
 from archc.ir.graph import Graph
@@ -40,7 +41,12 @@ class Report:
     params: int
     macs: int
     activation_bytes: int
-    layers: tuple
+    rows: tuple = field(repr=False)  # per layer: Layer's fields in order, as a plain tuple
+
+    @cached_property
+    def layers(self) -> tuple:
+        """Per layer, in execution order (made when first asked for: a sweep reads only the totals)."""
+        return tuple([_layer(*row) for row in self.rows])
 
     def stages(self) -> dict:
         """Per-stage totals, in order of first appearance."""
@@ -86,18 +92,19 @@ def _layer(name, op, stage, inputs, out, params, macs, activation_bytes, weights
 
 
 def analyze(graph: Graph) -> Report:
-    layers, nodes = [], graph.nodes
+    rows, nodes, params, macs, act = [], graph.nodes, 0, 0, 0
     for node in nodes.values():
         op = OPS[node.op]
         if not op.layer:  # the graph input
             continue
         in_shapes = tuple([nodes[i].shape for i in node.inputs])
-        weights = op.count(node.attrs, in_shapes)  # layer_cost(...), inlined
-        macs, act = (weights * (prod(node.shape[1:]) if op.conv_like else 1),
-                     2 * BYTES_PER_ELEMENT * prod(node.shape)) if weights else (0, 0)
-        weights = weights or 0
-        layers.append(_layer(node.name, node.op, node.stage, in_shapes, node.shape,
-                             0 if node.share else weights, macs, act, weights, node.share))
+        shape, weights = node.shape, op.count(node.attrs, in_shapes)  # layer_cost(...), inlined
+        if weights:
+            m, a = weights * (prod(shape[1:]) if op.conv_like else 1), 2 * BYTES_PER_ELEMENT * prod(shape)
+            p = 0 if node.share else weights
+            params, macs, act = params + p, macs + m, act + a
+        else:
+            weights = p = m = a = 0
+        rows.append((node.name, node.op, node.stage, in_shapes, shape, p, m, a, weights, node.share))
     return Report(graph.name, graph.input_shape, tuple(graph.shape(o) for o in graph.outputs),
-                  sum(l.params for l in layers), sum(l.macs for l in layers),
-                  sum(l.activation_bytes for l in layers), tuple(layers))
+                  params, macs, act, tuple(rows))

@@ -10,12 +10,11 @@ from archc.ir.dilate import Dilation, output_stride
 from archc.errors import GraphError, SpecError
 from archc.lang.expr import resolve
 from archc.ir.grouping import apply_grouping
-from archc.ir.graph import Graph, Node, check_input_stride
+from archc.ir import templates
+from archc.ir.graph import MAX_NODES, Graph, Node, check_input_stride
 from archc.ops import OPS, REQUIRED, arity_ok, check_param
 from archc.errors import did_you_mean
 from archc.lang.spec import Row, Spec, Stage, scale_channels
-
-MAX_NODES = 200_000
 
 
 @dataclass(frozen=True)
@@ -44,6 +43,7 @@ class Builder:
         self.graph = Graph(spec.name, spec.input)
         self.refs: dict[str, str] = {}
         self.dilation = Dilation()
+        self.context, self.outside = templates.context(spec), 0  # outside: names looked up past a block's own
 
     # -- spec level ------------------------------------------------------------
     def run(self) -> Graph:
@@ -131,8 +131,10 @@ class Builder:
                 out.extend(found if isinstance(found, list) else [found])
             elif name in self.refs:
                 out.append(self.refs[name])
+                self.outside += 1
             elif name in self.graph:
                 out.append(name)
+                self.outside += 1
             else:
                 known = sorted(set(local) | set(self.refs))
                 raise SpecError(f"from: '{name}' names nothing defined before this point "
@@ -148,7 +150,7 @@ class Builder:
         block = self.lib.blocks.get(op)
         if block is None:
             self.lib.params_of(op, prov.mark)  # raises the unknown-op error
-        return self.expand_block(block, args, inputs, name, prov, share)
+        return templates.expand(self, block, args, inputs, name, prov, share)  # replayed, or expand_block
 
     def expand_block(self, block: Block, args: dict, inputs: list, prefix: str, prov: Prov, share) -> str:
         if len(inputs) != len(block.inputs):

@@ -14,6 +14,8 @@ import networkx as nx
 
 from archc.errors import GraphError, Mark
 
+MAX_NODES = 200_000  # the most nodes a build makes
+
 
 @dataclass(frozen=True)
 class Node:

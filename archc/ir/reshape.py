@@ -37,11 +37,30 @@ def reshape(source: Graph, spec: Spec) -> Graph:
     """`source`'s nodes at `spec.input` (which differs from the source's only in H and W)."""
     graph = Graph(spec.name, spec.input)
     graph.recipe = source.recipe
+    nodes, new = graph.nodes, object.__new__
     try:
-        for step in _plan(source):
-            _redo(graph, spec, *step)
+        for name, op, spec_op, bind, attrs, inputs, refs, mark, old, same_place in _plan(source):
+            try:
+                if bind is not None:
+                    attrs = bind(attrs, graph, inputs, refs) if op != "input" else {"shape": list(spec.input)}
+                shape = tuple(spec_op.infer(attrs, [nodes[i].shape for i in inputs]))
+            except GraphError as exc:
+                raise GraphError(f"{name} ({op}): {exc.message}", mark) from None
+            if old is None:  # a split: its parts follow as slice nodes of their own
+                continue
+            node = new(Node)  # `old` with its new shape: Node(...) field by field is the slow part
+            d = node.__dict__
+            d.update(old.__dict__)
+            d["shape"] = shape
+            if attrs is not old.attrs and attrs != old.attrs:
+                if old.share is not None:
+                    raise Rebuild(name)  # whether it may still share is the builder's question (Builder._owner)
+                d["attrs"], same_place = attrs, False
+            if not same_place:  # the default stride rule reads only the inputs' strides and the attributes
+                d["stride"] = spec_op.place(spec_op, attrs, graph, inputs, refs)
+            nodes[name] = node  # Graph.add's checks passed for the same names and inputs in `source`
     except GraphError:
-        check_input_stride(graph, spec)
+        check_input_stride(graph, spec)  # the stride error comes first, as in a full build
         raise
     check_input_stride(graph, spec)
     graph.outputs, graph.refs = list(source.outputs), dict(source.refs)
@@ -49,42 +68,18 @@ def reshape(source: Graph, spec: Spec) -> Graph:
 
 
 def _plan(source: Graph) -> list:
-    """The recipe with each op's functions looked up, worked out once per source graph."""
+    """The recipe with each op's functions looked up, worked out once per source graph (the input's
+    `bind` stands for its new shape)."""
     plan = source.__dict__.get("_plan")
     if plan is None:
         plan = []
         for node_name, name, op, attrs, inputs, refs, mark in source.recipe:
             spec_op = OPS[op]
-            bind = None if spec_op.bind is _UNBOUND else spec_op.bind
+            bind = None if spec_op.bind is _UNBOUND and op != "input" else spec_op.bind
             old = None if node_name is None else source.nodes[name]
             plan.append((name, op, spec_op, bind, attrs, inputs, refs, mark, old, spec_op.place is default_place))
         source._plan = plan
     return plan
-
-
-def _redo(graph: Graph, spec: Spec, name, op, spec_op, bind, attrs, inputs, refs, mark, old, same_place) -> None:
-    nodes = graph.nodes
-    if op == "input":
-        attrs = {"shape": list(spec.input)}
-    try:
-        if bind is not None:
-            attrs = bind(attrs, graph, inputs, refs)
-        shape = tuple(spec_op.infer(attrs, [nodes[i].shape for i in inputs]))
-    except GraphError as exc:
-        raise GraphError(f"{name} ({op}): {exc.message}", mark) from None
-    if old is None:  # a split: its parts follow as slice nodes of their own
-        return
-    node = object.__new__(Node)  # `old` with its new shape: Node(...) field by field is the slow part
-    node.__dict__.update(old.__dict__)
-    node.__dict__["shape"] = shape
-    if attrs is not old.attrs and attrs != old.attrs:
-        if old.share is not None:
-            raise Rebuild(name)  # whether it may still share is the builder's question (Builder._owner)
-        node.__dict__["attrs"] = attrs
-        same_place = False
-    if not same_place:  # the default stride rule reads only the inputs' strides and the attributes
-        node.__dict__["stride"] = spec_op.place(spec_op, attrs, graph, inputs, refs)
-    nodes[name] = node  # Graph.add's checks passed for the same names and inputs in `source`
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,175 @@
+"""Block templates: a block's expansion, recorded once and replayed (exact).
+
+What a block expands to follows from its definition, its arguments, its inputs' shapes (and
+which inputs are the same node), the input channels of its row's outermost block and the
+spec's variables and blocks, and from nothing else, unless it looks outside itself: a `from:`
+or `to:` naming a spec name or a node path, or weights shared across a loop. So the builder
+records each expansion that did not look outside as its primitives relative to the block's
+prefix and inputs; the same block with the same arguments at the same input shapes, later in
+the same build (the next repeat) or in any later build in the process (the next configuration
+of a sweep or search, the same stage under another width elsewhere), is replayed: the same
+recipe entries and nodes under the new prefix and provenance, each node's stride worked out
+again by its op's rule (it reads the inputs' strides, which the key does not fix). Replaying
+skips expression evaluation and parameter checks, whose answers the key fixes; the graph's
+own checks (a name used twice, an input that does not exist, the node limit) run as in a
+full expansion. tests/test_fast_analysis.py builds every bundled spec with and without
+templates and compares the graphs and recipes.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from archc.errors import GraphError
+from archc.ir.graph import MAX_NODES, Node
+from archc.lang.blocks import stdlib
+from archc.ops import OPS
+
+KEPT = 4096  # templates the process keeps, least recently used dropped first
+_TEMPLATES: dict = {}
+_CONTEXTS: dict = {}  # (spec blocks, spec vars) as text -> a small number for the keys
+ENABLED = True  # tests turn it off to compare with full expansions
+
+
+def context(spec) -> int:
+    """What a spec adds to every block's expansion, as a number: its own blocks, and its variables
+    that some block's text names (a block reads a variable only by naming it; `classes` in a row's
+    `c: $classes` is no block's business)."""
+    blocks = repr(spec.blocks)
+    names = _USER_NAMES.get(blocks)
+    if names is None:
+        names = _USER_NAMES[blocks] = _names(spec.blocks)
+    read = _stdlib_names() | names
+    text = (blocks, repr([(k, v) for k, v in sorted(spec.vars.items()) if k in read]))
+    if len(_CONTEXTS) > KEPT and text not in _CONTEXTS:
+        _CONTEXTS.clear()
+        _USER_NAMES.clear()
+        _TEMPLATES.clear()  # their numbers could be given out again
+    return _CONTEXTS.setdefault(text, len(_CONTEXTS))
+
+
+_USER_NAMES: dict = {}  # a spec's blocks as text -> the names their strings mention
+NAME = re.compile(r"[A-Za-z_]\w*")
+
+
+@lru_cache(maxsize=1)
+def _stdlib_names() -> frozenset:
+    return frozenset(_names([(b.params, b.lets, b.body, b.out) for b in stdlib().values()]))
+
+
+def _names(value) -> set:
+    """Every identifier in every string inside `value` (dict keys too; a Param's default)."""
+    if isinstance(value, str):
+        return set(NAME.findall(value))
+    if isinstance(value, dict):
+        return set().union(*(_names(k) | _names(v) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return set().union(*(_names(v) for v in value))
+    return _names(value.default) if hasattr(value, "default") else set()
+
+
+def expand(builder, block, args: dict, inputs: list, prefix: str, prov, share) -> str:
+    """`builder.expand_block(...)`, replayed from a template when the same expansion was recorded before."""
+    k = key(builder, block, args, inputs, prov) if share is None and len(inputs) == len(block.inputs) else None
+    found = k and recall(k)
+    if found:
+        return replay(builder, found, inputs, prefix, prov)
+    start = (len(builder.graph.recipe), builder.outside)
+    out = builder.expand_block(block, args, inputs, prefix, prov, share)
+    if k:
+        keep(k, record(builder, start, inputs, prefix, prov, out))
+    return out
+
+
+def key(builder, block, args: dict, inputs: list, prov):
+    """The key of this expansion, or None when it cannot be one (an argument of no plain value)."""
+    frozen = _freeze(args)
+    if frozen is None or not ENABLED:
+        return None
+    shapes = tuple([builder.graph.nodes[i].shape for i in inputs])
+    return builder.context, block.name, frozen, shapes, tuple([inputs.index(i) for i in inputs]), prov.block_in
+
+
+def recall(k):
+    found = _TEMPLATES.pop(k, None)
+    if found is not None:
+        _TEMPLATES[k] = found  # (re)inserted last: the dict's order is the LRU order
+    return found
+
+
+def keep(k, template) -> None:
+    if template is None:
+        return
+    _TEMPLATES[k] = template
+    if len(_TEMPLATES) > KEPT:
+        _TEMPLATES.pop(next(iter(_TEMPLATES)))
+
+
+def record(builder, start: tuple, inputs: list, prefix: str, prov, out: str):
+    """The expansion since `start` (recipe length, lookups outside so far) relative to `prefix` and
+    `inputs`, or None when it looked outside itself or shares weights."""
+    graph, (first, outside) = builder.graph, start
+    if builder.outside != outside:
+        return None
+    head, cut, depth = prefix + ".", len(prefix) + 1, len(prov.roles)
+    where = {name: i for i, name in reversed(list(enumerate(inputs)))}
+    own, entries, split = set(), [], None
+    for node_name, name, op, unbound, ins, refs, _mark in graph.recipe[first:]:
+        rel = [_relative(i, own, where, cut) for i in ins] + [_relative(r, own, where, cut) for r in refs.values()]
+        node = graph.nodes[name] if node_name is not None else None
+        if not name.startswith(head) or None in rel or (node is not None and node.share is not None):
+            return None
+        part = split is not None and op == "slice" and name.startswith(split)
+        split = head + name[cut:] + "." if node is None else (split if part else None)
+        entries.append((name[cut:], op, OPS[op], unbound, tuple(rel[:len(ins)]), dict(zip(refs, rel[len(ins):])),
+                        node, node.roles[depth:] if node is not None else (), part))
+        if node is not None:
+            own.add(name)
+    rel_out = _relative(out, own, where, cut)
+    return None if rel_out is None else (tuple(entries), rel_out)
+
+
+def _relative(name: str, own: set, where: dict, cut: int):
+    """An input's index (int) or a node of the expansion's name past the prefix (str); None: neither."""
+    if name in own:
+        return name[cut:]
+    return where.get(name)
+
+
+def replay(builder, template, inputs: list, prefix: str, prov) -> str:
+    """Add the template's recipe entries and nodes under `prefix`, reading `inputs`; its output's name."""
+    entries, out = template
+    graph, new, mark = builder.graph, object.__new__, prov.mark
+    recipe = graph.recipe
+    at = lambda r: inputs[r] if type(r) is int else f"{prefix}.{r}"  # noqa: E731
+    for suffix, op, spec_op, unbound, rins, rrefs, old, roles, part in entries:
+        if not part and len(graph) > MAX_NODES:
+            raise GraphError(f"more than {MAX_NODES} nodes; the spec is too large", mark)
+        name, ins, refs = f"{prefix}.{suffix}", tuple([at(r) for r in rins]), {k: at(r) for k, r in rrefs.items()}
+        recipe.append((None if old is None else name, name, op, unbound, ins, refs, mark))
+        if old is None:
+            continue
+        node = new(Node)
+        d = node.__dict__
+        d.update(old.__dict__)
+        d.update(name=name, inputs=ins, stage=prov.stage, row=prov.row, repeat=prov.repeat, block=prov.block,
+                 roles=prov.roles + roles, mark=mark, stride=spec_op.place(spec_op, old.attrs, graph, ins, refs))
+        graph.add(node)
+    return at(out)
+
+
+def _freeze(value):
+    """A hashable stand-in for an argument value that tells apart what == does not (True and 1,
+    0.0 and -0.0); None for a value of another kind."""
+    kind = type(value)
+    if kind in (int, str, bool) or value is None:
+        return kind, value
+    if kind is float:
+        return kind, repr(value)
+    if kind is list:
+        items = tuple([_freeze(v) for v in value])
+        return None if None in items else (kind, items)
+    if kind is dict:
+        items = tuple([(k, _freeze(v)) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))])
+        return None if any(v is None for _, v in items) else (kind, items)
+    return None
