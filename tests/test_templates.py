@@ -122,3 +122,19 @@ def test_a_replayed_node_takes_the_stride_of_its_inputs(tmp_path, monkeypatch, c
     graph = build(spec)
     assert graph["body.0.0.conv"].stride == 1 and graph["body.3.0.conv"].stride is None and counted
     assert everything(graph) == everything(fresh(spec, monkeypatch))
+
+
+def test_nodes_made_at_the_same_place_are_reused_only_when_everything_there_is_equal(tmp_path, monkeypatch, counted):
+    """Same prefix, inputs and shapes: another file (marks) or an input of another stride (after a
+    fixed-size resize) gets nodes of its own, equal to a fresh expansion's."""
+    plain = "      - {op: conv, c: 8, k: 1}\n      - {op: conv, c: 8, k: 1}\n      - {op: scaled, c: 4}\n"
+    sized = "      - {op: resize, size: [16, 16]}\n      - {op: conv, c: 8, k: 1}\n      - {op: scaled, c: 4}\n"
+    graphs = {}
+    for name, rows in (("a", plain), ("b", plain), ("c", plain), ("c", sized), ("d", plain)):
+        spec = compile_spec(spec_file(tmp_path, rows, name=name), []).spec
+        graphs[name] = build(spec)  # "c" twice: the same file (so the same marks), rewritten
+        assert everything(graphs[name]) == everything(fresh(spec, monkeypatch)), name
+    assert graphs["b"]["body.2.0.conv"].mark.file.endswith("b2.yaml")
+    assert graphs["c"]["body.2.0.conv"].stride is None and graphs["d"]["body.2.0.conv"].stride == 1
+    again = build(compile_spec(spec_file(tmp_path, plain, name="a"), []).spec)
+    assert again["body.2.0.conv"] is graphs["a"]["body.2.0.conv"]  # the placement was reused, not remade

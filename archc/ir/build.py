@@ -7,13 +7,12 @@ from dataclasses import dataclass, replace
 
 from archc.lang.blocks import STEP_KEYS, Block, Library
 from archc.ir.dilate import Dilation, output_stride
-from archc.errors import GraphError, SpecError
+from archc.errors import GraphError, SpecError, did_you_mean
 from archc.lang.expr import resolve
 from archc.ir.grouping import apply_grouping
 from archc.ir import templates
 from archc.ir.graph import MAX_NODES, Graph, Node, check_input_stride
-from archc.ops import OPS, REQUIRED, arity_ok, check_param
-from archc.errors import did_you_mean
+from archc.ops import OPS, REQUIRED, arity_ok, check_distinct, check_param
 from archc.lang.spec import Row, Spec, Stage, scale_channels
 
 
@@ -44,6 +43,7 @@ class Builder:
         self.refs: dict[str, str] = {}
         self.dilation = Dilation()
         self.context, self.outside = templates.context(spec), 0  # outside: names looked up past a block's own
+        self.blocks = repr(spec.blocks)
 
     # -- spec level ------------------------------------------------------------
     def run(self) -> Graph:
@@ -89,16 +89,7 @@ class Builder:
     def _row(self, stage: Stage, key: str, row: Row, inputs: list, limit: int | None = None) -> list:
         params = self.lib.params_of(row.op, row.mark)
         for r in range(row.n):
-            args = {}
-            for name, value in row.fields.items():
-                mark = row.field_mark(name)
-                v = self._resolve(value, self.spec.vars, mark)
-                if params[name].type == "channels" and isinstance(v, int) and not isinstance(v, bool):
-                    v = self._channels(v, row, name, mark)
-                problem = check_param(params[name], v)
-                if problem:
-                    raise SpecError(f"{stage.id}.{key}: {row.op}: {problem}", mark)
-                args[name] = v
+            args = dict(self._row_args(stage, key, row, params))  # the same for every repeat
             if r > 0 and "s" in params:
                 args["s"] = 1  # only the first block of a row carries the stride
             if limit:
@@ -108,6 +99,24 @@ class Builder:
             out = self.expand(row.op, args, inputs, f"{stage.id}.{key}.{r}", prov, {}, None)
             inputs = out if isinstance(out, list) else [out]  # a split row outputs its parts
         return inputs
+
+    def _row_args(self, stage: Stage, key: str, row: Row, params: dict) -> dict:
+        """The row's fields resolved and checked, remembered on the Row (passes share the rows they keep)."""
+        known = row.__dict__.get("_args")
+        if known is not None and known[0] is self.spec.vars and known[1] == (self.spec.width, self.blocks):
+            return known[2]
+        args = {}
+        for name, value in row.fields.items():
+            mark = row.field_mark(name)
+            v = self._resolve(value, self.spec.vars, mark)
+            if params[name].type == "channels" and isinstance(v, int) and not isinstance(v, bool):
+                v = self._channels(v, row, name, mark)
+            problem = check_param(params[name], v)
+            if problem:
+                raise SpecError(f"{stage.id}.{key}: {row.op}: {problem}", mark)
+            args[name] = v
+        object.__setattr__(row, "_args", (self.spec.vars, (self.spec.width, self.blocks), args))
+        return args
 
     def _channels(self, c: int, row: Row, name: str, mark) -> int:
         new = scale_channels(c, self.spec.width, row.width)
@@ -254,7 +263,7 @@ class Builder:
             attrs[pname] = p.canonical(value)
         refs = {r: self.lookup([attrs[r]], local, prov.mark)[0] for r in spec_op.refs if attrs.get(r) is not None}
         try:
-            _distinct(spec_op, inputs)
+            check_distinct(spec_op, inputs)
             unbound, attrs = attrs, spec_op.bind(attrs, self.graph, inputs, refs)
             in_shapes = [self.graph.shape(i) for i in inputs]
             shape = tuple(spec_op.infer(attrs, in_shapes))
@@ -282,12 +291,6 @@ class Builder:
             raise GraphError(f"{name} cannot share weights with {owner}: their ops or channel counts differ",
                              prov.mark)
         return other.owner
-
-
-def _distinct(spec_op, inputs) -> None:
-    twice = next((i for i in inputs if inputs.count(i) > 1), None)
-    if spec_op.distinct and twice:
-        raise GraphError(f"{spec_op.name} reads '{twice}' twice; name each input once")
 
 
 def _names(value) -> list:

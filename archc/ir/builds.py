@@ -88,9 +88,20 @@ def spec_key(spec: Spec) -> tuple:
     return key
 
 
-def _stage_key(stage: Stage) -> str:
+def _stage_key(stage: Stage) -> tuple:
+    """The stage's fields' reprs, each row's worked out once per Row object (a pass that changes
+    one row shares the others: their reprs were most of a new stage's key)."""
     key = stage.__dict__.get("_key")
     if key is None:
-        key = repr(stage)
+        key = (tuple(repr(getattr(stage, f)) for f in stage.__dataclass_fields__ if f != "rows"),
+               tuple(_row_key(row) for row in stage.rows))
         object.__setattr__(stage, "_key", key)
+    return key
+
+
+def _row_key(row) -> str:
+    key = row.__dict__.get("_key")
+    if key is None:
+        key = repr(row)
+        object.__setattr__(row, "_key", key)
     return key

@@ -107,7 +107,7 @@ def keep(k, template) -> None:
 
 def record(builder, start: tuple, inputs: list, prefix: str, prov, out: str):
     """The expansion since `start` (recipe length, lookups outside so far) relative to `prefix` and
-    `inputs`, or None when it looked outside itself or shares weights."""
+    `inputs`, or None when it looked outside itself or shares weights with a node outside it."""
     graph, (first, outside) = builder.graph, start
     if builder.outside != outside:
         return None
@@ -117,16 +117,40 @@ def record(builder, start: tuple, inputs: list, prefix: str, prov, out: str):
     for node_name, name, op, unbound, ins, refs, _mark in graph.recipe[first:]:
         rel = [_relative(i, own, where, cut) for i in ins] + [_relative(r, own, where, cut) for r in refs.values()]
         node = graph.nodes[name] if node_name is not None else None
-        if not name.startswith(head) or None in rel or (node is not None and node.share is not None):
+        share = None if node is None or node.share is None else _relative(node.share, own, where, cut)
+        if not name.startswith(head) or None in rel or (node is not None and node.share is not None
+                                                         and type(share) is not str):
             return None
         part = split is not None and op == "slice" and name.startswith(split)
         split = head + name[cut:] + "." if node is None else (split if part else None)
         entries.append((name[cut:], op, OPS[op], unbound, tuple(rel[:len(ins)]), dict(zip(refs, rel[len(ins):])),
-                        node, node.roles[depth:] if node is not None else (), part))
+                        node, node.roles[depth:] if node is not None else (), part, share))
         if node is not None:
             own.add(name)
     rel_out = _relative(out, own, where, cut)
-    return None if rel_out is None else (tuple(entries), rel_out)
+    if rel_out is None:
+        return None
+    strides = tuple([graph.nodes[i].stride for i in inputs])
+    template = (tuple(entries), rel_out, strides, {})
+    _place(template, _where(prov, prefix, inputs, strides), graph, first, out)
+    return template
+
+
+PLACES = 16  # placements remembered per template
+
+
+def _where(prov, prefix: str, inputs: list, strides: tuple) -> tuple:
+    """Everything a replayed node takes from where it is placed: equal, and the nodes are the same."""
+    return prefix, tuple(inputs), strides, prov.stage, prov.row, prov.repeat, prov.block, prov.roles, prov.mark
+
+
+def _place(template, where: tuple, graph, first: int, out: str) -> None:
+    """Remember the recipe entries and nodes an expansion made at `where` (from recipe entry `first` on)."""
+    placed, entries = template[3], graph.recipe[first:]
+    made = [(e[1], graph.nodes[e[1]]) for e in entries if e[0] is not None]
+    if len(placed) >= PLACES:
+        placed.pop(next(iter(placed)))
+    placed[where] = (entries, made, out)
 
 
 def _relative(name: str, own: set, where: dict, cut: int):
@@ -137,25 +161,50 @@ def _relative(name: str, own: set, where: dict, cut: int):
 
 
 def replay(builder, template, inputs: list, prefix: str, prov) -> str:
-    """Add the template's recipe entries and nodes under `prefix`, reading `inputs`; its output's name."""
-    entries, out = template
+    """Add the template's recipe entries and nodes under `prefix`, reading `inputs`; its output's name.
+    A stride is worked out again unless the inputs have the strides they had when it was recorded
+    (an op's stride rule reads only its inputs' and references' strides and its attributes). At a
+    place it was put before (the same prefix, inputs, strides and provenance), the very nodes made
+    there are added again: nodes are values."""
+    entries, out, strides, placed = template
     graph, new, mark = builder.graph, object.__new__, prov.mark
-    recipe = graph.recipe
-    at = lambda r: inputs[r] if type(r) is int else f"{prefix}.{r}"  # noqa: E731
-    for suffix, op, spec_op, unbound, rins, rrefs, old, roles, part in entries:
-        if not part and len(graph) > MAX_NODES:
+    nodes, recipe, head = graph.nodes, graph.recipe, prefix + "."
+    now = tuple([nodes[i].stride for i in inputs])
+    where = _where(prov, prefix, inputs, now)
+    before = placed.get(where)
+    if before is not None and len(nodes) + len(before[1]) <= MAX_NODES \
+            and nodes.keys().isdisjoint([name for name, _ in before[1]]):
+        recipe.extend(before[0])
+        nodes.update(before[1])
+        graph._g = None
+        return before[2]
+    same, first = strides == now, len(recipe)
+    fields = {"stage": prov.stage, "row": prov.row, "repeat": prov.repeat, "block": prov.block, "mark": mark}
+    for suffix, op, spec_op, unbound, rins, rrefs, old, roles, part, share in entries:
+        if not part and len(nodes) > MAX_NODES:
             raise GraphError(f"more than {MAX_NODES} nodes; the spec is too large", mark)
-        name, ins, refs = f"{prefix}.{suffix}", tuple([at(r) for r in rins]), {k: at(r) for k, r in rrefs.items()}
+        name = head + suffix
+        ins = tuple([inputs[r] if type(r) is int else head + r for r in rins])
+        refs = {k: inputs[r] if type(r) is int else head + r for k, r in rrefs.items()} if rrefs else {}
         recipe.append((None if old is None else name, name, op, unbound, ins, refs, mark))
         if old is None:
             continue
         node = new(Node)
         d = node.__dict__
         d.update(old.__dict__)
-        d.update(name=name, inputs=ins, stage=prov.stage, row=prov.row, repeat=prov.repeat, block=prov.block,
-                 roles=prov.roles + roles, mark=mark, stride=spec_op.place(spec_op, old.attrs, graph, ins, refs))
-        graph.add(node)
-    return at(out)
+        d.update(fields)
+        d["name"], d["inputs"], d["roles"] = name, ins, prov.roles + roles
+        if share is not None:
+            d["share"] = head + share
+        if not same:
+            d["stride"] = spec_op.place(spec_op, old.attrs, graph, ins, refs)
+        if name in nodes or not all([i in nodes for i in ins]):
+            graph.add(node)  # raises what a full expansion raises
+        nodes[name] = node
+    graph._g = None  # as Graph.add does: a networkx view made before is out of date
+    name = inputs[out] if type(out) is int else head + out
+    _place(template, where, graph, first, name)
+    return name
 
 
 def _freeze(value):

@@ -182,6 +182,13 @@ def arity_ok(op_: Op, n: int) -> bool:
     return {"0": n == 0, "1": n == 1, "2": n == 2, "1+": n >= 1, "2+": n >= 2}[op_.inputs]
 
 
+def check_distinct(op_: Op, inputs) -> None:
+    """An op that must not read one node twice (concat) refuses to."""
+    twice = next((i for i in inputs if inputs.count(i) > 1), None)
+    if op_.distinct and twice:
+        raise GraphError(f"{op_.name} reads '{twice}' twice; name each input once")
+
+
 def pair(v) -> tuple:
     return (v, v) if isinstance(v, int) else tuple(v)
 
