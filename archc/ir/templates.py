@@ -171,13 +171,10 @@ def replay(builder, template, inputs: list, prefix: str, prov) -> str:
     nodes, recipe, head = graph.nodes, graph.recipe, prefix + "."
     now = tuple([nodes[i].stride for i in inputs])
     where = _where(prov, prefix, inputs, now)
-    before = placed.get(where)
-    if before is not None and len(nodes) + len(before[1]) <= MAX_NODES \
-            and nodes.keys().isdisjoint([name for name, _ in before[1]]):
-        recipe.extend(before[0])
-        nodes.update(before[1])
-        graph._g = None
-        return before[2]
+    if where in placed:
+        name = _reuse(graph, placed[where])
+        if name is not None:
+            return name
     same, first = strides == now, len(recipe)
     fields = {"stage": prov.stage, "row": prov.row, "repeat": prov.repeat, "block": prov.block, "mark": mark}
     for suffix, op, spec_op, unbound, rins, rrefs, old, roles, part, share in entries:
@@ -205,6 +202,19 @@ def replay(builder, template, inputs: list, prefix: str, prov) -> str:
     name = inputs[out] if type(out) is int else head + out
     _place(template, where, graph, first, name)
     return name
+
+
+def _reuse(graph, before: tuple):
+    """Add the recipe entries and nodes an expansion made at this place before; its output's name.
+    None when a node's name is taken or the node limit is near: the replay says what is wrong."""
+    entries, made, out = before
+    nodes = graph.nodes
+    if len(nodes) + len(made) > MAX_NODES or not nodes.keys().isdisjoint([name for name, _ in made]):
+        return None
+    graph.recipe.extend(entries)
+    nodes.update(made)
+    graph._g = None
+    return out
 
 
 def _freeze(value):
