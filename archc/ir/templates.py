@@ -162,19 +162,16 @@ def _relative(name: str, own: set, where: dict, cut: int):
 
 def replay(builder, template, inputs: list, prefix: str, prov) -> str:
     """Add the template's recipe entries and nodes under `prefix`, reading `inputs`; its output's name.
-    A stride is worked out again unless the inputs have the strides they had when it was recorded
-    (an op's stride rule reads only its inputs' and references' strides and its attributes). At a
-    place it was put before (the same prefix, inputs, strides and provenance), the very nodes made
-    there are added again: nodes are values."""
+    Where it was placed before (prefix, inputs, strides, provenance equal) the nodes made there are
+    added again: nodes are values. Elsewhere, strides are worked out again only if the inputs' differ
+    from the recording's (an op's stride rule reads only its inputs', references' and attributes)."""
     entries, out, strides, placed = template
     graph, new, mark = builder.graph, object.__new__, prov.mark
     nodes, recipe, head = graph.nodes, graph.recipe, prefix + "."
     now = tuple([nodes[i].stride for i in inputs])
     where = _where(prov, prefix, inputs, now)
-    if where in placed:
-        name = _reuse(graph, placed[where])
-        if name is not None:
-            return name
+    if where in placed and (name := _reuse(graph, placed[where])) is not None:
+        return name
     same, first = strides == now, len(recipe)
     fields = {"stage": prov.stage, "row": prov.row, "repeat": prov.repeat, "block": prov.block, "mark": mark}
     for suffix, op, spec_op, unbound, rins, rrefs, old, roles, part, share in entries:
