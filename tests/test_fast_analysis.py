@@ -95,3 +95,15 @@ def test_a_size_reading_block_is_built_in_full(monkeypatch, tmp_path):
     a = compile_spec(spec, [], "3x64x64")
     b = compile_spec(spec, [], "3x32x32")
     assert len(made) == 2 and a.graph.signature()[-2][4] == (8, 2, 2) == b.graph.signature()[-2][4]
+
+
+@given(shape=st.lists(st.integers(1, 4096), min_size=1, max_size=4).map(tuple))
+@settings(max_examples=40, deadline=None)
+def test_the_ops_reshape_takes_the_input_shape_of_give_exactly_that(shape):
+    """ir/reshape.py skips the shape rule of KEEPS_SHAPE ops: each must give its input's shape, for any shape."""
+    from archc.ir.reshape import KEEPS_SHAPE
+    from archc.ops import OPS
+
+    for name in KEEPS_SHAPE:
+        attrs = {k: p.default for k, p in OPS[name].params.items()}
+        assert tuple(OPS[name].infer(attrs, [shape])) == shape, name

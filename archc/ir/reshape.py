@@ -25,6 +25,7 @@ class Rebuild(Exception):
     """The reshape cannot tell what a full build would do here: build instead."""
 
 
+KEEPS_SHAPE = frozenset({"bn", "act", "identity"})  # ops whose shape rule is their input's shape, unchecked
 SPATIAL = re.compile(r"\w_[hw]\b")  # in_h, in_w, x_h, ...: a block reading a spatial size
 
 
@@ -39,11 +40,12 @@ def reshape(source: Graph, spec: Spec) -> Graph:
     graph.recipe = source.recipe
     nodes, new = graph.nodes, object.__new__
     try:
-        for name, op, spec_op, bind, attrs, inputs, refs, mark, old, same_place in _plan(source):
+        for name, op, spec_op, infer, bind, attrs, inputs, refs, mark, old, same_place in _plan(source):
             try:
                 if bind is not None:
                     attrs = bind(attrs, graph, inputs, refs) if op != "input" else {"shape": list(spec.input)}
-                shape = tuple(spec_op.infer(attrs, [nodes[i].shape for i in inputs]))
+                shape = (nodes[inputs[0]].shape if infer is None
+                         else tuple(infer(attrs, [nodes[i].shape for i in inputs])))
             except GraphError as exc:
                 raise GraphError(f"{name} ({op}): {exc.message}", mark) from None
             if old is None:  # a split: its parts follow as slice nodes of their own
@@ -77,7 +79,9 @@ def _plan(source: Graph) -> list:
             spec_op = OPS[op]
             bind = None if spec_op.bind is _UNBOUND and op != "input" else spec_op.bind
             old = None if node_name is None else source.nodes[name]
-            plan.append((name, op, spec_op, bind, attrs, inputs, refs, mark, old, spec_op.place is default_place))
+            infer = None if op in KEEPS_SHAPE else spec_op.infer
+            same_place = spec_op.place is default_place
+            plan.append((name, op, spec_op, infer, bind, attrs, inputs, refs, mark, old, same_place))
         source._plan = plan
     return plan
 

@@ -136,7 +136,7 @@ def record(builder, start: tuple, inputs: list, prefix: str, prov, out: str):
     return template
 
 
-PLACES = 16  # placements remembered per template
+PLACES = 4  # placements remembered per template (each holds its nodes)
 
 
 def _where(prov, prefix: str, inputs: list, strides: tuple) -> tuple:
