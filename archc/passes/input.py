@@ -96,13 +96,18 @@ def _smallest(builds: Builds, spec: Spec, c: int, stride: int, axis: int, start:
 
 
 def _bins_need(builds: Builds, spec: Spec, axis: int) -> int:
-    """The input size below which some adaptive pooling has more bins than pixels along `axis`."""
-    graph, need = builds(spec), 1
-    for node in graph:
-        src = graph[node.inputs[0]] if node.inputs else None
-        if OPS[node.op].bins and src.stride:
-            need = max(need, int(OPS[node.op].bins(node.attrs)[axis - 1] * src.stride))
-    return need
+    """The input size below which some adaptive pooling has more bins than pixels along `axis`
+    (worked out once per graph: a graph is a value)."""
+    graph = builds(spec)
+    known = graph.__dict__.setdefault("_bins_need", {})
+    if axis not in known:
+        need = 1
+        for node in graph:
+            src = graph[node.inputs[0]] if node.inputs else None
+            if OPS[node.op].bins and src.stride:
+                need = max(need, int(OPS[node.op].bins(node.attrs)[axis - 1] * src.stride))
+        known[axis] = need
+    return known[axis]
 
 
 def _why(builds: Builds, spec: Spec, chw: tuple, strict: bool = True):
