@@ -8,6 +8,8 @@ A graph is a value (passes rewrite specs, never graphs), so graphs are shared:
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from archc.errors import GraphError, SpecError
 from archc.ir.build import build
 from archc.ir.graph import Graph
@@ -86,6 +88,14 @@ def spec_key(spec: Spec) -> tuple:
         key = ((tuple(_stage_key(st) for st in spec.stages), rest), spec.input)
         object.__setattr__(spec, "_key", key)
     return key
+
+
+def at_input(spec: Spec, chw: tuple) -> Spec:
+    """`replace(spec, input=chw)`, its key made from `spec`'s (only the input differs): a size search
+    asks for many inputs of one structure."""
+    new = replace(spec, input=tuple(chw))
+    object.__setattr__(new, "_key", (spec_key(spec)[0], new.input))
+    return new
 
 
 def _stage_key(stage: Stage) -> tuple:

@@ -44,14 +44,16 @@ class Pass:
         return []
 
     def describe(self) -> str:
-        """The `--pass` text that recreates this pass."""
-        fields = dataclasses.fields(self)
-        if not fields:
-            return self.name
-        first, rest = fields[0], fields[1:]
-        parts = [f"{self.name}={_fmt(getattr(self, first.name))}"]
-        parts += [f"{f.name}={_fmt(getattr(self, f.name))}" for f in rest if getattr(self, f.name) != f.default]
-        return ",".join(parts)
+        """The `--pass` text that recreates this pass (worked out once: a pass is a frozen value)."""
+        text = self.__dict__.get("_text")
+        if text is None:
+            fields = dataclasses.fields(self)
+            parts = [f"{self.name}={_fmt(getattr(self, fields[0].name))}"] if fields else [self.name]
+            parts += [f"{f.name}={_fmt(getattr(self, f.name))}" for f in fields[1:]
+                      if getattr(self, f.name) != f.default]
+            text = ",".join(parts)
+            object.__setattr__(self, "_text", text)
+        return text
 
     @classmethod
     def from_args(cls, positional, named: dict) -> "Pass":

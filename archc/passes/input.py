@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from archc.errors import ArchcError, GraphError, PassError
 from archc.ops import OPS
 from archc.lang.spec import MAX_DIM, Spec, parse_input
 from . import Pass, register
-from archc.ir.builds import Builds
+from archc.ir.builds import Builds, at_input
 
 SCAN = 64  # multiples of the total stride tried when looking for a valid size
 
@@ -50,7 +50,7 @@ class InputPass(Pass):
     has_notes = True
 
     def apply(self, spec: Spec, builds: Builds) -> Spec:
-        new = replace(spec, input=self.chw)
+        new = at_input(spec, self.chw)
         problem = _problem(builds, new, self.strict)  # builds `new`, so the pipeline's check of it is free
         if problem:
             raise PassError(_refusal(builds, spec, self.chw, problem, self.strict)) from None
@@ -112,7 +112,7 @@ def _bins_need(builds: Builds, spec: Spec, axis: int) -> int:
 
 def _why(builds: Builds, spec: Spec, chw: tuple, strict: bool = True):
     """Why the spec does not build at `chw` (None if it does)."""
-    return _problem(builds, replace(spec, input=chw), strict)
+    return _problem(builds, at_input(spec, chw), strict)
 
 
 def _problem(builds: Builds, spec: Spec, strict: bool):
