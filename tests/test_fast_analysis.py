@@ -107,3 +107,23 @@ def test_the_ops_reshape_takes_the_input_shape_of_give_exactly_that(shape):
     for name in KEEPS_SHAPE:
         attrs = {k: p.default for k, p in OPS[name].params.items()}
         assert tuple(OPS[name].infer(attrs, [shape])) == shape, name
+
+
+@pytest.mark.parametrize("path", SPECS)
+def test_a_reshaped_graph_answers_as_the_built_one(monkeypatch, path):
+    """Every question a reshaped graph answers before and after its Node objects are made (shapes,
+    structure, total stride, lookups, the nodes themselves) has the full build's answer."""
+    from archc.ir.reshape import Reshaped
+
+    monkeypatch.setattr(builds_module, "_GRAPHS", {})
+    monkeypatch.setattr(builds_module, "_SHAPES", {})
+    compile_spec(path, [], "3x256x256", {"classes": 19})
+    c = compile_spec(path, [], "3x192x320", {"classes": 19})
+    g, full = c.graph, build(c.spec)
+    assert isinstance(g, Reshaped) and g._nodes is None
+    assert g.shapes() == full.shapes() and len(g) == len(full) and g.total_stride() == full.total_stride()
+    assert [(n.name, n.op, n.attrs, n.inputs, n.share) for n in g.structure()] == \
+        [(n.name, n.op, n.attrs, n.inputs, n.share) for n in full.structure()]
+    assert all(name in g and g[name] == full[name] for name in full.nodes) and g._nodes is None
+    assert g.nodes == full.nodes and g.outputs == full.outputs and g.refs == full.refs
+    assert [(n.name, n.attrs) for n in g.structure()] == [(n.name, n.attrs) for n in full.structure()]

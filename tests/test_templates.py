@@ -136,5 +136,5 @@ def test_nodes_made_at_the_same_place_are_reused_only_when_everything_there_is_e
         assert everything(graphs[name]) == everything(fresh(spec, monkeypatch)), name
     assert graphs["b"]["body.2.0.conv"].mark.file.endswith("b2.yaml")
     assert graphs["c"]["body.2.0.conv"].stride is None and graphs["d"]["body.2.0.conv"].stride == 1
-    again = build(compile_spec(spec_file(tmp_path, plain, name="a"), []).spec)
-    assert again["body.2.0.conv"] is graphs["a"]["body.2.0.conv"]  # the placement was reused, not remade
+    again = build(compile_spec(spec_file(tmp_path, plain, name="d"), []).spec)
+    assert again["body.2.0.conv"] is graphs["d"]["body.2.0.conv"]  # the placement was reused, not remade

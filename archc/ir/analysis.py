@@ -92,13 +92,13 @@ def _layer(name, op, stage, inputs, out, params, macs, activation_bytes, weights
 
 
 def analyze(graph: Graph) -> Report:
-    rows, nodes, params, macs, act = [], graph.nodes, 0, 0, 0
-    for node in nodes.values():
+    rows, shapes, params, macs, act = [], graph.shapes(), 0, 0, 0
+    for node in graph.structure():
         op = OPS[node.op]
         if not op.layer:  # the graph input
             continue
-        in_shapes = tuple([nodes[i].shape for i in node.inputs])
-        shape, weights = node.shape, op.count(node.attrs, in_shapes)  # layer_cost(...), inlined
+        in_shapes = tuple([shapes[i] for i in node.inputs])
+        shape, weights = shapes[node.name], op.count(node.attrs, in_shapes)  # layer_cost(...), inlined
         if weights:
             m, a = weights * (prod(shape[1:]) if op.conv_like else 1), 2 * BYTES_PER_ELEMENT * prod(shape)
             p = 0 if node.share else weights

@@ -91,6 +91,15 @@ class Graph:
     def shape(self, name: str) -> tuple:
         return self.nodes[name].shape
 
+    def shapes(self) -> dict:
+        """Every node's output shape, by name (in order)."""
+        return {name: node.shape for name, node in self.nodes.items()}
+
+    def structure(self):
+        """The nodes in order, for their op, attributes, inputs and provenance (a reshaped graph may
+        give its source's nodes, which carry another size's shapes: take shapes from `shapes()`)."""
+        return self.nodes.values()
+
     def total_stride(self) -> int:
         strides = [n.stride for n in self if n.stride is not None]
         return int(round(max(strides))) if strides else 1

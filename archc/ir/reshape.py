@@ -34,33 +34,82 @@ def reshapable(spec: Spec, graph: Graph) -> bool:
     return graph.recipe is not None and not spec.grouping and _stdlib_free() and not _reads_size(spec.blocks)
 
 
+class Reshaped(Graph):
+    """A graph reshaped from a full one: its shapes (and the attributes a `bind` changed, the strides
+    worked out again) beside the source's nodes. What a sweep asks of it (shapes, the total stride,
+    an analysis) needs no Node objects; they are made, once, when something asks for the nodes."""
+
+    def __init__(self, spec: Spec, source: Graph):
+        self.name, self._g, self.input_shape = spec.name, None, tuple(spec.input)
+        self.recipe, self.outputs, self.refs = source.recipe, [], {}
+        self._source, self._shapes, self._attrs, self._strides = source, {}, {}, {}
+        self._nodes, self._top = None, None  # the Node objects once made; the largest stride so far
+
+    @property
+    def nodes(self) -> dict:
+        if self._nodes is None:
+            self._nodes = {name: self._node(name) for name in self._shapes}
+        return self._nodes
+
+    def _node(self, name: str) -> Node:
+        node = object.__new__(Node)  # the source's node with this graph's shape: Node(...) is the slow part
+        d = node.__dict__
+        d.update(self._source.nodes[name].__dict__)
+        d["shape"] = self._shapes[name]
+        if name in self._attrs:
+            d["attrs"] = self._attrs[name]
+        if name in self._strides:
+            d["stride"] = self._strides[name]
+        return node
+
+    def __getitem__(self, name: str) -> Node:
+        return self._nodes[name] if self._nodes is not None else self._node(name)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._shapes
+
+    def __len__(self) -> int:
+        return len(self._shapes)
+
+    def shape(self, name: str) -> tuple:
+        return self._shapes[name]
+
+    def shapes(self) -> dict:
+        return self._shapes
+
+    def structure(self):
+        if self._nodes is not None:
+            return self._nodes.values()
+        src, attrs = self._source.nodes, self._attrs
+        return [src[name] if name not in attrs else self._node(name) for name in self._shapes]
+
+    def total_stride(self) -> int:
+        return int(round(self._top)) if self._top is not None else 1
+
+
 def reshape(source: Graph, spec: Spec) -> Graph:
     """`source`'s nodes at `spec.input` (which differs from the source's only in H and W)."""
-    graph = Graph(spec.name, spec.input)
-    graph.recipe = source.recipe
-    nodes, new = graph.nodes, object.__new__
+    graph = Reshaped(spec, source)
+    shapes, bound, strides = graph._shapes, graph._attrs, graph._strides
     try:
         for name, op, spec_op, infer, bind, attrs, inputs, refs, mark, old, same_place in _plan(source):
             try:
                 if bind is not None:
                     attrs = bind(attrs, graph, inputs, refs) if op != "input" else {"shape": list(spec.input)}
-                shape = (nodes[inputs[0]].shape if infer is None
-                         else tuple(infer(attrs, [nodes[i].shape for i in inputs])))
+                shape = shapes[inputs[0]] if infer is None else tuple(infer(attrs, [shapes[i] for i in inputs]))
             except GraphError as exc:
                 raise GraphError(f"{name} ({op}): {exc.message}", mark) from None
             if old is None:  # a split: its parts follow as slice nodes of their own
                 continue
-            node = new(Node)  # `old` with its new shape: Node(...) field by field is the slow part
-            d = node.__dict__
-            d.update(old.__dict__)
-            d["shape"] = shape
+            shapes[name], stride = shape, old.stride
             if attrs is not old.attrs and attrs != old.attrs:
                 if old.share is not None:
                     raise Rebuild(name)  # whether it may still share is the builder's question (Builder._owner)
-                d["attrs"], same_place = attrs, False
+                bound[name], same_place = attrs, False
             if not same_place:  # the default stride rule reads only the inputs' strides and the attributes
-                d["stride"] = spec_op.place(spec_op, attrs, graph, inputs, refs)
-            nodes[name] = node  # Graph.add's checks passed for the same names and inputs in `source`
+                stride = strides[name] = spec_op.place(spec_op, attrs, graph, inputs, refs)
+            if stride is not None and (graph._top is None or stride > graph._top):
+                graph._top = stride
     except GraphError:
         check_input_stride(graph, spec)  # the stride error comes first, as in a full build
         raise

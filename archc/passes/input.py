@@ -125,7 +125,7 @@ def _problem(builds: Builds, spec: Spec, strict: bool):
 
 def _overfull_pools(graph):
     """The first adaptive pooling with more bins than its map has pixels, described; else None."""
-    for node in graph:
+    for node in graph.structure():
         if OPS[node.op].bins:
             (h, w), (bh, bw) = graph.shape(node.inputs[0])[1:], OPS[node.op].bins(node.attrs)
             if bh > h or bw > w:
