@@ -127,3 +127,32 @@ def test_a_reshaped_graph_answers_as_the_built_one(monkeypatch, path):
     assert all(name in g and g[name] == full[name] for name in full.nodes) and g._nodes is None
     assert g.nodes == full.nodes and g.outputs == full.outputs and g.refs == full.refs
     assert [(n.name, n.attrs) for n in g.structure()] == [(n.name, n.attrs) for n in full.structure()]
+
+
+@given(c=st.integers(1, 64), hw=st.tuples(st.integers(1, 512), st.integers(1, 512)),
+       other=st.tuples(st.integers(1, 512), st.integers(1, 512)), k=st.sampled_from([1, 3, [1, 3]]),
+       bias=st.booleans())
+@settings(max_examples=60, deadline=None)
+def test_a_parameter_count_reads_only_attributes_and_channel_counts(c, hw, other, k, bias):
+    """A reshaped graph takes its layers' parameter counts from its source (Reshaped.weights_like):
+    every op's count must not change with the inputs' H and W."""
+    from archc.ops import OPS
+    from archc.ops.core import REQUIRED, _no_weights
+
+    given_ = {"c": 8, "k": k, "bias": bias, "groups": 1}
+    for name, op in OPS.items():
+        if op.count is _no_weights:
+            continue
+        attrs = {p: given_.get(p, q.default if q.default is not REQUIRED else 4) for p, q in op.params.items()}
+        assert op.count(attrs, [(c, *hw)]) == op.count(attrs, [(c, *other)]), name
+
+
+def test_a_layer_whose_input_grows_with_the_image_is_counted_again(tmp_path):
+    """flatten -> linear: the linear's parameters follow the input size, so a reshaped graph of it
+    cannot take its source's counts."""
+    spec = tmp_path / "flat.yaml"
+    spec.write_text("name: flat\ninput: 3x16x16\nstages:\n  - id: a\n    rows:\n"
+                    "      - {op: conv, c: 4, k: 3, s: 2}\n      - {op: flatten}\n      - {op: linear, c: 10}\n")
+    small = compile_spec(spec, [], "3x16x16").report
+    large = compile_spec(spec, [], "3x32x32")
+    assert large.report == analyze(build(large.spec)) and large.report.params > small.params

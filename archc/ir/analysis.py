@@ -41,12 +41,14 @@ class Report:
     params: int
     macs: int
     activation_bytes: int
-    rows: tuple = field(repr=False)  # per layer: Layer's fields in order, as a plain tuple
+    rows: tuple = field(repr=False)  # per layer: Layer's fields in order, its inputs by name
+    shapes: dict = field(default=None, repr=False, compare=False)  # every node's shape, for the inputs
 
     @cached_property
     def layers(self) -> tuple:
         """Per layer, in execution order (made when first asked for: a sweep reads only the totals)."""
-        return tuple([_layer(*row) for row in self.rows])
+        shapes = self.shapes
+        return tuple([_layer(r[0], r[1], r[2], tuple([shapes[i] for i in r[3]]), *r[4:]) for r in self.rows])
 
     def stages(self) -> dict:
         """Per-stage totals, in order of first appearance."""
@@ -93,18 +95,32 @@ def _layer(name, op, stage, inputs, out, params, macs, activation_bytes, weights
 
 def analyze(graph: Graph) -> Report:
     rows, shapes, params, macs, act = [], graph.shapes(), 0, 0, 0
+    like = graph.weights_like()
+    counted = _counted(like) if like is not None else None
     for node in graph.structure():
         op = OPS[node.op]
         if not op.layer:  # the graph input
             continue
-        in_shapes = tuple([shapes[i] for i in node.inputs])
-        shape, weights = shapes[node.name], op.count(node.attrs, in_shapes)  # layer_cost(...), inlined
+        shape = shapes[node.name]
+        weights = counted[node.name] if counted is not None else \
+            op.count(node.attrs, tuple([shapes[i] for i in node.inputs]))  # layer_cost(...), inlined
         if weights:
             m, a = weights * (prod(shape[1:]) if op.conv_like else 1), 2 * BYTES_PER_ELEMENT * prod(shape)
             p = 0 if node.share else weights
             params, macs, act = params + p, macs + m, act + a
         else:
             weights = p = m = a = 0
-        rows.append((node.name, node.op, node.stage, in_shapes, shape, p, m, a, weights, node.share))
+        rows.append((node.name, node.op, node.stage, node.inputs, shape, p, m, a, weights, node.share))
     return Report(graph.name, graph.input_shape, tuple(graph.shape(o) for o in graph.outputs),
-                  params, macs, act, tuple(rows))
+                  params, macs, act, tuple(rows), shapes)
+
+
+def _counted(graph: Graph) -> dict:
+    """Each layer's parameter count (what its op uses), worked out once per graph: a graph is a value."""
+    known = graph.__dict__.get("_counted")
+    if known is None:
+        shapes = graph.shapes()
+        known = {n.name: OPS[n.op].count(n.attrs, tuple([shapes[i] for i in n.inputs])) or 0
+                 for n in graph.structure() if OPS[n.op].layer}
+        graph._counted = known
+    return known

@@ -95,6 +95,11 @@ class Graph:
         """Every node's output shape, by name (in order)."""
         return {name: node.shape for name, node in self.nodes.items()}
 
+    def weights_like(self):
+        """A graph whose every layer uses as many parameters as this one's of the same name, or None
+        (a reshaped graph whose channel counts and weighted layers' attributes are its source's)."""
+        return None
+
     def structure(self):
         """The nodes in order, for their op, attributes, inputs and provenance (a reshaped graph may
         give its source's nodes, which carry another size's shapes: take shapes from `shapes()`)."""

@@ -19,7 +19,7 @@ from archc.ir.graph import Graph, Node, check_input_stride
 from archc.lang.blocks import stdlib
 from archc.lang.spec import Spec
 from archc.ops import OPS
-from archc.ops.core import _unbound as _UNBOUND, place as default_place
+from archc.ops.core import _no_weights, _unbound as _UNBOUND, place as default_place
 
 class Rebuild(Exception):
     """The reshape cannot tell what a full build would do here: build instead."""
@@ -44,6 +44,7 @@ class Reshaped(Graph):
         self.recipe, self.outputs, self.refs = source.recipe, [], {}
         self._source, self._shapes, self._attrs, self._strides = source, {}, {}, {}
         self._nodes, self._top = None, None  # the Node objects once made; the largest stride so far
+        self._channels = True  # every node's channel count (and rank) is the source's
 
     @property
     def nodes(self) -> dict:
@@ -86,6 +87,15 @@ class Reshaped(Graph):
     def total_stride(self) -> int:
         return int(round(self._top)) if self._top is not None else 1
 
+    def weights_like(self):
+        """The source, when the parameter counts must be its: an op's count reads only its attributes
+        and its inputs' channel counts (tests/test_fast_analysis.py checks every op), and only
+        weightless ops (resize, the input) had their attributes re-bound."""
+        src = self._source.nodes
+        if self._channels and all(OPS[src[n].op].count is _no_weights for n in self._attrs):
+            return self._source
+        return None
+
 
 def reshape(source: Graph, spec: Spec) -> Graph:
     """`source`'s nodes at `spec.input` (which differs from the source's only in H and W)."""
@@ -102,6 +112,8 @@ def reshape(source: Graph, spec: Spec) -> Graph:
             if old is None:  # a split: its parts follow as slice nodes of their own
                 continue
             shapes[name], stride = shape, old.stride
+            if shape[:1] != old.shape[:1] or len(shape) != len(old.shape):
+                graph._channels = False
             if attrs is not old.attrs and attrs != old.attrs:
                 if old.share is not None:
                     raise Rebuild(name)  # whether it may still share is the builder's question (Builder._owner)

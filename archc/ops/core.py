@@ -216,9 +216,15 @@ def _window(size, k, s, p, d, ceil=False):
 
 def windows(hw, a, ceil=False):
     """Output H, W of a sliding-window op (conv, pooling) with torch's rounding."""
-    k, s, d = pair(a["k"]), pair(a["s"]), pair(a.get("d", 1))
-    p = pair(a["p"]) if a.get("p") is not None else (d[0] * (k[0] - 1) // 2, d[1] * (k[1] - 1) // 2)  # padding(a)
-    out = (_window(hw[0], k[0], s[0], p[0], d[0], ceil), _window(hw[1], k[1], s[1], p[1], d[1], ceil))
+    k, s, d, p = a["k"], a["s"], a.get("d", 1), a.get("p")  # pair(...) inlined: shape inference's hot spot
+    k, s, d = (k, k) if isinstance(k, int) else tuple(k), (s, s) if isinstance(s, int) else tuple(s), \
+        (d, d) if isinstance(d, int) else tuple(d)
+    p = pair(p) if p is not None else (d[0] * (k[0] - 1) // 2, d[1] * (k[1] - 1) // 2)  # padding(a)
+    if ceil:
+        out = (_window(hw[0], k[0], s[0], p[0], d[0], True), _window(hw[1], k[1], s[1], p[1], d[1], True))
+    else:  # _window(..., ceil=False), inlined
+        out = ((hw[0] + 2 * p[0] - d[0] * (k[0] - 1) - 1) // s[0] + 1,
+               (hw[1] + 2 * p[1] - d[1] * (k[1] - 1) - 1) // s[1] + 1)
     if out[0] < 1 or out[1] < 1:
         raise GraphError(f"a {hw[0]}x{hw[1]} map is too small for kernel {list(k)}, stride {list(s)}, "
                          f"padding {list(p)}; use a larger input")
