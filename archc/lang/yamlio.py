@@ -46,13 +46,18 @@ def read_bytes(file: str | os.PathLike, limit: int = MAX_BYTES, what: str = "spe
     (whose st_size is 0): it counts what is read. A FIFO is opened without blocking, so one with no
     writer reads as empty instead of hanging."""
     try:
-        mode = os.stat(file).st_mode
+        st = os.stat(file)
+        mode = st.st_mode
         if stat.S_ISDIR(mode):
             raise SpecError(f"{file}: is a directory, not a {what} file; name a file inside it")
         fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         with os.fdopen(fd, "rb") as f:
             os.set_blocking(fd, True)  # a writer that is there may take its time
-            raw = f.read(limit + 1)
+            # read(n) allocates n bytes first: ask a regular file for its size (and whatever it grew by)
+            first = min(limit, st.st_size) + 1 if stat.S_ISREG(mode) and st.st_size else limit + 1
+            raw = f.read(first)
+            if len(raw) == first <= limit:
+                raw += f.read(limit + 1 - first)
     except FileNotFoundError:
         raise SpecError(f"{file}: no such file; {hint}") from None
     except OSError as exc:
