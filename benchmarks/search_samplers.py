@@ -7,7 +7,10 @@ the 630 configurations of spaces/thesis.yaml with the MACs of archc's analysis a
 latencies that benchmarks/search.py measured (2026-12-01; 405 valid, 225 refused by the PPM), so that
 every sampler and seed sees the same latencies and only the sampler differs.
 
-    python benchmarks/search_samplers.py --budget-ms 33.4 --seeds 10 > benchmarks/search_samplers.md.new
+    python benchmarks/search_samplers.py --budget-ms 33.4,20,50 --seeds 10 > benchmarks/search_samplers.md.new
+
+`--seeds 10-30` runs seeds 10 to 29 (seeds other than those the settings were chosen on); `random`
+among --samplers is Optuna's RandomSampler in the same loop, the reference a sampler has to beat.
 """
 from __future__ import annotations
 
@@ -68,34 +71,50 @@ def feasible(rows, budget):
     return [(r["macs"], r["median_ms"]) for r in rows if r["status"] == "ok" and r["median_ms"] <= budget]
 
 
+class RandomSearch(Search):
+    """The same loop with Optuna's RandomSampler (repeats pruned as TPE's are)."""
+
+    def _sampler(self, optuna):
+        return optuna.samplers.RandomSampler(seed=self.seed)
+
+
 def one(space, table, sampler, objectives, trials, seed, budget):
-    """(the feasible (MACs, ms) found, trials told a value: distinct configurations plus TPE's repeats)"""
+    """(the feasible (MACs, ms) found, configurations looked up)"""
     ev = TableEvaluator(table, budget)
-    done, _ = Search(space, objectives, ev, sampler, trials, seed).run(None)
+    search = RandomSearch(space, objectives, ev, "tpe", trials, seed) if sampler == "random" else \
+        Search(space, objectives, ev, sampler, trials, seed)
+    done, _ = search.run(None)
     return feasible([t.user_attrs["row"] for t in done], budget), ev.evaluated
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--budget-ms", type=float, default=33.4)
-    ap.add_argument("--seeds", type=int, default=10)
-    ap.add_argument("--samplers", default="tpe,nsga2")
+    ap.add_argument("--budget-ms", default="33.4", help="one budget or several, comma-separated")
+    ap.add_argument("--seeds", default="10", help="N (seeds 0 to N-1) or A-B (seeds A to B-1)")
+    ap.add_argument("--samplers", default="tpe,nsga2,random")
     args = ap.parse_args()
-    b, space, table = args.budget_ms, load_space(str(ROOT / "spaces" / "thesis.yaml")), json.loads(TABLE.read_text())
+    first, _, last = args.seeds.partition("-")
+    seeds = range(int(first), int(last)) if last else range(int(first))
+    space, table = load_space(str(ROOT / "spaces" / "thesis.yaml")), json.loads(TABLE.read_text())
+    for b in (float(x) for x in args.budget_ms.split(",")):
+        table_for(space, table, b, seeds, args.samplers.split(","))
+
+
+def table_for(space, table, b, seeds, samplers):
     every = feasible(list(table.values()), b)
     best, ref = max(m for m, _ in every), hypervolume(every, b)
     third = len(table) // 3
-    print(f"Thesis grid: {len(table)} configurations, {sum(r['status'] == 'ok' for r in table.values())} valid, "
+    print(f"\nThesis grid: {len(table)} configurations, {sum(r['status'] == 'ok' for r in table.values())} valid, "
           f"{len(every)} within median_ms <= {b:g}; best MACs {best:,}; each run gets {third} distinct "
-          f"configurations (a third), seeds 0-{args.seeds - 1}.\n")
+          f"configurations (a third), seeds {seeds.start}-{seeds.stop - 1}.\n")
     print("| sampler | objectives | runs within 2% | median | worst | mean trials evaluated |")
     print("|---|---|---|---|---|---|")
     one_obj, two_obj = (Objective("macs", True),), (Objective("macs", True), Objective("median_ms", False))
-    for sampler in args.samplers.split(","):
+    for sampler in samplers:
         for label, objs in (("MACs (best / exhaustive best)", one_obj),
                             ("MACs, latency (front hypervolume / exhaustive)", two_obj)):
             scores, asked = [], []
-            for seed in range(args.seeds):
+            for seed in seeds:
                 found, n = one(space, table, sampler, objs, third, seed, b)
                 scores.append(max((m for m, _ in found), default=0) / best if len(objs) == 1
                               else hypervolume(found, b) / ref)

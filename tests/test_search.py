@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -106,9 +107,9 @@ def test_two_objectives_give_the_feasible_pareto_front(tmp_path):
     assert len(outcome.front) > 1 and all(r["params"] <= 60000 for r in outcome.front)
 
 
-def test_nsga2_prunes_its_repeats_so_every_told_trial_is_a_new_configuration(tmp_path):
-    """A repeat told its old values would re-enter NSGA-II's populations; pruned, it cannot. TPE's
-    repeats are told (it learns from them): there a configuration may come back."""
+def test_samplers_prune_their_repeats_so_every_told_trial_is_a_new_configuration(tmp_path):
+    """A repeat told its old values would re-enter NSGA-II's populations and pile up among TPE's best
+    trials; pruned, it does neither."""
     import optuna
 
     space = _space(tmp_path)
@@ -119,10 +120,34 @@ def test_nsga2_prunes_its_repeats_so_every_told_trial_is_a_new_configuration(tmp
         assert len({r["config"] for r in outcome.rows}) == 20
         study = optuna.load_study(study_name="archc", storage=f"sqlite:///{tmp_path / sampler}.db")
         pruned = study.get_trials(states=(optuna.trial.TrialState.PRUNED,))
-        if sampler == "nsga2":
-            assert len(outcome.rows) == 20 and pruned, "24 points, 20 wanted: NSGA-II must have met repeats"
-        else:
-            assert not pruned
+        assert len(outcome.rows) == 20 and pruned, f"24 points, 20 wanted: {sampler} must have met repeats"
+        told = [t.params for t in study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))]
+        assert len(told) == 20 and all(p in told for p in (t.params for t in pruned))
+
+
+def test_an_unbuildable_configuration_ranks_below_every_one_over_budget(tmp_path):
+    """TPE and NSGA-II order infeasible trials by their summed constraint excess; the excess is relative to
+    the bound, and a configuration the PPM refuses gets INVALID, above any measured one's, so that search
+    leans towards the configurations nearest the budget rather than towards refusals."""
+    import optuna
+
+    from archc.search.study import INVALID, _step_mutation
+
+    req = SearchRequest("specs/fastscnn.yaml", _space(tmp_path), ["macs:max"], ["params<=30000"], sampler="grid",
+                        storage=f"sqlite:///{tmp_path / 's.db'}", build=False)
+    rows = {r["config"]: r for r in run_search(req, tmp_path / "s").rows}
+    study = optuna.load_study(study_name="archc", storage=f"sqlite:///{tmp_path / 's.db'}")
+    excess = {t.user_attrs["row"]["config"]: t.constraints for t in study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))}
+    refused = [c for c, r in rows.items() if r["status"] == "skipped"]
+    over = [c for c, r in rows.items() if r["status"] == "infeasible"]
+    assert len(rows) == 24 and len(refused) == 6 and over
+    assert all(excess[c] == {"valid": INVALID, "params<=30000": 0.0} for c in refused)
+    for c in over:
+        assert excess[c]["params<=30000"] == pytest.approx(rows[c]["params"] / 30000 - 1) and excess[c]["valid"] == 0
+    assert max(sum(excess[c].values()) for c in over) < INVALID
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Optuna's ExperimentalWarning for the mutation is not the user's
+        assert type(_step_mutation(optuna)).__name__ == "PolynomialMutation"
 
 
 @pytest.mark.slow

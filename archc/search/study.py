@@ -10,6 +10,7 @@ process are asked again with the same values. Optuna is imported only here.
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 
 from archc.errors import ArchcError
@@ -19,6 +20,7 @@ from archc.search.stages import Evaluator
 SAMPLERS = ("grid", "tpe", "nsga2")
 ASKS = 10  # at most this many trials per distinct configuration wanted (samplers propose repeats)
 WORST = 1e18  # the value an unmeasured objective gets: such a trial is infeasible, so it never ranks
+INVALID = 1e6  # an unbuildable configuration's constraint violation: above any measured relative excess
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,8 @@ class Search:
 
     def run(self, storage: str, progress=None, on_batch=None) -> tuple[list, list]:
         """Run (or resume) the study until `trials` distinct configurations finished: (its finished
-        trials in order, the feasible front: study.best_trials). A repeat a sampler proposes is a
-        trial too, but costs only a cache look-up."""
+        trials in order, the feasible front: study.best_trials). A repeat a sampler proposes costs
+        an ask and no evaluation (it is pruned, see _fresh)."""
         optuna = _optuna()
         study = self._study(optuna, storage)
         total, asks = self.total(), 0
@@ -82,12 +84,15 @@ class Search:
         return {key: v[trial.suggest_int(key, 0, len(v) - 1)] for key, v in self.space.choices.items()}
 
     def _fresh(self, optuna, study, asked: list, picks: list) -> tuple[list, list]:
-        """NSGA-II's repeats are pruned, not told: a repeat told its old values enters the next
-        population again, and a population of copies breeds more copies (on the thesis grid it
-        asked 2,100 trials for 199 configurations). A pruned trial is no member of any population,
-        so each generation holds distinct configurations. TPE learns from a repeat's values, so its
-        repeats are told (from the cache)."""
-        if self.sampler != "nsga2":
+        """A sampler's repeats are pruned, not told. NSGA-II: a repeat told its old values enters the
+        next population again, and a population of copies breeds more copies (on the thesis grid it
+        asked 2,100 trials for 199 configurations); a pruned trial is no member of any population.
+        TPE: a repeat told its values is one more copy of a good point among its best trials, so it
+        proposes that point again (390 asks for 210 configurations) and stays near it; a pruned one
+        counts among its worse trials, which steers it to the neighbours (on the thesis table, the
+        exhaustive best in 9/10 runs instead of 6/10, benchmarks/search_samplers.md). Told as FAIL
+        instead, TPE never learns it has the point and asks it until ASKS runs out."""
+        if self.sampler == "grid":
             return asked, picks
         key = lambda t: json.dumps(t.params, sort_keys=True)  # noqa: E731
         seen = {key(t) for t in study.get_trials(deepcopy=False, states=_FINISHED(optuna))}
@@ -137,20 +142,27 @@ class Search:
         if self.sampler == "grid":
             return _grid(optuna)({key: list(range(len(v))) for key, v in self.space.choices.items()}, seed=self.seed)
         if self.sampler == "nsga2":
-            return s.NSGAIISampler(seed=self.seed, population_size=max(8, min(50, self.total() // 25)))
+            return s.NSGAIISampler(seed=self.seed, population_size=max(8, min(50, self.total() // 25)),
+                                   mutation=_step_mutation(optuna))
         return s.TPESampler(seed=self.seed, multivariate=True, n_startup_trials=max(10, self.total() // 10))
 
     def _tell(self, optuna, study, trial, row: dict) -> None:
         """Record the row; a trial whose task failed is FAIL (asked again on resume), any other COMPLETE
-        with every constraint's excess (0 for one never measured because an earlier one broke)."""
+        with every constraint's excess relative to its bound (0 for one never measured because an
+        earlier one broke: 0.1 is 10% over), so that budgets in ms and in MACs add up comparably.
+        TPE and NSGA-II rank infeasible trials by their summed excess: an unbuildable configuration
+        gets INVALID, so that one over budget (measured, and nearer) always ranks above it (with
+        1.0, a PPM refusal outranked every configuration more than 1 ms over a 20 ms budget; on the
+        thesis table that changed little, benchmarks/search_samplers.md)."""
         trial.set_user_attr("row", row)
         if row["status"] == "failed":
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
             return
-        trial.set_constraint("valid", 0.0 if row["status"] in ("ok", "infeasible") else 1.0)
+        built = row["status"] in ("ok", "infeasible")
+        trial.set_constraint("valid", 0.0 if built else INVALID)
         for c in self.evaluator.constraints:
-            measured = row.get(c.column) is not None and row["status"] in ("ok", "infeasible")
-            trial.set_constraint(str(c), c.excess(row[c.column]) if measured else 0.0)
+            measured = row.get(c.column) is not None and built
+            trial.set_constraint(str(c), c.excess(row[c.column]) / (abs(c.bound) or 1.0) if measured else 0.0)
         study.tell(trial, [self._value(o, row) for o in self.objectives])
 
     @staticmethod
@@ -171,6 +183,16 @@ def _grid(optuna):
             return None
 
     return Grid
+
+
+def _step_mutation(optuna):
+    """NSGA-II's mutation as a step along a knob's ordered values: polynomial mutation (Deb et al.
+    2002) with eta 2 on the value index moves it mostly by one or two places, where the default
+    redraws it from the whole range (on the thesis table under a 20 ms budget: the exhaustive best
+    in 8/10 runs instead of 3/10, benchmarks/search_samplers.md). Optuna 5 marks it experimental."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.nsgaii.PolynomialMutation(eta=2.0)
 
 
 def _FINISHED(optuna):
