@@ -33,7 +33,7 @@ class Layer:
     share: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Report:
     name: str
     input: tuple
@@ -41,14 +41,29 @@ class Report:
     params: int
     macs: int
     activation_bytes: int
-    rows: tuple = field(repr=False)  # per layer: Layer's fields in order, its inputs by name
-    shapes: dict = field(default=None, repr=False, compare=False)  # every node's shape, for the inputs
+    known_rows: tuple | None = field(default=None, repr=False)  # per layer: Layer's fields, inputs by name
+    graph: Graph | None = field(default=None, repr=False)  # what was analysed (the rows come from it when asked)
+
+    @cached_property
+    def rows(self) -> tuple:
+        """Per layer, Layer's fields in order with its inputs by name (worked out when first asked for
+        where the totals came without a walk: a reshaped graph's)."""
+        return self.known_rows if self.known_rows is not None else _walk(self.graph)[3]
 
     @cached_property
     def layers(self) -> tuple:
         """Per layer, in execution order (made when first asked for: a sweep reads only the totals)."""
-        shapes = self.shapes
+        shapes = self.graph.shapes()
         return tuple([_layer(r[0], r[1], r[2], tuple([shapes[i] for i in r[3]]), *r[4:]) for r in self.rows])
+
+    def _value(self) -> tuple:
+        return self.name, self.input, self.outputs, self.params, self.macs, self.activation_bytes
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Report) and self._value() == other._value() and self.rows == other.rows
+
+    def __hash__(self) -> int:
+        return hash(self._value())
 
     def stages(self) -> dict:
         """Per-stage totals, in order of first appearance."""
@@ -94,6 +109,16 @@ def _layer(name, op, stage, inputs, out, params, macs, activation_bytes, weights
 
 
 def analyze(graph: Graph) -> Report:
+    outputs = tuple(graph.shape(o) for o in graph.outputs)
+    totals = graph.totals()  # a reshaped graph adds them up as it goes
+    if totals is not None:
+        return Report(graph.name, graph.input_shape, outputs, *totals, None, graph)
+    params, macs, act, rows = _walk(graph)
+    return Report(graph.name, graph.input_shape, outputs, params, macs, act, rows, graph)
+
+
+def _walk(graph: Graph) -> tuple:
+    """(params, MACs, activation bytes, rows) of every layer."""
     rows, shapes, params, macs, act = [], graph.shapes(), 0, 0, 0
     like = graph.weights_like()
     counted = _counted(like) if like is not None else None
@@ -111,8 +136,7 @@ def analyze(graph: Graph) -> Report:
         else:
             weights = p = m = a = 0
         rows.append((node.name, node.op, node.stage, node.inputs, shape, p, m, a, weights, node.share))
-    return Report(graph.name, graph.input_shape, tuple(graph.shape(o) for o in graph.outputs),
-                  params, macs, act, tuple(rows), shapes)
+    return params, macs, act, tuple(rows)
 
 
 def _counted(graph: Graph) -> dict:

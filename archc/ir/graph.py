@@ -95,6 +95,10 @@ class Graph:
         """Every node's output shape, by name (in order)."""
         return {name: node.shape for name, node in self.nodes.items()}
 
+    def totals(self):
+        """(params, MACs, activation bytes) when known without a walk over the layers, else None."""
+        return None
+
     def weights_like(self):
         """A graph whose every layer uses as many parameters as this one's of the same name, or None
         (a reshaped graph whose channel counts and weighted layers' attributes are its source's)."""

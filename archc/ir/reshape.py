@@ -14,7 +14,10 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from math import prod
+
 from archc.errors import GraphError
+from archc.ir.analysis import BYTES_PER_ELEMENT, _counted
 from archc.ir.graph import Graph, Node, check_input_stride
 from archc.lang.blocks import stdlib
 from archc.lang.spec import Spec
@@ -45,6 +48,7 @@ class Reshaped(Graph):
         self._source, self._shapes, self._attrs, self._strides = source, {}, {}, {}
         self._nodes, self._top = None, None  # the Node objects once made; the largest stride so far
         self._channels = True  # every node's channel count (and rank) is the source's
+        self._totals = None  # params, MACs and activation bytes, from the source's parameter counts
 
     @property
     def nodes(self) -> dict:
@@ -87,6 +91,10 @@ class Reshaped(Graph):
     def total_stride(self) -> int:
         return int(round(self._top)) if self._top is not None else 1
 
+    def totals(self):
+        """Added up while reshaping from the source's parameter counts, when those are this graph's."""
+        return self._totals if self.weights_like() is not None else None
+
     def weights_like(self):
         """The source, when the parameter counts must be its: an op's count reads only its attributes
         and its inputs' channel counts (tests/test_fast_analysis.py checks every op), and only
@@ -98,11 +106,12 @@ class Reshaped(Graph):
 
 
 def reshape(source: Graph, spec: Spec) -> Graph:
-    """`source`'s nodes at `spec.input` (which differs from the source's only in H and W)."""
+    """`source`'s nodes at `spec.input` (which differs from the source's only in H and W), with the
+    analysis's totals added up on the way (valid when the source's parameter counts hold)."""
     graph = Reshaped(spec, source)
-    shapes, bound, strides = graph._shapes, graph._attrs, graph._strides
+    shapes, bound, strides, params, macs, act = graph._shapes, graph._attrs, graph._strides, 0, 0, 0
     try:
-        for name, op, spec_op, infer, bind, attrs, inputs, refs, mark, old, same_place in _plan(source):
+        for name, op, spec_op, infer, bind, attrs, inputs, refs, mark, old, same_place, cost in _plan(source):
             try:
                 if bind is not None:
                     attrs = bind(attrs, graph, inputs, refs) if op != "input" else {"shape": list(spec.input)}
@@ -114,6 +123,9 @@ def reshape(source: Graph, spec: Spec) -> Graph:
             shapes[name], stride = shape, old.stride
             if shape[:1] != old.shape[:1] or len(shape) != len(old.shape):
                 graph._channels = False
+            if cost is not None:  # (weights, counted toward params, conv-like): analysis.analyze's sums
+                params, macs, act = params + cost[1], macs + cost[0] * (prod(shape[1:]) if cost[2] else 1), \
+                    act + 2 * BYTES_PER_ELEMENT * prod(shape)
             if attrs is not old.attrs and attrs != old.attrs:
                 if old.share is not None:
                     raise Rebuild(name)  # whether it may still share is the builder's question (Builder._owner)
@@ -126,7 +138,7 @@ def reshape(source: Graph, spec: Spec) -> Graph:
         check_input_stride(graph, spec)  # the stride error comes first, as in a full build
         raise
     check_input_stride(graph, spec)
-    graph.outputs, graph.refs = list(source.outputs), dict(source.refs)
+    graph.outputs, graph.refs, graph._totals = list(source.outputs), dict(source.refs), (params, macs, act)
     return graph
 
 
@@ -135,14 +147,15 @@ def _plan(source: Graph) -> list:
     `bind` stands for its new shape)."""
     plan = source.__dict__.get("_plan")
     if plan is None:
-        plan = []
+        plan, counted = [], _counted(source)
         for node_name, name, op, attrs, inputs, refs, mark in source.recipe:
             spec_op = OPS[op]
             bind = None if spec_op.bind is _UNBOUND and op != "input" else spec_op.bind
             old = None if node_name is None else source.nodes[name]
             infer = None if op in KEEPS_SHAPE else spec_op.infer
-            same_place = spec_op.place is default_place
-            plan.append((name, op, spec_op, infer, bind, attrs, inputs, refs, mark, old, same_place))
+            same_place, w = spec_op.place is default_place, counted.get(name)
+            cost = (w, 0 if old.share else w, spec_op.conv_like) if w else None
+            plan.append((name, op, spec_op, infer, bind, attrs, inputs, refs, mark, old, same_place, cost))
         source._plan = plan
     return plan
 
