@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-
 from math import prod
 
 from archc.errors import GraphError
@@ -42,7 +41,7 @@ class Reshaped(Graph):
     worked out again) beside the source's nodes. What a sweep asks of it (shapes, the total stride,
     an analysis) needs no Node objects; they are made, once, when something asks for the nodes."""
 
-    def __init__(self, spec: Spec, source: Graph):
+    def __init__(self, spec: Spec, source: Graph):  # not Graph.__init__: `nodes` is a property here
         self.name, self._g, self.input_shape = spec.name, None, tuple(spec.input)
         self.recipe, self.outputs, self.refs = source.recipe, [], {}
         self._source, self._shapes, self._attrs, self._strides = source, {}, {}, {}
