@@ -18,7 +18,7 @@ from math import prod
 from archc.errors import GraphError
 from archc.ir.analysis import BYTES_PER_ELEMENT, _counted
 from archc.ir.graph import Graph, Node, check_input_stride
-from archc.lang.blocks import stdlib
+from archc.lang.blocks import stdlib_strings, strings_in
 from archc.lang.spec import Spec
 from archc.ops import OPS
 from archc.ops.core import _no_weights, _unbound as _UNBOUND, place as default_place
@@ -161,15 +161,9 @@ def _plan(source: Graph) -> list:
 
 @lru_cache(maxsize=1)
 def _stdlib_free() -> bool:
-    return not _reads_size({name: (b.params, b.lets, b.body, b.out) for name, b in stdlib().items()})
+    return not any(SPATIAL.search(text) for text in stdlib_strings())
 
 
 def _reads_size(value) -> bool:
     """Whether any string anywhere in `value` names a spatial size (conservative: any match counts)."""
-    if isinstance(value, str):
-        return SPATIAL.search(value) is not None
-    if isinstance(value, dict):
-        return any(_reads_size(k) or _reads_size(v) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return any(_reads_size(v) for v in value)
-    return hasattr(value, "default") and _reads_size(value.default)  # a Param
+    return any(SPATIAL.search(text) for text in strings_in(value))

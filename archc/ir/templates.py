@@ -22,7 +22,7 @@ from functools import lru_cache
 
 from archc.errors import GraphError
 from archc.ir.graph import MAX_NODES, Node
-from archc.lang.blocks import stdlib
+from archc.lang.blocks import stdlib_strings, strings_in
 from archc.ops import OPS
 
 KEPT = 4096  # templates the process keeps, least recently used dropped first
@@ -54,18 +54,12 @@ NAME = re.compile(r"[A-Za-z_]\w*")
 
 @lru_cache(maxsize=1)
 def _stdlib_names() -> frozenset:
-    return frozenset(_names([(b.params, b.lets, b.body, b.out) for b in stdlib().values()]))
+    return frozenset(_names(stdlib_strings()))
 
 
 def _names(value) -> set:
-    """Every identifier in every string inside `value` (dict keys too; a Param's default)."""
-    if isinstance(value, str):
-        return set(NAME.findall(value))
-    if isinstance(value, dict):
-        return set().union(*(_names(k) | _names(v) for k, v in value.items()))
-    if isinstance(value, (list, tuple)):
-        return set().union(*(_names(v) for v in value))
-    return _names(value.default) if hasattr(value, "default") else set()
+    """Every identifier in every string inside `value` (lang.blocks.strings_in)."""
+    return {name for text in strings_in(value) for name in NAME.findall(text)}
 
 
 def expand(builder, block, args: dict, inputs: list, prefix: str, prov, share) -> str:

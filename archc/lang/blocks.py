@@ -92,5 +92,27 @@ class Library:
             raise SpecError(f"{op}: {problem}", mark)
 
 
+def strings_in(value):
+    """Every string anywhere in a block definition (dict keys too; a Param's default): what a question
+    about the names a block's expressions can read looks at."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from strings_in(k)
+            yield from strings_in(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from strings_in(v)
+    elif hasattr(value, "default"):  # a Param
+        yield from strings_in(value.default)
+
+
+@lru_cache(maxsize=1)
+def stdlib_strings() -> tuple:
+    """`strings_in` of every standard block (parameters, lets, body, output)."""
+    return tuple(strings_in([(b.params, b.lets, b.body, b.out) for b in stdlib().values()]))
+
+
 def library(user: dict | None = None, doc=None) -> Library:
     return Library(user, doc)
