@@ -91,11 +91,13 @@ class Spec:
         raise KeyError(sid)
 
     def with_rows(self, fn) -> "Spec":
-        """A copy with every row replaced by fn(stage, index, row) (None drops the row)."""
+        """A copy with every row replaced by fn(stage, index, row) (None drops the row). A stage whose
+        rows all come back as they were is kept as it is (the build remembers per Stage and Row)."""
         stages = []
         for st in self.stages:
             rows = tuple(r for r in (fn(st, i, row) for i, row in enumerate(st.rows)) if r is not None)
-            stages.append(replace(st, rows=rows))
+            same = len(rows) == len(st.rows) and all(a is b for a, b in zip(rows, st.rows))
+            stages.append(st if same else replace(st, rows=rows))
         return replace(self, stages=tuple(stages))
 
 

@@ -103,9 +103,9 @@ def _upsample_output(spec: Spec, i: int, factor: int, taken: set) -> Spec:
 
 
 def _with_row(spec: Spec, at, row: Row) -> Spec:
-    st = spec.stages[at[0]]
-    stage = replace(st, rows=tuple(row if ri == at[1] else r for ri, r in enumerate(st.rows)))
-    return replace(spec, stages=tuple(stage if si == at[0] else s for si, s in enumerate(spec.stages)))
+    """`spec` with the row at (stage index, row index) replaced (stage ids are unique)."""
+    sid = spec.stages[at[0]].id
+    return spec.with_rows(lambda st, i, r: row if st.id == sid and i == at[1] else r)
 
 
 def _fresh(name: str, taken: set) -> str:
