@@ -121,7 +121,7 @@ def _walk(graph: Graph) -> tuple:
     """(params, MACs, activation bytes, rows) of every layer."""
     rows, shapes, params, macs, act = [], graph.shapes(), 0, 0, 0
     like = graph.weights_like()
-    counted = _counted(like) if like is not None else None
+    counted = parameter_counts(like) if like is not None else None
     for node in graph.structure():
         op = OPS[node.op]
         if not op.layer:  # the graph input
@@ -139,7 +139,7 @@ def _walk(graph: Graph) -> tuple:
     return params, macs, act, tuple(rows)
 
 
-def _counted(graph: Graph) -> dict:
+def parameter_counts(graph: Graph) -> dict:
     """Each layer's parameter count (what its op uses), worked out once per graph: a graph is a value."""
     known = graph.__dict__.get("_counted")
     if known is None:

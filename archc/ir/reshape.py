@@ -16,7 +16,7 @@ from functools import lru_cache
 from math import prod
 
 from archc.errors import GraphError
-from archc.ir.analysis import BYTES_PER_ELEMENT, _counted
+from archc.ir.analysis import BYTES_PER_ELEMENT, parameter_counts
 from archc.ir.graph import Graph, Node, check_input_stride
 from archc.lang.blocks import stdlib_strings, strings_in
 from archc.lang.spec import Spec
@@ -146,7 +146,7 @@ def _plan(source: Graph) -> list:
     `bind` stands for its new shape)."""
     plan = source.__dict__.get("_plan")
     if plan is None:
-        plan, counted = [], _counted(source)
+        plan, counted = [], parameter_counts(source)
         for node_name, name, op, attrs, inputs, refs, mark in source.recipe:
             spec_op = OPS[op]
             bind = None if spec_op.bind is _UNBOUND and op != "input" else spec_op.bind
