@@ -108,13 +108,19 @@ def _follow_parent(parent: int) -> None:
 
 
 def _end_workers(pool) -> None:
-    """Stop the workers now (Python 3.14 has pool.terminate_workers(); before it, its process table)."""
+    """Stop the workers now (Python 3.14 has pool.terminate_workers(); before it, its process table),
+    then wait for the pool's manager thread: it closes its wake-up pipe as it ends, and Python 3.11's
+    exit hook writes to that pipe unless it is marked closed, racing it ('Exception ignored ...
+    OSError: Bad file descriptor' after a SIGTERM's one line)."""
     procs = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)  # shutdown() forgets it
     pool.shutdown(wait=False, cancel_futures=True)
     for proc in procs:
         proc.terminate()
     for proc in procs:
         proc.join(5)
+    if manager is not None:
+        manager.join(5)
 
 
 @dataclass
