@@ -63,21 +63,21 @@ class Model:
         """`archc build --out OUT`: spec.yaml, summary.json, model.onnx (simplified, verified), and with a
         quantize pass the quantized model; returns summary.json's content. `options` are BuildOptions'
         fields (calib, dynamic_batch, profile, threads, runs, warmup)."""
-        from archc.onnx.artifacts import BuildOptions, write_build
+        from archc.deploy.artifacts import BuildOptions, write_build
 
         note = f"written by archc.compile({self.spec_file!r}, passes={list(self.passes)!r}).export()"
         return write_build(self.compiled, Path(out), force, note, BuildOptions(**options))
 
     def profile(self, runtime: str = "ort", runs: int = 50, warmup: int = 10, threads: int = 1) -> list[dict]:
         """`archc profile`: latency figures (the `profile --json` contract), one dict per model timed."""
-        from archc.onnx.artifacts import BuildOptions, profile_target
+        from archc.deploy.artifacts import BuildOptions, profile_target
 
         options = BuildOptions(threads=threads, warmup=warmup, runs=runs)
         return profile_target(self.spec_file, self.compiled, runtime, options)[0]
 
     def diff(self, other: Model) -> dict:
         """`archc diff --json`: both sides' totals, per-stage figures and B - A (self is A)."""
-        from archc.tools.diff import diff, side
+        from archc.reports.diff import diff, side
 
         a, b = self.compiled.report, other.compiled.report
         return diff(a, b, side(a, self.spec_file, self.passes), side(b, other.spec_file, other.passes))
@@ -88,13 +88,13 @@ class Model:
 
     def explain(self) -> str:
         """`archc explain --markdown`: the tables as the paper prints them, blocks opened with MAC formulas."""
-        from archc.tools.explain import markdown
+        from archc.reports.explain import markdown
 
         return markdown(self.compiled)
 
     def graph(self, format: str = "dot", expand: bool = False) -> str:
         """`archc graph` text: Graphviz DOT or mermaid."""
-        from archc.tools import draw
+        from archc.reports import draw
 
         return draw.to_mermaid(self.compiled.graph, expand) if format == "mermaid" else draw.to_dot(
             self.compiled.graph, expand)

@@ -19,8 +19,8 @@ import tempfile
 
 from archc.compile import compile_spec
 from archc.onnx.export import export_onnx
-from archc.onnx.layers import rows_of
-from archc.onnx.targets import profile_many
+from archc.measure.layers import rows_of
+from archc.measure.targets import profile_many
 
 SPEC = "specs/fastscnn.yaml"
 CASES = [("1", 512), ("1", 96), ("0.125", 512), ("0.125", 96)]

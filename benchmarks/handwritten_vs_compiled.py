@@ -29,7 +29,7 @@ from fastscnn_handwritten import FastSCNN  # noqa: E402
 
 from archc.compile import compile_spec  # noqa: E402
 from archc.onnx.export import export_module, export_onnx, save_checked  # noqa: E402
-from archc.onnx.profile import interleave, ort_runner, stats, torch_runner  # noqa: E402
+from archc.measure.profile import interleave, ort_runner, stats, torch_runner  # noqa: E402
 from archc.onnx.verify import max_abs_diff, simplify, simplify_and_verify  # noqa: E402
 
 

@@ -20,10 +20,10 @@ import numpy as np
 
 from archc.compile import compile_spec
 from archc.ir.analysis import analyze
-from archc.onnx import latency_model as lm
-from archc.onnx.targets import Target
-from archc.tools.latency_fit import fit_probes, probe
-from archc.tools.sweep import Sweep, configurations, passes_of
+from archc.measure import latency_model as lm
+from archc.measure.targets import Target
+from archc.sweep.latency_fit import fit_probes, probe
+from archc.sweep.sweep import Sweep, configurations, passes_of
 
 SPEC = "specs/fastscnn.yaml"
 THESIS = {"width": ["1", "0.75", "0.5", "0.25", "0.125"], "expand": ["6", "4", "2"], "repeat": ["3", "2", "1"],

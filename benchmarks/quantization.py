@@ -13,10 +13,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from archc.onnx.artifacts import BuildOptions, produce
+from archc.deploy.artifacts import BuildOptions, produce
 from archc.compile import compile_spec
 from archc.passes import parse_pass
-from archc.onnx.profile import interleave, ort_runner
+from archc.measure.profile import interleave, ort_runner
 from archc.onnx.quantize import quantize
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,9 +12,9 @@ import tempfile
 from pathlib import Path
 
 from archc.compile import compile_spec
-from archc.onnx.artifacts import BuildOptions, produce
-from archc.onnx.backends import verified_runner
-from archc.onnx.profile import measure, ort_runner
+from archc.deploy.artifacts import BuildOptions, produce
+from archc.measure.backends import verified_runner
+from archc.measure.profile import measure, ort_runner
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = {"Fast-SCNN 512x512": ("fastscnn", "3x512x512"), "MobileNetV2 224x224": ("mobilenetv2", "3x224x224")}

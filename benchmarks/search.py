@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from archc.search.run import SearchRequest, run_search  # noqa: E402
 from archc.search.space import load_space  # noqa: E402
 from archc.search.stages import eager_latency  # noqa: E402
-from archc.tools.sweep import Sweep  # noqa: E402
+from archc.sweep.sweep import Sweep  # noqa: E402
 
 SPEC, SPACE = "specs/fastscnn.yaml", "spaces/thesis.yaml"
 PROFILE = {"runs": 10, "warmup": 2, "threads": 1, "runtime": "torch"}

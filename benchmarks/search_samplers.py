@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from archc.search.space import load_space, parse_constraint  # noqa: E402
 from archc.search.study import Objective, Search  # noqa: E402
-from archc.tools.sweep import _config  # noqa: E402
+from archc.sweep.sweep import _config  # noqa: E402
 
 TABLE = ROOT / "benchmarks" / "thesis_latency.json"
 

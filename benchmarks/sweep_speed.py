@@ -30,7 +30,7 @@ TIMED = """
 import json, sys, time
 sys.path.insert(0, {bench!r})
 from sweep_speed import GRID
-from archc.tools.sweep import Sweep
+from archc.sweep.sweep import Sweep
 start = time.perf_counter()
 results = Sweep({spec!r}, GRID).run()
 seconds = time.perf_counter() - start
@@ -51,7 +51,7 @@ def main(sample: int, runs: int, before: str, after: str) -> None:
 
     from archc.compile import compile_spec
     from archc.torch.lower import lower
-    from archc.tools.sweep import Sweep, passes_of
+    from archc.sweep.sweep import Sweep, passes_of
 
     times, rows = {"before": [], "after": []}, {}
     for i in range(runs):

@@ -31,7 +31,7 @@ SMALL = {"passes": ["width=0.25"], "input": "3x128x128"}  # every op of Fast-SCN
 def small_build(tmp_path_factory):
     """Fast-SCNN at width 0.25, 128x128, with quantize=int8 and --profile (few runs)."""
     from archc.compile import compile_spec
-    from archc.onnx.artifacts import BuildOptions, write_build
+    from archc.deploy.artifacts import BuildOptions, write_build
 
     compiled = compile_spec(SPEC_DIR / "fastscnn.yaml", [*SMALL["passes"], "quantize=int8"], SMALL["input"])
     out = tmp_path_factory.mktemp("build") / "out"

@@ -6,8 +6,8 @@ from typer.testing import CliRunner
 
 from archc.cli import app
 from archc.compile import compile_spec
-from archc.tools.draw import to_dot, to_mermaid
-from archc.tools.explain import explain, markdown
+from archc.reports.draw import to_dot, to_mermaid
+from archc.reports.explain import explain, markdown
 
 runner = CliRunner()
 

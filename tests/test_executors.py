@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-import archc.tools.executors as ex
+import archc.sweep.executors as ex
 from archc.errors import ArchcError
 from archc.search.run import SearchRequest, run_search
-from archc.tools.sweep import Sweep, write_results
+from archc.sweep.sweep import Sweep, write_results
 
 ray = pytest.importorskip("ray")
 ROOT = Path(__file__).resolve().parent.parent

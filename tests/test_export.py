@@ -75,7 +75,7 @@ def test_ppm_exports_and_verifies_at_every_size(tmp_path, size):
 
 
 def test_dynamic_batch(tmp_path):
-    from archc.onnx.artifacts import BuildOptions, write_build
+    from archc.deploy.artifacts import BuildOptions, write_build
 
     c = compile_spec(SPEC_DIR / "mobilenetv2.yaml", ["width=0.35"], "3x64x64")
     summary = write_build(c, tmp_path / "o", options=BuildOptions(dynamic_batch=True))

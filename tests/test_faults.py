@@ -16,8 +16,8 @@ from archc.cli import app
 from archc.errors import ArchcError, SpecError
 from archc.fs import MARKER, atomic_dir
 from archc.lang.expr import evaluate
-from archc.tools.cache import Cache
-from archc.tools.sweep import Result, Sweep
+from archc.sweep.cache import Cache
+from archc.sweep.sweep import Result, Sweep
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,7 +12,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-import archc.onnx.artifacts
+import archc.deploy.artifacts
 from archc.cli import app
 from archc.errors import ExportError
 from archc.onnx import calib, verify
@@ -129,6 +129,6 @@ def test_bad_build_arguments_fail_before_export(tmp_path, monkeypatch, args, mes
     def no_export(*a, **k):
         raise AssertionError("exported before checking the arguments")
 
-    monkeypatch.setattr(archc.onnx.artifacts, "export_onnx", no_export)
+    monkeypatch.setattr(archc.deploy.artifacts, "export_onnx", no_export)
     result = runner.invoke(app, ["build", *SMALL, "--out", str(tmp_path / "o"), *args])
     assert result.exit_code == 2 and message in result.output, result.output

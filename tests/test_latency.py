@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from archc.cli import app
 from archc.compile import compile_spec
 from archc.errors import ArchcError, ExportError
-from archc.onnx import latency_model as lm
+from archc.measure import latency_model as lm
 
 runner = CliRunner()
 
@@ -19,8 +19,8 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def per_layer(small_build):
     """The small build's float32 model profiled per layer on this machine."""
-    from archc.onnx.layers import rows_of
-    from archc.onnx.targets import Target, profile_model
+    from archc.measure.layers import rows_of
+    from archc.measure.targets import Target, profile_model
 
     compiled, out, _ = small_build
     return compiled, profile_model(out / "model.onnx", Target(per_layer=True), 1, 2, 5, compiled.report,
@@ -50,8 +50,8 @@ def test_models_timed_interleaved_in_one_process(small_build, tmp_path):
     the contract of profile_model, and the CPU-time median never exceeds the wall-clock one."""
     import shutil
 
-    from archc.onnx.layers import rows_of
-    from archc.onnx.targets import profile_many
+    from archc.measure.layers import rows_of
+    from archc.measure.targets import profile_many
 
     compiled, out, _ = small_build
     shutil.copyfile(out / "model.onnx", tmp_path / "plain.onnx")
@@ -99,7 +99,7 @@ def test_profile_per_layer_cli(small_build):
 
 
 def test_explain_latency_column_sums_the_rows_layers():
-    from archc.tools.explain import markdown
+    from archc.reports.explain import markdown
 
     c = compile_spec(SPEC_DIR / "fastscnn.yaml", ["width=0.25"], "3x256x256")
     text = markdown(c, {l.name: 0.5 for l in c.report.layers if l.name.startswith("gfe.0.")})
@@ -168,7 +168,7 @@ def test_rank_and_error_metrics():
 
 @pytest.mark.slow
 def test_openvino_is_verified_against_pytorch_in_float32(small_build, tmp_path):
-    from archc.onnx.backends import verified_runner
+    from archc.measure.backends import verified_runner
     from archc.torch.weights import lower_seeded
 
     compiled, out, _ = small_build
@@ -182,9 +182,9 @@ def test_openvino_is_verified_against_pytorch_in_float32(small_build, tmp_path):
 def test_openvino_per_layer_counters_map_to_the_summary_layers(small_build, tmp_path):
     """PERF_COUNT's nodes (`<node>/WithoutBiases`, layout reorders, fused ReLUs not run) land on the
     spec's layers: every conv timed, shares summing to 1, the per-node sum the layers' sum."""
-    from archc.onnx.backends import verified_runner
-    from archc.onnx.backends.openvino_layers import profile, spec_path
-    from archc.onnx.layers import rows_of
+    from archc.measure.backends import verified_runner
+    from archc.measure.backends.openvino_layers import profile, spec_path
+    from archc.measure.layers import rows_of
     from archc.torch.weights import lower_seeded
 
     compiled, out, _ = small_build
@@ -206,7 +206,7 @@ def test_openvino_per_layer_counters_map_to_the_summary_layers(small_build, tmp_
 
 @pytest.mark.slow
 def test_ncnn_refuses_a_model_with_a_layer_it_lacks(small_build, tmp_path):
-    from archc.onnx.backends import verified_runner
+    from archc.measure.backends import verified_runner
     from archc.torch.weights import lower_seeded
 
     compiled, out, _ = small_build  # its 8-bin pool on a 4x4 map exports as GatherND
@@ -216,9 +216,9 @@ def test_ncnn_refuses_a_model_with_a_layer_it_lacks(small_build, tmp_path):
 
 
 def test_a_missing_runtime_is_one_line_with_the_install_command(monkeypatch, tmp_path):
-    from archc.onnx import backends
+    from archc.measure import backends
 
-    monkeypatch.setitem(backends.BACKENDS, "ncnn", ("archc.onnx.backends.ncnn", "ncnn_not_installed_here", "ncnn"))
+    monkeypatch.setitem(backends.BACKENDS, "ncnn", ("archc.measure.backends.ncnn", "ncnn_not_installed_here", "ncnn"))
     with pytest.raises(ArchcError, match=r"ncnn is not installed; pip install 'archc\[ncnn\]'"):
         backends.load("ncnn", tmp_path / "m.onnx", (3, 8, 8), 1, tmp_path)
 
@@ -226,8 +226,8 @@ def test_a_missing_runtime_is_one_line_with_the_install_command(monkeypatch, tmp
 @pytest.mark.slow
 def test_benchmark_times_every_runtime_and_says_why_one_is_skipped(small_build, tmp_path):
     from archc.cli import render_latency
-    from archc.onnx.artifacts import BuildOptions, Product
-    from archc.onnx.benchmark import run_all
+    from archc.deploy.artifacts import BuildOptions, Product
+    from archc.deploy.benchmark import run_all
     from archc.torch.weights import lower_seeded
 
     compiled, out, summary = small_build
@@ -269,7 +269,7 @@ class _Tiny:
 
 @pytest.mark.slow
 def test_ncnn_converts_runs_and_matches_pytorch(tmp_path):
-    from archc.onnx.backends import verified_runner
+    from archc.measure.backends import verified_runner
     from archc.onnx.export import export_module, save_checked
 
     net = _Tiny.module()

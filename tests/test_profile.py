@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from archc.cli import app
 from archc.errors import ExportError
-from archc.onnx.profile import Runner, measure
+from archc.measure.profile import Runner, measure
 
 runner = CliRunner()
 CONTRACT = {"runtime", "threads", "input", "warmup", "runs", "median_ms", "p90_ms", "mean_ms", "std_ms", "fps"}

@@ -6,7 +6,7 @@ import time
 import pytest
 from typer.testing import CliRunner
 
-import archc.onnx.artifacts
+import archc.deploy.artifacts
 from archc.cli import app
 from archc.compile import compile_spec
 from archc.errors import ArchcError, ExportError, GraphError
@@ -23,7 +23,7 @@ def test_a_build_that_stops_midway_leaves_nothing(tmp_path, monkeypatch, failure
         path.write_bytes(b"half an onnx file")  # something was already written when it failed
         raise failure() if isinstance(failure, type) else failure()
 
-    monkeypatch.setattr(archc.onnx.artifacts, "export_onnx", broken_export)
+    monkeypatch.setattr(archc.deploy.artifacts, "export_onnx", broken_export)
     result = runner.invoke(app, ["build", *SMALL, "--out", str(tmp_path / "out")])
     assert result.exit_code in (1, 2, 130)
     assert list(tmp_path.iterdir()) == []
@@ -33,7 +33,7 @@ def test_a_failed_rebuild_keeps_the_previous_output(tmp_path, monkeypatch):
     out = tmp_path / "out"
     assert runner.invoke(app, ["build", *SMALL, "--out", str(out)]).exit_code == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    monkeypatch.setattr(archc.onnx.artifacts, "export_onnx", lambda *a, **k: (_ for _ in ()).throw(ExportError("no")))
+    monkeypatch.setattr(archc.deploy.artifacts, "export_onnx", lambda *a, **k: (_ for _ in ()).throw(ExportError("no")))
     assert runner.invoke(app, ["build", *SMALL, "--out", str(out)]).exit_code == 2
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 

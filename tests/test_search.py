@@ -16,7 +16,7 @@ from archc.compile import compile_spec
 from archc.errors import ArchcError
 from archc.search.run import SearchRequest, run_search
 from archc.search.space import load_space, parse_constraint
-from archc.tools.sweep import Sweep
+from archc.sweep.sweep import Sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()

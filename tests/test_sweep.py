@@ -9,12 +9,12 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import archc
-import archc.tools.sweep as sweep_mod
+import archc.sweep.sweep as sweep_mod
 from archc.cli import app
 from archc.compile import compile_spec
 from archc.errors import ArchcError
-from archc.tools.pareto import frontier, label
-from archc.tools.sweep import Sweep, configurations, parse_grid
+from archc.sweep.pareto import frontier, label
+from archc.sweep.sweep import Sweep, configurations, parse_grid
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]

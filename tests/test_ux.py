@@ -175,7 +175,7 @@ def test_build_with_onnxslim_reports_stages_as_plain_lines(tmp_path):
 
 @pytest.mark.slow
 def test_profile_takes_a_build_folder_without_exporting_again(small_build, monkeypatch):
-    import archc.onnx.artifacts as artifacts
+    import archc.deploy.artifacts as artifacts
 
     _, out, _ = small_build
     monkeypatch.setattr(artifacts, "produce", lambda *a, **k: pytest.fail("profile DIR exported again"))

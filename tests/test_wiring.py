@@ -12,7 +12,7 @@ from crosscheck import forward_shapes, torchinfo_figures
 
 from archc.compile import compile_spec
 from archc.errors import ArchcError
-from archc.tools.explain import explain
+from archc.reports.explain import explain
 
 
 def tiny(tmp_path, rows: list, chw=(16, 8, 8)) -> str:

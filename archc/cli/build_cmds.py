@@ -35,8 +35,8 @@ def build(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: Var
     """Compile SPEC (after passes) and write DIR/spec.yaml, DIR/summary.json and DIR/model.onnx
     (simplified and verified against PyTorch; with --pass quantize=MODE also DIR/model.MODE.onnx)."""
     from archc.cli import render
-    from archc.onnx.artifacts import BuildOptions, write_build
-    from archc.onnx.profile import check_threads
+    from archc.deploy.artifacts import BuildOptions, write_build
+    from archc.measure.profile import check_threads
     from archc.onnx.verify import check_simplifier
 
     check_threads(threads)
@@ -68,8 +68,8 @@ def profile(target: Annotated[Path, typer.Argument(help="a spec, an .onnx model 
     """Latency in ONNX Runtime (CPU) and/or PyTorch eager: median, p90, mean, std, fps.
     Several models (float32 and quantized, or both runtimes) are timed with their runs interleaved."""
     from archc.cli import render
-    from archc.onnx.artifacts import BuildOptions
-    from archc.onnx.artifacts import profile_target
+    from archc.deploy.artifacts import BuildOptions
+    from archc.deploy.artifacts import profile_target
 
     built = target.suffix == ".onnx" or target.is_dir()  # a model, or a build folder: timed as it is
     target = target if built else resolve_spec(target)

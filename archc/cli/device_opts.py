@@ -21,8 +21,8 @@ PerLayerOpt = Annotated[bool, typer.Option("--per-layer", help="time per layer (
 def target(host: str | None, identity: Path | None = None, ssh_config: Path | None = None,
            remote_python: str | None = None, per_layer: bool = False):
     """The Target these options describe; SSH options without --host are a mistake worth one line."""
-    from archc.onnx.remote import Host
-    from archc.onnx.targets import Target
+    from archc.measure.remote import Host
+    from archc.measure.targets import Target
 
     if host is None:
         given = [f for f, v in (("--identity", identity), ("--ssh-config", ssh_config),
@@ -38,7 +38,7 @@ LatencyModelOpt = Annotated[Optional[Path], typer.Option("--latency-model", help
 
 def predict(model_file: Path, graph) -> dict:
     """What summary --json and sweep add: the predicted ms and where the model was fitted."""
-    from archc.onnx.latency_model import load
+    from archc.measure.latency_model import load
 
     model = load(model_file)
     return {"file": str(model_file), "device": model.meta.get("device"), "threads": model.meta.get("threads"),

@@ -21,9 +21,9 @@ def benchmark(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var:
     """Build SPEC once and time it in every installed runtime (ONNX Runtime, PyTorch, OpenVINO, ncnn),
     each verified against PyTorch first: size, median latency, max difference, ratio to ORT."""
     from archc.cli import render, render_latency
-    from archc.onnx.artifacts import BuildOptions
-    from archc.onnx.benchmark import benchmark as run_benchmark
-    from archc.onnx.profile import check_threads
+    from archc.deploy.artifacts import BuildOptions
+    from archc.deploy.benchmark import benchmark as run_benchmark
+    from archc.measure.profile import check_threads
 
     check_threads(threads)
     rows = run_benchmark(_compile(spec, pass_, input, var),
@@ -51,9 +51,9 @@ def latency_fit(spec: SpecArg,
     (per layer, per MAC, per byte moved); `--latency-model MODEL.json` on summary and sweep predicts with it."""
     from archc.cli import render, render_latency
     from archc.cli.app import parse_vars
-    from archc.onnx.profile import check_threads
-    from archc.tools.latency_fit import fit_spec
-    from archc.tools.sweep import parse_grid
+    from archc.measure.profile import check_threads
+    from archc.sweep.latency_fit import fit_spec
+    from archc.sweep.sweep import parse_grid
 
     check_threads(threads)
     model = fit_spec(spec, parse_grid(grid) if grid else None, _target(host, identity, ssh_config, remote_python),

@@ -38,7 +38,7 @@ def search(spec: SpecArg,
     from archc.cli import render_search
     from archc.search.run import SearchRequest, run_search
     from archc.search.stages import PROFILE, RUNTIMES
-    from archc.tools.executors import executor as make_executor
+    from archc.sweep.executors import executor as make_executor
 
     _check(train, data, runtime, RUNTIMES, trials)
     req = SearchRequest(str(spec), str(space), list(objective), list(budget or ()), sampler, trials, seed,

@@ -77,7 +77,7 @@ def graph(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: Var
           output: Annotated[Optional[Path], typer.Option("-o", "--output", help="file (default: stdout for text)")] = None,
           expand: Annotated[bool, typer.Option(help="draw every primitive, blocks as clusters")] = False):
     """Draw the network: stages as clusters, blocks as nodes (or expanded), shapes on edges."""
-    from archc.tools import draw
+    from archc.reports import draw
     from archc.cli import render
     from archc.cli.outputs import graph_format
     from archc.fs import atomic_file
@@ -104,7 +104,7 @@ def explain(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: V
                                                   "(ONNX Runtime per layer, as profile --per-layer)")] = False):
     """The spec's tables as a paper prints them, each block expanded with its MAC formulas."""
     from archc.cli import render
-    from archc.tools.explain import markdown as explain_md
+    from archc.reports.explain import markdown as explain_md
 
     compiled = _compile(spec, pass_, input, var)
     render.markdown(explain_md(compiled, _layer_ms(compiled) if latency else None), raw=markdown)
@@ -112,8 +112,8 @@ def explain(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: V
 
 def _layer_ms(compiled) -> dict:
     """Layer name -> ms on this machine, from a per-layer profile of the built model."""
-    from archc.onnx.artifacts import BuildOptions, profile_target
-    from archc.onnx.targets import Target
+    from archc.deploy.artifacts import BuildOptions, profile_target
+    from archc.measure.targets import Target
 
     results, _ = profile_target(compiled.spec.name, compiled, "ort", BuildOptions(target=Target(per_layer=True)))
     return {l["name"]: l["ms"] for l in results[0]["layers"]}
@@ -137,7 +137,7 @@ def diff_cmd(spec_a: SpecArg, spec_b: Annotated[Path, typer.Argument(help="the s
              var: VarOpt = None, json_: JsonOpt = False):
     """Compare two specs (or one spec with and without passes): totals and per stage, with B - A."""
     from archc.cli import render
-    from archc.tools.diff import diff, side
+    from archc.reports.diff import diff, side
 
     ca, cb = _compile(spec_a, pass_a, None, var), _compile(spec_b, pass_b, None, var)
     d = diff(ca.report, cb.report, side(ca.report, spec_a, pass_a or []), side(cb.report, spec_b, pass_b or []))

@@ -42,7 +42,7 @@ def sweep(spec: SpecArg,
     import time
 
     from archc.cli import render
-    from archc.tools.sweep import configurations, write_results
+    from archc.sweep.sweep import configurations, write_results
 
     sw = _checked_sweep(spec, grid, input, var, jobs, out, force, plot, better, train, data, latency_model,
                         _target(host, identity, ssh_config, remote_python), executor, address)
@@ -63,7 +63,7 @@ def sweep(spec: SpecArg,
 
 def _settings(runs: int, warmup: int, threads: int, host: str | None) -> dict:
     """How --profile times each configuration (part of its cache key)."""
-    from archc.onnx.profile import check_runs
+    from archc.measure.profile import check_runs
 
     check_runs(runs, warmup)
     return {"runs": runs, "warmup": warmup, "threads": threads, **({"host": host} if host else {})}
@@ -74,7 +74,7 @@ def _train(sw, results, epochs, data, out) -> None:
     if epochs is None:
         return
     from archc.cli import render
-    from archc.tools.sweep_train import train_results
+    from archc.sweep.sweep_train import train_results
 
     with render.progress(sum(r.status == "ok" for r in results), "train") as step:
         train_results(sw, results, epochs, data, out, progress=step)
@@ -85,10 +85,10 @@ def _checked_sweep(spec, grid, input, var, jobs, out, force, plot, better, train
     """The Sweep the options describe, every cheap check made before any work."""
     from archc.fs import claim_dir
     from archc.lang.library import resolve_spec
-    from archc.onnx.latency_model import load
-    from archc.tools.cache import OUTPUTS
-    from archc.tools.executors import executor as make_executor
-    from archc.tools.sweep import Sweep, parse_grid
+    from archc.measure.latency_model import load
+    from archc.sweep.cache import OUTPUTS
+    from archc.sweep.executors import executor as make_executor
+    from archc.sweep.sweep import Sweep, parse_grid
 
     if (plot or better) and out is None:
         raise ArchcError("--plot draws DIR/pareto.png and .svg: give the folder with --out DIR")
@@ -115,7 +115,7 @@ def _pareto(results: Path, axes: str, quality, output: Path | None, better: str 
             flag: str = "--axes"):
     from contextlib import ExitStack
 
-    from archc.tools import pareto
+    from archc.sweep import pareto
     from archc.cli import render
     from archc.cli.outputs import plot_targets
     from archc.fs import atomic_file

@@ -1,2 +1,1 @@
-"""ONNX and runtimes: export, simplify + verify, quantize, calibration, ONNX Runtime sessions, profiling and
-the build output folder."""
+"""ONNX: export, simplify + verify, quantize and its calibration, ONNX Runtime sessions."""

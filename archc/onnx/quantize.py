@@ -10,7 +10,7 @@ import numpy as np
 
 from archc.onnx import calib
 
-from archc.onnx import profile, runtime
+from archc.onnx import runtime
 from archc.onnx.export import quiet
 from archc.errors import ExportError
 
@@ -118,16 +118,3 @@ def _agreement(ref: np.ndarray, q: np.ndarray) -> float | None:
     if ref.shape[1] == 1:
         return float(np.mean((ref > 0) == (q > 0)))
     return float(np.mean(ref.argmax(1) == q.argmax(1)))
-
-
-def latency(ref_path, q_path, mode: str, threads=1, warmup=5, runs=30, progress=None) -> dict:
-    """Median latency of float32 and the quantized model, runs interleaved."""
-    results = profile.measure({"float32": profile.ort_runner(ref_path, threads),
-                               mode: profile.ort_runner(q_path, threads)}, warmup, runs, progress)
-    return speedup(results["float32"], results[mode], mode)
-
-
-def speedup(f32: dict, q: dict, mode: str) -> dict:
-    """Median latencies (profile dicts of the same interleaved runs) and their ratio."""
-    return {"threads": f32["threads"], "runs": f32["runs"], "float32_median_ms": f32["median_ms"],
-            f"{mode}_median_ms": q["median_ms"], "speedup": round(f32["median_ms"] / q["median_ms"], 3)}

@@ -19,7 +19,7 @@ from archc.fs import atomic_file
 from archc.search.space import load_space, parse_constraint
 from archc.search.stages import PROFILE, Evaluator
 from archc.search.study import Search, needs, parse_objective
-from archc.tools.sweep import COLUMNS, Sweep
+from archc.sweep.sweep import COLUMNS, Sweep
 
 COLS = ("trial",) + COLUMNS  # the sweep's columns (miou among them), numbered
 
@@ -36,7 +36,7 @@ class SearchRequest:
     variables: dict = field(default_factory=dict)
     train: dict | None = None  # {"epochs": E, "data": DIR}
     storage: str | None = None  # default sqlite:///OUT/study.db; "memory": not kept (benchmarks)
-    executor: object = None  # archc.tools.executors; None: the local pool
+    executor: object = None  # archc.sweep.executors; None: the local pool
     batch: int = 4
     profile: dict = field(default_factory=lambda: dict(PROFILE))
     cache: Path | None = None  # default OUT (its cache/ folder is the sweep's)
@@ -107,7 +107,7 @@ def _write_winner(req: SearchRequest, passes: list, winner: dict, out: Path) -> 
     """The winner's transformed spec in OUT/spec.yaml and its verified build in OUT/winner/."""
     from archc.compile import compile_spec
     from archc.lang.emit import emit
-    from archc.onnx.artifacts import write_build
+    from archc.deploy.artifacts import write_build
 
     compiled = compile_spec(req.spec, passes, None, req.variables)
     note = f"archc search winner, trial {winner['trial']}: {winner['config']}"

@@ -20,7 +20,7 @@ from functools import lru_cache
 from importlib import resources
 
 from archc.errors import ArchcError, did_you_mean
-from archc.tools.sweep import check_grid, passes_of
+from archc.sweep.sweep import check_grid, passes_of
 
 # the columns a trial measures, by stage: analysis, then latency, then training
 STAGES = {"analysis": ("params", "macs", "activation_bytes"), "latency": ("median_ms", "fps"), "train": ("miou",)}

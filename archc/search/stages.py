@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from archc.search.space import STAGES, stage_of
-from archc.tools.executors import Failed, LocalExecutor
-from archc.tools.sweep import Cache, Result, Sweep, _config, _key, code_digest, passes_of
+from archc.sweep.executors import Failed, LocalExecutor
+from archc.sweep.sweep import Cache, Result, Sweep, _config, _key, code_digest, passes_of
 
 PROFILE = {"runs": 30, "warmup": 5, "threads": 1}  # the sweep's own settings: its cache serves both
 RUNTIMES = ("ort", "torch")  # ONNX Runtime on the exported model, or PyTorch eager (no export)
@@ -92,7 +92,7 @@ def eager_latency(sweep: Sweep, batch: list[dict], cache_dir: Path | None, profi
     """PyTorch eager latency of each configuration, through the sweep's cache (keyed with the runtime)."""
     from archc.compile import compile_spec
     from archc.lang.spec import load
-    from archc.onnx.profile import measure, torch_runner
+    from archc.measure.profile import measure, torch_runner
     from archc.torch.weights import lower_seeded
 
     cache, spec, code = Cache(cache_dir), load(sweep.spec, sweep.variables), code_digest()

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 from archc.fs import atomic_file
-from archc.tools import sweep as sweep_mod
+from archc.sweep import sweep as sweep_mod
 
 
 def _job(job) -> dict:

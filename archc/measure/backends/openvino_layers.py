@@ -1,6 +1,6 @@
 """Per-layer latency in OpenVINO: its CPU plugin's performance counters (`PERF_COUNT`, read with
 `get_profiling_info()` after each run) mapped back to spec paths, as ORT's profile is in
-archc/onnx/layers.py.
+archc/measure/layers.py.
 
     archc profile specs/fastscnn.yaml --runtime openvino --per-layer
 
@@ -17,9 +17,10 @@ from collections import defaultdict
 from pathlib import Path
 from statistics import median
 
-from archc.onnx import layers, runtime
-from archc.onnx.layers import UNATTRIBUTED, source_index
-from archc.onnx.profile import stats
+from archc.measure import layers
+from archc.onnx import runtime
+from archc.measure.layers import UNATTRIBUTED, source_index
+from archc.measure.profile import stats
 
 
 def profile(onnx_path: Path, runner, report, rows: dict, threads: int, warmup: int, runs: int) -> dict:

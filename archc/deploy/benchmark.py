@@ -12,8 +12,8 @@ import tempfile
 from pathlib import Path
 
 from archc.errors import ArchcError
-from archc.onnx import backends, profile as prof
-from archc.onnx.artifacts import BuildOptions, produce
+from archc.measure import backends, profile as prof
+from archc.deploy.artifacts import BuildOptions, produce
 
 NAMES = ("ort", "torch", *backends.BACKENDS)
 

@@ -16,11 +16,11 @@ import numpy as np
 
 from archc.errors import ExportError
 from archc.onnx import runtime
-from archc.onnx.profile import Runner
+from archc.measure.profile import Runner
 from archc.onnx.verify import ABS_TOL as TOLERANCE, SAMPLES, SEED  # 1e-4: float32 back ends at unit scale
 
-BACKENDS = {"openvino": ("archc.onnx.backends.openvino", "openvino", "OpenVINO"),
-            "ncnn": ("archc.onnx.backends.ncnn", "ncnn", "ncnn")}  # name -> (module, package, as printed)
+BACKENDS = {"openvino": ("archc.measure.backends.openvino", "openvino", "OpenVINO"),
+            "ncnn": ("archc.measure.backends.ncnn", "ncnn", "ncnn")}  # name -> (module, package, as printed)
 
 
 def available(name: str) -> bool:

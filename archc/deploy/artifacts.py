@@ -16,12 +16,13 @@ from archc.compile import Compiled
 from archc.lang.emit import emit
 from archc.errors import ArchcError, ExportError
 from archc.fs import atomic_dir, temp_dir
-from archc.onnx import backends, profile as prof
+from archc.measure import backends, profile as prof
 from archc.onnx.calib import files as calib_files
 from archc.onnx.export import check_dynamic_hw, export_onnx, save_checked
-from archc.onnx.layers import rows_of
-from archc.onnx.quantize import quantize, speedup
-from archc.onnx.targets import Target, profile_model
+from archc.measure.layers import rows_of
+from archc.onnx.quantize import quantize
+from archc.measure.profile import speedup
+from archc.measure.targets import Target, profile_model
 from archc.onnx.verify import SAMPLES, SEED, check_simplifier, simplify_and_verify
 from archc.torch.checkpoint import save_weights
 from archc.torch.weights import lowered
@@ -199,7 +200,7 @@ def _profile_backend(name: str, product: Product, shape, options: BuildOptions, 
     runner, diff, size = backends.verified_runner(name, product.models["float32"], product.module, shape,
                                                   options.threads, folder)
     if options.target.per_layer:
-        from archc.onnx.backends.openvino_layers import profile as counted
+        from archc.measure.backends.openvino_layers import profile as counted
 
         result = counted(product.models["float32"], runner, compiled.report, rows_of(compiled.graph),
                          options.threads, options.warmup, options.runs)

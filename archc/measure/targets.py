@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from archc.onnx import layers, remote, runner
-from archc.onnx.profile import Runner, stats
+from archc.measure import layers, remote, runner
+from archc.measure.profile import Runner, stats
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """`archc latency fit`: profile probe configurations of a spec per layer on a device (this
-machine or --host), then fit the per-op-kind costs of archc/onnx/latency_model.py.
+machine or --host), then fit the per-op-kind costs of archc/measure/latency_model.py.
 
     archc latency fit specs/fastscnn.yaml --grid width=1,0.5,0.25,0.125 \\
         --grid input=3x512x512,3x256x256,3x128x128 --host pi@raspberrypi.local --out pi4.json
@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from archc.errors import ArchcError
-from archc.onnx import latency_model as lm
-from archc.tools.executors import Failed
-from archc.tools.sweep import Sweep, _export, configurations, passes_of
+from archc.measure import latency_model as lm
+from archc.sweep.executors import Failed
+from archc.sweep.sweep import Sweep, _export, configurations, passes_of
 
 DEFAULT_GRID = {"width": ["1", "0.5", "0.25", "0.125"], "input": ["3x512x512", "3x384x384", "3x256x256", "3x192x192"]}
 
@@ -48,8 +48,8 @@ def probe(spec, configs: list[dict], target, threads: int = 1, warmup: int = 5, 
     process, their runs interleaved (so a changing load hits all alike); on a device one at a time.
     `configs` are profiled per layer when `target` says so; `plain` ones only end to end.
     `keep`: a folder where the exported models stay, named by configuration, and are reused."""
-    from archc.onnx.layers import rows_of
-    from archc.onnx.targets import Target, profile_many, profile_model
+    from archc.measure.layers import rows_of
+    from archc.measure.targets import Target, profile_many, profile_model
 
     variables = variables or {}
     valid = [(k, c, True) for k, c in compile_valid(spec, configs, variables)]
@@ -99,7 +99,7 @@ def fit_probes(probes: list[Probe], key: str = "median_ms") -> lm.LatencyModel:
 
 def fit_spec(spec, grid: dict | None, target, out: Path, **timing) -> lm.LatencyModel:
     """Probe, fit, write MODEL.json; the model's own fit quality is in its "fit" key."""
-    from archc.onnx.targets import Target
+    from archc.measure.targets import Target
 
     target = Target(target.host, per_layer=True)  # the fit needs layer times
     model = fit_probes(probe(spec, configurations(grid or DEFAULT_GRID), target, **timing))

@@ -1,5 +1,5 @@
 """Timing on a device over SSH with the system's ssh client: copy the model and the
-self-contained runner (archc/onnx/runner.py) into a fresh folder on the device, run it
+self-contained runner (archc/measure/runner.py) into a fresh folder on the device, run it
 with the device's Python, read back its one JSON line (and, per layer, its profile),
 remove the folder. Files travel through ssh's stdin/stdout (`cat`), so the device needs
 no SFTP server or scp; only sshd, a POSIX shell, Python 3 and onnxruntime.
@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from archc.errors import ExportError
-from archc.onnx import runner
+from archc.measure import runner
 
 TIMEOUT_S = 900  # a whole remote run; connecting has its own ConnectTimeout
 HOST_RE = re.compile(r"^(?:(?P<user>[^@\s:]+)@)?(?P<host>[^@\s:]+)(?::(?P<port>\d+))?$")

@@ -104,3 +104,16 @@ def check_runs(runs: int, warmup: int) -> None:
 def check_threads(threads: int) -> None:
     if threads < 1:
         raise ExportError(f"--threads {threads}: give 1 or more (1 is the most stable)")
+
+
+def latency(ref_path, q_path, mode: str, threads=1, warmup=5, runs=30, progress=None) -> dict:
+    """Median latency of float32 and the quantized model, runs interleaved."""
+    results = measure({"float32": ort_runner(ref_path, threads),
+                               mode: ort_runner(q_path, threads)}, warmup, runs, progress)
+    return speedup(results["float32"], results[mode], mode)
+
+
+def speedup(f32: dict, q: dict, mode: str) -> dict:
+    """Median latencies (profile dicts of the same interleaved runs) and their ratio."""
+    return {"threads": f32["threads"], "runs": f32["runs"], "float32_median_ms": f32["median_ms"],
+            f"{mode}_median_ms": q["median_ms"], "speedup": round(f32["median_ms"] / q["median_ms"], 3)}

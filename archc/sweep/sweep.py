@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from archc.errors import ArchcError
-from archc.tools.cache import FIELDS, Cache
-from archc.tools.executors import Failed, LocalExecutor
+from archc.sweep.cache import FIELDS, Cache
+from archc.sweep.executors import Failed, LocalExecutor
 from archc.version import VERSION
 
 CACHE_VERSION = "1"
@@ -37,7 +37,7 @@ class Result:
     median_ms: float | None = None
     fps: float | None = None
     predicted_ms: float | None = None  # from --latency-model
-    miou: float | None = None  # set by the training stage (archc.tools.sweep_train), with --train
+    miou: float | None = None  # set by the training stage (archc.sweep.sweep_train), with --train
     run: str = ""  # its run folder under DIR/train_runs/, with --train
     device: dict = field(default_factory=dict)  # profiled with --host: the device (host, cpu, onnxruntime, threads)
 
@@ -142,7 +142,7 @@ def _predict(latency: dict | None, graph) -> float | None:
     """--latency-model: the predicted ms (the model's JSON travels to the worker)."""
     if latency is None:
         return None
-    from archc.onnx.latency_model import LatencyModel
+    from archc.measure.latency_model import LatencyModel
 
     return round(LatencyModel.from_json(latency).predict(graph), 4)
 
@@ -185,8 +185,8 @@ class Sweep:
     variables: dict = field(default_factory=dict)
     jobs: int = 0  # 0: all cores (an analysis-only sweep stays in this process while it is short)
     latency_model: dict | None = None  # a fitted model's JSON: predict each configuration's latency
-    target: object = None  # archc.onnx.targets.Target: time on a device over SSH (None: here, interleaved)
-    executor: object = None  # where the tasks run (archc.tools.executors); None: a local pool of `jobs`
+    target: object = None  # archc.measure.targets.Target: time on a device over SSH (None: here, interleaved)
+    executor: object = None  # where the tasks run (archc.sweep.executors); None: a local pool of `jobs`
 
     def run(self, out: Path | None = None, profile: dict | None = None, progress=None) -> list[Result]:
         check_grid(self.grid)
@@ -237,7 +237,7 @@ class Sweep:
         timed in this one process with their runs interleaved, so that no two timings compete
         for the cores and drift on a shared machine hits all of them alike."""
         from archc.fs import temp_dir
-        from archc.onnx.profile import measure, ort_runner
+        from archc.measure.profile import measure, ort_runner
 
         ok = [r for r in results if r.status == "ok"]
         if not ok:
@@ -254,7 +254,7 @@ class Sweep:
                 paths[str(i)] = f"{tmp}/{i}.onnx"
                 Path(paths[str(i)]).write_bytes(model)
             if self.target is not None:  # on a device: one model after the other, by the runner script
-                from archc.onnx.targets import profile_model
+                from archc.measure.targets import profile_model
 
                 timings = {i: profile_model(path, self.target, settings["threads"], settings["warmup"],
                                             settings["runs"]) for i, path in paths.items()}

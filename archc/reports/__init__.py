@@ -1,0 +1,1 @@
+"""One-model reports over a compiled spec: graph drawings, explain and diff."""

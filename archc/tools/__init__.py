@@ -1,1 +1,0 @@
-"""Tools over compiled specs: sweeps, Pareto fronts, graph drawing, explain and diff."""
