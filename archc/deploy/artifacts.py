@@ -21,7 +21,7 @@ from archc.onnx.calib import files as calib_files
 from archc.onnx.export import check_dynamic_hw, export_onnx, save_checked
 from archc.measure.layers import rows_of
 from archc.onnx.quantize import quantize
-from archc.measure.profile import speedup
+from archc.measure.profile import latency, speedup
 from archc.measure.targets import Target, profile_model
 from archc.onnx.verify import SAMPLES, SEED, check_simplifier, simplify_and_verify
 from archc.torch.checkpoint import save_weights
@@ -135,7 +135,9 @@ def _verify_inputs(dynamic_batch: bool) -> str:
 
 def _quantize(product: Product, qpass, shape, options: BuildOptions) -> None:
     timing = None if options.profile else options.timing  # with --profile, taken from the interleaved profile
-    q = quantize(product.models["float32"], qpass, shape, options.calib, timing)
+    q = quantize(product.models["float32"], qpass, shape, options.calib)
+    if timing is not None:
+        q.report["latency"] = latency(product.models["float32"], q.path, qpass.mode, **timing)
     product.summary["quantize"] = q.report
     product.models[qpass.mode] = q.path
     if q.warning:

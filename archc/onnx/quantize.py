@@ -1,5 +1,5 @@
 """The quantize pass's stage: float32 ONNX -> int8 (static QDQ), dynamic or fp16 ONNX,
-with its size, latency and fidelity against float32 (imports onnxruntime)."""
+with its size and fidelity against float32 (imports onnxruntime)."""
 from __future__ import annotations
 
 import tempfile
@@ -25,9 +25,9 @@ class Quantized:
     warning: str | None  # e.g. synthetic calibration
 
 
-def quantize(model_path: Path, qpass, shape, calib_dir=None, timing=None) -> Quantized:
-    """Write `model.<mode>.onnx` beside `model_path` and measure it against float32.
-    `timing`: dict(threads, warmup, runs, progress) for the latency comparison."""
+def quantize(model_path: Path, qpass, shape, calib_dir=None) -> Quantized:
+    """Write `model.<mode>.onnx` beside `model_path` and measure its size and fidelity against float32
+    (its latency is measurement's business: archc.measure.profile.latency)."""
     out = model_path.with_name(f"{model_path.stem}.{qpass.mode}.onnx")
     data = calib.Calibration(shape, calib_dir, qpass.samples) if qpass.mode == "int8" else None
     _run(qpass, model_path, out, data)
@@ -41,8 +41,6 @@ def quantize(model_path: Path, qpass, shape, calib_dir=None, timing=None) -> Qua
     report["fidelity"] = fidelity(model_path, out, data.arrays if real else
                                   runtime.inputs(shape, FIDELITY_SAMPLES, FIDELITY_SEED))
     report["fidelity"]["inputs"] = "calibration images" if real else "synthetic"
-    if timing is not None:
-        report["latency"] = latency(model_path, out, qpass.mode, **timing)
     return Quantized(out, report, data.warning if data is not None else None)
 
 
