@@ -159,6 +159,8 @@ def run_one(mid, rel, old, new, extra, timeout: int) -> tuple[str, str, float]:
         failed = re.findall(r"^FAILED (\S+)", done.stdout, re.M) or re.findall(r"^ERROR (\S+)", done.stdout, re.M)
         if done.returncode == 0:
             return "survived", "", seconds
+        if done.returncode in (4, 5):  # pytest's usage error / no test collected: the check itself is broken
+            return "invalid", f"pytest exit {done.returncode}: no test ran", seconds
         return "killed", failed[0] if failed else f"(pytest exit {done.returncode})", seconds
 
 
