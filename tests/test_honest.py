@@ -135,7 +135,11 @@ def test_a_checkpoint_is_scored_with_the_specs_normalisation_not_imagenets(tmp_p
     from archc.train import evaluate
 
     _tiny_set(tmp_path / "d", 64)
-    compiled = compile_spec("specs/fastscnn.yaml", ["width=0.125", "drop=ppm"], "3x64x64", {"classes": 2})
+    text = open("specs/fastscnn.yaml").read()
+    line = next(l for l in text.splitlines() if l.startswith("input:"))
+    text = text.replace(line, line + "\nnormalize: {mean: [0.2, 0.6, 0.1], std: [0.3, 0.1, 0.8]}", 1)
+    compiled = compile_spec("odd.yaml", ["width=0.125", "drop=ppm"], "3x64x64", {"classes": 2}, text=text)
+    assert compiled.spec.normalization() == ((0.2, 0.6, 0.1), (0.3, 0.1, 0.8))  # not ImageNet's
     seen = []
     real = evaluate.Segmentation
 
