@@ -19,8 +19,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+HONEST = ("tests/test_honest.py",)  # a tuple: these files only (their areas are not the compiler's core)
 CORE = ["tests/test_equivalence.py", "tests/test_wiring.py", "tests/test_golden.py", "tests/test_loader.py"]
-# (id, file, old text (must occur once), new text, extra test files beyond CORE)
+# (id, file, old text (must occur once), new text, extra test files beyond CORE, or a tuple: only these)
 MUTANTS = [
     ("residual-removed", "archc/lang/stdlib.yaml",
      "      - {id: project, op: conv_bn, c: $c, k: 1}\n      - {id: residual, op: add, from: [in, project], "
@@ -74,6 +75,53 @@ MUTANTS = [
      "        pass", ["tests/test_passes.py"]),
     ("resize-to-ignored", "archc/ops/tensor.py",
      'return {**a, "size": list(graph.shape(refs["to"])[1:])} if refs.get("to") else a', 'return a', []),
+    # issue 29: training, carrying, weights maps, fronts, the sweep cache, the latency model, budgets, the winner
+    ("absent-class-counted-as-zero", "archc/train/metrics.py", "float(t / u) if u > 0 else None",
+     "float(t / u) if u > 0 else 0.0", HONEST),
+    ("pixel-accuracy-over-all-classes-rows", "archc/train/metrics.py", '"pixel_accuracy": round(float(tp.sum() / total), 6)',
+     '"pixel_accuracy": round(float(tp.sum() / max(total, m.shape[0] ** 2)), 6)', HONEST),
+    ("loss-without-ignore-index", "archc/train/loop.py", "F.cross_entropy(logits, masks, ignore_index=IGNORE)",
+     "F.cross_entropy(logits, masks.clamp(max=logits.shape[1] - 1))", HONEST),
+    ("bce-counts-ignored-pixels", "archc/train/loop.py", "return (per_pixel * keep).sum() / keep.sum().clamp(min=1)",
+     "return per_pixel.mean()", HONEST),
+    ("poly-precedence", "archc/train/loop.py", '"poly": lambda t: (1 - t) ** 0.9', '"poly": lambda t: 1 - t ** 0.9',
+     HONEST),
+    ("cosine-full-period", "archc/train/loop.py", "0.5 * (1 + math.cos(math.pi * t))",
+     "0.5 * (1 + math.cos(2 * math.pi * t))", HONEST),
+    ("schedule-over-epochs-not-steps", "archc/train/loop.py", "rule(min(step / max(steps, 1), 1.0))",
+     "rule(min(step / max(steps, 1) * 2, 1.0))", HONEST),
+    ("eval-imagenet-normalisation", "archc/train/evaluate.py", "                            compiled.spec.normalization())",
+     "                            default_normalization(compiled.graph.input_shape[0]))", HONEST),
+    ("dataset-std-as-mean", "archc/train/datasets.py", "return (image.float() - self.mean) / self.std, mask.long()",
+     "return (image.float() - self.std) / self.mean, mask.long()", HONEST),
+    ("carry-keeps-weakest", "archc/torch/carry.py", "ranked = sorted(members, key=lambda c: (-norms[c], c))",
+     "ranked = sorted(members, key=lambda c: (norms[c], c))", HONEST),
+    ("weightmap-prefix-without-boundary", "archc/torch/weightmap.py",
+     'return key == prefix or key.startswith(prefix + ".")', "return key.startswith(prefix)", HONEST),
+    ("pareto-x-direction-from-y", "archc/sweep/pareto.py", "x_low = x in LOWER_IS_BETTER if x_low is None else x_low",
+     "x_low = y in LOWER_IS_BETTER if x_low is None else x_low", HONEST),
+    ("pareto-predicted-ms-higher-is-better", "archc/sweep/pareto.py", '"latency", "predicted_ms"}', '"latency"}',
+     HONEST),
+    ("sweep-key-ignores-input", "archc/sweep/sweep.py",
+     "key = _key(code, spec, self.variables, self.input, passes_of(knobs), keyed)",
+     "key = _key(code, spec, self.variables, None, passes_of(knobs), keyed)", HONEST),
+    ("sweep-key-ignores-variables", "archc/sweep/sweep.py",
+     "key = _key(code, spec, self.variables, self.input, passes_of(knobs), keyed)",
+     "key = _key(code, spec, {}, self.input, passes_of(knobs), keyed)", HONEST),
+    ("sweep-key-ignores-profile", "archc/sweep/sweep.py",
+     "blob = json.dumps([CACHE_VERSION, code, sources, variables, input_, passes, profile], sort_keys=True)",
+     "blob = json.dumps([CACHE_VERSION, code, sources, variables, input_, passes], sort_keys=True)", HONEST),
+    ("latency-bytes-without-weights", "archc/measure/latency_model.py",
+     "prod(node.shape) + layers[node.name].weights)", "prod(node.shape))", HONEST),
+    ("latency-depthwise-as-grouped", "archc/measure/latency_model.py",
+     'return "conv_depthwise" if g == cin else "conv_grouped"', 'return "conv_grouped"', HONEST),
+    ("budget-met-exactly-is-broken", "archc/search/stages.py", "c.excess(row[c.column]) > 0",
+     "c.excess(row[c.column]) >= 0", HONEST),
+    ("winner-is-the-fronts-worst", "archc/search/run.py", "winner = front[0] if front else None",
+     "winner = front[-1] if front else None", HONEST),
+    ("front-ordered-the-wrong-way", "archc/search/run.py",
+     "key=lambda r: -r[first.column] if first.maximize else r[first.column]",
+     "key=lambda r: r[first.column] if first.maximize else -r[first.column]", HONEST),
 ]
 
 
@@ -100,7 +148,7 @@ def run_one(mid, rel, old, new, extra, timeout: int) -> tuple[str, str, float]:
             return "invalid", f"the text occurs {text.count(old)} times in {rel}", 0.0
         (tmp / rel).write_text(text.replace(old, new))
         cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-rf", "-m", "not slow",
-               *CORE, *extra]
+               *(extra if isinstance(extra, tuple) else [*CORE, *extra])]
         start = time.perf_counter()
         try:
             done = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=timeout,
@@ -111,6 +159,8 @@ def run_one(mid, rel, old, new, extra, timeout: int) -> tuple[str, str, float]:
         failed = re.findall(r"^FAILED (\S+)", done.stdout, re.M) or re.findall(r"^ERROR (\S+)", done.stdout, re.M)
         if done.returncode == 0:
             return "survived", "", seconds
+        if done.returncode in (4, 5):  # pytest's usage error / no test collected: the check itself is broken
+            return "invalid", f"pytest exit {done.returncode}: no test ran", seconds
         return "killed", failed[0] if failed else f"(pytest exit {done.returncode})", seconds
 
 

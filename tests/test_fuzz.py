@@ -54,12 +54,12 @@ def mutants(draw):
 @given(case=mutants())
 def test_mutated_specs_compile_or_fail_cleanly(case):
     name, text = case
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: a loaded machine does not make a spec slow
     try:
         compile_spec(name, text=text).report
     except ArchcError as exc:
         assert "\n" not in str(exc)
-    assert time.perf_counter() - start < 5, "a mutated spec took more than 5 s"
+    assert time.process_time() - start < 5, "a mutated spec took more than 5 s"
 
 
 @pytest.mark.parametrize("text", ["\x00\x01\x02", "name: [", "{{{{", "a: *nothing", "- - - -", "name: x\ninput: 3x8x8\n"])

@@ -59,7 +59,7 @@ def test_int8_report(small_build):
     assert q["calibration"] == {"source": "synthetic", "samples": 16}
     assert any("synthetic" in w for w in summary["warnings"])
     lat = q["latency"]  # from the interleaved --profile runs
-    assert lat["speedup"] == pytest.approx(lat["float32_median_ms"] / lat["int8_median_ms"], rel=1e-2)
+    assert lat["speedup"] == pytest.approx(lat["float32_median_ms"] / lat["int8_median_ms"], abs=5e-4)  # rounded to 3 places
     assert {p["model"] for p in summary["profile"]} == {"model.onnx", "model.int8.onnx", "eager"}
 
 

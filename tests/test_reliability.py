@@ -40,10 +40,10 @@ def test_a_failed_rebuild_keeps_the_previous_output(tmp_path, monkeypatch):
 
 def test_oversized_model_is_refused_before_allocation():
     graph = compile_spec("specs/mobilenetv2.yaml", input="3x32768x32768").graph
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: refused before allocating, however busy the machine
     with pytest.raises(GraphError, match="over the limit"):
         lower(graph)
-    assert time.perf_counter() - start < 1
+    assert time.process_time() - start < 1
     assert compile_spec("specs/mobilenetv2.yaml", input="3x32768x32768").report.params == 3_504_872  # summary still works
 
 
@@ -63,10 +63,10 @@ def test_huge_numbers_are_refused(field, value, message):
     fields = {"c": "8", field: value}
     row = ", ".join(f"{k}: {v}" for k, v in fields.items())
     text = f"name: huge\ninput: [3, 64, 64]\nstages:\n  - id: a\n    rows:\n      - {{op: conv_bn_act, {row}}}\n"
-    start = time.perf_counter()
+    start = time.process_time()
     with pytest.raises(ArchcError, match=message):
         lower(compile_spec("huge.yaml", text=text).graph)
-    assert time.perf_counter() - start < 2
+    assert time.process_time() - start < 2
 
 
 def test_same_spec_same_weights():

@@ -190,7 +190,7 @@ def _rows(out: Path) -> int:
 def _interrupt(cmd, out: Path, sig, after: int) -> int:
     """Start the search, wait until `after` more trials are in results.csv, send `sig`."""
     start, proc = _rows(out), subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 200
+    deadline = time.time() + 600  # waits on rows, bounded only against a hang
     while _rows(out) < start + after and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)
     proc.send_signal(sig)
@@ -219,6 +219,6 @@ def test_a_search_killed_by_sigint_and_sigkill_resumes_without_repeating_trials(
     assert len(set(points)) == 24  # every configuration of the space, once at least
     finished = {tuple(sorted(p.items())) for p in first.values()}
     assert all(points.count(p) == 1 for p in finished)  # what finished before SIGINT never ran again
-    assert len(points) - 24 <= 2  # an interrupted trial may run twice (queued again, then revisited)
+    assert len(points) == 24  # an interrupted trial runs again once; the grid's revisits are pruned
     assert all(study.trials[n].params == p for n, p in first.items())  # finished trials kept, not redone
     assert _rows(out) == len(points) and "winner: trial" in done.stdout  # results.csv: every finished trial

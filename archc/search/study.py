@@ -91,9 +91,9 @@ class Search:
         proposes that point again (390 asks for 210 configurations) and stays near it; a pruned one
         counts among its worse trials, which steers it to the neighbours (on the thesis table, the
         exhaustive best in 9/10 runs instead of 6/10, benchmarks/search_samplers.md). Told as FAIL
-        instead, TPE never learns it has the point and asks it until ASKS runs out."""
-        if self.sampler == "grid":
-            return asked, picks
+        instead, TPE never learns it has the point and asks it until ASKS runs out. Grid: once every
+        point is visited (a resumed run's interrupted points count as visited), it revisits points at
+        random, which may be one already finished or one asked twice in a batch: pruned too."""
         key = lambda t: json.dumps(t.params, sort_keys=True)  # noqa: E731
         seen = {key(t) for t in study.get_trials(deepcopy=False, states=_FINISHED(optuna))}
         keep = []

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from archc.errors import ArchcError
 
-LOWER_IS_BETTER = {"params", "macs", "activation_bytes", "median_ms", "p90_ms", "mean_ms", "latency"}
+LOWER_IS_BETTER = {"params", "macs", "activation_bytes", "median_ms", "p90_ms", "mean_ms", "latency", "predicted_ms"}
 SHORT = {"width": "a", "expand": "t", "repeat": "r", "drop": "drop", "input": "in", "groups": "g"}
 
 
