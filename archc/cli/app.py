@@ -13,6 +13,7 @@ from typing import Annotated, List, Optional
 import typer
 import typer.core
 
+import archc.app as calls
 from archc.errors import STOPS, ArchcError, Terminated, check_stopped
 from archc.fs import os_error
 
@@ -44,12 +45,12 @@ def _version(value: bool) -> None:
     if value:
         from importlib.metadata import PackageNotFoundError, version
 
-        import archc
+        from archc.version import VERSION
 
         try:
             print(f"archc {version('archc')}")
         except PackageNotFoundError:  # run from a clone without `pip install -e .`
-            print(f"archc {archc.__version__}")
+            print(f"archc {VERSION}")
         raise typer.Exit()
 
 
@@ -139,11 +140,14 @@ def _literal(text: str):
         return text
 
 
-def _compile(spec, passes, input_, var, recipe=None):
-    """The API's compile (a recipe's passes, then --pass ones); the passes' notes go to stderr."""
-    from archc import api
-    from archc.cli import render
+def source(spec, passes=None, input=None, var=None, recipe=None) -> calls.Source:
+    """The Source the shared options describe."""
+    return calls.Source(spec, tuple(passes or ()), input, parse_vars(var), recipe)
 
-    c = api.compile(spec, passes or (), input_, parse_vars(var), recipe).compiled
-    render.notes(c.notes)
-    return c
+
+def hooks(quiet_weights: bool = False) -> calls.Hooks:
+    """Notes, warnings and the weights' pairing on stderr; progress bars (or plain lines in logs)."""
+    from archc.cli import render, render_train, render_weights
+
+    return calls.Hooks(notes=render.notes, weights=calls.QUIET.weights if quiet_weights else render_weights.mapping,
+                       warning=render.warning, progress=render.progress, training=render_train.training)
