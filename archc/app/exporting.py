@@ -85,6 +85,7 @@ def latency_fit(request: rq.LatencyFit, hooks: Hooks = QUIET) -> dict:
     t = request.timing
     check_threads(t.threads)
     grid = parse_grid(list(request.grid)) if request.grid else None
-    model = fit_spec(request.source.spec, grid, request.device.target(), request.out, threads=t.threads, warmup=t.warmup,
-                     runs=t.runs, variables=dict(request.source.variables), jobs=request.jobs, progress=None)
+    model = fit_spec(request.source.spec, grid, request.device.target(), request.out, threads=t.threads,
+                     warmup=t.warmup, runs=t.runs, variables=dict(request.source.variables), jobs=request.jobs,
+                     progress=None)
     return model.to_json()

@@ -36,7 +36,8 @@ PassOpt = Annotated[Optional[List[str]], typer.Option("--pass", "-p", help="NAME
 InputOpt = Annotated[Optional[str], typer.Option("--input", help="input size CxHxW, e.g. 3x512x512")]
 VarOpt = Annotated[Optional[List[str]], typer.Option("--var", help="NAME=VALUE: set a spec variable")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="one JSON object on stdout")]
-RecipeOpt = Annotated[Optional[Path], typer.Option("--passes", help="a recipe file (passes/*.yaml), applied before --pass")]
+RecipeOpt = Annotated[Optional[Path], typer.Option("--passes",
+                                                   help="a recipe file (passes/*.yaml), applied before --pass")]
 ThreadsOpt = Annotated[int, typer.Option("--threads", help="CPU threads for timing (1 is the most stable)")]
 CalibOpt = Annotated[Optional[Path], typer.Option("--calib", help="folder of calibration images for quantize=int8")]
 

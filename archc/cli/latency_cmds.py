@@ -39,8 +39,9 @@ app.add_typer(latency_app, name="latency")
 @boundary
 def latency_fit(spec: SpecArg,
                 out: Annotated[Path, typer.Option("--out", "-o", help="the model file to write (JSON)")],
-                grid: Annotated[Optional[List[str]], typer.Option("--grid", "-g", help="probe configurations, as "
-                                "in sweep [width=1,0.5,0.25,0.125 input=3x512x512,3x384x384,3x256x256,3x192x192]")] = None,
+                grid: Annotated[Optional[List[str]], typer.Option(
+                    "--grid", "-g", help="probe configurations, as in sweep [width=1,0.5,0.25,0.125 "
+                                         "input=3x512x512,3x384x384,3x256x256,3x192x192]")] = None,
                 var: VarOpt = None, threads: ThreadsOpt = 1, runs: RunsOpt = 20, warmup: WarmupOpt = 5,
                 host: HostOpt = None, identity: IdentityOpt = None, ssh_config: SshConfigOpt = None,
                 remote_python: RemotePythonOpt = None, jobs: Annotated[int, typer.Option(help="export workers")] = 0):
@@ -48,7 +49,8 @@ def latency_fit(spec: SpecArg,
     (per layer, per MAC, per byte moved); `--latency-model MODEL.json` on summary and sweep predicts with it."""
     from archc.cli import render, render_latency
 
-    request = calls.LatencyFit(source(spec, None, None, var), out, tuple(grid or ()), calls.Timing(threads, runs, warmup),
-                               device(host, identity, ssh_config, remote_python), jobs)
+    request = calls.LatencyFit(source(spec, None, None, var), out, tuple(grid or ()),
+                               calls.Timing(threads, runs, warmup), device(host, identity, ssh_config, remote_python),
+                               jobs)
     render_latency.fitted(calls.latency_fit(request, hooks()), out)
     render.message(f"wrote {out}")

@@ -27,8 +27,10 @@ def specs_cmd(json_: JsonOpt = False):
 
 @app.command("spec-reference", hidden=True)
 @boundary
-def spec_reference(doc: Annotated[Path, typer.Argument(help="the Markdown file with the markers")] = Path("docs/spec.md"),
-                   check: Annotated[bool, typer.Option("--check", help="fail (exit 2) when stale, write nothing")] = False):
+def spec_reference(doc: Annotated[Path, typer.Argument(help="the Markdown file with the markers")]
+                   = Path("docs/spec.md"),
+                   check: Annotated[bool, typer.Option("--check",
+                                                       help="fail (exit 2) when stale, write nothing")] = False):
     """Regenerate the op and block reference of docs/spec.md from the registries."""
     from archc.cli import render
 

@@ -60,7 +60,8 @@ def ops(name: Annotated[Optional[str], typer.Argument(help="one op or block, sho
 def graph(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: VarOpt = None,
           format: Annotated[Optional[str], typer.Option("--format", "-f", help="dot, mermaid, png or svg "
                                                         "(default: from -o's suffix, else dot)")] = None,
-          output: Annotated[Optional[Path], typer.Option("-o", "--output", help="file (default: stdout for text)")] = None,
+          output: Annotated[Optional[Path], typer.Option("-o", "--output",
+                                                         help="file (default: stdout for text)")] = None,
           expand: Annotated[bool, typer.Option(help="draw every primitive, blocks as clusters")] = False):
     """Draw the network: stages as clusters, blocks as nodes (or expanded), shapes on edges."""
     from archc.cli import render
@@ -95,9 +96,12 @@ def passes_cmd():
 
 @app.command("diff")
 @boundary
-def diff_cmd(spec_a: SpecArg, spec_b: Annotated[Path, typer.Argument(help="the spec to compare with", show_default=False)],
-             pass_a: Annotated[Optional[List[str]], typer.Option("--pass-a", help="a pass on side A, repeatable")] = None,
-             pass_b: Annotated[Optional[List[str]], typer.Option("--pass-b", help="a pass on side B, repeatable")] = None,
+def diff_cmd(spec_a: SpecArg,
+             spec_b: Annotated[Path, typer.Argument(help="the spec to compare with", show_default=False)],
+             pass_a: Annotated[Optional[List[str]], typer.Option("--pass-a",
+                                                                 help="a pass on side A, repeatable")] = None,
+             pass_b: Annotated[Optional[List[str]], typer.Option("--pass-b",
+                                                                 help="a pass on side B, repeatable")] = None,
              var: VarOpt = None, json_: JsonOpt = False):
     """Compare two specs (or one spec with and without passes): totals and per stage, with B - A."""
     from archc.cli import render

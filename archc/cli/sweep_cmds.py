@@ -19,11 +19,13 @@ WarmupOpt = Annotated[int, typer.Option(help="untimed runs first, with --profile
 @app.command()
 @boundary
 def sweep(spec: SpecArg,
-          grid: Annotated[List[str], typer.Option("--grid", "-g", help="NAME=V1,V2,... (a pass; `none` leaves it out)")],
+          grid: Annotated[List[str], typer.Option("--grid", "-g",
+                                                  help="NAME=V1,V2,... (a pass; `none` leaves it out)")],
           input: InputOpt = None, var: VarOpt = None,
           profile: Annotated[bool, typer.Option(help="also measure ONNX Runtime latency (one at a time)")] = False,
           out: Annotated[Optional[Path], typer.Option("--out", "-o", help="write results.csv/json and a cache")] = None,
-          jobs: Annotated[int, typer.Option(help="worker processes (0: all cores, or this process for short work)")] = 0,
+          jobs: Annotated[int, typer.Option(help="worker processes (0: all cores, or this process for short "
+                                                 "work)")] = 0,
           force: Annotated[bool, typer.Option(help="write into an existing directory not made by archc "
                                                    "(beside its files, never over them)")] = False,
           plot: Annotated[Optional[str], typer.Option(help="X,Y: also draw DIR/pareto.png and .svg")] = None,
@@ -63,11 +65,13 @@ def _plotted(plotted) -> None:
 @boundary
 def pareto_cli(results: Annotated[Path, typer.Argument(help="results.csv or results.json of a sweep")],
                axes: Annotated[str, typer.Option("--axes", help="X,Y columns, e.g. median_ms,iou")] = "macs,fps",
-               quality: Annotated[Optional[Path], typer.Option(help="CSV with a config column and quality columns")] = None,
+               quality: Annotated[Optional[Path], typer.Option(help="CSV with a config column and quality "
+                                                               "columns")] = None,
                output: Annotated[Optional[Path], typer.Option("-o", "--output", help="FILE.png, FILE.svg, or a name "
                                                               "without suffix for both (default: pareto.png and "
                                                               ".svg beside RESULTS)")] = None,
-               better: Annotated[Optional[str], typer.Option(help="low|high,low|high: the better end of X and Y "
-                                                             "(default: low for params, MACs, latency; else high)")] = None):
+               better: Annotated[Optional[str], typer.Option(
+                   help="low|high,low|high: the better end of X and Y (default: low for params, MACs, latency; "
+                        "else high)")] = None):
     """Plot a Pareto frontier (PNG and SVG) of sweep results, optionally joined with measured quality."""
     _plotted(calls.pareto(calls.Pareto(results, axes, quality, output, better)))

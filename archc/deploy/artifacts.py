@@ -216,7 +216,8 @@ def onnx_models(target) -> list[Path]:
     target = Path(target)
     if target.is_dir():
         if not (target / "model.onnx").is_file():
-            raise ExportError(f"{target}: no model.onnx in this folder; write one with `archc build SPEC --out {target}`")
+            raise ExportError(f"{target}: no model.onnx in this folder; write one with "
+                              f"`archc build SPEC --out {target}`")
         return [target / "model.onnx", *sorted(target.glob("model.*.onnx"))]
     if not target.is_file():
         raise ExportError(f"{target}: " + ("not a regular file" if target.exists() else "no such file")
