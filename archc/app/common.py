@@ -13,7 +13,8 @@ def compiled(source: Source, hooks: Hooks = QUIET):
     from archc.lang.library import resolve_spec
 
     c = compile_spec(resolve_spec(source.spec), source.pipeline(), source.input, dict(source.variables))
-    hooks.notes(c.notes)
+    if c.notes:
+        hooks.notes(c.notes)
     return c
 
 

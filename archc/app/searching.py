@@ -9,6 +9,7 @@ from archc.errors import ArchcError
 def search(request: rq.Search, hooks: Hooks = QUIET):
     """Search the space for the best configuration under budgets; resumable. Returns the search's Outcome
     (rows of every finished trial, the feasible front best first, the winner or None)."""
+    from archc.lang.library import resolve_spec
     from archc.search.run import SearchRequest, run_search
     from archc.search.stages import PROFILE
     from archc.sweep.executors import executor as make_executor
@@ -17,7 +18,7 @@ def search(request: rq.Search, hooks: Hooks = QUIET):
     _check(r)
     train = {"epochs": r.train, "data": str(r.data)} if r.train else None
     executor = make_executor(r.executor, r.address, r.jobs)
-    req = SearchRequest(str(r.source.spec), str(r.space), list(r.objectives), list(r.budgets), r.sampler, r.trials,
+    req = SearchRequest(str(resolve_spec(r.source.spec)), str(r.space), list(r.objectives), list(r.budgets), r.sampler, r.trials,
                         r.seed, dict(r.source.variables), train, r.storage, executor,
                         profile=dict(PROFILE, runs=r.runs, runtime=r.runtime), build=r.build)
     with hooks.progress(r.trials or 0, "search") as step:

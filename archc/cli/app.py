@@ -2,6 +2,7 @@
 one `archc: error:` line and exit code 2 here; anything else is a bug (exit 1, traceback with --debug)."""
 from __future__ import annotations
 
+import importlib
 import signal
 import sys
 import threading
@@ -147,8 +148,15 @@ def source(spec, passes=None, input=None, var=None, recipe=None) -> calls.Source
 
 
 def hooks(quiet_weights: bool = False) -> calls.Hooks:
-    """Notes, warnings and the weights' pairing on stderr; progress bars (or plain lines in logs)."""
-    from archc.cli import render, render_train, render_weights
+    """Notes, warnings and the weights' pairing on stderr; progress bars (or plain lines in logs). The
+    printing modules (rich) are loaded when first used: `summary --json` never needs them."""
+    weights = calls.QUIET.weights if quiet_weights else _later("render_weights", "mapping")
+    return calls.Hooks(notes=_later("render", "notes"), weights=weights, warning=_later("render", "warning"),
+                       progress=_later("render", "progress"), training=_later("render_train", "training"))
 
-    return calls.Hooks(notes=render.notes, weights=calls.QUIET.weights if quiet_weights else render_weights.mapping,
-                       warning=render.warning, progress=render.progress, training=render_train.training)
+
+def _later(module: str, name: str):
+    def call(*args, **kwargs):
+        return getattr(importlib.import_module(f"archc.cli.{module}"), name)(*args, **kwargs)
+
+    return call
