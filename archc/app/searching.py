@@ -18,7 +18,8 @@ def search(request: rq.Search, hooks: Hooks = QUIET):
     _check(r)
     train = {"epochs": r.train, "data": str(r.data)} if r.train else None
     executor = make_executor(r.executor, r.address, r.jobs)
-    req = SearchRequest(str(resolve_spec(r.source.spec)), str(r.space), list(r.objectives), list(r.budgets), r.sampler, r.trials,
+    spec = str(resolve_spec(r.source.spec))
+    req = SearchRequest(spec, str(r.space), list(r.objectives), list(r.budgets), r.sampler, r.trials,
                         r.seed, dict(r.source.variables), train, r.storage, executor,
                         profile=dict(PROFILE, runs=r.runs, runtime=r.runtime), build=r.build)
     with hooks.progress(r.trials or 0, "search") as step:
