@@ -19,18 +19,20 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parents[1]
-COMMANDS = {"--version": ["--version"], "--help": ["--help"], "summary fastscnn": ["summary", "fastscnn"],
-            "summary fastscnn --json": ["summary", "fastscnn", "--json"]}
+COMMANDS = {"(python -c pass)": None, "--version": ["--version"], "--help": ["--help"],
+            "summary fastscnn": ["summary", "fastscnn"], "summary fastscnn --json": ["summary", "fastscnn", "--json"]}
 
 
 def cpu_seconds(tree: Path, args: list[str]) -> float:
-    """User + system CPU seconds of one fresh `python -m archc ARGS` in `tree`."""
+    """User + system CPU seconds of one fresh `python -m archc ARGS` in `tree` (args None: the
+    interpreter's own start, `python -c pass`, the floor under every figure)."""
+    argv = [sys.executable, "-c", "pass"] if args is None else [sys.executable, "-m", "archc", *args]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    done = subprocess.run([sys.executable, "-m", "archc", *args], cwd=tree, capture_output=True,
+    done = subprocess.run(argv, cwd=tree, capture_output=True,
                           env=dict(os.environ, PYTHONPATH=str(tree)), timeout=300)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
-        raise SystemExit(f"{tree}: archc {' '.join(args)} failed: {done.stderr.decode()[-500:]}")
+        raise SystemExit(f"{tree}: archc {' '.join(args or [])} failed: {done.stderr.decode()[-500:]}")
     return after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
 
@@ -53,11 +55,13 @@ def measure(trees: dict[str, Path], rounds: int) -> dict:
 
 
 def table(times: dict) -> str:
-    rows = ["| command | old: median CPU s | new: median CPU s | new / old | new, all rounds |", "|---|---|---|---|---|"]
+    rows = ["| command | old: median CPU s | new: median CPU s | new / old | new, all rounds |",
+            "|---|---|---|---|---|"]
     for cmd, by in times.items():
         old, new = statistics.median(by["old"]), statistics.median(by["new"])
         rounds = " ".join(f"{t:.3f}" for t in by["new"])
-        rows.append(f"| `archc {cmd}` | {old:.3f} | {new:.3f} | {new / old:.2f} | {rounds} |")
+        name = cmd if cmd.startswith("(") else f"archc {cmd}"
+        rows.append(f"| `{name}` | {old:.3f} | {new:.3f} | {new / old:.2f} | {rounds} |")
     return "\n".join(rows)
 
 
