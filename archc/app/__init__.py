@@ -23,7 +23,7 @@ CALLS = {
     "build": "exporting", "profile": "exporting", "benchmark": "exporting", "latency_fit": "exporting",
     "synth": "training", "train": "training", "evaluate": "training",
     "sweep": "sweeping", "pareto": "sweeping", "search": "searching",
-    "graph_format": "outputs", "plot_targets": "outputs",
+    "graph_format": "outputs", "plot_targets": "outputs", "compiled": "common", "predict": "reading",
 }
 
 
