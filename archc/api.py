@@ -6,6 +6,11 @@
     module = net.module()                                     # the torch.nn.Module (imports torch)
     build = net.export("out/fastscnn")                        # = archc build fastscnn --out out/fastscnn
 
+Every command of the CLI is one call here, over the same request value the CLI builds (archc/app/):
+
+    from archc.api import Source, Sweep, sweep
+    swept = sweep(Sweep(Source("fastscnn"), grid=("width=1,0.5,0.25",)))   # = archc sweep fastscnn -g ...
+
 docs/api.md has the whole tour, run by tests/test_api.py.
 
 torch and ONNX Runtime are imported by the methods that need them, so `import archc` and
@@ -16,16 +21,29 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from archc.compile import Compiled, compile_spec
-from archc.lang.emit import emit
-from archc.lang.library import bundled, resolve_spec, source
+from archc.app import (QUIET, Benchmark, Build, Device, Diff, Eval, Explain, Graph, Hooks,  # noqa: F401
+                       LatencyFit, Ops, Pareto, Profile, Search, Source, Summary, Sweep, Synth, Timing, Train,
+                       Validate, Weights)
+from archc.app.exporting import benchmark, build, latency_fit, profile  # noqa: F401
+from archc.app.reading import diff, explain, graph, ops, passes, spec_reference, specs, summary, validate  # noqa: F401
+from archc.app.searching import search  # noqa: F401
+from archc.app.sweeping import pareto, sweep  # noqa: F401
+from archc.app.training import evaluate, synth, train  # noqa: F401
+
+# every CLI command -> its call here (tests/test_app_surface.py checks that none is missing)
+COMMANDS = {
+    "validate": validate, "summary": summary, "ops": ops, "graph": graph, "explain": explain, "passes": passes,
+    "diff": diff, "build": build, "profile": profile, "sweep": sweep, "pareto": pareto, "data synth": synth,
+    "train": train, "eval": evaluate, "benchmark": benchmark, "latency fit": latency_fit, "search": search,
+    "specs": specs, "spec-reference": spec_reference,
+}
 
 
 @dataclass(frozen=True)
 class Model:
     """A compiled spec: the transformed spec, its graph IR and its analysis, with the CLI's actions."""
 
-    compiled: Compiled
+    compiled: object  # archc.compile.Compiled
     spec_file: str
     passes: tuple = field(default=())
 
@@ -84,6 +102,8 @@ class Model:
 
     def to_yaml(self) -> str:
         """The transformed spec as YAML; compiling it again gives the same graph, params and MACs."""
+        from archc.lang.emit import emit
+
         return emit(self.compiled.spec)
 
     def explain(self) -> str:
@@ -103,18 +123,11 @@ class Model:
 def compile(spec, passes=(), input: str | None = None, variables: dict | None = None, recipe=None) -> Model:
     """Compile a spec file or bundled spec name after `passes` ("width=0.5" strings, as after --pass),
     at `input` (CxHxW), with spec `variables` ({"classes": 19}) and an optional recipe file's passes first."""
+    from archc.compile import compile_spec
+    from archc.lang.library import resolve_spec
     from archc.passes import load_recipe
 
     pipeline = (load_recipe(recipe) if recipe is not None else []) + list(passes)
     path = resolve_spec(spec)
     return Model(compile_spec(path, pipeline, input, dict(variables or {})), str(path), tuple(map(str, pipeline)))
 
-
-def specs() -> list[dict]:
-    """The bundled specs (`archc specs`): name, params, MACs, input, source citation and file."""
-    out = []
-    for name, path in bundled().items():
-        c = compile_spec(path)
-        out.append({"name": name, "params": c.report.params, "macs": c.report.macs, "input": list(c.report.input),
-                    "source": source(c.spec.header), "file": str(path)})
-    return out

@@ -2,6 +2,7 @@
 one `archc: error:` line and exit code 2 here; anything else is a bug (exit 1, traceback with --debug)."""
 from __future__ import annotations
 
+import importlib
 import signal
 import sys
 import threading
@@ -13,6 +14,7 @@ from typing import Annotated, List, Optional
 import typer
 import typer.core
 
+import archc.app as calls
 from archc.errors import STOPS, ArchcError, Terminated, check_stopped
 from archc.fs import os_error
 
@@ -35,7 +37,8 @@ PassOpt = Annotated[Optional[List[str]], typer.Option("--pass", "-p", help="NAME
 InputOpt = Annotated[Optional[str], typer.Option("--input", help="input size CxHxW, e.g. 3x512x512")]
 VarOpt = Annotated[Optional[List[str]], typer.Option("--var", help="NAME=VALUE: set a spec variable")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="one JSON object on stdout")]
-RecipeOpt = Annotated[Optional[Path], typer.Option("--passes", help="a recipe file (passes/*.yaml), applied before --pass")]
+RecipeOpt = Annotated[Optional[Path], typer.Option("--passes",
+                                                   help="a recipe file (passes/*.yaml), applied before --pass")]
 ThreadsOpt = Annotated[int, typer.Option("--threads", help="CPU threads for timing (1 is the most stable)")]
 CalibOpt = Annotated[Optional[Path], typer.Option("--calib", help="folder of calibration images for quantize=int8")]
 
@@ -44,12 +47,12 @@ def _version(value: bool) -> None:
     if value:
         from importlib.metadata import PackageNotFoundError, version
 
-        import archc
+        from archc.version import VERSION
 
         try:
             print(f"archc {version('archc')}")
         except PackageNotFoundError:  # run from a clone without `pip install -e .`
-            print(f"archc {archc.__version__}")
+            print(f"archc {VERSION}")
         raise typer.Exit()
 
 
@@ -139,11 +142,27 @@ def _literal(text: str):
         return text
 
 
-def _compile(spec, passes, input_, var, recipe=None):
-    """The API's compile (a recipe's passes, then --pass ones); the passes' notes go to stderr."""
-    from archc import api
-    from archc.cli import render
+def source(spec, passes=None, input=None, var=None, recipe=None) -> calls.Source:
+    """The Source the shared options describe."""
+    return calls.Source(spec, tuple(passes or ()), input, parse_vars(var), recipe)
 
-    c = api.compile(spec, passes or (), input_, parse_vars(var), recipe).compiled
-    render.notes(c.notes)
-    return c
+
+def hooks(quiet_weights: bool = False) -> calls.Hooks:
+    """Notes, warnings and the weights' pairing on stderr; progress bars (or plain lines in logs). The
+    printing modules (rich) are loaded when first used: `summary --json` never needs them."""
+    weights = calls.QUIET.weights if quiet_weights else _later("render_weights", "mapping")
+    return calls.Hooks(notes=_later("render", "notes"), weights=weights, warning=_later("render", "warning"),
+                       progress=_later("render", "progress"), training=_later("render_train", "training"))
+
+
+def _later(module: str, name: str):
+    def call(*args, **kwargs):
+        return getattr(importlib.import_module(f"archc.cli.{module}"), name)(*args, **kwargs)
+
+    return call
+
+
+def _compile(spec, passes, input_, var, recipe=None):
+    """The compiled spec, its notes on stderr: kept for commands written before archc.app; a new command
+    builds a request and calls its archc.app function instead."""
+    return calls.compiled(source(spec, passes, input_, var, recipe), hooks())

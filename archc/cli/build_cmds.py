@@ -7,12 +7,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from archc.cli.app import (CalibOpt, InputOpt, JsonOpt, PassOpt, RecipeOpt, SpecArg, ThreadsOpt, VarOpt, _compile,
-                           app, boundary)
-from archc.cli.weights_opts import WeightsMapOpt, WeightsOpt, original_of, with_weights
-from archc.cli.device_opts import HostOpt, IdentityOpt, PerLayerOpt, RemotePythonOpt, SshConfigOpt, target as _target
-from archc.errors import ArchcError
-from archc.lang.library import resolve_spec
+import archc.app as calls
+from archc.cli.app import (CalibOpt, InputOpt, JsonOpt, PassOpt, RecipeOpt, SpecArg, ThreadsOpt, VarOpt, app, boundary,
+                           hooks, source)
+from archc.cli.device_opts import HostOpt, IdentityOpt, PerLayerOpt, RemotePythonOpt, SshConfigOpt, device
+from archc.cli.weights_opts import WeightsMapOpt, WeightsOpt
 
 
 @app.command()
@@ -21,10 +20,13 @@ def build(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: Var
           out: Annotated[Path, typer.Option("--out", "-o", help="output directory")] = Path("out"),
           force: Annotated[bool, typer.Option(help="write into an existing directory not made by archc")] = False,
           recipe: RecipeOpt = None,
-          dynamic_batch: Annotated[bool, typer.Option("--dynamic-batch", help="ONNX input with a free batch size")] = False,
-          dynamic_hw: Annotated[bool, typer.Option("--dynamic-hw", help="free H/W: refused unless provably correct")] = False,
+          dynamic_batch: Annotated[bool, typer.Option("--dynamic-batch",
+                                                      help="ONNX input with a free batch size")] = False,
+          dynamic_hw: Annotated[bool, typer.Option("--dynamic-hw",
+                                                   help="free H/W: refused unless provably correct")] = False,
           calib: CalibOpt = None,
-          profile: Annotated[bool, typer.Option("--profile", help="time the models; latency into summary.json")] = False,
+          profile: Annotated[bool, typer.Option("--profile",
+                                                help="time the models; latency into summary.json")] = False,
           threads: ThreadsOpt = 1, runs: Annotated[int, typer.Option(help="timed runs per model")] = 30,
           warmup: Annotated[int, typer.Option(help="untimed runs first")] = 5,
           weights: WeightsOpt = None, weights_map: WeightsMapOpt = None,
@@ -35,22 +37,15 @@ def build(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: Var
     """Compile SPEC (after passes) and write DIR/spec.yaml, DIR/summary.json and DIR/model.onnx
     (simplified and verified against PyTorch; with --pass quantize=MODE also DIR/model.MODE.onnx)."""
     from archc.cli import render
-    from archc.deploy.artifacts import BuildOptions, write_build
-    from archc.measure.profile import check_threads
-    from archc.onnx.verify import check_simplifier
 
-    check_threads(threads)
-    check_simplifier(simplifier)
-    c = _compile(spec, pass_, input, var, recipe)
     note = (f"written by archc build {spec}" + (f" --passes {recipe}" if recipe else "")
             + "".join(f" --pass {p}" for p in pass_ or []) + (f" --input {input}" if input else ""))
-    original = original_of(spec, pass_, recipe, var) if weights else None  # weights for the spec before passes
-    state, _ = with_weights(c, weights, weights_map, original=original)  # paired before anything is written
-    options = BuildOptions(dynamic_batch, dynamic_hw, calib, profile, threads, warmup, runs, render.progress,
-                           simplifier, weights=state, target=_target(host, identity, ssh_config, remote_python))
-    summary = write_build(c, out, force, note, options)
-    render.totals(c.report)
-    render.build(summary, out)
+    request = calls.Build(source(spec, pass_, input, var, recipe), out, force, dynamic_batch, dynamic_hw, calib,
+                          profile, calls.Timing(threads, runs, warmup), calls.Weights(weights, weights_map),
+                          device(host, identity, ssh_config, remote_python), simplifier, note)
+    built = calls.build(request, hooks())
+    render.totals(built.report)
+    render.build(built.summary, out)
 
 
 @app.command()
@@ -68,20 +63,13 @@ def profile(target: Annotated[Path, typer.Argument(help="a spec, an .onnx model 
     """Latency in ONNX Runtime (CPU) and/or PyTorch eager: median, p90, mean, std, fps.
     Several models (float32 and quantized, or both runtimes) are timed with their runs interleaved."""
     from archc.cli import render
-    from archc.deploy.artifacts import BuildOptions
-    from archc.deploy.artifacts import profile_target
 
-    built = target.suffix == ".onnx" or target.is_dir()  # a model, or a build folder: timed as it is
-    target = target if built else resolve_spec(target)
-    if built and (pass_ or input or var or weights):
-        raise ArchcError(f"{target}: --pass, --input, --var and --weights apply to a spec, not to a built model")
-    compiled = None if built else _compile(target, pass_, input, var)
-    original = original_of(target, pass_, None, var) if compiled is not None and weights else None
-    state = with_weights(compiled, weights, weights_map, json_, original)[0] if compiled is not None else None
-    options = BuildOptions(calib=calib, threads=threads, warmup=warmup, runs=runs, progress=render.progress,
-                           weights=state, target=_target(host, identity, ssh_config, remote_python, per_layer))
-    results, warnings = profile_target(target, compiled, runtime, options)
-    for w in warnings:
+    request = calls.Profile(target, source(target, pass_, input, var), runtime, calls.Timing(threads, runs, warmup),
+                            calib, calls.Weights(weights, weights_map),
+                            device(host, identity, ssh_config, remote_python, per_layer))
+    profiled = calls.profile(request, hooks(quiet_weights=json_))
+    results = profiled.results
+    for w in profiled.warnings:
         render.warning(w)
     if json_:
         print(json.dumps(results[0] if len(results) == 1 else results))

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from archc.errors import ArchcError
+import archc.app as calls
 
 HostOpt = Annotated[Optional[str], typer.Option("--host", help="time on [USER@]HOST[:PORT] over SSH (needs "
                                                 "Python and onnxruntime there)")]
@@ -18,28 +18,22 @@ RemotePythonOpt = Annotated[Optional[str], typer.Option("--remote-python",
 PerLayerOpt = Annotated[bool, typer.Option("--per-layer", help="time per layer (ORT's profiler), mapped to the spec")]
 
 
-def target(host: str | None, identity: Path | None = None, ssh_config: Path | None = None,
+def device(host: str | None, identity: Path | None = None, ssh_config: Path | None = None,
            remote_python: str | None = None, per_layer: bool = False):
-    """The Target these options describe; SSH options without --host are a mistake worth one line."""
-    from archc.measure.remote import Host
-    from archc.measure.targets import Target
+    """The Device these options describe (archc.app.Device; its target() checks them)."""
+    return calls.Device(host, identity, ssh_config, remote_python, per_layer)
 
-    if host is None:
-        given = [f for f, v in (("--identity", identity), ("--ssh-config", ssh_config),
-                                ("--remote-python", remote_python)) if v is not None]
-        if given:
-            raise ArchcError(f"{', '.join(given)} only apply with --host [USER@]HOST[:PORT]")
-        return Target(None, per_layer)
-    return Target(Host.parse(host, identity, ssh_config, remote_python), per_layer)
 
 LatencyModelOpt = Annotated[Optional[Path], typer.Option("--latency-model", help="predict latency with a model "
                                                          "from `archc latency fit` (nothing runs)")]
 
 
-def predict(model_file: Path, graph) -> dict:
-    """What summary --json and sweep add: the predicted ms and where the model was fitted."""
-    from archc.measure.latency_model import load
+def target(host: str | None, identity: Path | None = None, ssh_config: Path | None = None,
+           remote_python: str | None = None, per_layer: bool = False):
+    """The measure stage's Target (kept for commands written before archc.app: use device(...))."""
+    return device(host, identity, ssh_config, remote_python, per_layer).target()
 
-    model = load(model_file)
-    return {"file": str(model_file), "device": model.meta.get("device"), "threads": model.meta.get("threads"),
-            "predicted_ms": round(model.predict(graph), 4)}
+
+def predict(model_file: Path, graph) -> dict:
+    """The predicted ms and where the model was fitted (kept for older commands: archc.app.predict)."""
+    return calls.predict(model_file, graph)

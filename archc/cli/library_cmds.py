@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+import archc.app as calls
 from archc.cli.app import JsonOpt, app, boundary
 
 
@@ -15,10 +16,9 @@ from archc.cli.app import JsonOpt, app, boundary
 @boundary
 def specs_cmd(json_: JsonOpt = False):
     """List the bundled specs with params, MACs, input and source; `archc summary NAME` takes the name."""
-    from archc import api
     from archc.cli import render_library
 
-    entries = api.specs()
+    entries = calls.specs()
     if json_:
         print(json.dumps(entries))
         return
@@ -27,11 +27,12 @@ def specs_cmd(json_: JsonOpt = False):
 
 @app.command("spec-reference", hidden=True)
 @boundary
-def spec_reference(doc: Annotated[Path, typer.Argument(help="the Markdown file with the markers")] = Path("docs/spec.md"),
-                   check: Annotated[bool, typer.Option("--check", help="fail (exit 2) when stale, write nothing")] = False):
+def spec_reference(doc: Annotated[Path, typer.Argument(help="the Markdown file with the markers")]
+                   = Path("docs/spec.md"),
+                   check: Annotated[bool, typer.Option("--check",
+                                                       help="fail (exit 2) when stale, write nothing")] = False):
     """Regenerate the op and block reference of docs/spec.md from the registries."""
     from archc.cli import render
-    from archc.lang.reference import refresh
 
-    changed = refresh(doc, check)
+    changed = calls.spec_reference(doc, check)
     render.message(f"{doc}: {'updated' if changed else 'up to date'}")

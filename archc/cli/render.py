@@ -10,9 +10,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from archc.ir.analysis import Report
-from archc.ops import OPS
-
 
 def _err() -> Console:
     return Console(stderr=True)
@@ -31,15 +28,15 @@ def num(n: int) -> str:
     return f"{n:,}"
 
 
-def summary(report: Report, layers: bool = True) -> None:
+def summary(result, layers: bool = True) -> None:
+    """A SummaryResult: one row per shown layer, then the totals."""
+    report = result.report
     if layers:
         t = Table(title=f"{report.name}  input {shape(report.input)}", show_lines=False)
         for col, just in (("layer", "left"), ("op", "left"), ("in", "right"), ("out", "right"),
                           ("params", "right"), ("MACs", "right")):
             t.add_column(col, justify=just)
-        for l in report.layers:
-            if OPS[l.op].quiet and not l.params:
-                continue
+        for l in result.shown_layers:
             ins = ", ".join(shape(s) for s in l.inputs)
             p = num(l.params) if not l.share else f"(= {l.share})"
             t.add_row(l.name, l.op, ins, shape(l.out), p, num(l.macs))
@@ -47,7 +44,7 @@ def summary(report: Report, layers: bool = True) -> None:
     totals(report)
 
 
-def totals(report: Report) -> None:
+def totals(report) -> None:
     t = Table(show_header=True, title="per stage" if report.layers else None)
     for col in ("stage", "params", "MACs", "activation bytes"):
         t.add_column(col, justify="left" if col == "stage" else "right")
@@ -231,26 +228,19 @@ def profiles(results: list) -> None:
     _console().print(t)
 
 
-def _default(p) -> str:
-    from archc.ops import REQUIRED
-
-    return "(required)" if p.default is REQUIRED else repr(p.default)
-
-
-def op_detail(entry, kind: str) -> None:
-    """One op or block in full: what it does, its parameters with defaults and choices, an example."""
+def op_detail(entry: dict) -> None:
+    """One op or block in full (archc.app.ops' detail): what it does, its parameters with defaults and
+    choices, an example."""
     console = _console()
-    console.print(f"[b]{entry.name}[/b] ({kind}): {entry.doc}", highlight=False)
+    console.print(f"[b]{entry['name']}[/b] ({entry['kind']}): {entry['doc']}", highlight=False)
     t = Table(title="parameters")
     for col in ("name", "type", "default", "choices / aliases", "meaning"):
         t.add_column(col, overflow="fold")
-    for p in entry.params.values():
-        choices = ", ".join(map(str, p.choices)) + (f" (also {', '.join(p.aliases)})" if p.aliases else "")
-        t.add_row(p.name, p.type, _default(p), choices, p.doc)
-    console.print(t if entry.params else "parameters: none")
-    inputs = getattr(entry, "inputs", "1")
-    console.print(f"inputs: {', '.join(inputs) if isinstance(inputs, tuple) else inputs}", highlight=False)
-    for step in getattr(entry, "body", ()):
+    for row in entry["params"]:
+        t.add_row(*row)
+    console.print(t if entry["params"] else "parameters: none")
+    console.print(f"inputs: {entry['inputs']}", highlight=False)
+    for step in entry["body"]:
         console.print(f"  - {step}", highlight=False, markup=False)
-    if entry.example:
-        console.print(f"example: {entry.example}", highlight=False, markup=False)
+    if entry["example"]:
+        console.print(f"example: {entry['example']}", highlight=False, markup=False)

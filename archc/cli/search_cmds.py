@@ -7,9 +7,9 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from archc.cli.app import JsonOpt, SpecArg, VarOpt, app, boundary, parse_vars
+import archc.app as calls
+from archc.cli.app import JsonOpt, SpecArg, VarOpt, app, boundary, hooks, source
 from archc.cli.executor_opts import AddressOpt, ExecutorOpt
-from archc.errors import ArchcError
 
 
 @app.command()
@@ -25,7 +25,8 @@ def search(spec: SpecArg,
            trials: Annotated[Optional[int], typer.Option(help="finished trials wanted (grid: all)")] = None,
            train: Annotated[Optional[int], typer.Option("--train", help="EPOCHS of training per trial (miou)")] = None,
            data: Annotated[Optional[Path], typer.Option(help="dataset folder for --train (archc data synth)")] = None,
-           storage: Annotated[Optional[str], typer.Option(help="Optuna RDB URL (default sqlite:///OUT/study.db)")] = None,
+           storage: Annotated[Optional[str], typer.Option(help="Optuna RDB URL (default "
+                                                               "sqlite:///OUT/study.db)")] = None,
            seed: Annotated[int, typer.Option(help="the sampler's seed")] = 0,
            runs: Annotated[int, typer.Option(help="timed runs per latency measurement")] = 30,
            runtime: Annotated[str, typer.Option(help="latency in ort (ONNX Runtime, exported) or torch "
@@ -36,27 +37,11 @@ def search(spec: SpecArg,
            var: VarOpt = None, json_: JsonOpt = False):
     """Search a space of pass settings for the best configuration under budgets; resumable."""
     from archc.cli import render_search
-    from archc.search.run import SearchRequest, run_search
-    from archc.search.stages import PROFILE, RUNTIMES
-    from archc.sweep.executors import executor as make_executor
 
-    _check(train, data, runtime, RUNTIMES, trials)
-    req = SearchRequest(str(spec), str(space), list(objective), list(budget or ()), sampler, trials, seed,
-                        parse_vars(var), {"epochs": train, "data": str(data)} if train else None, storage,
-                        make_executor(executor, address, jobs), profile=dict(PROFILE, runs=runs, runtime=runtime), build=build)
-    with render_search.progress(trials or 0, "search") as step:
-        outcome = run_search(req, out, step)
+    request = calls.Search(source(spec, None, None, var), space, tuple(objective), out, tuple(budget or ()), sampler,
+                           trials, train, data, storage, seed, runs, runtime, build, executor, address, jobs)
+    outcome = calls.search(request, hooks())
     if json_:
         print(json.dumps({"winner": outcome.winner, "front": outcome.front, "trials": len(outcome.rows)}))
     else:
         render_search.outcome(outcome, out)
-
-
-def _check(train, data, runtime: str, runtimes, trials) -> None:
-    """The options' own errors, before any work."""
-    if (train is None) != (data is None):
-        raise ArchcError("--train EPOCHS and --data DIR go together")
-    if runtime not in runtimes:
-        raise ArchcError(f"--runtime {runtime}: expected one of {', '.join(runtimes)}")
-    if trials is not None and trials < 1:
-        raise ArchcError(f"--trials {trials}: must be >= 1")

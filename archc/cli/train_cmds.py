@@ -7,21 +7,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from archc.cli.app import InputOpt, JsonOpt, PassOpt, RecipeOpt, SpecArg, VarOpt, _compile, app, boundary
-from archc.errors import ArchcError
+import archc.app as calls
+from archc.cli.app import InputOpt, JsonOpt, PassOpt, RecipeOpt, SpecArg, VarOpt, app, boundary, hooks, source
 
 data_app = typer.Typer(no_args_is_help=True, help="Datasets: make a synthetic one.")
 app.add_typer(data_app, name="data")
 DataOpt = Annotated[Path, typer.Option("--data", help="dataset folder: DIR/{train,val}/{images,masks}, "
                                                       "DIR/{images,masks} or Pascal VOC")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="random seed (data order, crops, init)")]
-
-
-def _size(text: str) -> tuple:
-    h, sep, w = text.lower().partition("x")
-    if not sep or not h.strip().isdigit() or not w.strip().isdigit():
-        raise ArchcError(f"--size {text}: expected HxW, e.g. 128x128")
-    return int(h), int(w)
 
 
 @data_app.command("synth")
@@ -33,9 +26,8 @@ def synth(out: Annotated[Path, typer.Argument(help="folder to write", show_defau
           force: Annotated[bool, typer.Option(help="replace a folder archc wrote before")] = False):
     """Write a deterministic synthetic segmentation set (textured shapes on clutter) to OUT/{train,val}."""
     from archc.cli import render_train
-    from archc.train.synth import synthesize
 
-    render_train.synth(synthesize(out, classes, images, _size(size), seed, force), out)
+    render_train.synth(calls.synth(calls.Synth(out, classes, images, size, seed, force)), out)
 
 
 @app.command()
@@ -58,17 +50,10 @@ def train(spec: SpecArg, data: DataOpt, epochs: Annotated[int, typer.Option(help
           json_: JsonOpt = False):
     """Train SPEC (after passes) on DATA; after every epoch OUT/checkpoint.pt, weights.pt and metrics.json."""
     from archc.cli import render_train
-    from archc.train.loop import Config
-    from archc.train.run import train_spec
 
-    config = Config(epochs, batch, lr, optimizer, schedule, augment=augment, seed=seed, threads=threads)
-    c = _compile(spec, pass_, input, var, recipe)
-    parent = None
-    if from_parent is not None:  # the parent: the same spec and passes without the width pass
-        narrow = [p for p in pass_ or [] if not p.strip().startswith("width")]
-        parent = (_compile(spec, narrow, input, var, recipe), from_parent)
-    with render_train.training(epochs) as progress:
-        state = train_spec(c, data, config, out, weights, parent, gradual_groups, resume, progress)
+    request = calls.Train(source(spec, pass_, input, var, recipe), data, epochs, out, batch, lr, optimizer, schedule,
+                          augment, weights, from_parent, gradual_groups, resume, seed, threads)
+    state = calls.train(request, hooks())
     if json_:
         print(json.dumps(state))
         return
@@ -88,32 +73,9 @@ def eval_(target: Annotated[Path, typer.Argument(help="a spec, or an .onnx model
     """mIoU, per-class IoU and pixel accuracy of a trained spec or an ONNX model (in ONNX Runtime)."""
     from archc.cli import render_train
 
-    if target.suffix == ".onnx":
-        if weights or pass_ or input or var or quantize:
-            raise ArchcError(f"{target}: --weights, --pass, --input, --var and --quantize apply to a spec, "
-                             f"not an .onnx model")
-        from archc.train.evaluate import evaluate_onnx
-
-        results = {target.name: evaluate_onnx(target, data, split)}
-    elif weights is None:
-        raise ArchcError(f"{target}: a spec needs --weights CKPT (e.g. RUN/weights.pt from archc train)")
-    else:
-        results = _eval_spec(_compile(target, pass_, input, var), weights, data, split, quantize, out)
+    request = calls.Eval(target, data, weights, source(target, pass_, input, var), split, quantize, out)
+    results = calls.evaluate(request, hooks())
     if json_:
         print(json.dumps(next(iter(results.values())) if len(results) == 1 else results))
         return
     render_train.scores(results)
-
-
-def _eval_spec(compiled, weights, data, split, quantize, out) -> dict:
-    import tempfile
-
-    from archc.train import evaluate, quality
-
-    if quantize is None:
-        return {compiled.spec.name: evaluate.evaluate_checkpoint(compiled, weights, data, split)}
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        return quality.quantized_quality(compiled, weights, data, quantize, out)
-    with tempfile.TemporaryDirectory() as tmp:
-        return quality.quantized_quality(compiled, weights, data, quantize, tmp)

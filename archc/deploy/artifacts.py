@@ -40,6 +40,7 @@ class BuildOptions:
     progress: Callable | None = None  # render.progress, for long timings
     simplifier: str | None = None  # onnxsim or onnxslim (None: verify.DEFAULT_SIMPLIFIER)
     weights: dict | None = None  # a state_dict keyed by spec path (--weights, already paired); None: seeded
+    module: object = None  # or the lowered module that already holds them: exported as it is, not lowered again
     target: Target = Target()  # this machine or a device over SSH; end to end or per layer
 
     @property
@@ -92,8 +93,8 @@ def produce(compiled: Compiled, folder: Path, options: BuildOptions) -> Product:
     graph, shape = compiled.graph, compiled.graph.input_shape
     options.check(compiled)
     with _stages(options, 2) as step:
-        exported = export_onnx(graph, folder / "model.onnx", options.dynamic_batch,
-                               weights=options.weights)  # BN folded, named by spec path
+        given = {"module": options.module} if options.module is not None else {"weights": options.weights}
+        exported = export_onnx(graph, folder / "model.onnx", options.dynamic_batch, **given)  # BN folded
         step(f"exported {exported.nodes} ONNX nodes")
         checked = simplify_and_verify(exported, shape, options.simplifier)  # kept only if ORT still matches PyTorch
         save_checked(checked.model, exported.path)
@@ -184,7 +185,8 @@ def profile_target(target, compiled, runtime_: str, options) -> tuple[list, list
         return list(prof.measure(runners, options.warmup, options.runs, options.progress).values()), []
     shape = compiled.graph.input_shape
     if runtime_ == "torch":  # no export needed
-        runner = prof.torch_runner(lowered(compiled.graph, options.weights), shape, options.threads)
+        module = options.module if options.module is not None else lowered(compiled.graph, options.weights)
+        runner = prof.torch_runner(module, shape, options.threads)
         unused = [f"--pass {compiled.quantize.describe()} acts on the ONNX model; PyTorch eager runs float32"
                   ] if compiled.quantize else []
         return list(prof.measure({"torch": runner}, options.warmup, options.runs, options.progress).values()), unused
@@ -216,7 +218,8 @@ def onnx_models(target) -> list[Path]:
     target = Path(target)
     if target.is_dir():
         if not (target / "model.onnx").is_file():
-            raise ExportError(f"{target}: no model.onnx in this folder; write one with `archc build SPEC --out {target}`")
+            raise ExportError(f"{target}: no model.onnx in this folder; write one with "
+                              f"`archc build SPEC --out {target}`")
         return [target / "model.onnx", *sorted(target.glob("model.*.onnx"))]
     if not target.is_file():
         raise ExportError(f"{target}: " + ("not a regular file" if target.exists() else "no such file")

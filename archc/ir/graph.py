@@ -9,10 +9,12 @@ is compiled anew, so a Graph is a value.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from archc.errors import GraphError, Mark
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 MAX_NODES = 200_000  # the most nodes a build makes
 
@@ -65,6 +67,8 @@ class Graph:
     def g(self) -> nx.DiGraph:
         """The nodes as a networkx DiGraph (node attribute `node`, edge attribute `index`)."""
         if self._g is None:
+            import networkx as nx  # graph algorithms only: building and analysing never need it
+
             g = nx.DiGraph()
             for node in self.nodes.values():
                 g.add_node(node.name, node=node)
@@ -119,6 +123,8 @@ class Graph:
         for node in self:
             for src in node.inputs:
                 if order[src] >= order[node.name]:
+                    import networkx as nx
+
                     if not nx.is_directed_acyclic_graph(self.g):
                         raise GraphError(f"graph '{self.name}' has a cycle")
                     raise GraphError(f"node '{node.name}' runs before its input '{src}'")

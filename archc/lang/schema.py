@@ -58,7 +58,8 @@ def _schema_message(err) -> str:
         want = err.validator_value if isinstance(err.validator_value, str) else " or ".join(err.validator_value)
         return f"{where}: {val!r} is a {type(val).__name__}, expected {want}"
     if v == "enum":
-        return f"{where}: {val!r} is not one of {', '.join(map(str, err.validator_value))}{did_you_mean(val, err.validator_value)}"
+        hint = did_you_mean(val, err.validator_value)
+        return f"{where}: {val!r} is not one of {', '.join(map(str, err.validator_value))}{hint}"
     if v == "const":
         return f"{where}: must be {err.validator_value!r}, got {val!r}"
     if v == "pattern":

@@ -209,7 +209,8 @@ def dump(data) -> str:
         head = value[:-1] if value and isinstance(value[-1], dict) else value
         row = all(_scalar_like(v) and not isinstance(v, list) for v in head) and (
             head is value or _flat_dict(value[-1]))
-        return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=row or not value or all(_scalar_like(v) for v in value))
+        flow = row or not value or all(_scalar_like(v) for v in value)
+        return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=flow)
 
     def _dict(dumper, value):
         return dumper.represent_mapping("tag:yaml.org,2002:map", value.items(), flow_style=_flat_dict(value))

@@ -67,14 +67,16 @@ def check_dynamic_hw(graph: Graph) -> None:
 
 
 def export_onnx(graph: Graph, path: str | os.PathLike, dynamic_batch: bool = False, seed: int = 0,
-                weights: dict | None = None) -> Exported:
+                weights: dict | None = None, module=None) -> Exported:
     """Lower `graph` (weights drawn from `seed`, see weights.py, or `weights`: a state_dict keyed
-    by spec path) and export it to one ONNX file at `path`."""
+    by spec path) and export it to one ONNX file at `path`; a `module` already lowered from `graph`
+    (holding a paired checkpoint) is exported as it is."""
     from archc.torch.provenance import name_nodes, scoped
     from archc.torch.weights import lowered
 
     check_lowerable(graph)
-    module = lowered(graph, weights, seed=seed)  # same spec, same weights, same bytes
+    if module is None:
+        module = lowered(graph, weights, seed=seed)  # same spec, same weights, same bytes
     model = export_module(scoped(module), graph.input_shape, len(graph.outputs), dynamic_batch, graph.name)
     name_nodes(model, graph)
     save_checked(model, path)

@@ -11,7 +11,8 @@ def _bn_module(a, ins):
     return nn.BatchNorm2d(ins[0][0], eps=a["eps"], momentum=a["momentum"])
 
 
-@op("bn", params=(Param("eps", "float", 1e-5, above=0.0), Param("momentum", "float", 0.1, doc="running-statistics update")),
+@op("bn", params=(Param("eps", "float", 1e-5, above=0.0),
+                  Param("momentum", "float", 0.1, doc="running-statistics update")),
     count=lambda a, ins: 2 * ins[0][0], module=_bn_module,
     formula=lambda a, ins, out, macs: f"2·{ins[0][0]} = {macs:,}", example="{op: bn, eps: 0.001, momentum: 0.01}")
 def _bn(a, ins):

@@ -71,7 +71,8 @@ def _adaptive_module(a, ins):
 
 
 @op("adaptive_avgpool", params=(Param("size", "ints", 1, doc="output bins, or [h, w]", min=1),),
-    stride=lambda a: None, module=_adaptive_module, bins=lambda a: pair(a["size"]), size_bound="pools to windows fixed by the map size",
+    stride=lambda a: None, module=_adaptive_module, bins=lambda a: pair(a["size"]),
+    size_bound="pools to windows fixed by the map size",
     example="{op: adaptive_avgpool, size: 1}")
 def _adaptive_avgpool(a, ins):
     """Adaptive average pooling to `size` bins; lowered to a fixed AvgPool2d when the map divides.

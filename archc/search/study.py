@@ -47,7 +47,8 @@ def _optuna():
         import optuna
     except ImportError:
         raise ArchcError('archc search needs Optuna: pip install "archc[search]"') from None
-    optuna.logging.set_verbosity(optuna.logging.ERROR)  # its warnings (a grid revisited on resume) are not the user's to act on
+    # its warnings (a grid revisited on resume) are not the user's to act on
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     return optuna
 
 

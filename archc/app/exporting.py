@@ -1,0 +1,91 @@
+"""The commands that export and time: build, profile, benchmark, latency fit."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from archc.app import requests as rq
+from archc.app.common import compiled, paired
+from archc.app.values import QUIET, Hooks
+from archc.errors import ArchcError
+
+
+@dataclass(frozen=True)
+class Built:
+    summary: dict  # summary.json's content
+    report: object  # ir.analysis.Report
+    out: Path
+
+
+def build(request: rq.Build, hooks: Hooks = QUIET) -> Built:
+    """Write OUT/spec.yaml, summary.json, model.onnx (simplified, verified against PyTorch) and, with a
+    quantize pass, the quantized model; a checkpoint is paired (and carried) once, into the module exported."""
+    from archc.deploy.artifacts import BuildOptions, write_build
+    from archc.measure.profile import check_threads
+    from archc.onnx.verify import check_simplifier
+
+    t = request.timing
+    check_threads(t.threads)
+    check_simplifier(request.simplifier)
+    c = compiled(request.source, hooks)
+    pair = paired(c, request.source, request.weights, hooks)  # before anything is written
+    options = BuildOptions(request.dynamic_batch, request.dynamic_hw, request.calib, request.profile, t.threads,
+                           t.warmup, t.runs, hooks.progress, request.simplifier, target=request.device.target(),
+                           module=pair.module if pair else None)
+    note = request.note or f"written by archc.app.build({request.source.spec!r}, {list(request.source.passes)!r})"
+    return Built(write_build(c, request.out, request.force, note, options), c.report, request.out)
+
+
+@dataclass(frozen=True)
+class Profiled:
+    results: list  # one `profile --json` dict per model timed
+    warnings: list
+
+
+def profile(request: rq.Profile, hooks: Hooks = QUIET) -> Profiled:
+    """Latency of a spec (built as `build` would), an .onnx model or a build folder."""
+    from archc.app.values import Source
+    from archc.deploy.artifacts import BuildOptions, profile_target
+    from archc.lang.library import resolve_spec
+
+    target, source = Path(request.target), request.source or Source(request.target)
+    built = target.suffix == ".onnx" or target.is_dir()  # a model, or a build folder: timed as it is
+    if built and (source.passes or source.input or source.variables or request.weights.file):
+        raise ArchcError(f"{target}: --pass, --input, --var and --weights apply to a spec, not to a built model")
+    target = target if built else resolve_spec(target)
+    c = None if built else compiled(Source(target, source.passes, source.input, source.variables), hooks)
+    pair = paired(c, Source(target, source.passes, None, source.variables), request.weights, hooks) if c else None
+    t = request.timing
+    options = BuildOptions(calib=request.calib, threads=t.threads, warmup=t.warmup, runs=t.runs,
+                           progress=hooks.progress, target=request.device.target(),
+                           module=pair.module if pair else None)
+    results, warnings = profile_target(target, c, request.runtime, options)
+    return Profiled(results, warnings)
+
+
+def benchmark(request: rq.Benchmark, hooks: Hooks = QUIET) -> list:
+    """SPEC built once and timed in every installed runtime, each verified against PyTorch first."""
+    from archc.deploy.artifacts import BuildOptions
+    from archc.deploy.benchmark import benchmark as run_benchmark
+    from archc.measure.profile import check_threads
+
+    t = request.timing
+    check_threads(t.threads)
+    options = BuildOptions(threads=t.threads, warmup=t.warmup, runs=t.runs, progress=hooks.progress)
+    return run_benchmark(compiled(request.source, hooks), options)
+
+
+def latency_fit(request: rq.LatencyFit, hooks: Hooks = QUIET) -> dict:
+    """Probe configurations of a spec per layer (here or on a device), fit per-op-kind costs, write the
+    model file; returns its JSON."""
+    from archc.measure.profile import check_threads
+    from archc.sweep.latency_fit import fit_spec
+    from archc.sweep.sweep import parse_grid
+
+    t = request.timing
+    check_threads(t.threads)
+    grid = parse_grid(list(request.grid)) if request.grid else None
+    model = fit_spec(request.source.spec, grid, request.device.target(), request.out, threads=t.threads,
+                     warmup=t.warmup, runs=t.runs, variables=dict(request.source.variables), jobs=request.jobs,
+                     progress=None)
+    return model.to_json()
