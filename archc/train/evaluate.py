@@ -19,7 +19,7 @@ from archc.torch.lower import lower
 from archc.train import checkpoint
 from archc.train.datasets import Segmentation
 from archc.train.env import deterministic, out_classes
-from archc.train.infer import accepts, infer
+from archc.train.infer import accepts, infer, mode_of
 from archc.train.metrics import Confusion
 
 
@@ -112,6 +112,7 @@ def evaluate_checkpoint(compiled, weights, data_dir, split: str = "val", batch: 
         checkpoint.load_own(module, weights)
         data = Segmentation(data_dir, split, out_classes(compiled), compiled.graph.input_shape,
                             compiled.spec.normalization(), fmt=fmt, full=True)
+        mode = mode_of(compiled.graph) if mode == "auto" else mode
         return evaluate_module(module, data, batch, torch.device("cpu"), mode, flip, scales, conf)
 
 

@@ -2,8 +2,10 @@
 sliding windows of the network's input with a third of overlap (logits averaged where windows overlap)
 for one with a fixed input; optionally the flipped image and several scales averaged too.
 
-Which one a network gets (`auto`) is decided by trying it: the whole image is used when the network runs at
-that size and its output keeps the ratio to the input it has at its own input size, else sliding windows.
+Which one a compiled spec gets (`auto`, `mode_of`): sliding windows when one of its nodes is lowered for the
+build size only (an op with `size_bound` in archc/ops: resize, adaptive pooling, flatten, linear), else the
+whole image. Without a graph (a bare module) `auto` tries the network: whole when it runs at the image's
+size and keeps the output-to-input ratio it has at its own input, else sliding windows.
 
     logits = infer(module, x, window=(512, 1024), mode="auto", flip=True, scales=(0.75, 1.0, 1.25))
 """
@@ -59,6 +61,13 @@ def slide(net, x, window: tuple):
             total[..., y:y + wh, left:left + ww] += out.cpu()
             count[..., y:y + wh, left:left + ww] += 1
     return (total / count)[..., :h, :w]
+
+
+def mode_of(graph) -> str:
+    """`slide` when a node of the graph is lowered for the build size only, else `whole`."""
+    from archc.ops import OPS
+
+    return "slide" if any(OPS[n.op].size_bound for n in graph) else "whole"
 
 
 def accepts(net, window: tuple, size: tuple, channels: int, device="cpu") -> bool:

@@ -25,6 +25,7 @@ from archc.torch.lower import lower
 from archc.train import checkpoint, evaluate, losses
 from archc.train.augment import Augment
 from archc.train.env import deterministic, device, out_classes
+from archc.train.infer import mode_of
 from archc.train.datasets import Segmentation
 
 OPTIMIZERS = {"adamw": (torch.optim.AdamW, 1e-3), "sgd": (torch.optim.SGD, 0.01)}  # name -> (class, default lr)
@@ -158,7 +159,7 @@ def train(compiled, data_dir, config: Config, run=None, weights=None, resume=Fal
         board = checkpoint.board(run) if tensorboard else None
         for epoch in range(len(state["epochs"]), config.epochs):
             loss = train_epoch(module, train_set, config, epoch, opt, sched, dev, progress, hook, criterion, scaler)
-            scores = evaluate.evaluate_module(module, val_set, config.batch, dev)
+            scores = evaluate.evaluate_module(module, val_set, config.batch, dev, mode_of(compiled.graph))
             state["epochs"].append({"epoch": epoch + 1, "train_loss": round(loss, 6), "lr": sched.get_last_lr()[0],
                                     **{k: scores[k] for k in ("miou", "pixel_accuracy", "per_class_iou")}})
             checkpoint.save(run, state, module, opt, sched, board)

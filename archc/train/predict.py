@@ -39,14 +39,13 @@ def from_compiled(label: str, compiled, weights, miou=None) -> Model:
     from archc.torch.lower import lower
     from archc.train import checkpoint
     from archc.train.env import out_classes
-    from archc.train.infer import accepts
+    from archc.train.infer import mode_of
 
     module = lower(compiled.graph)
     checkpoint.load_own(module, weights)
     module.eval()
-    shape = compiled.graph.input_shape
-    mode = "whole" if accepts(module, shape[1:], tuple(2 * v for v in shape[1:]), shape[0]) else "slide"
-    return Model(label, module, shape, compiled.spec.normalization(), out_classes(compiled), mode, miou)
+    return Model(label, module, compiled.graph.input_shape, compiled.spec.normalization(), out_classes(compiled),
+                 mode_of(compiled.graph), miou)
 
 
 def from_run(run) -> Model:
@@ -118,7 +117,7 @@ def sources(items, classes: int, split: str = "val", fmt=None, limit: Optional[i
 def run_model(model: Model, image: np.ndarray) -> np.ndarray:
     """H x W class ids of one H x W x 3 uint8 image."""
     mean, std = (torch.tensor(v, dtype=torch.float32).view(-1, 1, 1) * 255 for v in model.normalize)
-    x = (torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float() - mean) / std
+    x = (torch.from_numpy(np.array(image, np.float32)).permute(2, 0, 1) - mean) / std
     with torch.inference_mode():
         logits = infer(model.net, x[None], model.shape[1:], model.mode)
     return argmax(logits.numpy())[0].astype(np.uint8)
