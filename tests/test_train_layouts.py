@@ -135,7 +135,8 @@ def test_cityscapes_train_ids_files_are_used_when_present(tmp_path):
 
 BAD = {  # case -> (break a good Cityscapes folder, the CLI args, what the one line says)
     "id outside the table": (
-        lambda r: _label(r / "gtFine/train/bochum/bochum_000002_000019_gtFine_labelIds.png", np.full((H, W), 40, np.uint8)),
+        lambda r: _label(r / "gtFine/train/bochum/bochum_000002_000019_gtFine_labelIds.png",
+                         np.full((H, W), 40, np.uint8)),
         [], "bochum_000002_000019_gtFine_labelIds.png holds id 40, which the cityscapes layout's table does not "
             "have (ids 0-33, 255)"),
     "image without mask": (

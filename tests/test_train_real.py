@@ -215,3 +215,16 @@ def test_predict_writes_masks_overlays_and_a_labelled_sheet(synth, tmp_path):
     assert (tmp_path / "q/masks/tiny/00008.png").is_file()
     bad = runner.invoke(app, ["predict", str(tmp_path / "tiny.yaml"), str(synth / "data"), "-o", str(tmp_path / "z")])
     assert bad.exit_code == 2 and "needs --weights" in bad.output and not (tmp_path / "z").exists()
+
+
+def test_sweep_predict_adds_a_sheet_across_the_trained_models(synth, tmp_path):
+    (tmp_path / "tiny.yaml").write_text(TINY.format(h=32, w=32))
+    args = ["sweep", str(tmp_path / "tiny.yaml"), "--grid", "width=1,0.5", "--train", "1", "--data",
+            str(synth / "data"), "--jobs", "1", "--out", str(tmp_path / "sw"), "--predict", "2"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "sw/predict/predictions.json").read_text())
+    assert [m["label"] for m in summary["models"]] == ["width=1", "width=0.5"] and summary["images"] == 2
+    assert all(m["miou_on"] == "val" for m in summary["models"]) and (tmp_path / "sw/predict/sheet.png").is_file()
+    alone = runner.invoke(app, args[:4] + ["--predict", "2"])
+    assert alone.exit_code == 2 and "--predict N needs --train EPOCHS" in alone.output

@@ -15,6 +15,8 @@ from archc.errors import ArchcError
 
 RunsOpt = Annotated[int, typer.Option(help="timed runs per configuration, with --profile")]
 WarmupOpt = Annotated[int, typer.Option(help="untimed runs first, with --profile")]
+PredictOpt = Annotated[Optional[int], typer.Option("--predict", help="N: with --train, a sheet of N val images "
+                                                   "across the trained models in DIR/predict/")]
 
 
 @app.command()
@@ -31,7 +33,7 @@ def sweep(spec: SpecArg,
           train: Annotated[Optional[int], typer.Option("--train", help="EPOCHS: train each valid configuration, "
                                                        "adds miou")] = None,
           data: Annotated[Optional[Path], typer.Option("--data", help="dataset for --train")] = None,
-          executor: ExecutorOpt = "local", address: AddressOpt = None,
+          predict: PredictOpt = None, executor: ExecutorOpt = "local", address: AddressOpt = None,
           better: Annotated[Optional[str], typer.Option(help="low|high,low|high: the better end of --plot's X and Y "
                                                         "(default: low for params, MACs, latency; else high)")] = None,
           json_: JsonOpt = False, latency_model: LatencyModelOpt = None,
@@ -49,7 +51,7 @@ def sweep(spec: SpecArg,
     start, settings = time.perf_counter(), _settings(runs, warmup, threads, host)
     with render.progress(len(configurations(sw.grid)) * (2 if profile else 1), "sweep") as step:
         results = sw.run(out, settings if profile else None, step)
-    _train(sw, results, train, data, out)
+    _train(sw, results, train, data, out, predict)
     seconds = time.perf_counter() - start
     if out:
         write_results(results, out)
@@ -69,8 +71,11 @@ def _settings(runs: int, warmup: int, threads: int, host: str | None) -> dict:
     return {"runs": runs, "warmup": warmup, "threads": threads, **({"host": host} if host else {})}
 
 
-def _train(sw, results, epochs, data, out) -> None:
-    """sweep --train: every valid configuration trained, its mIoU added."""
+def _train(sw, results, epochs, data, out, predict=None) -> None:
+    """sweep --train: every valid configuration trained, its mIoU added; --predict N: the sheet of N val images."""
+    if predict is not None and (epochs is None or out is None or predict < 1):
+        raise ArchcError("--predict N needs --train EPOCHS, --data DIR and --out DIR (N >= 1): it shows the trained "
+                         "models' masks")
     if epochs is None:
         return
     from archc.cli import render
@@ -78,6 +83,10 @@ def _train(sw, results, epochs, data, out) -> None:
 
     with render.progress(sum(r.status == "ok" for r in results), "train") as step:
         train_results(sw, results, epochs, data, out, progress=step)
+    if predict is not None:
+        from archc.sweep.sweep_train import predict_sheet
+
+        predict_sheet(sw, results, data, out, predict)
 
 
 def _checked_sweep(spec, grid, input, var, jobs, out, force, plot, better, train, data, latency_model, device,
