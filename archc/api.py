@@ -118,3 +118,15 @@ def specs() -> list[dict]:
         out.append({"name": name, "params": c.report.params, "macs": c.report.macs, "input": list(c.report.input),
                     "source": source(c.spec.header), "file": str(path)})
     return out
+
+
+def predict(models, images, out, split: str = "val", format: str | None = None, limit: int | None = None,
+            force: bool = False) -> dict:
+    """`archc predict --models ...`: `models` are run folders (spec.yaml + weights.pt) or .onnx files; `images`
+    are image files, image folders or dataset folders (their `split`, ground truth too). Writes OUT/sheet.png,
+    OUT/masks/, OUT/overlays/; returns each model's label and mIoU."""
+    from archc.train import predict as pr
+
+    loaded = [pr.from_onnx(m) if str(m).endswith(".onnx") else pr.from_run(m) for m in models]
+    found, names, palette = pr.sources(list(images), loaded[0].classes, split, format, limit)
+    return pr.predict(loaded, found, names, palette, out, force)
