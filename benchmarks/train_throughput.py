@@ -80,7 +80,8 @@ def measure(compiled, data_dir, plain: Plain, module, args) -> tuple:
 
     with tempfile.TemporaryDirectory() as run:
         start = time.process_time()
-        train(compiled, data_dir, Config(args.epochs, args.batch, threads=args.threads), Path(run) / "run",
+        config = Config(args.epochs, args.batch, threads=args.threads, scale=(0.5, 2.0))  # as the plain side's
+        train(compiled, data_dir, config, Path(run) / "run",
               progress=progress, hook=hook, module=module)
         return ours, time.process_time() - start
 

@@ -22,7 +22,8 @@ FlipOpt = Annotated[bool, typer.Option("--flip", help="also infer the mirrored i
 ScalesOpt = Annotated[Optional[str], typer.Option("--scales", help="multi-scale inference, e.g. 0.75,1,1.25")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="random seed (data order, crops, init)")]
 CropOpt = Annotated[Optional[str], typer.Option("--crop", help="training crop HxW (default: the spec's input)")]
-ScaleOpt = Annotated[str, typer.Option("--scale", help="random scale range LOW-HIGH of the image, or none")]
+ScaleOpt = Annotated[str, typer.Option("--scale", help="random scale range LOW-HIGH of the image (the "
+                                                        "Cityscapes recipes: 0.5-2.0), or none")]
 JitterOpt = Annotated[float, typer.Option("--jitter", help="photometric jitter (brightness, contrast, "
                                                            "saturation), e.g. 0.2")]
 LossOpt = Annotated[str, typer.Option("--loss", help="ce, or ohem (the hardest pixels)")]
@@ -71,8 +72,8 @@ def train(spec: SpecArg, data: DataOpt, epochs: Annotated[int, typer.Option(help
           lr: Annotated[Optional[float], typer.Option(help="peak learning rate (AdamW 1e-3, SGD 0.01)")] = None,
           optimizer: Annotated[str, typer.Option(help="adamw or sgd")] = "adamw",
           schedule: Annotated[str, typer.Option(help="cosine or poly, per step")] = "cosine",
-          augment: Annotated[bool, typer.Option(help="random scale, crop and flip")] = True,
-          crop: CropOpt = None, scale: ScaleOpt = "0.5-2.0", jitter: JitterOpt = 0.0, loss: LossOpt = "ce",
+          augment: Annotated[bool, typer.Option(help="random crop and flip (and --scale)")] = True,
+          crop: CropOpt = None, scale: ScaleOpt = "none", jitter: JitterOpt = 0.0, loss: LossOpt = "ce",
           class_weights: WeightsOpt = False, format: FormatOpt = None, device: DeviceOpt = "auto",
           amp: AmpOpt = True, tensorboard: BoardOpt = False,
           weights: Annotated[Optional[Path], typer.Option(help="start from this checkpoint")] = None,

@@ -47,7 +47,7 @@ class Config:
     threads: int = 1
     gradual_groups: Optional[int] = None  # set by archc.train.gradual
     crop: Optional[tuple] = None  # (H, W) of the training crops; None: the spec's input
-    scale: Optional[tuple] = (0.5, 2.0)  # random scale range of the full image; None: no scaling
+    scale: Optional[tuple] = None  # random scale range of the full image, e.g. (0.5, 2.0); None: no scaling
     jitter: float = 0.0  # photometric jitter (brightness, contrast, saturation)
     loss: str = "ce"  # ce, or ohem (the hardest pixels)
     class_weights: bool = False  # ENet's 1 / ln(1.02 + class frequency), from the train masks
