@@ -171,3 +171,18 @@ def test_a_folder_of_no_layout_says_what_was_looked_for(tmp_path):
                  "split (train/images/ + masks/)", "folders (images/ + masks/)"):
         assert name in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_a_split_too_big_to_hold_is_read_per_item_with_the_same_items(tmp_path, monkeypatch):
+    import archc.train.datasets as datasets
+
+    root = make_camvid(tmp_path / "cv")
+    held = Segmentation(root, "train", 11, (3, H, W), IMAGENET, full=True)
+    monkeypatch.setattr(datasets, "IN_MEMORY", 2 * H * W * 4)  # room for one image and a half
+    lazy = Segmentation(root, "train", 11, (3, H, W), IMAGENET, full=True)
+    assert held._held is not None and lazy._held is None and lazy.sizes == [(H, W)] * 3
+    assert all(torch_equal(held[i], lazy[i]) for i in range(3))
+
+
+def torch_equal(a, b) -> bool:
+    return all(bool((x == y).all()) for x, y in zip(a, b))

@@ -228,3 +228,26 @@ def test_sweep_predict_adds_a_sheet_across_the_trained_models(synth, tmp_path):
     assert all(m["miou_on"] == "val" for m in summary["models"]) and (tmp_path / "sw/predict/sheet.png").is_file()
     alone = runner.invoke(app, args[:4] + ["--predict", "2"])
     assert alone.exit_code == 2 and "--predict N needs --train EPOCHS" in alone.output
+
+
+@pytest.mark.slow
+def test_onnx_model_is_slid_over_larger_images_like_the_torch_model(synth, tmp_path):
+    from archc.compile import compile_spec
+    from archc.train.evaluate import evaluate_checkpoint, evaluate_onnx
+    from archc.train.quality import export_trained
+
+    (tmp_path / "tiny.yaml").write_text(TINY.format(h=32, w=32))
+    args = ["train", str(tmp_path / "tiny.yaml"), "--data", str(synth / "data"), "--epochs", "1", "--batch", "4",
+            "--out", str(tmp_path / "r")]
+    assert runner.invoke(app, args).exit_code == 0
+    synthesize(tmp_path / "big", 3, 4, (48, 80), seed=4)
+    compiled = compile_spec(tmp_path / "tiny.yaml")
+    onnx_path = export_trained(compiled, tmp_path / "r/weights.pt", tmp_path / "m.onnx")
+    torch_scores = evaluate_checkpoint(compiled, tmp_path / "r/weights.pt", tmp_path / "big")
+    ort_scores = evaluate_onnx(onnx_path, tmp_path / "big")
+    assert torch_scores["inference"] == ort_scores["inference"] == "slide"
+    assert ort_scores["pixels"] == 48 * 80 and abs(ort_scores["miou"] - torch_scores["miou"]) < 2e-3
+    result = runner.invoke(app, ["predict", "--models", str(onnx_path), "--models", str(tmp_path / "r"),
+                                 str(tmp_path / "big"), "-o", str(tmp_path / "p"), "--json"])
+    assert result.exit_code == 0, result.output
+    assert [m["label"] for m in json.loads(result.output)["models"]] == ["m.onnx", "r"]

@@ -105,10 +105,15 @@ class Segmentation:
         self.pairs = [(i, m) for i, m, _ in found]
         self.tables = [t for _, _, t in found]
         self.names, self.palette, _ = class_table(self.layout, self.tables[0], classes)
-        self._held = None
-        items = [self._load(k) for k in range(len(self.pairs))]  # every file checked before training starts
-        if sum(a.nbytes + b.nbytes for a, b in items) <= IN_MEMORY:
-            self._held = [(torch.from_numpy(a), torch.from_numpy(b)) for a, b in items]
+        self._held, self.sizes, total = [], [], 0
+        for k in range(len(self.pairs)):  # every file read and checked before training starts
+            image, mask = self._load(k)
+            self.sizes.append(tuple(image.shape[1:]))
+            total += image.nbytes + mask.nbytes
+            if self._held is not None and total <= IN_MEMORY:
+                self._held.append((torch.from_numpy(image), torch.from_numpy(mask)))
+            else:
+                self._held = None  # too big to hold: read again per item
         mean, std = normalize
         self.mean = torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1) * 255
         self.std = torch.tensor(std, dtype=torch.float32).view(-1, 1, 1) * 255

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from archc.errors import ArchcError
@@ -57,7 +58,7 @@ def _same_size_batches(data, batch: int):
     """Indices in order, cut where the image size changes (full-resolution images may differ)."""
     run, size = [], None
     for i in range(len(data)):
-        s = tuple(data.raw(i)[0].shape[-2:])
+        s = data.sizes[i]
         if run and (s != size or len(run) == batch):
             yield run
             run = []
@@ -83,7 +84,7 @@ def evaluate_onnx(model_path, data_dir, split: str = "val", normalize=None, thre
         raise ArchcError(f"{model_path}: its first output has shape {out}; a segmentation model gives NxKxHxW")
     data = Segmentation(data_dir, split, classes, shape, normalize or model_normalization(model_path, shape[0]),
                         fmt=fmt, full=True)
-    net = lambda x: torch.from_numpy(runtime.run_ort(sess, x.numpy())[0])  # noqa: E731
+    net = lambda x: torch.from_numpy(runtime.run_ort(sess, np.ascontiguousarray(x.numpy()))[0])  # noqa: E731
     fixed = all(isinstance(d, int) for d in sess.get_inputs()[0].shape[2:])
     how = ("slide" if fixed else "whole") if mode == "auto" else mode
     conf = (conf or Confusion(classes)).fit(classes)

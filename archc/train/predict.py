@@ -71,7 +71,7 @@ def from_onnx(path) -> Model:
     if len(out) != 4 or not isinstance(out[1], int):
         raise ArchcError(f"{path}: its first output has shape {out}; a segmentation model gives NxKxHxW")
     fixed = all(isinstance(d, int) for d in sess.get_inputs()[0].shape[2:])
-    net = lambda x: torch.from_numpy(runtime.run_ort(sess, x.numpy())[0])  # noqa: E731
+    net = lambda x: torch.from_numpy(runtime.run_ort(sess, np.ascontiguousarray(x.numpy()))[0])  # noqa: E731
     return Model(path.name, net, shape, model_normalization(path, shape[0]), out[1], "slide" if fixed else "whole",
                  _final_miou(path.parent))
 
