@@ -186,3 +186,18 @@ def test_a_split_too_big_to_hold_is_read_per_item_with_the_same_items(tmp_path, 
 
 def torch_equal(a, b) -> bool:
     return all(bool((x == y).all()) for x, y in zip(a, b))
+
+
+def test_voc_has_its_names_and_a_voc_style_folder_of_other_classes_reads_as_stored(tmp_path):
+    for sub in ("JPEGImages", "SegmentationClass", "ImageSets/Segmentation"):
+        (tmp_path / sub).mkdir(parents=True)
+    Image.fromarray(np.full((H, W, 3), 90, np.uint8)).save(tmp_path / "JPEGImages/2007_000032.jpg")
+    mask = np.full((H, W), 15, np.uint8)  # person
+    mask[0] = 255
+    Image.fromarray(mask).convert("P").save(tmp_path / "SegmentationClass/2007_000032.png")
+    (tmp_path / "ImageSets/Segmentation/train.txt").write_text("2007_000032\n")
+    voc = Segmentation(tmp_path, "train", 21, (3, H, W), IMAGENET, full=True)
+    assert voc.names[15] == "person" and tuple(voc.palette[15]) == (192, 128, 128)
+    assert np.array_equal(voc.raw(0)[1].numpy(), mask)
+    with pytest.raises(ArchcError, match="holds class id 15, but the model has 4 classes"):
+        Segmentation(tmp_path, "train", 4, (3, H, W), IMAGENET)

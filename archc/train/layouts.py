@@ -145,8 +145,8 @@ def _table(name: str) -> tuple:
 
 def class_table(layout: Layout, table_name, classes: int) -> tuple:
     """(names, colours, id lookup or None) for a pair's table; checks the model's class count against it."""
-    if not layout.table or table_name is None:
-        return tables.generic(classes)
+    if not layout.table or table_name is None or (layout.name == "voc" and classes != 21):
+        return tables.generic(classes)  # (a VOC-style folder of one's own classes: ids as stored, as before)
     names, colours, lut = _table(table_name)
     if classes != len(names):
         raise DataError(f"the {layout.name} layout has {len(names)} classes but the model has {classes}; "
