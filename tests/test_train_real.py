@@ -251,3 +251,37 @@ def test_onnx_model_is_slid_over_larger_images_like_the_torch_model(synth, tmp_p
                                  str(tmp_path / "big"), "-o", str(tmp_path / "p"), "--json"])
     assert result.exit_code == 0, result.output
     assert [m["label"] for m in json.loads(result.output)["models"]] == ["m.onnx", "r"]
+
+
+def test_eval_flip_scales_and_confusion_picture(synth, tmp_path):
+    from archc.compile import compile_spec
+    from archc.torch.lower import lower
+
+    (tmp_path / "tiny.yaml").write_text(TINY.format(h=32, w=32))
+    args = ["train", str(tmp_path / "tiny.yaml"), "--data", str(synth / "data"), "--epochs", "1", "--batch", "4",
+            "--out", str(tmp_path / "r")]
+    assert runner.invoke(app, args).exit_code == 0
+    result = runner.invoke(app, ["eval", str(tmp_path / "tiny.yaml"), "--weights", str(tmp_path / "r/weights.pt"),
+                                 "--data", str(synth / "data"), "--flip", "--confusion", str(tmp_path / "c.png"),
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    flipped = json.loads(result.output)
+    module = lower(compile_spec(tmp_path / "tiny.yaml").graph)
+    module.load_state_dict(torch.load(tmp_path / "r/weights.pt", weights_only=True))
+    module.eval()
+    data = Segmentation(synth / "data", "val", 3, (3, 32, 32), IMAGENET, full=True)
+    hits = total = 0
+    with torch.inference_mode():
+        for i in range(len(data)):
+            x, m = data[i]
+            logits = (module(x[None]) + module(x[None].flip(-1)).flip(-1)) / 2  # the mirrored image, mirrored back
+            hits, total = hits + int((logits.argmax(1)[0] == m).sum()), total + m.numel()
+    assert flipped["pixel_accuracy"] == round(hits / total, 6)
+    picture = Image.open(tmp_path / "c.png")
+    assert picture.mode == "RGB" and picture.width >= 3 * 8 and picture.height >= 3 * 8
+    multi = runner.invoke(app, ["eval", str(tmp_path / "tiny.yaml"), "--weights", str(tmp_path / "r/weights.pt"),
+                                "--data", str(synth / "data"), "--scales", "0.5,1", "--json"])
+    assert multi.exit_code == 0 and json.loads(multi.output)["pixels"] == flipped["pixels"]
+    bad = runner.invoke(app, ["eval", str(tmp_path / "tiny.yaml"), "--weights", str(tmp_path / "r/weights.pt"),
+                              "--data", str(synth / "data"), "--inference", "tiles"])
+    assert bad.exit_code == 2 and "--inference tiles: choose one of auto, whole, slide" in bad.output
