@@ -22,20 +22,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from archc.app import (QUIET, Benchmark, Build, Device, Diff, Eval, Explain, Graph, Hooks,  # noqa: F401
-                       LatencyFit, Ops, Pareto, Profile, Search, Source, Summary, Sweep, Synth, Timing, Train,
+                       LatencyFit, Ops, Pareto, Predict, Profile, Search, Source, Summary, Sweep, Synth, Timing, Train,
                        Validate, Weights)
 from archc.app.exporting import benchmark, build, latency_fit, profile  # noqa: F401
 from archc.app.reading import diff, explain, graph, ops, passes, spec_reference, specs, summary, validate  # noqa: F401
 from archc.app.searching import search  # noqa: F401
 from archc.app.sweeping import pareto, sweep  # noqa: F401
-from archc.app.training import evaluate, synth, train  # noqa: F401
+from archc.app.training import evaluate, predict_masks, synth, train  # noqa: F401
 
 # every CLI command -> its call here (tests/test_app_surface.py checks that none is missing)
 COMMANDS = {
     "validate": validate, "summary": summary, "ops": ops, "graph": graph, "explain": explain, "passes": passes,
     "diff": diff, "build": build, "profile": profile, "sweep": sweep, "pareto": pareto, "data synth": synth,
     "train": train, "eval": evaluate, "benchmark": benchmark, "latency fit": latency_fit, "search": search,
-    "specs": specs, "spec-reference": spec_reference,
+    "specs": specs, "spec-reference": spec_reference, "predict": predict_masks,
 }
 
 
@@ -130,4 +130,3 @@ def compile(spec, passes=(), input: str | None = None, variables: dict | None = 
     pipeline = (load_recipe(recipe) if recipe is not None else []) + list(passes)
     path = resolve_spec(spec)
     return Model(compile_spec(path, pipeline, input, dict(variables or {})), str(path), tuple(map(str, pipeline)))
-

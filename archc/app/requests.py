@@ -109,6 +109,7 @@ class Sweep:
     address: str | None = None  # a running Ray cluster
     plot: str | None = None  # X,Y: also OUT/pareto.png and .svg
     better: str | None = None  # low|high,low|high for plot's axes
+    predict: int | None = None  # with train: OUT/predict/sheet.png of N val images across the trained models
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,15 @@ class Train:
     resume: bool = False
     seed: int = 0
     threads: int = 1
+    crop: str | None = None  # HxW training crop (default: the spec's input)
+    scale: str | None = None  # LOW-HIGH random scale, or none
+    jitter: float = 0.0  # photometric jitter
+    loss: str = "ce"  # ce or ohem
+    class_weights: bool = False
+    format: str | None = None  # the dataset layout (default: detected)
+    device: str = "auto"
+    amp: bool = True
+    tensorboard: bool = False
 
 
 @dataclass(frozen=True)
@@ -159,6 +169,24 @@ class Eval:
     split: str = "val"
     quantize: str | None = None  # int8, fp16 or dynamic: also score the quantized model
     out: Path | None = None  # keep the quantized models here
+    format: str | None = None  # the dataset layout (default: detected)
+    inference: str = "auto"  # auto, whole or slide
+    flip: bool = False
+    scales: str | None = None  # multi-scale inference, e.g. 0.75,1,1.25
+    confusion: Path | None = None  # write the confusion matrix as a PNG
+
+
+@dataclass(frozen=True)
+class Predict:
+    models: tuple  # run folders (spec.yaml + weights.pt) or .onnx files; or empty with `source` + `weights`
+    images: tuple  # image files, image folders or dataset folders
+    out: Path
+    source: Source | None = None  # a spec (with passes, input, variables) scored with `weights`
+    weights: Path | None = None
+    split: str = "val"
+    limit: int | None = None  # at most N images per folder
+    format: str | None = None
+    force: bool = False
 
 
 @dataclass(frozen=True)

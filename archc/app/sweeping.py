@@ -28,6 +28,9 @@ def sweep(request: rq.Sweep, hooks: Hooks = QUIET) -> Swept:
     from archc.sweep.sweep import configurations, write_results
 
     engine, r = _checked(request), request
+    if r.predict is not None and (r.train is None or r.out is None or r.predict < 1):
+        raise ArchcError("--predict N needs --train EPOCHS, --data DIR and --out DIR (N >= 1): it shows the trained "
+                         "models' masks")
     start, settings = time.perf_counter(), _settings(r)
     with hooks.progress(len(configurations(engine.grid)) * (2 if r.profile else 1), "sweep") as step:
         results = engine.run(r.out, settings if r.profile else None, step)
@@ -36,6 +39,10 @@ def sweep(request: rq.Sweep, hooks: Hooks = QUIET) -> Swept:
 
         with hooks.progress(sum(x.status == "ok" for x in results), "train") as step:
             train_results(engine, results, r.train, r.data, r.out, progress=step)
+        if r.predict is not None:
+            from archc.sweep.sweep_train import predict_sheet
+
+            predict_sheet(engine, results, r.data, r.out, r.predict)
     seconds, plotted = time.perf_counter() - start, None
     if r.out:
         write_results(results, r.out)

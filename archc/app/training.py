@@ -25,7 +25,9 @@ def train(request: rq.Train, hooks: Hooks = QUIET) -> dict:
 
     r = request
     config = Config(r.epochs, r.batch, r.lr, r.optimizer, r.schedule, augment=r.augment, seed=r.seed,
-                    threads=r.threads)
+                    threads=r.threads, crop=size(r.crop, "--crop") if r.crop else None,
+                    scale=_floats(r.scale, "--scale", "-"), jitter=r.jitter, loss=r.loss,
+                    class_weights=r.class_weights, format=r.format, device=r.device, amp=r.amp)
     c = compiled(r.source, hooks)
     parent = None
     if r.from_parent is not None:  # the parent: the same spec and passes without the width pass
@@ -33,35 +35,90 @@ def train(request: rq.Train, hooks: Hooks = QUIET) -> dict:
         s = r.source
         parent = (compiled(Source(s.spec, narrow, s.input, s.variables, s.recipe), hooks), r.from_parent)
     with hooks.training(r.epochs) as progress:
-        return train_spec(c, r.data, config, r.out, r.weights, parent, r.gradual_groups, r.resume, progress)
+        return train_spec(c, r.data, config, r.out, r.weights, parent, r.gradual_groups, r.resume, progress,
+                          tensorboard=r.tensorboard)
 
 
 def evaluate(request: rq.Eval, hooks: Hooks = QUIET) -> dict:
     """{model name: mIoU, per-class IoU, pixel accuracy} of a trained spec (and with `quantize`, of its
     quantized export) or of an ONNX model (in ONNX Runtime)."""
-    target, source = Path(request.target), request.source or Source(request.target)
+    from archc.train.metrics import Confusion
+
+    target, source, r = Path(request.target), request.source or Source(request.target), request
+    how = dict(mode=r.inference, fmt=r.format, flip=r.flip, scales=_floats(r.scales, "--scales") or (1.0,))
+    conf = Confusion(0) if r.confusion else None
     if target.suffix == ".onnx":
         if request.weights or source.passes or source.input or source.variables or request.quantize:
             raise ArchcError(f"{target}: --weights, --pass, --input, --var and --quantize apply to a spec, "
                              f"not an .onnx model")
         from archc.train.evaluate import evaluate_onnx
 
-        return {target.name: evaluate_onnx(target, request.data, request.split)}
-    if request.weights is None:
+        results = {target.name: evaluate_onnx(target, request.data, request.split, conf=conf, **how)}
+    elif request.weights is None:
         raise ArchcError(f"{target}: a spec needs --weights CKPT (e.g. RUN/weights.pt from archc train)")
-    c = compiled(Source(target, source.passes, source.input, source.variables), hooks)
-    return _eval_spec(c, request)
+    else:
+        c = compiled(Source(target, source.passes, source.input, source.variables), hooks)
+        results = _eval_spec(c, request, how, conf)
+    if r.confusion:
+        from archc.train.pictures import confusion_png
+
+        confusion_png(conf, next(iter(results.values()))["classes"], r.confusion)
+    return results
 
 
-def _eval_spec(c, request: rq.Eval) -> dict:
+def _floats(text: str | None, option: str, sep: str = ",") -> tuple | None:
+    if text is None or text.lower() == "none":
+        return None
+    try:
+        return tuple(float(v) for v in text.split(sep))
+    except ValueError:
+        raise ArchcError(f"{option} {text}: expected numbers separated by '{sep}'") from None
+
+
+def _eval_spec(c, request: rq.Eval, how: dict, conf) -> dict:
     import tempfile
 
     from archc.train import evaluate, quality
 
     if request.quantize is None:
-        return {c.spec.name: evaluate.evaluate_checkpoint(c, request.weights, request.data, request.split)}
+        return {c.spec.name: evaluate.evaluate_checkpoint(c, request.weights, request.data, request.split,
+                                                          conf=conf, **how)}
     if request.out is not None:
         request.out.mkdir(parents=True, exist_ok=True)
         return quality.quantized_quality(c, request.weights, request.data, request.quantize, request.out)
     with tempfile.TemporaryDirectory() as tmp:
         return quality.quantized_quality(c, request.weights, request.data, request.quantize, tmp)
+
+
+def predict_masks(request: rq.Predict, hooks: Hooks = QUIET) -> dict:
+    """Colour masks, overlays and a labelled contact sheet (image | ground truth | each model's prediction)
+    in OUT; returns each model's label and mIoU (where the images have ground truth)."""
+    from archc.train import predict as pr
+
+    r = request
+    if r.models:
+        loaded = [pr.from_onnx(m) if Path(m).suffix == ".onnx" else pr.from_run(m) for m in r.models]
+    elif r.source is None:
+        raise ArchcError("give a model (SPEC or MODEL.onnx) and at least one image or folder, or --models")
+    else:
+        loaded = [_predict_model(r, hooks)]
+    if len({m.classes for m in loaded}) > 1:
+        raise ArchcError(f"--models: the models have {sorted({m.classes for m in loaded})} classes; compare "
+                         f"models of one dataset")
+    found, names, palette = pr.sources(list(r.images), loaded[0].classes, r.split, r.format, r.limit)
+    return pr.predict(loaded, found, names, palette, r.out, r.force)
+
+
+def _predict_model(r: rq.Predict, hooks: Hooks):
+    from archc.train import predict as pr
+
+    target, s = Path(r.source.spec), r.source
+    if target.suffix == ".onnx":
+        if r.weights or s.passes or s.input or s.variables:
+            raise ArchcError(f"{target}: --weights, --pass, --input and --var apply to a spec, not an .onnx model")
+        return pr.from_onnx(target)
+    if r.weights is None:
+        raise ArchcError(f"{target}: a spec needs --weights CKPT (e.g. RUN/weights.pt from archc train)")
+    c = compiled(s, hooks)
+    label = " ".join([c.spec.name, *s.passes])
+    return pr.from_compiled(label, c, r.weights, pr._final_miou(Path(r.weights).parent))

@@ -39,12 +39,18 @@ def epochs(state: dict) -> None:
 
 
 def scores(results: dict) -> None:
-    """{name: scores} side by side: mIoU, pixel accuracy, per-class IoU."""
-    table = Table("model", "mIoU", "pixel acc", "per-class IoU", "images")
+    """{name: scores} side by side: mIoU, pixel accuracy, inference; then the IoU of each class by name."""
+    table = Table("model", "mIoU", "pixel acc", "images", "inference")
     for name, s in results.items():
-        per = " ".join(_pct(v) for v in s["per_class_iou"])
-        table.add_row(name, _pct(s["miou"]), _pct(s["pixel_accuracy"]), per, str(s["images"]))
+        table.add_row(name, _pct(s["miou"]), _pct(s["pixel_accuracy"]), str(s["images"]), s.get("inference", ""))
     Console().print(table)
+    per = Table("class", *results, title="IoU per class")
+    first = next(iter(results.values()))
+    names = first.get("classes") or [f"class {k}" for k in range(len(first["per_class_iou"]))]
+    names = names[-len(first["per_class_iou"]):]  # one class: the object only
+    for k, name in enumerate(names):
+        per.add_row(f"{k} {name}", *(_pct(s["per_class_iou"][k]) for s in results.values()))
+    Console().print(per)
 
 
 def synth(counts: dict, out) -> None:

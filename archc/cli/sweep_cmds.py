@@ -14,6 +14,8 @@ from archc.cli.executor_opts import AddressOpt, ExecutorOpt
 
 RunsOpt = Annotated[int, typer.Option(help="timed runs per configuration, with --profile")]
 WarmupOpt = Annotated[int, typer.Option(help="untimed runs first, with --profile")]
+PredictOpt = Annotated[Optional[int], typer.Option("--predict", help="N: with --train, a sheet of N val images "
+                                                   "across the trained models in DIR/predict/")]
 
 
 @app.command()
@@ -32,7 +34,7 @@ def sweep(spec: SpecArg,
           train: Annotated[Optional[int], typer.Option("--train", help="EPOCHS: train each valid configuration, "
                                                        "adds miou")] = None,
           data: Annotated[Optional[Path], typer.Option("--data", help="dataset for --train")] = None,
-          executor: ExecutorOpt = "local", address: AddressOpt = None,
+          predict: PredictOpt = None, executor: ExecutorOpt = "local", address: AddressOpt = None,
           better: Annotated[Optional[str], typer.Option(help="low|high,low|high: the better end of --plot's X and Y "
                                                         "(default: low for params, MACs, latency; else high)")] = None,
           json_: JsonOpt = False, latency_model: LatencyModelOpt = None,
@@ -44,7 +46,7 @@ def sweep(spec: SpecArg,
 
     request = calls.Sweep(source(spec, None, input, var), tuple(grid), out, jobs, force, profile,
                           calls.Timing(threads, runs, warmup), device(host, identity, ssh_config, remote_python),
-                          latency_model, train, data, executor, address, plot, better)
+                          latency_model, train, data, executor, address, plot, better, predict)
     swept = calls.sweep(request, hooks())
     if swept.plotted is not None:
         _plotted(swept.plotted)

@@ -85,3 +85,17 @@ def _store(cache: Path | None, key: str, scores: dict) -> None:
     cache.mkdir(parents=True, exist_ok=True)
     with atomic_file(cache / f"{key}.json") as tmp:
         tmp.write_text(json.dumps(scores))
+
+
+def predict_sheet(sw, results: list, data, out, images: int) -> dict:
+    """sweep --predict N: the first N val images of `data` through every trained configuration, side by side,
+    in OUT/predict/ (sheet.png, masks/, overlays/), each labelled with its passes and val mIoU."""
+    from archc.compile import compile_spec
+    from archc.train import predict as pr
+
+    trained = [r for r in results if r.status == "ok" and r.run]
+    models = [pr.from_compiled(r.config or "as written", compile_spec(sw.spec, sweep_mod._pipeline(r.knobs, sw.input),
+                                                                      None, sw.variables),
+                               Path(out) / "train_runs" / r.run / "weights.pt", r.miou) for r in trained]
+    found, names, palette = pr.sources([data], models[0].classes, "val", None, images)
+    return pr.predict(models, found, names, palette, Path(out) / "predict")

@@ -1,6 +1,7 @@
 """A training run's folder: RUN/checkpoint.pt (model, optimiser, schedule, epochs so far), RUN/weights.pt
-(the model's state_dict, keyed by spec path, as `build --out` writes it) and RUN/metrics.json, each replaced
-atomically after every epoch, so a run killed at any moment resumes from its last finished epoch.
+(the model's state_dict, keyed by spec path, as `build --out` writes it), RUN/metrics.json and metrics.csv,
+each replaced atomically after every epoch, so a run killed at any moment resumes from its last finished
+epoch; RUN/spec.yaml (the transformed spec, written once) makes the folder a model `archc predict` reads.
 
     archc train SPEC --data D --epochs 5 --out run            # interrupted in epoch 3 ...
     archc train SPEC --data D --epochs 5 --out run --resume   # ... goes on from epoch 3
@@ -18,7 +19,7 @@ from archc.errors import ArchcError
 from archc.fs import atomic_file
 from archc.lang.emit import emit
 
-CHECKPOINT, WEIGHTS, METRICS = "checkpoint.pt", "weights.pt", "metrics.json"
+CHECKPOINT, WEIGHTS, METRICS, CSV, SPEC = "checkpoint.pt", "weights.pt", "metrics.json", "metrics.csv", "spec.yaml"
 
 
 def fingerprint(compiled) -> str:
@@ -41,6 +42,8 @@ def start(run, compiled, config, module, opt, sched, resume: bool) -> dict:
             raise ArchcError(f"--out {run}: holds a training run already; pass --resume to continue it "
                              f"or choose another --out")
         run.mkdir(parents=True, exist_ok=True)
+        with atomic_file(run / SPEC) as tmp:  # the run names its model: `archc predict --models RUN`
+            tmp.write_text(emit(compiled.spec))
         return state
     saved = _load(run / CHECKPOINT)
     for key in ("model", "config"):
@@ -69,9 +72,10 @@ def _load(path: Path) -> dict:
         raise ArchcError(f"--resume: cannot read {path}: {str(exc).splitlines()[0]}") from None
 
 
-def save(run, state: dict, module, opt, sched) -> None:
-    """Replace the run's three files, each atomically; the checkpoint first (a resume starts from it), metrics.json
-    last (once it shows an epoch, everything of that epoch is on disk)."""
+def save(run, state: dict, module, opt, sched, board=None) -> None:
+    """Replace the run's files, each atomically; the checkpoint first (a resume starts from it), metrics.csv
+    (one row per epoch) and metrics.json last (once it shows an epoch, everything of that epoch is on disk);
+    `board`: a TensorBoard writer that gets the last epoch's scalars."""
     if run is None:
         return
     run = Path(run)
@@ -81,8 +85,43 @@ def save(run, state: dict, module, opt, sched) -> None:
                     "state": state}, tmp)
     with atomic_file(run / WEIGHTS) as tmp:
         torch.save(weights, tmp)
+    with atomic_file(run / CSV) as tmp:
+        tmp.write_text(metrics_csv(state))
     with atomic_file(run / METRICS) as tmp:
         tmp.write_text(json.dumps(metrics(state), indent=1) + "\n")
+    if board is not None:
+        last = state["epochs"][-1]
+        for key in ("train_loss", "lr", "miou", "pixel_accuracy"):
+            if last[key] is not None:
+                board.add_scalar(key, last[key], last["epoch"])
+        board.flush()
+
+
+def metrics_csv(state: dict) -> str:
+    """One row per epoch: epoch, train_loss, lr, miou, pixel_accuracy, then the IoU of each class by name."""
+    import csv
+    import io
+
+    names = state.get("classes") or [f"class {k}" for k in range(len(state["epochs"][0]["per_class_iou"]))]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["epoch", "train_loss", "lr", "miou", "pixel_accuracy", *(f"iou {n}" for n in names)])
+    for e in state["epochs"]:
+        writer.writerow([e["epoch"], e["train_loss"], e["lr"], e["miou"], e["pixel_accuracy"],
+                         *("" if v is None else v for v in e["per_class_iou"])])
+    return out.getvalue()
+
+
+def board(run, check_only: bool = False):
+    """A TensorBoard writer into RUN/tensorboard/, or a one-line refusal when the package is missing."""
+    if run is None:
+        raise ArchcError("--tensorboard needs --out RUN (the event files go to RUN/tensorboard/)")
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        raise ArchcError("--tensorboard needs the tensorboard package; install it: "
+                         "pip install 'archc[tensorboard]' (or pip install tensorboard)") from None
+    return None if check_only else SummaryWriter(str(Path(run) / "tensorboard"))
 
 
 def metrics(state: dict) -> dict:

@@ -1,15 +1,16 @@
-"""Segmentation datasets in the layouts users have, checked before training starts.
+"""Segmentation datasets read as downloaded (archc.train.layouts), checked before training starts.
 
-Layouts (found by what DIR holds, in this order):
-  voc       DIR/JPEGImages/*.jpg, DIR/SegmentationClass/*.png (palette), DIR/ImageSets/Segmentation/{split}.txt
-  split     DIR/{train,val}/images/*  +  DIR/{train,val}/masks/*  (what `archc data synth` writes)
-  folders   DIR/images/*  +  DIR/masks/*  (one folder pair, used for every split)
-A mask has the image's name (any image suffix) and size and holds class ids (mode L, or P: a palette PNG's
-indices); 255 = ignore. For a one-class model masks are binary: 0 = background, anything else = the object
-(0/255 or 0/1 PNGs, the IoT thesis's case).
+A mask has its image's size and holds label ids (mode L, or P: a palette PNG's indices); a layout with a
+published table (Cityscapes, ADE20K, CamVid, VOC) maps them to train ids and refuses an id outside the
+table; folder layouts take the ids as stored. 255 = ignore. For a one-class model masks are binary: 0 =
+background, anything else = the object (0/255 or 0/1 PNGs, the IoT thesis's case).
 
-    data = Segmentation("data/synth", "train", classes=4, size=(128, 128))
+    data = Segmentation("data/synth", "train", classes=4, shape=(3, 128, 128), normalize=IMAGENET)
     image, mask = data[0]   # float32 3x128x128 normalized, int64 128x128
+
+`full=True` keeps every image at its own size (evaluation at full resolution); otherwise images are resized
+to `shape` (bilinear; masks nearest). With `augment` (an archc.train.augment.Augment) a training item is a
+random scale of the full image, cropped to `shape` with ignore padding, flipped, optionally colour-jittered.
 """
 from __future__ import annotations
 
@@ -17,58 +18,18 @@ from pathlib import Path
 
 import numpy as np
 
-from archc.errors import ArchcError
+from archc.train.classes import IGNORE
+from archc.train.layouts import DataError, class_table, find
 
-IMAGES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".tif", ".tiff", ".webp")
-MASKS = (".png", ".bmp", ".tif", ".tiff", ".gif")
-IGNORE = 255
 MASK_MODES = ("L", "P", "1", "I", "I;16")
+IN_MEMORY = 1 << 30  # bytes of uint8 pixels held in memory; a larger split is read from disk per item
+
+__all__ = ["DataError", "IGNORE", "Segmentation", "find_pairs", "read_image", "read_mask"]
 
 
-class DataError(ArchcError):
-    """The dataset is missing, malformed or does not fit the model."""
-
-
-def _voc(root: Path, split: str) -> list:
-    listing = root / "ImageSets" / "Segmentation" / f"{split}.txt"
-    if not listing.is_file():
-        raise DataError(f"{root}: a VOC layout needs {listing} (one image name per line)")
-    names = [line.strip() for line in listing.read_text().splitlines() if line.strip()]
-    return [(root / "JPEGImages" / f"{n}.jpg", root / "SegmentationClass" / f"{n}.png") for n in names]
-
-
-def _pairs(images: Path, masks: Path) -> list:
-    if not masks.is_dir():
-        raise DataError(f"{images} has no sibling masks folder {masks}; put each image's mask there")
-    out = []
-    for image in sorted(p for p in images.iterdir() if p.suffix.lower() in IMAGES):
-        found = [masks / (image.stem + s) for s in MASKS if (masks / (image.stem + s)).is_file()]
-        if not found:
-            raise DataError(f"{image}: no mask (looked for {masks / image.stem}.png); add it or remove the image")
-        out.append((image, found[0]))
-    return out
-
-
-LAYOUTS = {  # name -> (is this the layout?, the (image, mask) pairs of a split)
-    "voc": (lambda r, s: (r / "JPEGImages").is_dir(), _voc),
-    "split": (lambda r, s: (r / s / "images").is_dir(), lambda r, s: _pairs(r / s / "images", r / s / "masks")),
-    "folders": (lambda r, s: (r / "images").is_dir(), lambda r, s: _pairs(r / "images", r / "masks")),
-}
-
-
-def find_pairs(root, split: str) -> list:
+def find_pairs(root, split: str, fmt=None) -> list:
     """The (image, mask) paths of `split` in whichever layout `root` has."""
-    root = Path(root)
-    if not root.is_dir():
-        raise DataError(f"--data {root}: not a directory; give a dataset folder (e.g. from `archc data synth`)")
-    for name, (match, pairs) in LAYOUTS.items():
-        if match(root, split):
-            found = pairs(root, split)
-            if not found:
-                raise DataError(f"--data {root}: the {split} split is empty ({name} layout); add images to it")
-            return found
-    raise DataError(f"--data {root}: no {split} split found; expected {root}/{split}/images + masks, "
-                    f"{root}/images + masks, or a VOC folder (JPEGImages, SegmentationClass, ImageSets)")
+    return [(i, m) for i, m, _ in find(root, split, fmt)[1]]
 
 
 def read_image(path: Path, channels: int):
@@ -81,8 +42,9 @@ def read_image(path: Path, channels: int):
         raise DataError(f"cannot read image {path}: {str(exc).splitlines()[0]}; replace or remove it") from None
 
 
-def read_mask(path: Path, classes: int, image_size: tuple) -> np.ndarray:
-    """The mask's class ids (uint8, H x W of the image), checked against the model's classes."""
+def read_mask(path: Path, classes: int, image_size: tuple, lut=None, layout: str = "") -> np.ndarray:
+    """The mask's train ids (uint8, H x W of the image): mapped through the layout's table `lut` (raw id ->
+    train id, -1 = not in the table), or checked against the model's classes."""
     from PIL import Image
 
     try:
@@ -95,6 +57,8 @@ def read_mask(path: Path, classes: int, image_size: tuple) -> np.ndarray:
     if arr.shape != image_size:
         raise DataError(f"mask {path} is {arr.shape[1]}x{arr.shape[0]} (WxH) but its image is "
                         f"{image_size[1]}x{image_size[0]}; a mask must have its image's size")
+    if lut is not None:
+        return _mapped(path, arr, lut, layout)
     if classes == 1:
         return (arr != 0).astype(np.uint8)  # binary masks: 0/255 or 0/1
     ids = arr[arr != IGNORE]
@@ -105,52 +69,86 @@ def read_mask(path: Path, classes: int, image_size: tuple) -> np.ndarray:
     return arr.astype(np.uint8)
 
 
-class Segmentation:
-    """A split resized to the model's input (images bilinear, masks nearest) and held in memory as uint8;
-    items are normalized float32 images and int64 masks. `augment`: a random horizontal flip and a random
-    crop of 60-100% of the side, drawn from (seed, epoch, index) so a resumed run sees the same batches."""
+def _mapped(path: Path, arr: np.ndarray, lut: np.ndarray, layout: str) -> np.ndarray:
+    safe = np.minimum(arr, 255)
+    bad = (arr > 255) | (lut[safe] < 0)
+    if bad.any():
+        known = ", ".join(_ranges(np.flatnonzero(lut >= 0)))
+        raise DataError(f"mask {path} holds id {int(arr[bad].flat[0])}, which the {layout} layout's table does "
+                        f"not have (ids {known}); is this the right --format, or a damaged mask?")
+    return lut[safe].astype(np.uint8)
 
-    def __init__(self, root, split: str, classes: int, shape: tuple, normalize: tuple, augment: bool = False,
-                 seed: int = 0):
+
+def _ranges(ids) -> list:
+    out, start = [], None
+    for k, v in enumerate(ids):
+        start = v if start is None else start
+        if k + 1 == len(ids) or ids[k + 1] != v + 1:
+            out.append(f"{start}" if start == v else f"{start}-{v}")
+            start = None
+    return out
+
+
+class Segmentation:
+    """A split checked whole at construction (every image read, every mask mapped), held in memory as uint8
+    when it fits IN_MEMORY, else read again per item. Items: normalized float32 images, int64 masks."""
+
+    def __init__(self, root, split: str, classes: int, shape: tuple, normalize: tuple, augment=None,
+                 seed: int = 0, fmt=None, full: bool = False):
         import torch
 
-        self.classes, self.shape, self.augment, self.seed, self.epoch = classes, tuple(shape), augment, seed, 0
-        self.pairs = find_pairs(root, split)
-        images, masks = zip(*(self._load(i, m) for i, m in self.pairs))
-        self.images, self.masks = torch.from_numpy(np.stack(images)), torch.from_numpy(np.stack(masks))
+        from archc.train.augment import Augment
+
+        self.classes, self.shape, self.seed, self.epoch, self.full = classes, tuple(shape), seed, 0, full
+        self.augment = Augment() if augment is True else (augment or None)
+        self.layout, found = find(root, split, fmt)
+        self.pairs = [(i, m) for i, m, _ in found]
+        self.tables = [t for _, _, t in found]
+        self.names, self.palette, _ = class_table(self.layout, self.tables[0], classes)
+        self._held, self.sizes, total = [], [], 0
+        for k in range(len(self.pairs)):  # every file read and checked before training starts
+            image, mask = self._load(k)
+            self.sizes.append(tuple(image.shape[1:]))
+            total += image.nbytes + mask.nbytes
+            if self._held is not None and total <= IN_MEMORY:
+                self._held.append((torch.from_numpy(image), torch.from_numpy(mask)))
+            else:
+                self._held = None  # too big to hold: read again per item
         mean, std = normalize
         self.mean = torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1) * 255
         self.std = torch.tensor(std, dtype=torch.float32).view(-1, 1, 1) * 255
 
-    def _load(self, image_path: Path, mask_path: Path):
+    def _load(self, k: int):
+        """Image k as C x H x W uint8 and its train-id mask, at full size, or resized to the model's input
+        unless `full` or augmentation (which starts from the full image) is asked for."""
         from PIL import Image
 
+        image_path, mask_path = self.pairs[k]
         c, h, w = self.shape
         image = read_image(image_path, c)
-        mask = read_mask(mask_path, self.classes, (image.height, image.width))
-        image = np.asarray(image.resize((w, h), Image.BILINEAR), np.uint8).reshape(h, w, c).transpose(2, 0, 1)
-        return np.ascontiguousarray(image), np.asarray(Image.fromarray(mask).resize((w, h), Image.NEAREST))
+        _, _, lut = class_table(self.layout, self.tables[k], self.classes)
+        mask = read_mask(mask_path, self.classes, (image.height, image.width), lut, self.layout.name)
+        if not (self.full or self.augment):
+            image, mask = image.resize((w, h), Image.BILINEAR), np.asarray(Image.fromarray(mask).resize((w, h),
+                                                                                                    Image.NEAREST))
+        arr = np.asarray(image, np.uint8).reshape(image.height, image.width, c).transpose(2, 0, 1)
+        return np.array(arr, order="C"), np.array(mask, order="C")
+
+    def raw(self, i: int):
+        """Image i as C x H x W uint8 and its mask as H x W uint8 (torch tensors), before augmentation."""
+        import torch
+
+        if self._held is not None:
+            return self._held[i]
+        a, b = self._load(i)
+        return torch.from_numpy(a), torch.from_numpy(b)
 
     def __len__(self) -> int:
         return len(self.pairs)
 
     def __getitem__(self, i: int):
-        image, mask = self.images[i], self.masks[i]
+        image, mask = self.raw(i)
         if self.augment:
-            image, mask = self._augment(i, image, mask)
+            rng = np.random.default_rng([self.seed, self.epoch, i])
+            image, mask = self.augment(rng, image, mask, self.shape[1:], self.mean)
         return (image.float() - self.mean) / self.std, mask.long()
-
-    def _augment(self, i: int, image, mask):
-        import torch.nn.functional as F
-
-        rng = np.random.default_rng([self.seed, self.epoch, i])
-        _, h, w = image.shape
-        scale = rng.uniform(0.6, 1.0)
-        ch, cw = max(1, round(h * scale)), max(1, round(w * scale))
-        y, x = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
-        image, mask = image[:, y:y + ch, x:x + cw], mask[y:y + ch, x:x + cw]
-        image = F.interpolate(image[None].float(), (h, w), mode="bilinear", align_corners=False)[0]
-        mask = F.interpolate(mask[None, None].float(), (h, w), mode="nearest")[0, 0]
-        if rng.random() < 0.5:
-            image, mask = image.flip(-1), mask.flip(-1)
-        return image, mask

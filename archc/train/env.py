@@ -31,9 +31,14 @@ def _cuda_devices() -> list:
     return list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
 
 
-def device() -> torch.device:
-    """CUDA when torch sees a GPU, else the CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+def device(name: str = "auto") -> torch.device:
+    """`auto`: CUDA when torch sees a GPU, else the CPU; `cuda` refused when torch sees none."""
+    if name == "cuda" and not torch.cuda.is_available():
+        from archc.errors import ArchcError
+
+        raise ArchcError("--device cuda: torch sees no CUDA GPU (torch.cuda.is_available() is False); "
+                         "use --device cpu, or a CUDA build of torch on a machine with a GPU")
+    return torch.device("cuda" if name != "cpu" and torch.cuda.is_available() else "cpu")
 
 
 def out_classes(compiled) -> int:

@@ -1,5 +1,7 @@
-"""mIoU, per-class IoU and pixel accuracy of a model on a split: a torch module, or an ONNX model run by
-ONNX Runtime, so float32, int8 and fp16 exports are scored on the same images with the same code.
+"""mIoU, per-class IoU and pixel accuracy of a model on a split at full resolution: a torch module, or an
+ONNX model run by ONNX Runtime, so float32, int8 and fp16 exports are scored on the same images with the
+same code. Each image is inferred whole or in sliding windows (archc.train.infer), optionally flipped and
+at several scales.
 
     archc eval specs/fastscnn.yaml --weights run/weights.pt --data data/synth --json
     archc eval out/model.int8.onnx --data data/synth
@@ -8,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
-import torch.nn.functional as F
 
 from archc.errors import ArchcError
 from archc.lang.normalize import default_normalization
@@ -18,35 +20,57 @@ from archc.torch.lower import lower
 from archc.train import checkpoint
 from archc.train.datasets import Segmentation
 from archc.train.env import deterministic, out_classes
+from archc.train.infer import accepts, infer, mode_of
 from archc.train.metrics import Confusion
 
 
-def _sized(logits, size):
-    if tuple(logits.shape[-2:]) == tuple(size):
-        return logits
-    return F.interpolate(torch.as_tensor(logits), tuple(size), mode="bilinear", align_corners=False)
-
-
-def evaluate_module(module, data: Segmentation, batch: int = 8, device=None) -> dict:
-    """Scores of a torch module (eval mode, batch norm's running statistics) on `data`."""
+def evaluate_module(module, data: Segmentation, batch: int = 8, device=None, mode: str = "auto",
+                    flip: bool = False, scales=(1.0,), conf=None) -> dict:
+    """Scores of a torch module (eval mode, batch norm's running statistics) on `data`; `conf`: a Confusion
+    to count into (for the confusion-matrix picture)."""
     device = device or next(module.parameters()).device
     was_training = module.training
     module.eval()
-    conf = Confusion(data.classes)
+    conf = (conf or Confusion(data.classes)).fit(data.classes)
+    used = set()
     with torch.inference_mode():
-        for start in range(0, len(data), batch):
-            items = [data[i] for i in range(start, min(start + batch, len(data)))]
+        for idx in _same_size_batches(data, batch):
+            items = [data[i] for i in idx]
             x, m = torch.stack([a for a, _ in items]).to(device), torch.stack([b for _, b in items])
-            out = module(x)
-            out = out[0] if isinstance(out, (tuple, list)) else out
-            conf.add(_sized(out, m.shape[-2:]).float().cpu().numpy(), m.numpy())
+            how = _mode(module, data, tuple(x.shape[-2:]), mode, device)
+            used.add(how)
+            conf.add(infer(module, x, data.shape[1:], how, flip, scales).numpy(), m.numpy())
     module.train(was_training)
-    return {**conf.scores(), "images": len(data)}
+    return _scores(conf, data, used)
 
 
-def evaluate_onnx(model_path, data_dir, split: str = "val", normalize=None, threads: int = 1) -> dict:
-    """Scores of an ONNX model in ONNX Runtime, one image at a time (exports have a batch of 1);
-    `normalize` (mean, std) defaults to the spec.yaml beside the model, else ImageNet's."""
+def _scores(conf, data, used) -> dict:
+    return {**conf.scores(), "images": len(data), "inference": "+".join(sorted(used)), "classes": data.names}
+
+
+def _mode(net, data, size, mode, device="cpu") -> str:
+    if mode != "auto":
+        return mode
+    return "whole" if accepts(net, data.shape[1:], size, data.shape[0], device) else "slide"
+
+
+def _same_size_batches(data, batch: int):
+    """Indices in order, cut where the image size changes (full-resolution images may differ)."""
+    run, size = [], None
+    for i in range(len(data)):
+        s = data.sizes[i]
+        if run and (s != size or len(run) == batch):
+            yield run
+            run = []
+        run, size = run + [i], s
+    if run:
+        yield run
+
+
+def evaluate_onnx(model_path, data_dir, split: str = "val", normalize=None, threads: int = 1, mode: str = "auto",
+                  fmt=None, flip: bool = False, scales=(1.0,), conf=None) -> dict:
+    """Scores of an ONNX model in ONNX Runtime, one image at a time; a fixed input size means sliding windows
+    (`auto`); `normalize` (mean, std) defaults to the spec.yaml beside the model, else ImageNet's."""
     from archc.onnx import runtime
 
     model_path = Path(model_path)
@@ -58,13 +82,16 @@ def evaluate_onnx(model_path, data_dir, split: str = "val", normalize=None, thre
     classes = out[1] if len(out) == 4 and isinstance(out[1], int) else None
     if classes is None:
         raise ArchcError(f"{model_path}: its first output has shape {out}; a segmentation model gives NxKxHxW")
-    data = Segmentation(data_dir, split, classes, shape, normalize or model_normalization(model_path, shape[0]))
-    conf = Confusion(classes)
+    data = Segmentation(data_dir, split, classes, shape, normalize or model_normalization(model_path, shape[0]),
+                        fmt=fmt, full=True)
+    net = lambda x: torch.from_numpy(runtime.run_ort(sess, np.ascontiguousarray(x.numpy()))[0])  # noqa: E731
+    fixed = all(isinstance(d, int) for d in sess.get_inputs()[0].shape[2:])
+    how = ("slide" if fixed else "whole") if mode == "auto" else mode
+    conf = (conf or Confusion(classes)).fit(classes)
     for i in range(len(data)):
         x, m = data[i]
-        logits = runtime.run_ort(sess, x[None].numpy())[0]
-        conf.add(_sized(torch.from_numpy(logits), m.shape).numpy(), m[None].numpy())
-    return {**conf.scores(), "images": len(data), "model": str(model_path)}
+        conf.add(infer(net, x[None], shape[1:], how, flip, scales).numpy(), m[None].numpy())
+    return {**_scores(conf, data, {how}), "model": str(model_path)}
 
 
 def model_normalization(model_path: Path, channels: int) -> tuple:
@@ -78,14 +105,16 @@ def model_normalization(model_path: Path, channels: int) -> tuple:
     return default_normalization(channels)
 
 
-def evaluate_checkpoint(compiled, weights, data_dir, split: str = "val", batch: int = 8, threads: int = 1) -> dict:
-    """Scores of `compiled` with the weights of an archc checkpoint."""
+def evaluate_checkpoint(compiled, weights, data_dir, split: str = "val", batch: int = 8, threads: int = 1,
+                        mode: str = "auto", fmt=None, flip: bool = False, scales=(1.0,), conf=None) -> dict:
+    """Scores of `compiled` with the weights of an archc checkpoint, at full resolution."""
     with deterministic(threads):
         module = lower(compiled.graph)
         checkpoint.load_own(module, weights)
         data = Segmentation(data_dir, split, out_classes(compiled), compiled.graph.input_shape,
-                            compiled.spec.normalization())
-        return evaluate_module(module, data, batch, torch.device("cpu"))
+                            compiled.spec.normalization(), fmt=fmt, full=True)
+        mode = mode_of(compiled.graph) if mode == "auto" else mode
+        return evaluate_module(module, data, batch, torch.device("cpu"), mode, flip, scales, conf)
 
 
 def side_by_side(scores: dict) -> dict:

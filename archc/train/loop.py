@@ -6,6 +6,9 @@ dropout drawn from (seed, epoch), so a run resumed from its last epoch's checkpo
 uninterrupted run would have seen and ends with the same metrics.json.
 
     archc train specs/fastscnn.yaml --pass width=0.25 --input 3x128x128 --data data/synth --epochs 2 --out run
+
+At real sizes (archc.train.augment): each image at a random scale, cropped to --crop (default the spec's
+input), flipped; val scored at full resolution (archc.train.evaluate). On CUDA with mixed precision.
 """
 from __future__ import annotations
 
@@ -19,9 +22,11 @@ import torch.nn.functional as F
 
 from archc.errors import ArchcError
 from archc.torch.lower import lower
-from archc.train import checkpoint, evaluate
+from archc.train import checkpoint, evaluate, losses
+from archc.train.augment import Augment
 from archc.train.env import deterministic, device, out_classes
-from archc.train.datasets import IGNORE, Segmentation
+from archc.train.infer import mode_of
+from archc.train.datasets import Segmentation
 
 OPTIMIZERS = {"adamw": (torch.optim.AdamW, 1e-3), "sgd": (torch.optim.SGD, 0.01)}  # name -> (class, default lr)
 SCHEDULES = {"poly": lambda t: (1 - t) ** 0.9, "cosine": lambda t: 0.5 * (1 + math.cos(math.pi * t))}
@@ -41,23 +46,39 @@ class Config:
     seed: int = 0
     threads: int = 1
     gradual_groups: Optional[int] = None  # set by archc.train.gradual
+    crop: Optional[tuple] = None  # (H, W) of the training crops; None: the spec's input
+    scale: Optional[tuple] = None  # random scale range of the full image, e.g. (0.5, 2.0); None: no scaling
+    jitter: float = 0.0  # photometric jitter (brightness, contrast, saturation)
+    loss: str = "ce"  # ce, or ohem (the hardest pixels)
+    class_weights: bool = False  # ENet's 1 / ln(1.02 + class frequency), from the train masks
+    format: Optional[str] = None  # the dataset layout (archc.train.layouts); None: detected
+    device: str = "auto"  # auto (CUDA when torch sees a GPU), cuda or cpu
+    amp: bool = True  # mixed precision (float16 autocast, loss scaling) on CUDA; ignored on the CPU
 
     def __post_init__(self):
         for name, value, choices in (("--optimizer", self.optimizer, OPTIMIZERS),
-                                     ("--schedule", self.schedule, SCHEDULES)):
+                                     ("--schedule", self.schedule, SCHEDULES), ("--loss", self.loss, losses.LOSSES),
+                                     ("--device", self.device, ("auto", "cuda", "cpu"))):
             if value not in choices:
                 raise ArchcError(f"{name} {value}: choose one of {', '.join(choices)}")
         if self.epochs < 1 or self.batch < 1 or self.threads < 1:
             raise ArchcError("--epochs, --batch and --threads must be >= 1")
         if self.lr is not None and not self.lr > 0:
             raise ArchcError(f"--lr {self.lr}: give a positive learning rate, e.g. 1e-3")
+        if self.scale is not None and (len(self.scale) != 2 or not 0 < self.scale[0] <= self.scale[1]):
+            raise ArchcError(f"--scale {self.scale}: give LOW-HIGH with 0 < LOW <= HIGH, e.g. 0.5-2.0, or none")
+        if self.crop is not None and (len(self.crop) != 2 or min(self.crop) < 1):
+            raise ArchcError(f"--crop {self.crop}: give HxW, e.g. 512x1024")
 
 
 def datasets(compiled, data_dir, config: Config) -> tuple:
+    """The train split (augmented crops of config.crop, else the spec's input) and the val split at full size."""
     shape, classes = compiled.graph.input_shape, out_classes(compiled)
+    crop = (shape[0], *config.crop) if config.crop else shape
     norm = compiled.spec.normalization()
-    return (Segmentation(data_dir, "train", classes, shape, norm, config.augment, config.seed),
-            Segmentation(data_dir, "val", classes, shape, norm))
+    aug = Augment(config.scale, True, config.jitter) if config.augment else None
+    return (Segmentation(data_dir, "train", classes, crop, norm, aug, config.seed, config.format),
+            Segmentation(data_dir, "val", classes, shape, norm, fmt=config.format, full=True))
 
 
 def make_optimizer(module, config: Config, steps: int):
@@ -66,18 +87,6 @@ def make_optimizer(module, config: Config, steps: int):
     opt = cls(module.parameters(), lr=config.lr or default_lr, weight_decay=config.weight_decay, **kwargs)
     rule = SCHEDULES[config.schedule]
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda step: rule(min(step / max(steps, 1), 1.0)))
-
-
-def loss_fn(logits, masks):
-    """Cross-entropy over classes, or BCE for one class; 255 = ignore in both."""
-    if logits.shape[-2:] != masks.shape[-2:]:  # heads that stop short of the input size
-        logits = F.interpolate(logits, masks.shape[-2:], mode="bilinear", align_corners=False)
-    if logits.shape[1] > 1:
-        return F.cross_entropy(logits, masks, ignore_index=IGNORE)
-    keep = (masks != IGNORE).float()
-    target = (masks == 1).float()
-    per_pixel = F.binary_cross_entropy_with_logits(logits[:, 0], target, reduction="none")
-    return (per_pixel * keep).sum() / keep.sum().clamp(min=1)
 
 
 def batches(data: Segmentation, batch: int, seed: int, epoch: int):
@@ -93,20 +102,29 @@ def batches(data: Segmentation, batch: int, seed: int, epoch: int):
         yield torch.stack([x for x, _ in items]), torch.stack([m for _, m in items])
 
 
-def train_epoch(module, data, config, epoch, opt, sched, dev, progress=None, hook=None) -> float:
+def train_epoch(module, data, config, epoch, opt, sched, dev, progress=None, hook=None, criterion=None,
+                scaler=None) -> float:
     """One epoch; returns the mean training loss."""
     module.train()
+    criterion = criterion or losses.criterion(config)
     torch.manual_seed(config.seed * 100_003 + epoch)  # dropout's draws depend on the epoch only
     total, count, steps = 0.0, 0, math.ceil(len(data) / config.batch)
+    amp = scaler is not None and scaler.is_enabled()
     start = time.perf_counter()
     for step, (x, m) in enumerate(batches(data, config.batch, config.seed, epoch)):
         if hook is not None:
             hook(epoch, step, steps)
-        x, m = x.to(dev), m.to(dev)
-        loss = loss_fn(_first(module(x)), m)
+        x, m = x.to(dev, non_blocking=True), m.to(dev, non_blocking=True)
+        with torch.autocast(dev.type, torch.float16, enabled=amp):
+            loss = criterion(_first(module(x)), m)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        if amp:
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+        else:
+            loss.backward()
+            opt.step()
         sched.step()
         total, count = total + loss.item() * len(x), count + len(x)
         if progress is not None:
@@ -119,25 +137,30 @@ def _first(out):
 
 
 def train(compiled, data_dir, config: Config, run=None, weights=None, resume=False, progress=None,
-          hook=None, module=None) -> dict:
+          hook=None, module=None, tensorboard: bool = False) -> dict:
     """Train `compiled` (or `module`, its lowered model) and return metrics.json's content.
-    `run`: a folder for checkpoint.pt, weights.pt and metrics.json after every epoch; `hook(epoch, step,
-    steps)` is called before each step (gradual grouping sets alpha through it)."""
+    `run`: a folder for checkpoint.pt, weights.pt, metrics.json and metrics.csv after every epoch; `hook(epoch,
+    step, steps)` is called before each step (gradual grouping sets alpha through it)."""
+    if tensorboard:
+        checkpoint.board(run, check_only=True)  # refused before anything is read or written
     with deterministic(config.threads):
         train_set, val_set = datasets(compiled, data_dir, config)
         module = module if module is not None else lower(compiled.graph, config.seed)
         if weights is not None:
             checkpoint.load_own(module, weights)
-        dev = device()
+        dev = device(config.device)
         module.to(dev)
         steps = config.epochs * math.ceil(len(train_set) / config.batch)
         opt, sched = make_optimizer(module, config, steps)
+        scaler = torch.amp.GradScaler(dev.type, enabled=config.amp and dev.type == "cuda")
+        criterion = losses.criterion(config, train_set, dev)
         state = checkpoint.start(run, compiled, config, module, opt, sched, resume)
+        state["classes"] = train_set.names
+        board = checkpoint.board(run) if tensorboard else None
         for epoch in range(len(state["epochs"]), config.epochs):
-            loss = train_epoch(module, train_set, config, epoch, opt, sched, dev, progress, hook)
-            scores = evaluate.evaluate_module(module, val_set, config.batch, dev)
+            loss = train_epoch(module, train_set, config, epoch, opt, sched, dev, progress, hook, criterion, scaler)
+            scores = evaluate.evaluate_module(module, val_set, config.batch, dev, mode_of(compiled.graph))
             state["epochs"].append({"epoch": epoch + 1, "train_loss": round(loss, 6), "lr": sched.get_last_lr()[0],
                                     **{k: scores[k] for k in ("miou", "pixel_accuracy", "per_class_iou")}})
-            checkpoint.save(run, state, module, opt, sched)
+            checkpoint.save(run, state, module, opt, sched, board)
         return state
-

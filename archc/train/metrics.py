@@ -27,6 +27,12 @@ class Confusion:
         self.n = max(classes, 2)  # one class: background and object
         self.matrix = np.zeros((self.n, self.n), np.int64)
 
+    def fit(self, classes: int) -> "Confusion":
+        """This matrix, emptied and resized if it was made for another class count (a placeholder)."""
+        if classes != self.classes:
+            self.__init__(classes)
+        return self
+
     def add(self, logits, masks) -> None:
         """Count one batch; logits and masks as numpy arrays or CPU tensors."""
         pred, target = predict(np.asarray(logits)).ravel(), np.asarray(masks).ravel()

@@ -16,7 +16,7 @@ from archc.train.loop import Config, train
 
 
 def train_spec(compiled, data, config: Config, out=None, weights=None, parent=None, gradual_groups=None,
-               resume=False, progress=None, hook=None) -> dict:
+               resume=False, progress=None, hook=None, tensorboard: bool = False) -> dict:
     """`parent`: (the parent's Compiled, its checkpoint) for --from-parent."""
     if weights is not None and parent is not None:
         raise ArchcError("--weights and --from-parent both give the starting weights; give one")
@@ -26,7 +26,7 @@ def train_spec(compiled, data, config: Config, out=None, weights=None, parent=No
     if gradual_groups is not None:
         return gradual.train_grouped(compiled, module, data, config, gradual_groups, out, weights, resume,
                                      progress, hook)
-    return train(compiled, data, config, out, weights, resume, progress, hook, module)
+    return train(compiled, data, config, out, weights, resume, progress, hook, module, tensorboard)
 
 
 def carried(compiled, parent, parent_ckpt) -> dict:
