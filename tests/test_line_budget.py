@@ -36,12 +36,15 @@ PARAMETERS_OVER = {
     ("sweep/sweep.py", "_pool_map"): 7,
     ("sweep/sweep_train.py", "train_results"): 7,
     ("train/checkpoint.py", "start"): 7,  # training's own options (data branch owns train/)
-    ("train/datasets.py", "__init__"): 7,
+    ("train/datasets.py", "__init__"): 9,  # layouts and augmentation settings (issue 26): to become a value
     ("train/gradual.py", "train_grouped"): 10,
-    ("train/loop.py", "train_epoch"): 9,
-    ("train/loop.py", "train"): 9,
+    ("train/loop.py", "train_epoch"): 11,
+    ("train/loop.py", "train"): 10,
     ("train/proxy.py", "train_and_eval"): 8,
-    ("train/run.py", "train_spec"): 10,
+    ("train/run.py", "train_spec"): 11,
+    ("train/evaluate.py", "evaluate_module"): 8,  # full-resolution inference settings (issue 26): to become a value
+    ("train/evaluate.py", "evaluate_onnx"): 10,
+    ("train/evaluate.py", "evaluate_checkpoint"): 11,
 }
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from line_count import per_package  # noqa: E402

@@ -58,9 +58,9 @@ def _original(source: Source):
     return compile_spec(resolve_spec(source.spec), (), None, dict(source.variables)) if reshaping else None
 
 
-def size(text: str) -> tuple:
+def size(text: str, option: str = "--size") -> tuple:
     """'128x96' -> (128, 96)."""
     h, sep, w = text.lower().partition("x")
     if not sep or not h.strip().isdigit() or not w.strip().isdigit():
-        raise ArchcError(f"--size {text}: expected HxW, e.g. 128x128")
+        raise ArchcError(f"{option} {text}: expected HxW, e.g. 128x128")
     return int(h), int(w)
