@@ -118,3 +118,6 @@ def specs() -> list[dict]:
         out.append({"name": name, "params": c.report.params, "macs": c.report.macs, "input": list(c.report.input),
                     "source": source(c.spec.header), "file": str(path)})
     return out
+
+
+from archc.app.report import ReportRequest, ReportResult, report  # noqa: E402,F401  (`archc report`)
