@@ -54,7 +54,7 @@ def sweep(spec: SpecArg,
     if out:
         write_results(results, out)
         if plot:
-            _pareto(out / "results.csv", plot, None, out / "pareto", better, flag="--plot")
+            _pareto(out / "results.csv", plot, None, out / "pareto", better, flag="--plot", epochs=train)
     if json_:
         print(json.dumps([r.row() for r in results]))
     else:
@@ -112,7 +112,7 @@ def _axes(axes: str, flag: str) -> tuple:
 
 
 def _pareto(results: Path, axes: str, quality, output: Path | None, better: str | None = None,
-            flag: str = "--axes"):
+            flag: str = "--axes", epochs: int | None = None):
     from contextlib import ExitStack
 
     from archc.sweep import pareto
@@ -127,7 +127,7 @@ def _pareto(results: Path, axes: str, quality, output: Path | None, better: str 
     targets = plot_targets(output, results)
     with ExitStack() as stack:  # every file or none
         tmps = [(stack.enter_context(atomic_file(path)), fmt) for path, fmt in targets]
-        front = pareto.plot(rows, x, y, tmps, x_low=low[0], y_low=low[1])
+        front = pareto.plot(rows, x, y, tmps, x_low=low[0], y_low=low[1], epochs=epochs)
     render.message(f"wrote {' and '.join(str(p) for p, _ in targets)}: {len(front)} configurations on the frontier")
 
 
