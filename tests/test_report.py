@@ -127,3 +127,79 @@ def _not_blank(png: bytes) -> None:
     lo, hi = img.getextrema()
     assert img.size[0] >= 1000 and hi - lo > 100
     assert sum(1 for n in img.resize((64, 64)).histogram() if n) > 20  # text and shapes, not one flat colour
+
+
+def test_latency_from_a_model_file(tmp_path):
+    """--latency-model: every layer's predicted ms; rows, stages and each configuration add up to the model's
+    prediction (less its per-run offset, which belongs to no layer)."""
+    from archc.measure.latency_model import LatencyModel
+
+    cost = {"layers": 0.01, "macs": 0.02, "bytes": 0.003}
+    model = LatencyModel({k: cost for k in ("conv_kxk", "conv_1x1", "conv_depthwise", "bn", "act", "resize")},
+                         scale=0.9, offset=0.25, meta={"device": "a test CPU", "threads": 1}, fixed_scale=0.5)
+    model.save(tmp_path / "m.json")
+    data = report(ReportRequest("fastscnn", tmp_path / "f.html", grid=("width=1,0.5",),
+                                latency_model=tmp_path / "m.json")).data
+    predicted = model.predict(compile_spec(bundled()["fastscnn"]).graph)
+    assert data["latency"]["predicted_ms"] == pytest.approx(predicted, abs=1e-3)
+    assert sum(r["ms"] for r in data["rows"]) + 0.25 == pytest.approx(predicted, abs=1e-3)
+    half = data["grid"]["configs"][1]
+    assert half["ms"] == pytest.approx(sum(s[3] for s in half["stages"].values()) + 0.25, abs=1e-3)
+    assert half["ms"] < data["grid"]["configs"][0]["ms"]
+
+
+def test_profile_and_model_are_one_or_the_other(tmp_path):
+    r = runner.invoke(app, ["report", "fastscnn", "-o", str(tmp_path / "f.html"), "--profile",
+                            "--latency-model", "m.json"])
+    assert r.exit_code == 2 and "not both" in r.stderr
+
+
+TINY = """name: tiny
+input: [3, 32, 32]
+vars:
+  classes: 3
+stages:
+  - id: body
+    columns: [op, c, s]
+    rows:
+      - [conv_bn_act, 8, 2]
+      - [dsconv, 16, 2]
+      - {op: conv, c: $classes, k: 1, bias: true, width: fixed}
+      - {op: resize, scale: 4, align_corners: false}
+"""
+
+
+def test_miou_and_mask_pictures(browser, tmp_path):
+    """--weights with --data: the page shows the mIoU `archc eval` prints, in percent; --masks shows pictures."""
+    from archc.train.synth import synthesize
+
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    synthesize(tmp_path / "data", 3, 12, (32, 32), seed=1)
+    trained = runner.invoke(app, ["train", str(tmp_path / "tiny.yaml"), "--data", str(tmp_path / "data"), "--epochs",
+                                  "1", "--batch", "4", "--out", str(tmp_path / "run")])
+    assert trained.exit_code == 0, trained.output
+    scored = runner.invoke(app, ["eval", str(tmp_path / "tiny.yaml"), "--weights", str(tmp_path / "run/weights.pt"),
+                                 "--data", str(tmp_path / "data"), "--json"])
+    miou = json.loads(scored.stdout)["miou"]
+    out = tmp_path / "t.html"
+    r = runner.invoke(app, ["report", str(tmp_path / "tiny.yaml"), "-o", str(out), "--weights",
+                            str(tmp_path / "run/weights.pt"), "--data", str(tmp_path / "data"),
+                            "--masks", str(tmp_path / "data/val/masks")])
+    assert r.exit_code == 0, r.output
+    page = browser.new_page()
+    page.goto(out.as_uri())
+    assert page.inner_text("#miou") == f"{100 * miou:.1f} % mIoU"
+    assert page.locator("#quality-body img").count() == min(8, len(list((tmp_path / "data/val/masks").iterdir())))
+    page.close()
+
+
+@pytest.mark.slow
+def test_profiled_latency_per_layer(tmp_path):
+    """--profile: the model is built and timed here per layer (ONNX Runtime's profiler), each row gets its ms."""
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    data = report(ReportRequest(str(tmp_path / "tiny.yaml"), tmp_path / "t.html", grid=("width=1,0.5",),
+                                profile=True)).data
+    assert data["latency"]["source"] == "profile" and data["latency"]["median_ms"] > 0
+    convs = [r for r in data["rows"] if r["op"] in ("conv_bn_act", "dsconv")]
+    assert all(r["ms"] > 0 for r in convs)
+    assert sum(r["ms"] for r in data["rows"]) == pytest.approx(data["totals"]["ms"], abs=1e-3)

@@ -129,7 +129,7 @@ def gather(request: ReportRequest) -> dict:
     path = resolve_spec(request.spec)
     compiled = compile_spec(path, request.passes, None, dict(request.variables))
     ms, about, model = _latency(compiled, request)
-    data = {"format": "archc-report/1", "archc": VERSION, **network(compiled, str(request.spec), request.passes),
+    data = {"format": "archc-report/1", "archc": VERSION, **network(compiled, str(request.spec), request.passes, ms),
             "latency": about}
     grid = grid_of(request.grid, compiled.spec)
     with temp_dir("archc-report") as tmp:
