@@ -169,6 +169,7 @@ stages:
 """
 
 
+@pytest.mark.slow
 def test_miou_and_mask_pictures(browser, tmp_path):
     """--weights with --data: the page shows the mIoU `archc eval` prints, in percent; --masks shows pictures."""
     from archc.train.synth import synthesize

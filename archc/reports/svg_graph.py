@@ -10,7 +10,7 @@ from archc.ir.graph import Graph
 from archc.reports.draw import instance
 
 W, H = 156, 50  # a node
-GX, GY = 26, 30  # gaps between nodes: room for an edge's shape label
+GX, GY = 66, 30  # gaps between nodes: room for an edge's shape label
 PAD, HEAD = 12, 22  # a cluster's padding and its title's height
 MAX_RANKS = 9  # ranks per column before a stage wraps
 MAX_WIDTH = 1500  # clusters wrap into another band past this
@@ -85,23 +85,29 @@ def _shape(s) -> str:
 
 
 def _edge(a: dict, b: dict, shape) -> str:
+    """Down a column: straight, the shape beside it; to a column on the right: from side to side, the
+    shape where it leaves; anything else: a curve from bottom to top."""
     sx, sy, tx, ty = a["x"] + W / 2, a["y"] + H, b["x"] + W / 2, b["y"]
-    if ty > sy and abs(sx - tx) < 1:  # straight down, the label beside it
-        path, lx, ly = f"M{sx:.0f},{sy:.0f}V{ty:.0f}", sx + 5, (sy + ty) / 2 + 4
+    if ty > sy and abs(sx - tx) < 1:
+        path, label = f"M{sx:.0f},{sy:.0f}V{ty:.0f}", f'x="{sx + 5:.0f}" y="{(sy + ty) / 2 + 4:.0f}"'
+    elif b["x"] >= a["x"] + W:
+        sx, sy, tx, ty = a["x"] + W, a["y"] + H / 2, b["x"], b["y"] + H / 2
+        bend = max(GX / 2, (tx - sx) / 3)
+        path = f"M{sx:.0f},{sy:.0f}C{sx + bend:.0f},{sy:.0f} {tx - bend:.0f},{ty:.0f} {tx:.0f},{ty:.0f}"
+        label = f'x="{sx + 3:.0f}" y="{sy - 4:.0f}"'
     else:
         bend = max(GY, abs(ty - sy) / 2)
         path = f"M{sx:.0f},{sy:.0f}C{sx:.0f},{sy + bend:.0f} {tx:.0f},{ty - bend:.0f} {tx:.0f},{ty:.0f}"
-        lx, ly = (sx + tx) / 2 + 5, (sy + ty) / 2
-    return (f'<path class="edge" d="{path}" marker-end="url(#arrow)"/>'
-            f'<text class="eshape" x="{lx:.0f}" y="{ly:.0f}">{_shape(shape)}</text>')
+        label = f'x="{(sx + tx) / 2 + 5:.0f}" y="{(sy + ty) / 2:.0f}"'
+    return f'<path class="edge" d="{path}" marker-end="url(#arrow)"/><text class="eshape" {label}>{_shape(shape)}</text>'
 
 
 def _node(uid: str, n: dict) -> str:
-    title = "input" if not n["stage"] else uid
+    title = uid if n["stage"] else "input"
     return (f'<g class="node" data-row="{escape(n["row"])}" tabindex="0"><title>{escape(uid)}: {escape(n["block"])}'
             f' -&gt; {_shape(n["out"])}</title><rect x="{n["x"]:.0f}" y="{n["y"]:.0f}" width="{W}" height="{H}" rx="6"/>'
             f'<text x="{n["x"] + 8:.0f}" y="{n["y"] + 16:.0f}" class="nid">{escape(title)}</text>'
-            f'<text x="{n["x"] + 8:.0f}" y="{n["y"] + 31:.0f}">{escape(n["block"])}</text>'
+            f'<text x="{n["x"] + 8:.0f}" y="{n["y"] + 31:.0f}">{escape(n["block"] if n["stage"] else "")}</text>'
             f'<text x="{n["x"] + 8:.0f}" y="{n["y"] + 44:.0f}" class="nshape">{_shape(n["out"])}</text></g>')
 
 

@@ -38,7 +38,7 @@ window.archcKnobs = function (D, U) {
     var box = document.getElementById("chosen");
     box.innerHTML = "";
     costs.forEach(function (k) {
-      var v = c[k.key], b = base[k.key], ratio = (v && b) ? "\u00d7" + (v / b).toFixed(3) + " of the first" : "";
+      var v = c[k.key], b = base[k.key], ratio = (v && b) ? "\u00d7" + (v / b).toFixed(3) + " of the first configuration" : "";
       box.appendChild(U.el("div", {"class": "card"}, [U.el("b", {id: "chosen-" + k.key.replace("_", "-"), text: k.fmt(v)}),
         U.el("span", {text: k.head}), U.el("div", {"class": "delta", text: ratio})]));
     });
