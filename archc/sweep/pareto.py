@@ -116,10 +116,11 @@ def context(rows: list[dict], x: str, y: str, epochs=None) -> str:
     parts = []
     if {x, y} & set(TIMED):
         d = _device(rows)
-        where = d.get("host") or d.get("cpu") or "this machine"
+        where = d.get("host") or d.get("cpu")
         ort = f" {d['onnxruntime']}" if d.get("onnxruntime") else ""
         threads = f", {d['threads']} thread{'s' if d['threads'] != 1 else ''}" if d.get("threads") else ""
-        parts.append(f"timed on {where} with ONNX Runtime{ort}{threads}")
+        parts.append(f"timed on {where} with ONNX Runtime{ort}{threads}" if where else
+                     "timed with ONNX Runtime (the results do not record the device)")
     if "predicted_ms" in (x, y):
         parts.append("latency predicted by a fitted latency model")
     if {x, y} & {"miou", "iou"}:
@@ -143,10 +144,10 @@ def plot(rows: list[dict], x: str, y: str, outs: list[tuple], title: str = "", x
     plt.rcParams["svg.fonttype"] = "none"  # labels stay text in SVGs: searchable, and smaller files
     fig, ax = plt.subplots(figsize=(10, 6.5), dpi=120)
     fx, fy = AXES.get(x, (x, 1.0))[1], AXES.get(y, (y, 1.0))[1]
-    _points(ax, pts, front, fx, fy)
     for values, scale in (([p[0] for p in pts], ax.set_xscale), ([p[1] for p in pts], ax.set_yscale)):
         if min(values) > 0 and max(values) / min(values) > 10:  # spans an order of magnitude: log
             scale("log")
+    _points(ax, pts, front, fx, fy)
     ax.set_xlabel(axis_label(x, x_low), fontsize=11)
     ax.set_ylabel(axis_label(y, y_low), fontsize=11)
     head = title or (f"{AXES.get(y, (y,))[0].split(' (')[0]} vs {AXES.get(x, (x,))[0].split(' (')[0]}: "
@@ -163,18 +164,40 @@ def plot(rows: list[dict], x: str, y: str, outs: list[tuple], title: str = "", x
 
 
 def _points(ax, pts, front, fx: float, fy: float) -> None:
-    """All configurations in grey, the frontier in red; frontier labels large on a white ground,
-    dominated ones small (only when there are few enough to read)."""
+    """All configurations in grey, the frontier in red; frontier labels first, on a white ground, then
+    dominated ones, small, wherever a label still fits without covering another."""
     ax.scatter([p[0] * fx for p in pts], [p[1] * fy for p in pts], s=16, c="#a0a0a0", label="configurations")
+    ax.plot([p[0] * fx for p in front], [p[1] * fy for p in front], "-o", c="#d62728", ms=6, lw=1.5,
+            label="Pareto frontier")
+    ax.set_xlim(ax.get_xlim())  # fixed now, so that label positions in pixels stay true
+    ax.set_ylim(ax.get_ylim())
+    placed: list = []
     on_front = {id(p[2]) for p in front}
+    for px, py, row in front:
+        _place(ax, placed, (px * fx, py * fy), label(row), 8.5, "black", force=True)
     if len(pts) <= DOMINATED_LABELS:
         for px, py, row in pts:
             if id(row) not in on_front:
-                ax.annotate(label(row), (px * fx, py * fy), textcoords="offset points", xytext=(4, 2), fontsize=6.5,
-                            c="#707070")
-    ax.plot([p[0] * fx for p in front], [p[1] * fy for p in front], "-o", c="#d62728", ms=6, lw=1.5,
-            label="Pareto frontier")
-    for i, (px, py, row) in enumerate(front):  # alternate sides so that neighbours' labels do not overlap
-        ax.annotate(label(row), (px * fx, py * fy), textcoords="offset points", xytext=(7, -11) if i % 2 else (-7, 6),
-                    ha="left" if i % 2 else "right", fontsize=8.5,
-                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
+                _place(ax, placed, (px * fx, py * fy), label(row), 6.5, "#707070")
+
+
+OFFSETS = ((7, 4, "left"), (7, -12, "left"), (-7, 4, "right"), (-7, -12, "right"), (0, 10, "center"),
+           (0, -18, "center"))  # points from the marker: right, below right, left, below left, above, below
+
+
+def _place(ax, placed: list, xy, text: str, size: float, color: str, force: bool = False) -> None:
+    """Annotate at the first offset whose box (estimated from the text's length) overlaps no placed
+    label; if none is free, the first (force) or none."""
+    cx, cy = ax.transData.transform(xy)
+    scale = ax.figure.dpi / 72
+    w, h = 0.6 * size * len(text) * scale, 1.2 * size * scale
+    for i, (dx, dy, ha) in enumerate(OFFSETS if not force else OFFSETS + (OFFSETS[0],)):
+        x0 = cx + dx * scale - {"left": 0, "right": w, "center": w / 2}[ha]
+        box = (x0, cy + dy * scale, x0 + w, cy + dy * scale + h)
+        inside = ax.bbox.x0 <= box[0] and box[2] <= ax.bbox.x1 and ax.bbox.y0 <= box[1] and box[3] <= ax.bbox.y1
+        free = inside and not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed)
+        if free or (force and i == len(OFFSETS)):
+            placed.append(box)
+            ax.annotate(text, xy, textcoords="offset points", xytext=(dx, dy), ha=ha, fontsize=size, c=color,
+                        bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.75})
+            return
