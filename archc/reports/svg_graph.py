@@ -73,10 +73,10 @@ def layout(graph: Graph) -> dict:
         p, w, h = _place_stage(members, edges, 0, 0)
         if x and x + w > MAX_WIDTH:
             x, y, band_h = 0.0, y + band_h + 2 * GY, 0.0
-        pos.update({m: (px + x, py + y) for m, (px, py) in p.items()})
+        pos.update({m: (px + x, py + y, y) for m, (px, py) in p.items()})
         clusters.append((stage, x, y, w, h))
         x, band_h, width = x + w + GX, max(band_h, h), max(width, x + w)
-    nodes = {uid: {**u, "x": pos[uid][0], "y": pos[uid][1]} for uid, u in units.items()}
+    nodes = {uid: {**u, "x": pos[uid][0], "y": pos[uid][1], "band": pos[uid][2]} for uid, u in units.items()}
     return {"nodes": nodes, "edges": edges, "clusters": clusters, "size": (width, y + band_h)}
 
 
@@ -90,6 +90,11 @@ def _edge(a: dict, b: dict, shape) -> str:
     sx, sy, tx, ty = a["x"] + W / 2, a["y"] + H, b["x"] + W / 2, b["y"]
     if ty > sy and abs(sx - tx) < 1:
         path, label = f"M{sx:.0f},{sy:.0f}V{ty:.0f}", f'x="{sx + 5:.0f}" y="{(sy + ty) / 2 + 4:.0f}"'
+    elif b["x"] - (a["x"] + W) > W and a["band"] == b["band"]:  # over other columns: along a lane above them
+        sx, sy, tx, ty, lane = a["x"] + W, a["y"] + H / 2, b["x"], b["y"] + H / 2, a["band"] + HEAD + 6
+        path = (f"M{sx:.0f},{sy:.0f}H{sx + GX / 2:.0f}V{lane:.0f}H{tx - GX / 2 + 6:.0f}V{ty:.0f}"
+                f"H{tx:.0f}")
+        label = f'x="{sx + 3:.0f}" y="{sy - 4:.0f}"'
     elif b["x"] >= a["x"] + W:
         sx, sy, tx, ty = a["x"] + W, a["y"] + H / 2, b["x"], b["y"] + H / 2
         bend = max(GX / 2, (tx - sx) / 3)
