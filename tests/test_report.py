@@ -107,8 +107,9 @@ def test_the_page_in_chromium(spec, browser, tmp_path):
     assert page.locator("#table tr.row").count() == _spec_rows(spec)
     page.select_option("#knob-width", "0.5")
     assert page.inner_text("#chosen-params") == _summary_params(spec, "0.5")
-    page.click("#graph .node[data-row$='.0'] >> nth=1")  # a block in the graph marks its row
-    assert page.locator("#table tr.row.hl").count() == 1
+    node = page.locator("#graph .node:not([data-row=''])").nth(1)  # a block in the graph marks its row
+    node.click()
+    assert page.locator("#table tr.row.hl").get_attribute("data-id") == node.get_attribute("data-row")
     row = page.locator("#table tr.row").first
     row.click()  # opens into its primitive layers
     assert page.locator("#table tr.prims tr").count() >= 2
@@ -204,3 +205,10 @@ def test_profiled_latency_per_layer(tmp_path):
     convs = [r for r in data["rows"] if r["op"] in ("conv_bn_act", "dsconv")]
     assert all(r["ms"] > 0 for r in convs)
     assert sum(r["ms"] for r in data["rows"]) == pytest.approx(data["totals"]["ms"], abs=1e-3)
+
+
+def test_knobs_turn_the_network_after_its_passes(tmp_path):
+    """--pass first, then the grid on top: the first configuration (width 1) is the network the page shows."""
+    data = report(ReportRequest("fastscnn", tmp_path / "f.html", passes=("width=0.5",), grid=("width=1,0.5",))).data
+    assert data["totals"]["params"] == 298553 == data["grid"]["configs"][0]["params"]
+    assert data["grid"]["configs"][1]["params"] < 298553 and data["passes"] == ["width=0.5"]

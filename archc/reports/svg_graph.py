@@ -103,15 +103,20 @@ def _edge(a: dict, b: dict, shape) -> str:
     else:
         bend = max(GY, abs(ty - sy) / 2)
         path = f"M{sx:.0f},{sy:.0f}C{sx:.0f},{sy + bend:.0f} {tx:.0f},{ty - bend:.0f} {tx:.0f},{ty:.0f}"
-        label = f'x="{(sx + tx) / 2 + 5:.0f}" y="{(sy + ty) / 2:.0f}"'
+        label = f'x="{sx + 5:.0f}" y="{sy + 12:.0f}"'  # by its source: edges into one node keep apart
     return f'<path class="edge" d="{path}" marker-end="url(#arrow)"/><text class="eshape" {label}>{_shape(shape)}</text>'
+
+
+def _fit(text: str) -> str:
+    """A name too long for its box is squeezed into it (bold 12 px: about 7.5 px a character)."""
+    return f' textLength="{W - 14}" lengthAdjust="spacingAndGlyphs"' if len(text) * 7.5 > W - 14 else ""
 
 
 def _node(uid: str, n: dict) -> str:
     title = uid if n["stage"] else "input"
     return (f'<g class="node" data-row="{escape(n["row"])}" tabindex="0"><title>{escape(uid)}: {escape(n["block"])}'
             f' -&gt; {_shape(n["out"])}</title><rect x="{n["x"]:.0f}" y="{n["y"]:.0f}" width="{W}" height="{H}" rx="6"/>'
-            f'<text x="{n["x"] + 8:.0f}" y="{n["y"] + 16:.0f}" class="nid">{escape(title)}</text>'
+            f'<text x="{n["x"] + 8:.0f}" y="{n["y"] + 16:.0f}" class="nid"{_fit(title)}>{escape(title)}</text>'
             f'<text x="{n["x"] + 8:.0f}" y="{n["y"] + 31:.0f}">{escape(n["block"] if n["stage"] else "")}</text>'
             f'<text x="{n["x"] + 8:.0f}" y="{n["y"] + 44:.0f}" class="nshape">{_shape(n["out"])}</text></g>')
 
