@@ -212,3 +212,18 @@ def test_knobs_turn_the_network_after_its_passes(tmp_path):
     data = report(ReportRequest("fastscnn", tmp_path / "f.html", passes=("width=0.5",), grid=("width=1,0.5",))).data
     assert data["totals"]["params"] == 298553 == data["grid"]["configs"][0]["params"]
     assert data["grid"]["configs"][1]["params"] < 298553 and data["passes"] == ["width=0.5"]
+
+
+def test_a_knob_shows_per_row_costs(browser, tmp_path):
+    """repeat=1 keeps one block of each repeated row: the page's per-row table shows the rows' new MACs."""
+    out = tmp_path / "f.html"
+    data = report(ReportRequest("fastscnn", out, grid=("repeat=none,1",))).data
+    page = browser.new_page()
+    page.goto(out.as_uri())
+    page.select_option("#knob-repeat", "1")
+    want = compile_spec(bundled()["fastscnn"], ["repeat=1"]).report
+    assert page.inner_text("#chosen-params") == f"{want.params:,}"
+    gfe0 = data["grid"]["configs"][1]["rows"]["gfe.0"]
+    cells = page.locator("#chosen-rows tr[data-row='gfe.0'] td").all_inner_texts()
+    assert cells[1] == f"{gfe0[0]:,}" and cells[-1] != "\u00d71.00"
+    page.close()

@@ -56,10 +56,23 @@ window.archcKnobs = function (D, U) {
         return U.numCell(v ? v[i] : null, c[k.key], k); }))));
     });
   }
+  function rowRows(c) {
+    var t = document.getElementById("chosen-rows");
+    t.innerHTML = "";
+    t.appendChild(U.el("tr", {}, [U.el("th", {text: "row"})].concat(costs.map(function (k) {
+      return U.el("th", {"class": "num", text: k.head}); }), [U.el("th", {"class": "num", text: "MACs vs first"})])));
+    D.rows.forEach(function (r) {
+      var v = (c.rows || {})[r.id], b = (base.rows || {})[r.id];
+      var ratio = v && b && b[1] ? "\u00d7" + (v[1] / b[1]).toFixed(2) : (c.status === "ok" && !v ? "dropped" : "\u2013");
+      t.appendChild(U.el("tr", {"data-row": r.id}, [U.el("td", {"class": "mono", text: r.id})].concat(costs.map(function (k, i) {
+        return U.numCell(v ? v[i] : null, c[k.key], k); }), [U.el("td", {"class": "num", text: ratio})])));
+    });
+  }
   function update() {
     var c = chosen();
     cards(c);
     stageRows(c);
+    rowRows(c);
     plot(c);
   }
   function select(c) {
