@@ -30,12 +30,30 @@ from archc.app.searching import search  # noqa: F401
 from archc.app.sweeping import pareto, sweep  # noqa: F401
 from archc.app.training import evaluate, predict_masks, synth, train  # noqa: F401
 
+
+
+def report(request, hooks=QUIET):
+    """`archc report`: one self-contained HTML page (archc.app.report.ReportRequest in, ReportResult out)."""
+    from archc.app.report import report as write
+
+    return write(request)
+
+
+def __getattr__(name: str):
+    """ReportRequest and ReportResult load the report's stage only when named."""
+    if name in ("ReportRequest", "ReportResult"):
+        from archc.app import report as module
+
+        return getattr(module, name)
+    raise AttributeError(f"module 'archc.api' has no attribute '{name}'")
+
+
 # every CLI command -> its call here (tests/test_app_surface.py checks that none is missing)
 COMMANDS = {
     "validate": validate, "summary": summary, "ops": ops, "graph": graph, "explain": explain, "passes": passes,
     "diff": diff, "build": build, "profile": profile, "sweep": sweep, "pareto": pareto, "data synth": synth,
     "train": train, "eval": evaluate, "benchmark": benchmark, "latency fit": latency_fit, "search": search,
-    "specs": specs, "spec-reference": spec_reference, "predict": predict_masks,
+    "specs": specs, "spec-reference": spec_reference, "predict": predict_masks, "report": report,
 }
 
 
@@ -130,3 +148,4 @@ def compile(spec, passes=(), input: str | None = None, variables: dict | None = 
     pipeline = (load_recipe(recipe) if recipe is not None else []) + list(passes)
     path = resolve_spec(spec)
     return Model(compile_spec(path, pipeline, input, dict(variables or {})), str(path), tuple(map(str, pipeline)))
+

@@ -74,3 +74,32 @@ def test_explain_markdown_shows_the_formulas():
 def test_explain_cli_prints_markdown():
     result = runner.invoke(app, ["explain", "specs/mobilenetv2.yaml", "--markdown"])
     assert result.exit_code == 0 and result.stdout.startswith("# mobilenetv2")
+
+
+def test_expanded_labels_tell_the_conv_kinds_apart():
+    """Each expanded node says what it is: kernel, stride, groups, channels; conv kinds have their colours."""
+    dot = to_dot(compile_spec("specs/fastscnn.yaml").graph, expand=True)
+    assert '"ltd.1.0.depthwise.conv" [label="depthwise.conv\\ndw conv 3x3 /2  32\u219232\\n32x128x128"' in dot
+    assert '"ltd.1.0.pointwise.conv" [label="pointwise.conv\\npw conv 1x1  32\u219248\\n48x128x128"' in dot
+    assert 'label="conv\\nconv 3x3 /2  3\u219232' in dot  # the dense stem conv
+    assert dot.count('fillcolor="#fdd0a2"') == 2 + 9 + 1 + 2  # the depthwise convs: ltd, gfe, fusion, classifier
+    grouped = to_dot(compile_spec("specs/fastscnn.yaml", ["groups=4"]).graph, expand=True)
+    assert "group conv 1x1 g4" in grouped
+
+
+def test_expanded_graph_is_laid_out_block_per_rank():
+    """A block's primitives share a rank and each block's first node stands under the previous one's, so
+    the expanded Fast-SCNN is about as wide as it is tall instead of one 15,000-pixel column."""
+    dot = to_dot(compile_spec("specs/fastscnn.yaml").graph, expand=True)
+    assert dot.count("rank=same;") == 19 - 3  # every block of more than one primitive (not dropout, conv, resize)
+    assert "style=invis, weight=20" in dot and "newrank=true" in dot
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
+def test_expanded_png_fits_a_page(tmp_path):
+    from PIL import Image
+
+    out = tmp_path / "g.png"
+    assert runner.invoke(app, ["graph", "specs/fastscnn.yaml", "--expand", "-o", str(out)]).exit_code == 0
+    w, h = Image.open(out).size
+    assert 0.5 < w / h < 2 and h < 4000, (w, h)

@@ -150,3 +150,20 @@ def test_a_point_label_names_each_knob_once_per_stage_choices_in_column_order():
     row = {"config": "...", "width@ltd": "0.75", "width@gfe": "0.5", "repeat@gfe.0": "3", "repeat@gfe.1": "1",
            "drop": "ppm", "input": "3x128x128"}
     assert label(row) == "a=0.75/0.5 r=3/1 drop=ppm in=128"
+
+
+def test_pareto_plot_speaks_in_units(tmp_path):
+    """Human axis labels with units, mIoU in percent, where the latency and mIoU came from in the title."""
+    from archc.sweep import pareto
+
+    rows = [{"config": f"width={w}", "width": w, "status": "ok", "median_ms": ms, "miou": m,
+             "device": json.dumps({"host": "pi4", "onnxruntime": "1.20.1", "threads": 4})}
+            for w, ms, m in (("1", 30.0, 0.46), ("0.5", 9.0, 0.28), ("0.25", 4.0, 0.16))]
+    assert pareto.axis_label("median_ms", True) == "latency, median (ms): lower is better"
+    assert pareto.axis_label("miou", False) == "mIoU (%): higher is better"
+    assert pareto.context(rows, "median_ms", "miou", epochs=8) == \
+        "timed on pi4 with ONNX Runtime 1.20.1, 4 threads; mIoU after 8 epochs of training"
+    out = tmp_path / "p.svg"
+    pareto.plot(rows, "median_ms", "miou", [(out, "svg")], epochs=8)
+    svg = out.read_text()
+    assert "mIoU (%): higher is better" in svg and "pi4" in svg and "0.45" not in svg and ">45<" in svg

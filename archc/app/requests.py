@@ -120,6 +120,7 @@ class Pareto:
     output: Path | None = None  # FILE.png, FILE.svg, or a stem for both (default: beside results)
     better: str | None = None
     flag: str = "--axes"  # how an error names the axes option
+    epochs: int | None = None  # epochs the quality column was trained for (in the title)
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,8 @@ def sweep(request: rq.Sweep, hooks: Hooks = QUIET) -> Swept:
     if r.out:
         write_results(results, r.out)
         if r.plot:
-            plotted = pareto(rq.Pareto(r.out / "results.csv", r.plot, None, r.out / "pareto", r.better, "--plot"))
+            plotted = pareto(rq.Pareto(r.out / "results.csv", r.plot, None, r.out / "pareto", r.better, "--plot",
+                                          epochs=r.train))
     return Swept(results, seconds, r.out, plotted)
 
 
@@ -124,5 +125,5 @@ def pareto(request: rq.Pareto) -> Plotted:
     targets = plot_targets(request.output, request.results)
     with ExitStack() as stack:  # every file or none
         tmps = [(stack.enter_context(atomic_file(path)), fmt) for path, fmt in targets]
-        front = frontier.plot(rows, x, y, tmps, x_low=low[0], y_low=low[1])
+        front = frontier.plot(rows, x, y, tmps, x_low=low[0], y_low=low[1], epochs=request.epochs)
     return Plotted([path for path, _ in targets], front)

@@ -8,6 +8,7 @@ from archc.cli import train_cmds  # noqa: F401
 from archc.cli import latency_cmds  # noqa: F401
 from archc.cli import search_cmds  # noqa: F401
 from archc.cli import library_cmds  # noqa: F401
+from archc.cli import report_cmds  # noqa: F401
 from archc.cli.app import app
 
 

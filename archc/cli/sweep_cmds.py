@@ -80,6 +80,8 @@ def pareto_cli(results: Annotated[Path, typer.Argument(help="results.csv or resu
                                                               ".svg beside RESULTS)")] = None,
                better: Annotated[Optional[str], typer.Option(
                    help="low|high,low|high: the better end of X and Y (default: low for params, MACs, latency; "
-                        "else high)")] = None):
+                        "else high)")] = None,
+               epochs: Annotated[Optional[int], typer.Option(help="epochs the mIoU was trained for (in the "
+                                                             "title)")] = None):
     """Plot a Pareto frontier (PNG and SVG) of sweep results, optionally joined with measured quality."""
-    _plotted(calls.pareto(calls.Pareto(results, axes, quality, output, better)))
+    _plotted(calls.pareto(calls.Pareto(results, axes, quality, output, better, epochs=epochs)))

@@ -90,6 +90,16 @@ class LatencyModel:
                           for k, f in totals.items()]).reshape(-1, len(FEATURES)).sum(axis=0)
         return float(terms[0]), float(terms[1:].sum())
 
+    def layer_ms(self, graph) -> dict:
+        """Layer name -> its calibrated ms: these add up to predict(graph) less `offset` (a per-run cost
+        of no layer)."""
+        fixed_scale = self.scale if self.fixed_scale is None else self.fixed_scale
+        out = {}
+        for name, k, f in layer_features(graph):
+            terms = _scaled(f) * [self.costs.get(k, {}).get(n, 0.0) for n in FEATURES]
+            out[name] = float(fixed_scale * terms[0] + self.scale * terms[1:].sum())
+        return out
+
     def layer_sum(self, totals: dict) -> float:
         return sum(self.parts(totals))
 

@@ -11,6 +11,7 @@ from archc.ir.analysis import analyze
 from archc.errors import ArchcError
 from archc.ir.graph import Graph
 from archc.ops import OPS
+from archc.reports.labels import COLORS, describe, kind
 
 
 def _shape(s) -> str:
@@ -30,6 +31,9 @@ def _units(graph: Graph, expand: bool) -> tuple[dict, list]:
         uid = node.name if expand else instance(node)
         u = units.setdefault(uid, {"stage": node.stage, "block": node.block if not expand else node.op,
                                    "group": instance(node), "out": node.shape, "macs": 0, "op": node.op})
+        if expand:  # what the primitive is: 'dw conv 3x3 /2  32→32', and its colour class
+            ins = [graph[s].shape for s in node.inputs]
+            u["what"], u["kind"] = describe(node.op, node.attrs, ins, node.shape), kind(node.op, node.attrs, ins)
         u["out"], u["macs"] = node.shape, u["macs"] + macs.get(node.name, 0)
         for src in node.inputs:
             s = src if expand else instance(graph[src])
@@ -41,17 +45,25 @@ def _units(graph: Graph, expand: bool) -> tuple[dict, list]:
 def _label(uid, u, expand) -> str:
     if OPS[u["op"]].inputs == "0":  # a graph input: its name and shape
         return f"input\\n{_shape(u['out'])}"
-    head = uid.rsplit(".", 1)[-1] if expand else uid
-    return f"{head}\\n{u['block']}\\n{_shape(u['out'])}" + (f"\\n{u['macs'] / 1e6:.2f} M MACs" if u["macs"] else "")
+    if expand:  # the path inside its block, what it is, its output
+        head = uid[len(u["group"]) + 1:] if uid.startswith(u["group"] + ".") else uid
+        return f"{head}\\n{u['what']}\\n{_shape(u['out'])}"
+    return f"{uid}\\n{u['block']}\\n{_shape(u['out'])}" + (f"\\n{u['macs'] / 1e6:.2f} M MACs" if u["macs"] else "")
 
 
 def _dot_id(uid: str) -> str:
     return '"' + uid.replace('"', "'") + '"'
 
 
+def _fill(u: dict, expand: bool) -> str:
+    """Expanded: conv kinds apart by colour (dense blue, depthwise orange, pointwise green, grouped violet)."""
+    return f', style="rounded,filled", fillcolor="{COLORS[u["kind"]]}"' if expand else ""
+
+
 def to_dot(graph: Graph, expand: bool = False) -> str:
     units, edges = _units(graph, expand)
-    lines = [f"digraph {_dot_id(graph.name)} {{", "  rankdir=TB; node [shape=box, style=rounded, fontsize=10];",
+    page = " newrank=true; nodesep=0.15; ranksep=0.3;" if expand else ""
+    lines = [f"digraph {_dot_id(graph.name)} {{", f"  rankdir=TB;{page} node [shape=box, style=rounded, fontsize=10];",
              "  edge [fontsize=8];"]
     for stage in dict.fromkeys(u["stage"] for u in units.values()):
         members = [uid for uid, u in units.items() if u["stage"] == stage]
@@ -61,16 +73,33 @@ def to_dot(graph: Graph, expand: bool = False) -> str:
         for group in groups:
             inner = [m for m in members if not expand or units[m]["group"] == group]
             sub = expand and stage and len(inner) > 1
-            if sub:
-                lines.append(f'    subgraph "cluster_{group}" {{ label="{group}"; style=dotted;')
-            lines += [f'    {_dot_id(m)} [label="{_label(m, units[m], expand)}"];' for m in inner]
+            if sub:  # a block's primitives side by side on one rank: the expanded graph fits a page
+                lines.append(f'    subgraph "cluster_{group}" {{ label="{group}"; style=dotted; '
+                             f'{{ rank=same; {" ".join(_dot_id(m) for m in inner)} }}')
+            lines += [f'    {_dot_id(m)} [label="{_label(m, units[m], expand)}"{_fill(units[m], expand)}];'
+                      for m in inner]
             if sub:
                 lines.append("    }")
         if stage:
             lines.append("  }")
-    lines += [f'  {_dot_id(a)} -> {_dot_id(b)} [label="{_shape(s)}"];' for a, b, s in edges]
+    lines += _dot_edges(units, edges, expand)
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _dot_edges(units: dict, edges: list, expand: bool) -> list:
+    """Edges with their shapes. Expanded, an edge inside a block is bare (each node shows its output), an
+    edge between blocks pulls nothing sideways (weight 0), and each block's first node stands under the
+    previous block's (invisible, heavy edges): the blocks stack into a page instead of a staircase."""
+    if not expand:
+        return [f'  {_dot_id(a)} -> {_dot_id(b)} [label="{_shape(s)}"];' for a, b, s in edges]
+    out = []
+    for a, b, s in edges:
+        inside = units[a]["group"] == units[b]["group"]
+        out.append(f'  {_dot_id(a)} -> {_dot_id(b)}' + (";" if inside else f' [label="{_shape(s)}", weight=0];'))
+    firsts = list({u["group"]: uid for uid, u in reversed(list(units.items()))}.values())[::-1]
+    out += [f"  {_dot_id(a)} -> {_dot_id(b)} [style=invis, weight=20];" for a, b in zip(firsts, firsts[1:])]
+    return out
 
 
 def _mid(uid: str) -> str:

@@ -11,6 +11,14 @@ from archc.errors import ArchcError
 
 LOWER_IS_BETTER = {"params", "macs", "activation_bytes", "median_ms", "p90_ms", "mean_ms", "latency", "predicted_ms"}
 SHORT = {"width": "a", "expand": "t", "repeat": "r", "drop": "drop", "input": "in", "groups": "g"}
+# column -> (axis label with its unit, factor from the column's value to the plotted one)
+AXES = {"params": ("parameters (millions)", 1e-6), "macs": ("MACs (millions)", 1e-6),
+        "activation_bytes": ("activation memory, forward + backward (MB)", 1e-6),
+        "median_ms": ("latency, median (ms)", 1.0), "p90_ms": ("latency, 90th percentile (ms)", 1.0),
+        "mean_ms": ("latency, mean (ms)", 1.0), "predicted_ms": ("predicted latency (ms)", 1.0),
+        "fps": ("throughput (frames/s)", 1.0), "miou": ("mIoU (%)", 100.0), "iou": ("IoU (%)", 100.0)}
+TIMED = ("median_ms", "p90_ms", "mean_ms", "fps")
+DOMINATED_LABELS = 40  # label the dominated points too when there are at most this many
 
 
 MAX_BYTES = 64 * 1024 * 1024  # results of a million configurations fit; /dev/zero does not
@@ -85,7 +93,44 @@ def label(row: dict) -> str:
     return " ".join(f"{SHORT[k]}={'/'.join(vs)}" for k, vs in values.items()) or str(row.get("config", ""))
 
 
-def plot(rows: list[dict], x: str, y: str, outs: list[tuple], title: str = "", x_low=None, y_low=None) -> list:
+def axis_label(col: str, low: bool) -> str:
+    """'latency, median (ms): lower is better'; a column archc does not know keeps its name."""
+    return f"{AXES.get(col, (col, 1.0))[0]}: {'lower' if low else 'higher'} is better"
+
+
+def _device(rows: list[dict]) -> dict:
+    for row in rows:
+        d = row.get("device")
+        if isinstance(d, str) and d.startswith("{"):
+            try:
+                d = json.loads(d)
+            except ValueError:
+                d = None
+        if isinstance(d, dict) and d:
+            return d
+    return {}
+
+
+def context(rows: list[dict], x: str, y: str, epochs=None) -> str:
+    """Where the numbers come from: the device and runtime of timed columns, the training of mIoU."""
+    parts = []
+    if {x, y} & set(TIMED):
+        d = _device(rows)
+        where = d.get("host") or d.get("cpu")
+        ort = f" {d['onnxruntime']}" if d.get("onnxruntime") else ""
+        threads = f", {d['threads']} thread{'s' if d['threads'] != 1 else ''}" if d.get("threads") else ""
+        parts.append(f"timed on {where} with ONNX Runtime{ort}{threads}" if where else
+                     "timed with ONNX Runtime (the results do not record the device)")
+    if "predicted_ms" in (x, y):
+        parts.append("latency predicted by a fitted latency model")
+    if {x, y} & {"miou", "iou"}:
+        epochs = epochs or next((r.get("epochs") for r in rows if r.get("epochs") not in (None, "")), None)
+        parts.append(f"mIoU after {epochs} epochs of training" if epochs else "mIoU as measured")
+    return "; ".join(parts)
+
+
+def plot(rows: list[dict], x: str, y: str, outs: list[tuple], title: str = "", x_low=None, y_low=None,
+         epochs=None) -> list:
     """Draw all configurations and highlight the frontier; write each (path, format) of `outs`."""
     import matplotlib
 
@@ -97,26 +142,62 @@ def plot(rows: list[dict], x: str, y: str, outs: list[tuple], title: str = "", x
     pts = points(rows, x, y)
     front = frontier(pts, x_low, y_low)
     plt.rcParams["svg.fonttype"] = "none"  # labels stay text in SVGs: searchable, and smaller files
-    fig, ax = plt.subplots(figsize=(9, 6), dpi=110)
-    ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=14, c="#b0b0b0", label="configurations")
-    on_front = {id(p[2]) for p in front}
-    for px, py, row in pts:  # dominated points are labelled too, small and grey, so each can be identified
-        if id(row) not in on_front:
-            ax.annotate(label(row), (px, py), textcoords="offset points", xytext=(4, 2), fontsize=4.5, c="#808080")
-    ax.plot([p[0] for p in front], [p[1] for p in front], "-o", c="#d62728", ms=5, lw=1.2, label="Pareto frontier")
-    for i, (px, py, row) in enumerate(front):  # alternate sides so that neighbours' labels do not overlap
-        ax.annotate(label(row), (px, py), textcoords="offset points", xytext=(6, -9) if i % 2 else (-6, 5),
-                    ha="left" if i % 2 else "right", fontsize=6.5)
+    fig, ax = plt.subplots(figsize=(10, 6.5), dpi=120)
+    fx, fy = AXES.get(x, (x, 1.0))[1], AXES.get(y, (y, 1.0))[1]
     for values, scale in (([p[0] for p in pts], ax.set_xscale), ([p[1] for p in pts], ax.set_yscale)):
         if min(values) > 0 and max(values) / min(values) > 10:  # spans an order of magnitude: log
             scale("log")
-    ax.set_xlabel(f"{x} ({'lower' if x_low else 'higher'} is better)")
-    ax.set_ylabel(f"{y} ({'lower' if y_low else 'higher'} is better)")
-    ax.set_title(title or f"{y} vs {x}: {len(front)} of {len(pts)} configurations on the frontier")
+    _points(ax, pts, front, fx, fy)
+    ax.set_xlabel(axis_label(x, x_low), fontsize=11)
+    ax.set_ylabel(axis_label(y, y_low), fontsize=11)
+    head = title or (f"{AXES.get(y, (y,))[0].split(' (')[0]} vs {AXES.get(x, (x,))[0].split(' (')[0]}: "
+                     f"{len(front)} of {len(pts)} configurations on the Pareto frontier")
+    about = context(rows, x, y, epochs)
+    ax.set_title(head + (f"\n{about}" if about else ""), fontsize=11)
     ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize=8)
+    ax.legend(loc="best", fontsize=9)
     fig.tight_layout()
     for out, fmt in outs:
         fig.savefig(out, format=fmt, metadata={"Software": "archc"} if fmt == "png" else {"Date": None})
     plt.close(fig)
     return front
+
+
+def _points(ax, pts, front, fx: float, fy: float) -> None:
+    """All configurations in grey, the frontier in red; frontier labels first, on a white ground, then
+    dominated ones, small, wherever a label still fits without covering another."""
+    ax.scatter([p[0] * fx for p in pts], [p[1] * fy for p in pts], s=16, c="#a0a0a0", label="configurations")
+    ax.plot([p[0] * fx for p in front], [p[1] * fy for p in front], "-o", c="#d62728", ms=6, lw=1.5,
+            label="Pareto frontier")
+    ax.set_xlim(ax.get_xlim())  # fixed now, so that label positions in pixels stay true
+    ax.set_ylim(ax.get_ylim())
+    placed: list = []
+    on_front = {id(p[2]) for p in front}
+    for px, py, row in front:
+        _place(ax, placed, (px * fx, py * fy), label(row), 8.5, "black", force=True)
+    if len(pts) <= DOMINATED_LABELS:
+        for px, py, row in pts:
+            if id(row) not in on_front:
+                _place(ax, placed, (px * fx, py * fy), label(row), 6.5, "#707070")
+
+
+OFFSETS = ((7, 4, "left"), (7, -12, "left"), (-7, 4, "right"), (-7, -12, "right"), (0, 10, "center"),
+           (0, -18, "center"))  # points from the marker: right, below right, left, below left, above, below
+
+
+def _place(ax, placed: list, xy, text: str, size: float, color: str, force: bool = False) -> None:
+    """Annotate at the first offset whose box (estimated from the text's length) overlaps no placed
+    label; if none is free, the first (force) or none."""
+    cx, cy = ax.transData.transform(xy)
+    scale = ax.figure.dpi / 72
+    w, h = 0.6 * size * len(text) * scale, 1.2 * size * scale
+    for i, (dx, dy, ha) in enumerate(OFFSETS if not force else OFFSETS + (OFFSETS[0],)):
+        x0 = cx + dx * scale - {"left": 0, "right": w, "center": w / 2}[ha]
+        box = (x0, cy + dy * scale, x0 + w, cy + dy * scale + h)
+        inside = ax.bbox.x0 <= box[0] and box[2] <= ax.bbox.x1 and ax.bbox.y0 <= box[1] and box[3] <= ax.bbox.y1
+        free = inside and not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed)
+        if free or (force and i == len(OFFSETS)):
+            placed.append(box)
+            ax.annotate(text, xy, textcoords="offset points", xytext=(dx, dy), ha=ha, fontsize=size, c=color,
+                        bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.75})
+            return
