@@ -134,12 +134,13 @@ def passes_cmd():
 def diff_cmd(spec_a: SpecArg, spec_b: Annotated[Path, typer.Argument(help="the spec to compare with", show_default=False)],
              pass_a: Annotated[Optional[List[str]], typer.Option("--pass-a", help="a pass on side A, repeatable")] = None,
              pass_b: Annotated[Optional[List[str]], typer.Option("--pass-b", help="a pass on side B, repeatable")] = None,
-             var: VarOpt = None, json_: JsonOpt = False):
-    """Compare two specs (or one spec with and without passes): totals and per stage, with B - A."""
+             var: VarOpt = None, json_: JsonOpt = False, input: InputOpt = None):
+    """Compare two specs (or one spec with and without passes): totals and per stage, with B - A.
+    --input sets both sides' input size."""
     from archc.cli import render
     from archc.reports.diff import diff, side
 
-    ca, cb = _compile(spec_a, pass_a, None, var), _compile(spec_b, pass_b, None, var)
+    ca, cb = _compile(spec_a, pass_a, input, var), _compile(spec_b, pass_b, input, var)
     d = diff(ca.report, cb.report, side(ca.report, spec_a, pass_a or []), side(cb.report, spec_b, pass_b or []))
     if json_:
         print(json.dumps(d))

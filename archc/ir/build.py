@@ -13,6 +13,7 @@ from archc.ir.grouping import apply_grouping
 from archc.ir import templates
 from archc.ir.graph import MAX_NODES, Graph, Node, check_input_stride
 from archc.ops import OPS, REQUIRED, arity_ok, check_distinct, check_param
+from archc.ops.core import channels
 from archc.lang.spec import Row, Spec, Stage, scale_channels
 
 
@@ -168,12 +169,12 @@ class Builder:
         scope = dict(self.spec.vars)
         for nm, src in zip(block.inputs, inputs):
             shape = self.graph.shape(src)
-            scope.update({f"{nm}_c": shape[0], f"{nm}_h": shape[1] if len(shape) > 1 else 1,
+            scope.update({f"{nm}_c": channels(shape), f"{nm}_h": shape[1] if len(shape) > 2 else 1,
                           f"{nm}_w": shape[2] if len(shape) > 2 else 1})
         first = self.graph.shape(inputs[0])
-        prov = prov if prov.block_in is not None else replace(prov, block_in=first[0])
-        scope.update(in_c=first[0], in_h=first[1] if len(first) > 1 else 1, in_w=first[2] if len(first) > 2 else 1,
-                     block_in_c=prov.block_in)
+        prov = prov if prov.block_in is not None else replace(prov, block_in=channels(first))
+        scope.update(in_c=channels(first), in_h=first[1] if len(first) > 2 else 1,
+                     in_w=first[2] if len(first) > 2 else 1, block_in_c=prov.block_in)
         scope.update(self._block_args(block, args, scope, prefix, prov))
         for k, v in block.lets.items():
             scope[k] = self._resolve(v, scope, prov.mark)

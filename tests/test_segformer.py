@@ -1,0 +1,93 @@
+"""SegFormer-B0 (specs/segformer_b0.yaml) against the plain-torch refnet written from the paper and
+smp 0.6's structure (tests/refnets/segformer.py): counts equal to torchinfo's on the refnet, the
+refnet's state_dict gives its outputs, and the passes the issue names compile and count right."""
+from __future__ import annotations
+
+import pytest
+import torch
+import torchinfo
+from crosscheck import archc_figures, forward_shapes, torchinfo_figures
+
+from archc.compile import compile_spec
+from archc.errors import ArchcError
+from archc.ir.analysis import analyze
+from archc.torch.weights import lowered_report, randomize_bn
+from refnets.segformer import DIMS, SR, SegFormerB0
+
+SPEC = "specs/segformer_b0.yaml"
+# the sr conv and its layernorm run before kv and proj but smp (and the refnet) registers them after
+WMAP = {f"stage{i}.blocks{i}.{b}.attn.{part}": f"encoder.block{i}.{b}.attn.{part}"
+        for i, sr in enumerate(SR, 1) if sr > 1 for b in (0, 1) for part in ("sr", "norm")}
+
+
+def test_counts_at_512_equal_torchinfo_on_the_refnet():
+    """torchinfo 1.8 on SegFormerB0() at 1x3x512x512 gave 3,752,694 params, 5,472,290,304 MACs and
+    373,293,056 output bytes (tests/refnets/segformer.py; run once, 2026-12-07)."""
+    r = analyze(compile_spec(SPEC).graph)
+    assert (r.params, r.macs, r.activation_bytes) == (3_752_694, 5_472_290_304, 373_293_056)
+    assert r.outputs == ((150, 512, 512),)
+    # q·kᵀ and attn·v: 2 blocks x 2 products x C·Lq·Lk per stage (heads x d = C)
+    lq = [(512 // s) ** 2 for s in (4, 8, 16, 32)]
+    want = sum(2 * 2 * c * q * (q // sr ** 2) for c, q, sr in zip(DIMS, lq, SR))
+    assert r.macs_attention == want == 1_040_187_392
+    assert r.macs_total == r.macs + want
+    assert r.to_json()["macs_total"] == r.macs_total
+
+
+def test_small_input_matches_torch_and_torchinfo_and_the_refnet():
+    graph = compile_spec(SPEC, input="3x64x64").graph
+    expected, seen = forward_shapes(graph)
+    assert expected == seen
+    ref = torchinfo.summary(SegFormerB0(), input_size=(1, 3, 64, 64), verbose=0, device="cpu")
+    want = (ref.total_params, ref.total_mult_adds, ref.total_output_bytes)
+    assert archc_figures(graph) == torchinfo_figures(graph) == want
+
+
+def test_refnet_state_dict_gives_the_refnet_outputs():
+    graph = compile_spec(SPEC, input="3x64x96").graph
+    torch.manual_seed(0)
+    ref = SegFormerB0()
+    randomize_bn(ref)
+    ref.eval()
+    module, report = lowered_report(graph, ref.state_dict(), WMAP)
+    assert len(report.paired) == sum(1 for k in ref.state_dict() if not k.endswith("num_batches_tracked"))
+    x = torch.randn(2, 3, 64, 96, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        got, want = module(x), ref(x)
+    assert float((got - want).abs().max()) <= 1e-5 * max(1.0, float(want.abs().max()))
+
+
+@pytest.mark.parametrize("line", ["width=0.5", "repeat=1", "quantize=int8"])
+def test_passes_count_as_torchinfo(line):
+    graph = compile_spec(SPEC, [line, "input=3x64x64"]).graph
+    assert archc_figures(graph) == torchinfo_figures(graph)
+
+
+def test_width_keeps_heads_and_repeat_halves_the_blocks():
+    base = compile_spec(SPEC, ["input=3x64x64"]).graph
+    half = compile_spec(SPEC, ["width=0.5", "input=3x64x64"]).graph
+    heads = lambda g: [n.attrs["heads"] for n in g if n.op == "heads" and n.name.endswith("q_heads")]  # noqa: E731
+    assert heads(half) == heads(base) == [1, 1, 2, 2, 5, 5, 8, 8]
+    assert half.shape("stage4.norm4.0") == (128, 2, 2)
+    one = compile_spec(SPEC, ["repeat=1", "input=3x64x64"]).graph
+    assert sum(n.name.endswith("attn.proj") for n in one) == 4
+
+
+def test_any_input_divisible_by_32_and_a_refusal_otherwise():
+    assert analyze(compile_spec(SPEC, ["input=3x256x256"]).graph).outputs == ((150, 256, 256),)
+    assert analyze(compile_spec(SPEC, input="3x96x160").graph).outputs == ((150, 96, 160),)
+    with pytest.raises(ArchcError, match="not divisible by the network's total stride 32"):
+        compile_spec(SPEC, ["input=3x250x250"])
+
+
+@pytest.mark.slow
+def test_width_half_repeat_one_builds_and_verifies_in_onnx_runtime(tmp_path):
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "archc", "build", SPEC, "--pass", "width=0.5", "--pass", "repeat=1",
+                          "--pass", "input=3x64x64", "-o", str(tmp_path / "b")], capture_output=True, text=True,
+                         timeout=280)
+    assert out.returncode == 0, out.stderr
+    assert "ONNX Runtime vs PyTorch max abs diff" in out.stdout + out.stderr
+    assert (tmp_path / "b" / "model.onnx").is_file()
