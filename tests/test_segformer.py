@@ -91,3 +91,23 @@ def test_width_half_repeat_one_builds_and_verifies_in_onnx_runtime(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "ONNX Runtime vs PyTorch max abs diff" in out.stdout + out.stderr
     assert (tmp_path / "b" / "model.onnx").is_file()
+
+
+def test_a_weights_map_order_entry_pairs_one_subtree_by_order():
+    """A checkpoint that stores stage 4's blocks first (out of run order): one `order:` entry pairs that
+    subtree module by module, the rest goes by order as before; without it the pairing fails."""
+    from archc.torch.weightmap import WeightsError
+
+    graph = compile_spec(SPEC, input="3x64x64").graph
+    torch.manual_seed(0)
+    ref = SegFormerB0().eval()
+    state = ref.state_dict()
+    moved = {k: v for k, v in state.items() if k.startswith("encoder.block4.")}
+    shuffled = {**moved, **{k: v for k, v in state.items() if k not in moved}}
+    with pytest.raises(WeightsError, match="does not match"):
+        lowered_report(graph, shuffled, WMAP)
+    module, report = lowered_report(graph, shuffled, {"map": WMAP, "order": {"stage4.blocks4": "encoder.block4"}})
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(module(x), ref(x))
+    assert report.how["map"] == 2 * len(WMAP) + len(moved) - sum(k.endswith("num_batches_tracked") for k in moved)
