@@ -111,3 +111,20 @@ def test_a_weights_map_order_entry_pairs_one_subtree_by_order():
     with torch.no_grad():
         assert torch.equal(module(x), ref(x))
     assert report.how["map"] == 2 * len(WMAP) + len(moved) - sum(k.endswith("num_batches_tracked") for k in moved)
+
+
+def test_weights_carry_through_repeat_and_width_refuses_in_one_line():
+    from archc.torch.carry import carry
+    from archc.torch.lower import lower
+    from archc.torch.weightmap import WeightsError
+
+    graph = compile_spec(SPEC, input="3x64x64").graph
+    module, _ = lowered_report(graph, SegFormerB0().state_dict(), WMAP)
+    state = module.state_dict()
+    one = compile_spec(SPEC, ["repeat=1", "input=3x64x64"]).graph
+    carried = carry(graph, state, one).state
+    want = lower(one).state_dict()
+    assert set(carried) == set(want) and all(torch.equal(carried[k], state[k]) for k in carried)
+    half = compile_spec(SPEC, ["width=0.5", "input=3x64x64"]).graph
+    with pytest.raises(WeightsError, match=r"^carrying weights through heads, matmul, merge_heads, slice is not"):
+        carry(graph, state, half)

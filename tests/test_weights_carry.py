@@ -57,7 +57,7 @@ def invariant(spec, passes, size, base=(), variables=None) -> float:
     return max(float((g - w).abs().max()) for g, w in zip(got, want, strict=True)) / scale, carried.kept_norm
 
 
-UNCARRIED = ("enet", "shufflenetv2")  # channel slices, padding, unpooling, PReLU: no channel rule yet
+UNCARRIED = ("enet", "shufflenetv2", "segformer_b0")  # channel slices, padding, unpooling, PReLU, attention heads: no channel rule yet
 
 
 @pytest.mark.parametrize("spec", [s for s in SPECS if s.stem not in UNCARRIED], ids=lambda p: p.stem)

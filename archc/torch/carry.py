@@ -22,12 +22,15 @@ import numpy as np
 import torch
 
 from archc.ir.graph import Graph
+from archc.ops.core import channels
 from archc.torch.channels import Couplings
 from archc.torch.weightmap import WeightsError
 
-WEIGHTED = ("conv", "deconv", "linear", "bn")
+NORMS = ("bn", "layernorm", "groupnorm", "instancenorm")  # per-channel tensors: kept channels as they are
+WEIGHTED = ("conv", "deconv", "linear", *NORMS)
 # ops whose channel mapping carrying does not know: a width change through them is refused, not guessed
-NO_CHANNEL_RULE = ("slice", "split", "pad", "max_unpool", "prelu")
+# (attention: keeping whole heads by norm is not written yet)
+NO_CHANNEL_RULE = ("slice", "split", "pad", "max_unpool", "prelu", "heads", "merge_heads", "matmul")
 BN_TENSORS = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
 
 
@@ -75,7 +78,7 @@ def _resampling_stage(node, stages: set) -> bool:
 
 
 def _channels(node) -> int:
-    return node.shape[0] if node.shape else 0
+    return channels(node.shape) if node.shape else 0  # an LxC sequence's C
 
 
 def _norms(new: Graph, original: Graph, state: dict, couplings: Couplings, roots) -> np.ndarray:
@@ -137,7 +140,7 @@ def _gather(node, orig, state: dict, kept: dict) -> dict:
     """The node's tensors restricted to the kept channels (in the new order)."""
     out_idx = torch.tensor(kept[node.name], dtype=torch.long)
     keys = {k: state[k] for k in (f"{node.name}.{t}" for t in BN_TENSORS) if k in state}
-    if node.op == "bn":
+    if node.op in NORMS:
         return {k: v if k.endswith("num_batches_tracked") else v[out_idx] for k, v in keys.items()}
     in_idx = torch.tensor(kept[node.inputs[0]], dtype=torch.long)
     w = state[f"{node.name}.weight"]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-PASS_THROUGH = ("bn", "act", "dropout", "identity", "maxpool", "avgpool", "adaptive_avgpool", "resize")
+PASS_THROUGH = ("bn", "act", "dropout", "identity", "maxpool", "avgpool", "adaptive_avgpool", "resize",
+                "layernorm", "instancenorm", "tokens", "untokens", "softmax")  # a sequence's C is its map's
 RULES = {}
 
 
@@ -148,6 +149,13 @@ def _conv(c: Couplings, node, graph) -> None:
     elif g > 1:
         c.grid(src, g)
         c.grid(node.name, g)
+
+
+@rule("groupnorm")
+def _groupnorm(c: Couplings, node, graph) -> None:
+    """Through, and the same position of every group tied: each group keeps as many channels."""
+    c.tie(node.name, node.inputs[0])
+    c.grid(node.name, node.attrs["groups"])
 
 
 @rule("flatten")
