@@ -46,8 +46,8 @@ def _untokens_call(ctx, node, args):
     refs=("to",), bind=_untokens_bind, call=_untokens_call, size_bound="is lowered to a fixed map size",
     example="{op: untokens, size: [32, 32]}   # or to: NODE, the map the tokens came from")
 def _untokens(a, ins):
-    """An LxC token sequence back to a CxHxW map of the known size: `to:` a map node (its H, W) or
-    `size: [h, w]`, with H·W = L (x.transpose(1, 2).unflatten(2, (H, W)))."""
+    """An LxC token sequence back to a CxHxW map of the known size, H·W = L: `to:` a map node (its H
+    and W) or a fixed `size:` (x.transpose(1, 2).unflatten(2, (H, W)))."""
     length, c = _sequence(ins[0], "untokens")
     if a["size"] is None:
         raise GraphError("untokens needs `to: NODE` (a map of the tokens' size) or `size: [h, w]`")
