@@ -156,3 +156,19 @@ def test_int8_quantization_of_the_exported_model(tmp_path):
     q = quantize(tmp_path / "model.onnx", QuantizePass("int8"), c.graph.input_shape)
     assert q.path.is_file() and q.report["size_ratio"] > 2  # int8 weights (QDQ) beside float32
     assert q.report["fidelity"]["sqnr_db"] > 15  # 26.2 dB measured on synthetic inputs
+
+
+def test_diff_with_deeplab_shows_both_mac_conventions():
+    import json
+
+    from typer.testing import CliRunner
+
+    from archc.cli import app
+
+    args = ["diff", SPEC, "specs/deeplabv3plus_mobilenetv2.yaml", "--input", "3x128x128"]
+    table = CliRunner().invoke(app, args)
+    assert table.exit_code == 0 and "MACs (torchinfo)" in table.output and "MACs attention" in table.output
+    d = json.loads(CliRunner().invoke(app, [*args, "--json"]).output)
+    assert d["a"]["input"] == d["b"]["input"] == [3, 128, 128]
+    assert d["a"]["macs_total"] == d["a"]["macs"] + d["a"]["macs_attention"] > d["a"]["macs"]
+    assert d["b"]["macs_attention"] == 0
