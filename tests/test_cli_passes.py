@@ -84,7 +84,8 @@ def test_diff_json_contract():
     assert code == 0 and set(d) == {"a", "b", "delta", "ratio", "stages"}
     assert (d["a"]["params"], d["a"]["passes"]) == (1_122_673, [])
     assert (d["b"]["params"], d["b"]["passes"]) == (24_759, ["width=0.125", "drop=ppm"])
-    assert d["delta"] == {k: d["b"][k] - d["a"][k] for k in ("params", "macs", "activation_bytes")}
+    figures = ("params", "macs", "activation_bytes", "macs_attention", "macs_total")  # no attention here: 0
+    assert d["delta"] == {k: d["b"][k] - d["a"][k] for k in figures} and d["a"]["macs_total"] == d["a"]["macs"]
     assert [s["stage"] for s in d["stages"]] == ["ltd", "gfe", "ffm", "classifier"]
     for key in ("params", "macs", "activation_bytes"):
         assert sum(s["a"][key] for s in d["stages"]) == d["a"][key]

@@ -20,7 +20,8 @@ from archc.ops import core
 import archc.passes as passes_module
 
 compile_module = importlib.import_module("archc.compile")  # (`archc.compile` is also a function's name)
-SPECS = ["specs/fastscnn.yaml", "specs/mobilenetv2.yaml", "specs/erfnet.yaml", "specs/bisenetv2.yaml"]
+SPECS = ["specs/fastscnn.yaml", "specs/mobilenetv2.yaml", "specs/erfnet.yaml", "specs/bisenetv2.yaml",
+         "specs/segformer_b0.yaml"]  # token ops: untokens binds its size from a map, as resize does
 SIZES = [32, 64, 96, 128, 160, 192, 200, 256]
 
 

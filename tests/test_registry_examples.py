@@ -43,9 +43,14 @@ def layouts(row: dict):
     if len(names) == 2:  # [x, POOL]: both the pooled map and the pool that holds its indices
         pool = dict(INDEXED, id="p0", **{"from": "input"})
         yield [{"id": "pre", "rows": [pool]}, {"id": "ex", "rows": [dict(row, **{"from": ["p0", "p0"]})]}]
+    if len(names) == 2:  # [tokens, map]: a token sequence and the map it came from (attention, mix_ffn)
+        made = [dict(FINE, id="p1", **{"from": "input"}), {"id": "p0", "op": "tokens", "from": "p1"}]
+        yield [{"id": "pre", "rows": made}, {"id": "ex", "rows": [dict(row, **{"from": ["p0", "p1"]})]}]
     if not names:
         flat = [{"op": "adaptive_avgpool", "size": 1}, {"op": "flatten"}]
         yield [{"id": "pre", "rows": flat}, {"id": "ex", "rows": [row]}]
+        for prelude in ([{"op": "tokens"}], [{"op": "tokens"}, {"op": "heads", "heads": 2}]):  # sequences, heads
+            yield [{"id": "pre", "rows": prelude}, {"id": "ex", "rows": [row]}]
 
 
 def first_that_compiles(tmp_path, row: dict):

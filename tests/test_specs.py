@@ -33,6 +33,7 @@ PINNED = {
     "mobilenetv4_conv_medium": (9_715_512, 1_080_313_128),
     "lraspp_mobilenetv3_large": (3_221_538, 379_343_976),
     "essneta": (771_968, 19_375_069_632),
+    "segformer_b0": (3_752_694, 5_472_290_304),
 }
 
 # spec -> what its source publishes, at the source's precision, and how far apart counting methods may
@@ -49,6 +50,7 @@ PUBLISHED = {
     "shufflenetv2": (2.278604, 144.925172, 5e-7, "torchvision 0.29 + torchinfo 1.8, ShuffleNet V2 x1.0 at 224x224"),
     "enet": (0.37, None, 0.02, "Paszke et al. 2016, Table 3: 0.37 M params"),
     "pidnet_s": (7.625715, 11804.01632, 5e-7, "the authors' code (XuJiacong/PIDNet) + torchinfo 1.8 at 3x512x1024"),
+    "segformer_b0": (3.8, None, 0.02, "Xie et al. 2021, Table 1: SegFormer-B0 3.8 M params (3.4 encoder + 0.4 decoder)"),
 }
 # the header quotes the figure this spec gives, except where it quotes a source it does not match
 HEADER_QUOTES_OTHERS = {"essnetb": "quotes the thesis's ESSNetB-D (683,568 params); examples/essnet_grouping.py "

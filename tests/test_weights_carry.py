@@ -57,10 +57,11 @@ def invariant(spec, passes, size, base=(), variables=None) -> float:
     return max(float((g - w).abs().max()) for g, w in zip(got, want, strict=True)) / scale, carried.kept_norm
 
 
-UNCARRIED = ("enet", "shufflenetv2")  # channel slices, padding, unpooling, PReLU: no channel rule yet
+UNCARRIED = ("enet", "shufflenetv2")  # channel slices of maps, padding, unpooling, PReLU: no channel rule yet
+NOT_EXACT = ("segformer_b0",)  # layernorm: its statistics change with C (tests/test_segformer.py checks its carry)
 
 
-@pytest.mark.parametrize("spec", [s for s in SPECS if s.stem not in UNCARRIED], ids=lambda p: p.stem)
+@pytest.mark.parametrize("spec", [s for s in SPECS if s.stem not in UNCARRIED + NOT_EXACT], ids=lambda p: p.stem)
 def test_width_keeps_what_the_original_computes_on_the_kept_channels(spec):
     width = 0.75 if "mobilenetv3_small" in spec.stem else 0.5
     diff, kept = invariant(spec, [f"width={width}"], SIZES.get(spec.stem, "3x64x64"))

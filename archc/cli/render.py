@@ -39,7 +39,8 @@ def summary(result, layers: bool = True) -> None:
         for l in result.shown_layers:
             ins = ", ".join(shape(s) for s in l.inputs)
             p = num(l.params) if not l.share else f"(= {l.share})"
-            t.add_row(l.name, l.op, ins, shape(l.out), p, num(l.macs))
+            extra = report.attention.get(l.name)
+            t.add_row(l.name, l.op, ins, shape(l.out), p, num(l.macs) if extra is None else f"({num(extra)} attention)")
         _console().print(t)
     totals(report)
 
@@ -51,9 +52,14 @@ def totals(report) -> None:
     for name, s in report.stages().items():
         t.add_row(name, num(s["params"]), num(s["macs"]), num(s["activation_bytes"]))
     t.add_row("[b]total", f"[b]{num(report.params)}", f"[b]{num(report.macs)}", f"[b]{num(report.activation_bytes)}")
+    if report.macs_attention:
+        t.add_row("attention MACs", "", num(report.macs_attention), "")
+        t.add_row("[b]MACs total", "", f"[b]{num(report.macs_total)}", "")
     _console().print(t)
+    extra = (f" (torchinfo's) + attention {report.macs_attention / 1e6:,.2f} M = total {report.macs_total / 1e6:,.2f} M"
+             if report.macs_attention else "")
     _console().print(f"outputs: {', '.join(shape(s) for s in report.outputs)}   "
-                  f"params {report.params:,}   MACs {report.macs / 1e6:,.2f} M   "
+                  f"params {report.params:,}   MACs {report.macs / 1e6:,.2f} M{extra}   "
                   f"fwd/bwd pass {report.activation_bytes / 1e6:,.2f} MB")
 
 
@@ -124,6 +130,10 @@ def _delta(n: int, base: int) -> str:
     return f"{n:+,}{pct}" if n else "0"
 
 
+FIGURES = (("params", "params"), ("macs", "MACs (torchinfo)"), ("macs_attention", "MACs attention"),
+           ("macs_total", "MACs total"), ("activation_bytes", "act. bytes"))
+
+
 def diff(d: dict) -> None:
     """Both sides per stage and in total, with B - A: one row per stage and figure."""
     a, b = d["a"], d["b"]
@@ -133,10 +143,11 @@ def diff(d: dict) -> None:
         t.add_column(col, justify="left" if col in ("stage", "figure") else "right")
     rows = d["stages"] + [{"stage": "total", "a": a, "b": b, "delta": d["delta"]}]
     for s in rows:
-        for k, (key, head) in enumerate((("params", "params"), ("macs", "MACs"), ("activation_bytes", "act. bytes"))):
+        for k, (key, head) in enumerate(FIGURES):
             va, vb = (s["a"] or {}).get(key), (s["b"] or {}).get(key)
             t.add_row(s["stage"] if k == 0 else "", head, num(va) if va is not None else "-",
-                      num(vb) if vb is not None else "-", _delta(s["delta"][key], va or 0), end_section=k == 2)
+                      num(vb) if vb is not None else "-", _delta(s["delta"][key], va or 0),
+                      end_section=k == len(FIGURES) - 1)
     _console().print(t)
     _console().print(f"A: input {shape(a['input'])} -> {', '.join(shape(o) for o in a['outputs'])}   "
                   f"B: input {shape(b['input'])} -> {', '.join(shape(o) for o in b['outputs'])}", highlight=False)

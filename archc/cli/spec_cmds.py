@@ -102,11 +102,12 @@ def diff_cmd(spec_a: SpecArg,
                                                                  help="a pass on side A, repeatable")] = None,
              pass_b: Annotated[Optional[List[str]], typer.Option("--pass-b",
                                                                  help="a pass on side B, repeatable")] = None,
-             var: VarOpt = None, json_: JsonOpt = False):
-    """Compare two specs (or one spec with and without passes): totals and per stage, with B - A."""
+             var: VarOpt = None, json_: JsonOpt = False, input: InputOpt = None):
+    """Compare two specs (or one spec with and without passes): totals and per stage, with B - A.
+    --input sets both sides' input size."""
     from archc.cli import render
 
-    d = calls.diff(calls.Diff(source(spec_a, pass_a, None, var), source(spec_b, pass_b, None, var)), hooks())
+    d = calls.diff(calls.Diff(source(spec_a, pass_a, input, var), source(spec_b, pass_b, input, var)), hooks())
     if json_:
         print(json.dumps(d))
         return

@@ -56,6 +56,20 @@ class Report:
         shapes = self.graph.shapes()
         return tuple([_layer(r[0], r[1], r[2], tuple([shapes[i] for i in r[3]]), *r[4:]) for r in self.rows])
 
+    @cached_property
+    def attention(self) -> dict:
+        """Per node, the MACs torchinfo does not see (products of two activations: matmul), nonzero only."""
+        return attention_macs(self.graph) if self.graph is not None else {}
+
+    @property
+    def macs_attention(self) -> int:
+        return sum(self.attention.values())
+
+    @property
+    def macs_total(self) -> int:
+        """torchinfo's MACs plus the attention products: what the network computes in multiply-adds."""
+        return self.macs + self.macs_attention
+
     def _value(self) -> tuple:
         return self.name, self.input, self.outputs, self.params, self.macs, self.activation_bytes
 
@@ -74,6 +88,8 @@ class Report:
             s["macs"] += layer.macs
             s["activation_bytes"] += layer.activation_bytes
             s["layers"] += 1
+            s["macs_attention"] = s.get("macs_attention", 0) + self.attention.get(layer.name, 0)
+            s["macs_total"] = s["macs"] + s["macs_attention"]
         return out
 
     def to_json(self) -> dict:
@@ -81,9 +97,11 @@ class Report:
         return {
             "name": self.name, "input": list(self.input), "outputs": [list(s) for s in self.outputs],
             "params": self.params, "macs": self.macs, "activation_bytes": self.activation_bytes,
+            "macs_attention": self.macs_attention, "macs_total": self.macs_total,
             "layers": [{"name": l.name, "op": l.op, "stage": l.stage, "in": [list(s) for s in l.inputs],
                         "out": list(l.out), "params": l.params, "macs": l.macs,
-                        "activation_bytes": l.activation_bytes, **({"shares": l.share} if l.share else {})}
+                        "activation_bytes": l.activation_bytes, **({"shares": l.share} if l.share else {}),
+                        **({"macs_attention": self.attention[l.name]} if l.name in self.attention else {})}
                        for l in self.layers],
         }
 
@@ -137,6 +155,16 @@ def _walk(graph: Graph) -> tuple:
             weights = p = m = a = 0
         rows.append((node.name, node.op, node.stage, node.inputs, shape, p, m, a, weights, node.share))
     return params, macs, act, tuple(rows)
+
+
+def attention_macs(graph: Graph) -> dict:
+    """Per node whose op has an `extra_macs` rule (matmul), the multiply-adds of one application."""
+    shapes, out = graph.shapes(), {}
+    for node in graph.structure():
+        rule = OPS[node.op].extra_macs
+        if rule is not None:
+            out[node.name] = rule(node.attrs, tuple([shapes[i] for i in node.inputs]), shapes[node.name])
+    return out
 
 
 def parameter_counts(graph: Graph) -> dict:

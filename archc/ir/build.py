@@ -1,11 +1,10 @@
-"""Build: Spec -> Graph IR. Rows expand to n blocks (stride on the first only),
-blocks expand to primitives, and every node's shape is inferred as it is added."""
+"""Build: Spec -> Graph IR. Rows expand to n blocks (stride on the first only), blocks expand to primitives, and every node's shape is inferred as it is added."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
 
-from archc.lang.blocks import STEP_KEYS, Block, Library
+from archc.lang.blocks import STEP_KEYS, Block, Library, Skipped
 from archc.ir.dilate import Dilation, output_stride
 from archc.errors import GraphError, SpecError, did_you_mean
 from archc.lang.expr import resolve
@@ -13,6 +12,7 @@ from archc.ir.grouping import apply_grouping
 from archc.ir import templates
 from archc.ir.graph import MAX_NODES, Graph, Node, check_input_stride
 from archc.ops import OPS, REQUIRED, arity_ok, check_distinct, check_param
+from archc.ops.core import channels
 from archc.lang.spec import Row, Spec, Stage, scale_channels
 
 
@@ -137,6 +137,8 @@ class Builder:
         for name in names:
             if name in local:
                 found = local[name]
+                if isinstance(found, Skipped):
+                    raise found.error(name, mark)
                 out.extend(found if isinstance(found, list) else [found])
             elif name in self.refs:
                 out.append(self.refs[name])
@@ -168,12 +170,12 @@ class Builder:
         scope = dict(self.spec.vars)
         for nm, src in zip(block.inputs, inputs):
             shape = self.graph.shape(src)
-            scope.update({f"{nm}_c": shape[0], f"{nm}_h": shape[1] if len(shape) > 1 else 1,
+            scope.update({f"{nm}_c": channels(shape), f"{nm}_h": shape[1] if len(shape) > 2 else 1,
                           f"{nm}_w": shape[2] if len(shape) > 2 else 1})
         first = self.graph.shape(inputs[0])
-        prov = prov if prov.block_in is not None else replace(prov, block_in=first[0])
-        scope.update(in_c=first[0], in_h=first[1] if len(first) > 1 else 1, in_w=first[2] if len(first) > 2 else 1,
-                     block_in_c=prov.block_in)
+        prov = prov if prov.block_in is not None else replace(prov, block_in=channels(first))
+        scope.update(in_c=channels(first), in_h=first[1] if len(first) > 2 else 1,
+                     in_w=first[2] if len(first) > 2 else 1, block_in_c=prov.block_in)
         scope.update(self._block_args(block, args, scope, prefix, prov))
         for k, v in block.lets.items():
             scope[k] = self._resolve(v, scope, prov.mark)
@@ -210,8 +212,10 @@ class Builder:
     def step(self, step: dict, scope, local, current, prefix, prov, share, loop) -> list:
         sid = step["id"]
         if "when" in step and not self._resolve(step["when"], scope, prov.mark):
-            local[sid] = current  # a skipped step passes its input through
-            return current
+            names = _names(step["from"]) if "from" in step else [None]  # named: what it would have read
+            local[sid] = Skipped(sid) if len(names) > 1 else \
+                self.lookup(names, local, prov.mark) if names[0] else current
+            return current  # the next step reads the previous output
         ins = self.lookup(_names(step["from"]), local, prov.mark) if "from" in step else current
         if "for" in step:
             return self._loop(step, scope, local, ins, prefix, prov, share)
@@ -288,8 +292,7 @@ class Builder:
             return None
         other = self.graph[owner]
         if other.op != op or other.attrs != attrs or self.graph.shape(other.inputs[0])[0] != in_shapes[0][0]:
-            raise GraphError(f"{name} cannot share weights with {owner}: their ops or channel counts differ",
-                             prov.mark)
+            raise GraphError(f"{name} cannot share weights with {owner}: their ops or channel counts differ", prov.mark)
         return other.owner
 
 

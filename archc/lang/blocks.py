@@ -30,6 +30,17 @@ class Block:
 STEP_KEYS = ("id", "op", "from", "when", "for", "steps", "shared")
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """A block step with several inputs that `when:` skipped: no later step may name it (which input?)."""
+
+    sid: str
+
+    def error(self, name: str, mark) -> SpecError:
+        return SpecError(f"from: '{name}' names a step of several inputs that its `when:` skipped here; name one "
+                         f"of its inputs, or add a step with the opposite `when:`", mark)
+
+
 def _param(name, decl) -> Param:
     if isinstance(decl, str) and decl in TYPES:
         return Param(name, decl)

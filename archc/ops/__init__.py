@@ -6,5 +6,5 @@ adaptive, unpool), tensor (input, resize, add, mul, concat, shuffle, flatten, id
 """
 from archc.ops.core import (MAX_INT, OPS, REQUIRED, TYPES, Op, Param, arity_ok, check_distinct,  # noqa: F401
                             check_param, op, padding, pair, windows)
-from archc.ops import channels, conv, norm, pool, tensor  # noqa: F401,E402  each module registers its ops
+from archc.ops import channels, conv, norm, pool, tensor, tokens  # noqa: F401,E402  each module registers its ops
 from archc.ops.norm import ACTIVATIONS, ALIASES  # noqa: F401,E402

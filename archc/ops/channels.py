@@ -9,19 +9,28 @@ from archc.ops.core import Param, op, spatial
 
 def _slice_call(ctx, node, args):
     a = node.attrs
-    return ctx.fg.call_function(operator.getitem, (args[0], (slice(None), slice(a["start"], a["end"]))))
+    where = (Ellipsis, slice(a["start"], a["end"])) if len(node.shape) == 2 else (slice(None), slice(a["start"], a["end"]))
+    return ctx.fg.call_function(operator.getitem, (args[0], where))
+
+
+def _channels(shape, who) -> int:
+    """The channels of a map (C of CxHxW) or of a token sequence (C of LxC)."""
+    return shape[1] if len(shape) == 2 else spatial(shape, who)[0]
 
 
 @op("slice", params=(Param("start", "int", 0, doc="first channel", min=0),
                      Param("end", "int", None, doc="one past the last channel (default: all)", min=1)),
     call=_slice_call, example="{op: slice, start: 0, end: 8}   # ShuffleNetV2: the first half")
 def _slice(a, ins):
-    """Channels start..end-1 of the input (x[:, start:end]); ShuffleNetV2 keeps one half, convolves the other."""
-    c = spatial(ins[0], "slice")[0]
+    """Channels start..end-1 of the input (x[:, start:end]; of a token sequence x[..., start:end]);
+    ShuffleNetV2 keeps one half, convolves the other."""
+    c = _channels(ins[0], "slice")
     end = c if a["end"] is None else a["end"]
     if not 0 <= a["start"] < end <= c:
         raise GraphError(f"slice {a['start']}:{end} is not a channel range of the input's {c} channels; "
                          f"use 0 <= start < end <= {c}")
+    if len(ins[0]) == 2:
+        return (ins[0][0], end - a["start"])
     return (end - a["start"], *ins[0][1:])
 
 
@@ -43,7 +52,7 @@ def _sizes(a, c: int) -> list:
 
 def _parts(a, shape) -> list:
     bounds, start = [], 0
-    for size in _sizes(a, shape[0]):
+    for size in _sizes(a, _channels(shape, "split")):
         bounds.append({"start": start, "end": start + size})
         start += size
     return bounds
@@ -55,7 +64,7 @@ def _parts(a, shape) -> list:
 def _split(a, ins):
     """Split the channels into parts (torch.split / torch.chunk): one `slice` node per part, named
     ID.0, ID.1, ...; `from: ID` reads all parts, `from: ID.1` one of them."""
-    _sizes(a, spatial(ins[0], "split")[0])
+    _sizes(a, _channels(ins[0], "split"))
     return tuple(ins[0])
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from archc.errors import GraphError
-from archc.ops.core import Param, op, padding, pair, product, spatial, windows
+from archc.ops.core import Param, channels, op, padding, pair, product, spatial, windows
 
 CONV_PARAMS = (
     Param("c", "channels", doc="output channels"),
@@ -83,16 +83,18 @@ def _deconv(a, ins):
 def _linear_module(a, ins):
     from torch import nn
 
-    return nn.Linear(ins[0][0], a["c"], a["bias"])
+    return nn.Linear(channels(ins[0]), a["c"], a["bias"])
 
 
 @op("linear", params=(Param("c", "channels"), Param("bias", "bool", True)),
-    count=lambda a, ins: ins[0][0] * a["c"] + (a["c"] if a["bias"] else 0), module=_linear_module, weighted=True,
-    size_bound="fixes the feature count", example="{op: linear, c: 1000}",
-    formula=lambda a, ins, out, macs: f"{ins[0][0]}·{a['c']}" + (f" + {a['c']}" if a["bias"] else "")
+    count=lambda a, ins: channels(ins[0]) * a["c"] + (a["c"] if a["bias"] else 0), module=_linear_module, weighted=True,
+    size_bound="fixes the feature count", example="{op: linear, c: 1000}   # a vector; on an LxC sequence: per token",
+    formula=lambda a, ins, out, macs: f"{channels(ins[0])}·{a['c']}" + (f" + {a['c']}" if a["bias"] else "")
     + f" = {macs:,}")
 def _linear(a, ins):
-    """Fully connected layer (nn.Linear) on a flattened vector."""
-    if len(ins[0]) != 1:
-        raise GraphError(f"linear needs a flattened vector, got {list(ins[0])}; add {{op: flatten}} first")
-    return (a["c"],)
+    """Fully connected layer (nn.Linear) on a flattened vector, or on each token of an LxC sequence
+    (LxC -> Lxc). torchinfo counts its parameters as its MACs either way (not L times)."""
+    if len(ins[0]) not in (1, 2):
+        raise GraphError(f"linear needs a flattened vector or an LxC token sequence, got {list(ins[0])}; "
+                         f"add {{op: flatten}} or {{op: tokens}} first")
+    return (*ins[0][:-1], a["c"])

@@ -91,6 +91,7 @@ class Op:
     parts: Callable | None = None  # (attrs, in_shape) -> one `slice` attrs per output (split, chunk)
     distinct: bool = False  # reading one node twice is a mistake (concat)
     bins: Callable | None = None  # (attrs) -> (bh, bw): the fixed grid it pools to, whatever the input size
+    extra_macs: Callable | None = None  # (attrs, in_shapes, out) -> MACs torchinfo does not see (matmul)
 
     @property
     def lowerable(self) -> bool:
@@ -191,6 +192,11 @@ def check_distinct(op_: Op, inputs) -> None:
 
 def pair(v) -> tuple:
     return (v, v) if isinstance(v, int) else tuple(v)
+
+
+def channels(shape) -> int:
+    """The channel count of a value: C of a CxHxW map or a C vector, the last dim of an LxC token sequence."""
+    return shape[1] if len(shape) == 2 else shape[0]
 
 
 def spatial(shape, who):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from archc.errors import GraphError
-from archc.ops.core import Param, op
+from archc.ops.core import Param, channels, op, spatial
 
 
 def _bn_module(a, ins):
@@ -80,3 +80,72 @@ def _dropout(a, ins):
         raise GraphError(f"dropout p={a['p']} must be in [0, 1)")
     return tuple(ins[0])
 
+
+
+def _norm_channels(ins, who) -> int:
+    if len(ins[0]) not in (2, 3):
+        raise GraphError(f"{who} needs a CxHxW map or an LxC token sequence, got {list(ins[0])}")
+    return channels(ins[0])
+
+
+def _layernorm_module(a, ins):
+    from torch import nn
+
+    from archc.ops.modules import LayerNorm2d
+
+    kind = LayerNorm2d if len(ins[0]) == 3 else nn.LayerNorm
+    return kind(channels(ins[0]), eps=a["eps"], elementwise_affine=a["affine"])
+
+
+def _affine_count(a, ins) -> int:
+    return 2 * channels(ins[0]) if a["affine"] else 0
+
+
+def _affine_formula(a, ins, out, macs) -> str:
+    return f"2·{channels(ins[0])} = {macs:,}"
+
+
+@op("layernorm", params=(Param("eps", "float", 1e-5, above=0.0), Param("affine", "bool", True, doc="learned weight and bias")),
+    count=_affine_count, module=_layernorm_module, formula=_affine_formula,
+    example="{op: layernorm, eps: 0.000001}   # over channels: a map's per pixel, a sequence's per token")
+def _layernorm(a, ins):
+    """Layer normalization over the channels: an LxC token sequence's last dim (nn.LayerNorm), or a
+    CxHxW map's channels at each pixel (SegFormer's and ConvNeXt's LayerNorm2d). 2·C parameters."""
+    _norm_channels(ins, "layernorm")
+    return tuple(ins[0])
+
+
+def _groupnorm_module(a, ins):
+    from torch import nn
+
+    return nn.GroupNorm(a["groups"], ins[0][0], eps=a["eps"], affine=a["affine"])
+
+
+@op("groupnorm", params=(Param("groups", "int", 32, min=1, doc="channel groups normalized together"),
+                         Param("eps", "float", 1e-5, above=0.0), Param("affine", "bool", True)),
+    count=_affine_count, module=_groupnorm_module, formula=_affine_formula,
+    example="{op: groupnorm, groups: 8}   # smp FPN's segmentation blocks use 32")
+def _groupnorm(a, ins):
+    """Group normalization (nn.GroupNorm) of a CxHxW map: channels in `groups` groups, each normalized
+    over its channels and pixels. 2·C parameters."""
+    c = spatial(ins[0], "groupnorm")[0]
+    if c % a["groups"]:
+        raise GraphError(f"groupnorm groups={a['groups']} does not divide the input's {c} channels; "
+                         f"use a divisor of {c}")
+    return tuple(ins[0])
+
+
+def _instancenorm_module(a, ins):
+    from torch import nn
+
+    return nn.InstanceNorm2d(ins[0][0], eps=a["eps"], affine=a["affine"])
+
+
+@op("instancenorm", params=(Param("eps", "float", 1e-5, above=0.0), Param("affine", "bool", False, doc="torch's default: none")),
+    count=_affine_count, module=_instancenorm_module, formula=_affine_formula,
+    example="{op: instancenorm, affine: true}")
+def _instancenorm(a, ins):
+    """Instance normalization (nn.InstanceNorm2d, no running statistics): each channel of each image
+    over its pixels. 2·C parameters when affine, else none."""
+    spatial(ins[0], "instancenorm")
+    return tuple(ins[0])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from archc.ir.analysis import Report
 
-KEYS = ("params", "macs", "activation_bytes")
+KEYS = ("params", "macs", "activation_bytes", "macs_attention", "macs_total")
 
 
 def side(report: Report, spec: str, passes) -> dict:

@@ -22,12 +22,14 @@ import numpy as np
 import torch
 
 from archc.ir.graph import Graph
-from archc.torch.channels import Couplings
+from archc.torch.channels import Couplings, channel_sizes
 from archc.torch.weightmap import WeightsError
 
-WEIGHTED = ("conv", "deconv", "linear", "bn")
+NORMS = ("bn", "layernorm", "groupnorm", "instancenorm")  # per-channel tensors: kept channels as they are
+WEIGHTED = ("conv", "deconv", "linear", *NORMS)
 # ops whose channel mapping carrying does not know: a width change through them is refused, not guessed
-NO_CHANNEL_RULE = ("slice", "split", "pad", "max_unpool", "prelu")
+NO_CHANNEL_RULE = ("split", "pad", "max_unpool", "prelu")  # and a slice of a map (ShuffleNetV2's halves):
+# its rule is the sequences' (attention's k and v), not yet checked against ShuffleNet's invariant
 BN_TENSORS = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
 
 
@@ -40,8 +42,9 @@ class Carried:
 
 def carry(original: Graph, state: dict, new: Graph) -> Carried:
     """`state` (the original's state_dict) restricted to what `new` keeps."""
-    unknown = sorted({n.op for n in new if n.op in NO_CHANNEL_RULE})
-    if unknown and any(_channels(original[n.name]) != _channels(n) for n in new if n.name in original):
+    unknown = sorted({n.op for n in new if n.op in NO_CHANNEL_RULE or n.op == "slice" and len(n.shape) == 3})
+    before, after = channel_sizes(list(original)), channel_sizes(list(new))
+    if unknown and any(before[n.name] != after[n.name] for n in new if n.name in original):
         raise WeightsError(f"carrying weights through {', '.join(unknown)} is not supported yet (which channels "
                            f"they keep has no rule in archc.torch.channels); train the narrower model from scratch "
                            f"or load weights made for it")
@@ -53,11 +56,11 @@ def carry(original: Graph, state: dict, new: Graph) -> Carried:
     # the new graph's wiring (drop rewires), the original's sizes and attributes
     # (a resampling stage a pass added, as it is)
     nodes = [replace(original[n.name], inputs=n.inputs, share=n.share) if n.name in original else n for n in new]
-    couplings = Couplings(nodes, {n.name: _channels(n) for n in nodes})
+    couplings = Couplings(nodes, channel_sizes(nodes))
     roots = couplings.roots()
     norms = _norms(new, original, state, couplings, roots)
     keep = np.zeros(len(roots), dtype=bool)
-    keep[sorted(_select(couplings.families(roots), {n.name: _channels(n) for n in new}, norms))] = True
+    keep[sorted(_select(couplings.families(roots), after, norms))] = True
     kept = {t: np.flatnonzero(keep[couplings.classes(t, roots)]).tolist() for t in couplings.sizes}
     out = {}
     for node in new:
@@ -72,10 +75,6 @@ def _resampling_stage(node, stages: set) -> bool:
     """A pooling or resize in a stage of its own that a pass added (early_downsample's): no weights, the
     channels it reads."""
     return node.op in ("avgpool", "resize") and node.name.split(".")[0] not in stages
-
-
-def _channels(node) -> int:
-    return node.shape[0] if node.shape else 0
 
 
 def _norms(new: Graph, original: Graph, state: dict, couplings: Couplings, roots) -> np.ndarray:
@@ -137,7 +136,7 @@ def _gather(node, orig, state: dict, kept: dict) -> dict:
     """The node's tensors restricted to the kept channels (in the new order)."""
     out_idx = torch.tensor(kept[node.name], dtype=torch.long)
     keys = {k: state[k] for k in (f"{node.name}.{t}" for t in BN_TENSORS) if k in state}
-    if node.op == "bn":
+    if node.op in NORMS:
         return {k: v if k.endswith("num_batches_tracked") else v[out_idx] for k, v in keys.items()}
     in_idx = torch.tensor(kept[node.inputs[0]], dtype=torch.long)
     w = state[f"{node.name}.weight"]

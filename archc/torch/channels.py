@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-PASS_THROUGH = ("bn", "act", "dropout", "identity", "maxpool", "avgpool", "adaptive_avgpool", "resize")
+PASS_THROUGH = ("bn", "act", "dropout", "identity", "maxpool", "avgpool", "adaptive_avgpool", "resize",
+                "layernorm", "instancenorm", "tokens", "untokens", "softmax")  # a sequence's C is its map's
 RULES = {}
 
 
@@ -148,6 +149,62 @@ def _conv(c: Couplings, node, graph) -> None:
     elif g > 1:
         c.grid(src, g)
         c.grid(node.name, g)
+
+
+def channel_sizes(nodes: list) -> dict:
+    """Each node's channel count: C of a map or vector, of an LxC sequence, heads·d of a head tensor
+    (whichever of its last two dims d is: after `heads` the last, after a transpose the middle); an
+    attention score tensor (heads x Lq x Lk) has none."""
+    sizes, where = {}, {}  # where: the dim of a head tensor that holds d (-1, -2, or None: scores)
+    for n in nodes:
+        s = n.shape
+        if n.op == "heads":
+            where[n.name] = -1
+        elif n.op in ("transpose", "softmax") and n.inputs[0] in where:
+            d = where[n.inputs[0]]
+            where[n.name] = d if n.op == "softmax" or d is None else -3 - d  # -1 <-> -2
+        elif n.op == "matmul":
+            where[n.name] = -1 if where.get(n.inputs[1]) == -1 else None  # attn @ v, or q @ kt (scores)
+        if n.name in where:
+            sizes[n.name] = 0 if where[n.name] is None else s[0] * s[where[n.name]]
+        else:
+            sizes[n.name] = (s[1] if len(s) == 2 else s[0]) if s else 0
+    return sizes
+
+
+@rule("heads")
+def _heads(c: Couplings, node, graph) -> None:
+    """Head h's channel j is the sequence's h·d + j; every head keeps the same positions."""
+    c.tie(node.name, node.inputs[0])
+    c.grid(node.name, node.attrs["heads"])
+
+
+@rule("transpose", "merge_heads")
+def _same_index(c: Couplings, node, graph) -> None:
+    c.tie(node.name, node.inputs[0])
+
+
+@rule("matmul")
+def _matmul(c: Couplings, node, graph) -> None:
+    """q @ kᵀ contracts q's channels with k's (tied; the scores have none); attn @ v keeps v's."""
+    a, b = node.inputs
+    if c.sizes[node.name]:
+        c.tie(node.name, b)
+    elif c.sizes[a] and c.sizes[a] == c.sizes[b]:
+        c.tie(a, b)
+
+
+@rule("slice")
+def _slice(c: Couplings, node, graph) -> None:
+    i = np.arange(c.sizes[node.name])
+    c.union(node.name, i, node.inputs[0], node.attrs["start"] + i)
+
+
+@rule("groupnorm")
+def _groupnorm(c: Couplings, node, graph) -> None:
+    """Through, and the same position of every group tied: each group keeps as many channels."""
+    c.tie(node.name, node.inputs[0])
+    c.grid(node.name, node.attrs["groups"])
 
 
 @rule("flatten")

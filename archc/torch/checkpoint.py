@@ -121,6 +121,10 @@ def pair(module: nn.Module, ckpt: dict, wmap: WeightMap, source: str) -> tuple[d
     report.how["map"] = len(pairs)
     left_own = [k for k in own if k not in pairs and k not in report.kept]
     used = set(pairs.values()) | set(report.ignored)
+    for mine, theirs in wmap.subtrees(left_own, [k for k in ckpt if k not in used]):  # `order:` subtrees
+        pairs.update(by_order(_execution_order(module, mine), theirs, own, ckpt, source))
+        report.how["map"], used = len(pairs), used | set(theirs)
+    left_own = [k for k in left_own if k not in pairs]
     left_ckpt = [k for k in ckpt if k not in used]
     if set(left_own) == set(left_ckpt):
         named = {k: k for k in left_own}

@@ -6,6 +6,8 @@ orders (or their contents) differ. Every field is optional:
       head.2.conv.weight: classifier.4.weight
     ignore: [classifier., aux_classifier.] # checkpoint keys (or prefixes) that are not for this model
     keep: [head]                           # archc paths (or prefixes) left at archc's seeded init
+    order:                                 # archc prefix: checkpoint prefix, paired module by module
+      stage3.low: layer3_                  # in archc's run order against the checkpoint's saved order
 
 A file that holds only pairs may leave out `map:`. Tensors no rule names are paired by module order.
 """
@@ -16,7 +18,7 @@ from pathlib import Path
 
 from archc.errors import ArchcError
 
-FIELDS = ("map", "ignore", "keep")
+FIELDS = ("map", "ignore", "keep", "order")
 
 
 class WeightsError(ArchcError):
@@ -29,6 +31,7 @@ class WeightMap:
     ignore: tuple = ()
     keep: tuple = ()
     where: str = "weights map"
+    order: dict = field(default_factory=dict)
 
     @classmethod
     def of(cls, mapping) -> "WeightMap":
@@ -63,9 +66,10 @@ class WeightMap:
         unknown = sorted(set(data) - set(FIELDS))
         if unknown:
             raise WeightsError(f"{where}: unknown field '{unknown[0]}' (allowed: {', '.join(FIELDS)})")
-        rules = data.get("map") or {}
-        if not isinstance(rules, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in rules.items()):
-            raise WeightsError(f"{where}: `map` must pair strings, `archc.path: checkpoint.key`")
+        rules, order = data.get("map") or {}, data.get("order") or {}
+        for name, value in (("map", rules), ("order", order)):
+            if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+                raise WeightsError(f"{where}: `{name}` must pair strings, `archc.path: checkpoint.key`")
         lists = {}
         for name in ("ignore", "keep"):
             value = data.get(name) or []
@@ -73,7 +77,7 @@ class WeightMap:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise WeightsError(f"{where}: `{name}` must be a list of key prefixes")
             lists[name] = tuple(value)
-        return cls(dict(rules), lists["ignore"], lists["keep"], where)
+        return cls(dict(rules), lists["ignore"], lists["keep"], where, dict(order))
 
     def ignores(self, ckpt_key: str) -> bool:
         return any(_under(ckpt_key, p) for p in self.ignore)
@@ -98,6 +102,16 @@ class WeightMap:
         if missing:
             raise WeightsError(f"{self.where}: '{missing[0]}' names no archc tensor")
         return out
+
+
+    def subtrees(self, own: list, ckpt: list):
+        """Per `order` entry: (archc keys under its prefix, checkpoint keys under its other prefix)."""
+        for mine, theirs in self.order.items():
+            a, c = [k for k in own if _under(k, mine)], [k for k in ckpt if _under(k, theirs)]
+            if not a or not c:
+                raise WeightsError(f"{self.where}: order '{mine}: {theirs}' names no "
+                                   f"{'archc' if not a else 'checkpoint'} tensor left to pair")
+            yield a, c
 
 
 def _under(key: str, prefix: str) -> bool:

@@ -1,0 +1,136 @@
+"""Token ops: a CxHxW map as an LxC token sequence and back, heads, matmul of two activations and
+softmax. A sequence's shape is (L, C), channels last as torch holds it; an attention head tensor's
+is (heads, L, d). Linear, layernorm, act, add, slice and split work on sequences too (over C)."""
+from __future__ import annotations
+
+from math import prod
+
+from archc.errors import GraphError
+from archc.ops.core import Param, op, pair, spatial
+
+
+def _method(name, *extra):
+    """A lowering that calls the tensor method `name(*extra)` on the node's input."""
+    return lambda ctx, node, args: ctx.fg.call_method(name, (args[0], *extra))
+
+
+def _sequence(shape, who):
+    if len(shape) != 2:
+        raise GraphError(f"{who} needs an LxC token sequence, got {list(shape)}; add {{op: tokens}} first")
+    return shape
+
+
+def _tokens_call(ctx, node, args):
+    flat = ctx.fg.call_method("flatten", (args[0], 2))
+    return ctx.fg.call_method("transpose", (flat, 1, 2))
+
+
+@op("tokens", call=_tokens_call, example="{op: tokens}   # 32x64x64 -> 4096x32")
+def _tokens(a, ins):
+    """A CxHxW map as a sequence of H·W tokens of C channels (x.flatten(2).transpose(1, 2)), row by row."""
+    c, h, w = spatial(ins[0], "tokens")
+    return (h * w, c)
+
+
+def _untokens_bind(a, graph, inputs, refs) -> dict:
+    return {**a, "size": list(graph.shape(refs["to"])[-2:])} if refs.get("to") else a
+
+
+def _untokens_call(ctx, node, args):
+    t = ctx.fg.call_method("transpose", (args[0], 1, 2))
+    return ctx.fg.call_method("unflatten", (t, 2, tuple(node.shape[1:])))
+
+
+@op("untokens", params=(Param("to", "str", None, doc="a map node whose H, W the tokens came from"),
+                        Param("size", "ints", None, doc="or the map's [h, w]")),
+    refs=("to",), bind=_untokens_bind, call=_untokens_call, size_bound="is lowered to a fixed map size",
+    example="{op: untokens, size: [32, 32]}   # or to: NODE, the map the tokens came from")
+def _untokens(a, ins):
+    """An LxC token sequence back to a CxHxW map of the known size, H·W = L: `to:` a map node (its H
+    and W) or a fixed `size:` (x.transpose(1, 2).unflatten(2, (H, W)))."""
+    length, c = _sequence(ins[0], "untokens")
+    if a["size"] is None:
+        raise GraphError("untokens needs `to: NODE` (a map of the tokens' size) or `size: [h, w]`")
+    h, w = pair(a["size"])
+    if h * w != length:
+        raise GraphError(f"untokens to {h}x{w} needs {h * w} tokens, got {length}; name the map the tokens came from")
+    return (c, h, w)
+
+
+def _heads_call(ctx, node, args):
+    heads, _, d = node.shape
+    split = ctx.fg.call_method("unflatten", (args[0], -1, (heads, d)))
+    return ctx.fg.call_method("transpose", (split, 1, 2))
+
+
+@op("heads", params=(Param("heads", "int", min=1, doc="attention heads; C must divide by it"),),
+    call=_heads_call, example="{op: heads, heads: 2}   # 64x32 -> 2x64x16")
+def _heads(a, ins):
+    """Split an LxC sequence's channels into `heads` heads: heads x L x C/heads (reshape, transpose)."""
+    length, c = _sequence(ins[0], "heads")
+    if c % a["heads"]:
+        raise GraphError(f"heads={a['heads']} does not divide the sequence's {c} channels; use a divisor of {c}")
+    return (a["heads"], length, c // a["heads"])
+
+
+def _merge_call(ctx, node, args):
+    t = ctx.fg.call_method("transpose", (args[0], 1, 2))
+    return ctx.fg.call_method("flatten", (t, 2))
+
+
+@op("merge_heads", call=_merge_call, example="{op: merge_heads}   # 2x64x16 -> 64x32")
+def _merge_heads(a, ins):
+    """Join heads x L x d back into an L x heads·d sequence (the inverse of `heads`)."""
+    if len(ins[0]) != 3:
+        raise GraphError(f"merge_heads needs a heads x L x d tensor, got {list(ins[0])}; add {{op: heads}} first")
+    heads, length, d = ins[0]
+    return (length, heads * d)
+
+
+def _batched(shape, who):
+    if len(shape) not in (2, 3):
+        raise GraphError(f"{who} needs a sequence or a heads tensor, got {list(shape)}")
+    return shape
+
+
+@op("transpose", call=_method("transpose", -2, -1), example="{op: transpose}   # keys: 64x16 -> 16x64 per head")
+def _transpose(a, ins):
+    """Swap the last two dims (x.transpose(-2, -1)): keys before q·kᵀ."""
+    s = _batched(ins[0], "transpose")
+    return (*s[:-2], s[-1], s[-2])
+
+
+@op("softmax", call=_method("softmax", -1), example="{op: softmax}")
+def _softmax(a, ins):
+    """Softmax over the last dim (attention weights over the keys). No params."""
+    return tuple(_batched(ins[0], "softmax"))
+
+
+def _matmul_call(ctx, node, args):
+    import operator
+
+    out = ctx.fg.call_function(operator.matmul, tuple(args))
+    scale = node.attrs["scale"]
+    return out if scale == 1 else ctx.fg.call_function(operator.mul, (out, scale))
+
+
+def _first_stride(op_, a, graph, inputs, refs):
+    """The queries' stride: keys reduced by a strided conv (SegFormer's sr) do not make the output coarser."""
+    return graph[inputs[0]].stride
+
+
+def _matmul_macs(a, ins, out) -> int:
+    return prod(out) * ins[0][-1]
+
+
+@op("matmul", params=(Param("scale", "float", 1.0, doc="multiply the product by this (d^-0.5 for q·kᵀ)"),),
+    inputs="2", call=_matmul_call, extra_macs=_matmul_macs, place=_first_stride,
+    example="{op: matmul, from: [q, kt], scale: 0.25}")
+def _matmul(a, ins):
+    """Product of two activations (a @ b, then · scale): [..., m, k] @ [..., k, n] -> [..., m, n] with
+    equal leading dims. No params, so torchinfo counts no MACs; its m·k·n per head are `macs_attention`."""
+    x, y = _batched(ins[0], "matmul"), _batched(ins[1], "matmul")
+    if len(x) != len(y) or x[:-2] != y[:-2] or x[-1] != y[-2]:
+        raise GraphError(f"matmul cannot multiply {'x'.join(map(str, x))} by {'x'.join(map(str, y))}; the first's "
+                         f"last dim must equal the second's next-to-last, and leading dims must agree")
+    return (*x[:-1], y[-1])

@@ -1,0 +1,75 @@
+"""Issue 24's language additions beside SegFormer: norms and token ops on small specs (shapes and
+counts against torch and torchinfo, one-line refusals), `p` on the conv blocks, and what naming a
+skipped `when:` step gives."""
+from __future__ import annotations
+
+import pytest
+import yaml
+from crosscheck import archc_figures, forward_shapes, torchinfo_figures
+
+from archc.compile import compile_spec
+from archc.errors import ArchcError
+
+
+def spec(tmp_path, rows, blocks=None, input_="16x8x8"):
+    doc = {"name": "t", "input": input_, "stages": [{"id": "s", "rows": rows}], **({"blocks": blocks} if blocks else {})}
+    (tmp_path / "t.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    return tmp_path / "t.yaml"
+
+
+def agrees(path) -> None:
+    graph = compile_spec(path).graph
+    expected, seen = forward_shapes(graph)
+    assert expected == seen and archc_figures(graph) == torchinfo_figures(graph)
+
+
+def test_norms_on_maps_and_sequences_count_as_torchinfo(tmp_path):
+    agrees(spec(tmp_path, [{"op": "layernorm"}, {"op": "groupnorm", "groups": 4}, {"op": "instancenorm"},
+                           {"op": "instancenorm", "affine": True}, {"id": "t", "op": "tokens"},
+                           {"op": "layernorm", "eps": 1e-6}, {"op": "linear", "c": 24}, {"op": "act", "fn": "gelu"},
+                           {"op": "mlp", "t": 2}, {"op": "untokens", "size": [8, 8]}]))
+
+
+def test_attention_with_and_without_spatial_reduction(tmp_path):
+    rows = [{"id": "m", "op": "conv", "c": 16, "k": 1}, {"id": "t", "op": "tokens"},
+            {"id": "a1", "op": "attention", "from": ["t", "m"], "heads": 4},
+            {"id": "a2", "op": "attention", "from": ["a1", "m"], "head_dim": 8, "sr": 2},
+            {"op": "mix_ffn", "from": ["a2", "m"]}, {"op": "untokens", "to": "m"}]
+    path = spec(tmp_path, rows)
+    agrees(path)
+    g = compile_spec(path).graph
+    assert g.shape("s.a2.0.q_heads") == (2, 64, 8) and g.shape("s.a2.0.kt") == (2, 8, 16)
+
+
+@pytest.mark.parametrize("rows,message", [
+    ([{"op": "heads", "heads": 2}], "heads needs an LxC token sequence, got [16, 8, 8]; add {op: tokens} first"),
+    ([{"op": "tokens"}, {"op": "heads", "heads": 3}], "heads=3 does not divide the sequence's 16 channels"),
+    ([{"op": "tokens"}, {"op": "untokens", "size": [4, 4]}], "untokens to 4x4 needs 16 tokens, got 64"),
+    ([{"op": "tokens"}, {"op": "untokens"}], "untokens needs `to: NODE`"),
+    ([{"op": "groupnorm", "groups": 3}], "groupnorm groups=3 does not divide the input's 16 channels"),
+    ([{"id": "a", "op": "tokens"}, {"op": "matmul", "from": ["a", "a"]}], "matmul cannot multiply 64x16 by 64x16"),
+])
+def test_one_line_refusals(tmp_path, rows, message):
+    with pytest.raises(ArchcError) as err:
+        compile_spec(spec(tmp_path, rows))
+    assert message in err.value.message and "\n" not in err.value.message
+
+
+def test_padding_on_the_conv_blocks(tmp_path):
+    rows = [{"op": "conv_bn_act", "c": 8, "k": 3, "p": 0}, {"op": "conv_bn", "c": 8, "k": 3, "p": [0, 1]},
+            {"op": "conv_act", "c": 8, "k": 3, "p": 2}]
+    g = compile_spec(spec(tmp_path, rows)).graph
+    assert [n.shape for n in g if n.op == "conv"] == [(8, 6, 6), (8, 4, 6), (8, 6, 8)]
+
+
+BLOCK = {"params": {"x": {"type": "int", "default": 0}},
+         "body": [{"id": "a", "op": "conv", "c": 8, "k": 1},
+                  {"id": "b", "op": "conv", "c": 4, "k": 1},
+                  {"id": "skip", "op": "act", "from": "a", "when": "$x > 0"},
+                  {"id": "c", "op": "concat", "from": ["skip", "b"]}]}
+
+
+def test_a_skipped_step_named_later_gives_what_it_would_have_read(tmp_path):
+    g = compile_spec(spec(tmp_path, [{"op": "blk"}], {"blk": BLOCK})).graph
+    assert g["s.0.0.c"].inputs == ("s.0.0.a", "s.0.0.b")  # not b, the step before it
+    assert g.shape("s.0.0.c") == (12, 8, 8)
