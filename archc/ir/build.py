@@ -1,4 +1,5 @@
-"""Build: Spec -> Graph IR. Rows expand to n blocks (stride on the first only), blocks expand to primitives, and every node's shape is inferred as it is added."""
+"""Build: Spec -> Graph IR. Rows expand to n blocks (stride on the first only), blocks expand to primitives,
+and every node's shape is inferred as it is added."""
 from __future__ import annotations
 
 import re

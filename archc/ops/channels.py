@@ -9,7 +9,8 @@ from archc.ops.core import Param, op, spatial
 
 def _slice_call(ctx, node, args):
     a = node.attrs
-    where = (Ellipsis, slice(a["start"], a["end"])) if len(node.shape) == 2 else (slice(None), slice(a["start"], a["end"]))
+    cut = slice(a["start"], a["end"])
+    where = (Ellipsis, cut) if len(node.shape) == 2 else (slice(None), cut)
     return ctx.fg.call_function(operator.getitem, (args[0], where))
 
 

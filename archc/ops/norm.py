@@ -105,7 +105,8 @@ def _affine_formula(a, ins, out, macs) -> str:
     return f"2·{channels(ins[0])} = {macs:,}"
 
 
-@op("layernorm", params=(Param("eps", "float", 1e-5, above=0.0), Param("affine", "bool", True, doc="learned weight and bias")),
+@op("layernorm", params=(Param("eps", "float", 1e-5, above=0.0),
+                         Param("affine", "bool", True, doc="learned weight and bias")),
     count=_affine_count, module=_layernorm_module, formula=_affine_formula,
     example="{op: layernorm, eps: 0.000001}   # over channels: a map's per pixel, a sequence's per token")
 def _layernorm(a, ins):
@@ -141,7 +142,8 @@ def _instancenorm_module(a, ins):
     return nn.InstanceNorm2d(ins[0][0], eps=a["eps"], affine=a["affine"])
 
 
-@op("instancenorm", params=(Param("eps", "float", 1e-5, above=0.0), Param("affine", "bool", False, doc="torch's default: none")),
+@op("instancenorm", params=(Param("eps", "float", 1e-5, above=0.0),
+                            Param("affine", "bool", False, doc="torch's default: none")),
     count=_affine_count, module=_instancenorm_module, formula=_affine_formula,
     example="{op: instancenorm, affine: true}")
 def _instancenorm(a, ins):

@@ -68,7 +68,9 @@ class WeightMap:
             raise WeightsError(f"{where}: unknown field '{unknown[0]}' (allowed: {', '.join(FIELDS)})")
         rules, order = data.get("map") or {}, data.get("order") or {}
         for name, value in (("map", rules), ("order", order)):
-            if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            pairs_ok = isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str)
+                                                       for k, v in value.items())
+            if not pairs_ok:
                 raise WeightsError(f"{where}: `{name}` must pair strings, `archc.path: checkpoint.key`")
         lists = {}
         for name in ("ignore", "keep"):
