@@ -54,6 +54,14 @@ class Terminated(BaseException):
 STOPS: list = []  # the signals received (SIGINT, SIGTERM), recorded even where a library swallows the exception
 
 
+KEPT: list = []  # what a run interrupted now leaves on purpose (train: its last epoch, for --resume)
+
+
+def left_behind() -> str:
+    """The interrupted command's last words on its output."""
+    return KEPT[-1] if KEPT else "no partial output left"
+
+
 def check_stopped() -> None:
     """Raise again for a signal received earlier: nothing is published after one."""
     if STOPS:

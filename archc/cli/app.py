@@ -13,7 +13,7 @@ from typing import Annotated, List, Optional
 import typer
 import typer.core
 
-from archc.errors import STOPS, ArchcError, Terminated, check_stopped
+from archc.errors import KEPT, STOPS, ArchcError, Terminated, check_stopped, left_behind
 from archc.fs import os_error
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -75,6 +75,7 @@ def boundary(fn):
     @wraps(fn)
     def wrapper(*args, **kwargs):
         STOPS.clear()
+        KEPT.clear()
         main = threading.current_thread() is threading.main_thread()
         before = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)} if main else {}
         try:
@@ -90,10 +91,10 @@ def boundary(fn):
         except (typer.Exit, typer.Abort, SystemExit):
             raise
         except KeyboardInterrupt:
-            print("archc: error: interrupted (SIGINT); no partial output left", file=sys.stderr)
+            print(f"archc: error: interrupted (SIGINT); {left_behind()}", file=sys.stderr)
             raise typer.Exit(130) from None
         except Terminated:
-            print("archc: error: terminated (SIGTERM); no partial output left", file=sys.stderr)
+            print(f"archc: error: terminated (SIGTERM); {left_behind()}", file=sys.stderr)
             raise typer.Exit(143) from None
         except Exception as exc:  # noqa: BLE001 - the bug boundary
             return _bug(exc)

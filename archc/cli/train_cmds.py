@@ -112,8 +112,13 @@ def _eval_spec(compiled, weights, data, split, quantize, out) -> dict:
 
     if quantize is None:
         return {compiled.spec.name: evaluate.evaluate_checkpoint(compiled, weights, data, split)}
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        return quality.quantized_quality(compiled, weights, data, quantize, out)
+    if out is not None:  # a transaction (archc.fs): a folder of a user's files refused, archc's replaced whole
+        from archc.fs import atomic_dir
+        from archc.train.folder import refuse_foreign
+
+        refuse_foreign(out)
+        with atomic_dir(out, flag="--out") as tmp:
+            scores = quality.quantized_quality(compiled, weights, data, quantize, tmp)
+        return {k: {**v, "model": str(out / Path(v["model"]).name)} for k, v in scores.items()}
     with tempfile.TemporaryDirectory() as tmp:
         return quality.quantized_quality(compiled, weights, data, quantize, tmp)

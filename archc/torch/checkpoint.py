@@ -19,6 +19,7 @@ Any disagreement is one line naming the first disagreeing pair, and nothing is l
 from __future__ import annotations
 
 import pickle
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,7 +58,7 @@ def read_checkpoint(path) -> dict:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         raise WeightsError(f"{path}: refused: the file holds Python objects other than tensors (a pickle "
-                           f"that could run code: {_first_line(exc)}); save model.state_dict() instead") from None
+                           f"that could run code{_refused(exc)}); save model.state_dict() instead") from None
     except Exception as exc:  # torch raises RuntimeError, EOFError, zip errors... for a damaged file
         raise WeightsError(f"{path}: not a readable torch checkpoint ({type(exc).__name__}: {_first_line(exc)}); "
                            f"the file may be truncated: save it again with torch.save(model.state_dict(), F)"
@@ -85,6 +86,23 @@ def as_state_dict(data, where: str = "checkpoint") -> dict:
 
 def _is_state_dict(d: dict) -> bool:
     return all(isinstance(k, str) for k in d) and any(isinstance(v, torch.Tensor) for v in d.values())
+
+
+def _refused(exc) -> str:
+    """What torch's weights-only unpickler refused, without its advice to load the file unsafely."""
+    found = re.search(r"WeightsUnpickler error: ([^\n]*)", str(exc))
+    what = found.group(1).split(". ")[0].strip() if found else ""
+    return f": {what[:160]}" if what else ""
+
+
+def took(path) -> str:
+    """What a checkpoint file gave: its state_dict as such, or the model weights of archc's training checkpoint."""
+    data = torch.load(path, map_location="cpu", weights_only=True)
+    state = data.get("state") if isinstance(data, dict) else None
+    if isinstance(state, dict) and isinstance(data.get("module"), dict):
+        done = len(state.get("epochs") or [])
+        return f"the model weights of archc's training checkpoint ({state.get('spec')}, after epoch {done})"
+    return "its state_dict"
 
 
 def _first_line(exc) -> str:

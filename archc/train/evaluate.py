@@ -6,6 +6,7 @@ ONNX Runtime, so float32, int8 and fp16 exports are scored on the same images wi
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import torch
@@ -82,7 +83,9 @@ def evaluate_checkpoint(compiled, weights, data_dir, split: str = "val", batch: 
     """Scores of `compiled` with the weights of an archc checkpoint."""
     with deterministic(threads):
         module = lower(compiled.graph)
-        checkpoint.load_own(module, weights)
+        took = checkpoint.load_own(module, weights)
+        if took != "its state_dict":
+            print(f"archc: note: --weights {weights}: took {took}", file=sys.stderr, flush=True)
         data = Segmentation(data_dir, split, out_classes(compiled), compiled.graph.input_shape,
                             compiled.spec.normalization())
         return evaluate_module(module, data, batch, torch.device("cpu"))

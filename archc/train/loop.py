@@ -9,7 +9,9 @@ uninterrupted run would have seen and ends with the same metrics.json.
 """
 from __future__ import annotations
 
+import contextlib
 import math
+import sys
 import time
 from dataclasses import dataclass
 from typing import Optional
@@ -17,11 +19,12 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
-from archc.errors import ArchcError
+from archc.errors import KEPT, ArchcError
 from archc.torch.lower import lower
 from archc.train import checkpoint, evaluate
 from archc.train.env import deterministic, device, out_classes
-from archc.train.datasets import IGNORE, Segmentation
+from archc.train.datasets import IGNORE, Segmentation, content_key
+from archc.train.folder import RUN_FILES, run_folder
 
 OPTIMIZERS = {"adamw": (torch.optim.AdamW, 1e-3), "sgd": (torch.optim.SGD, 0.01)}  # name -> (class, default lr)
 SCHEDULES = {"poly": lambda t: (1 - t) ** 0.9, "cosine": lambda t: 0.5 * (1 + math.cos(math.pi * t))}
@@ -54,6 +57,10 @@ class Config:
 
 
 def datasets(compiled, data_dir, config: Config) -> tuple:
+    out = compiled.graph.shape(compiled.graph.outputs[0])
+    if len(out) != 3:
+        raise ArchcError(f"{compiled.spec.name}: its output is {list(out)}, not a per-pixel map (classes, H, W); "
+                         f"archc trains segmentation models: give a spec with a segmentation head")
     shape, classes = compiled.graph.input_shape, out_classes(compiled)
     norm = compiled.spec.normalization()
     return (Segmentation(data_dir, "train", classes, shape, norm, config.augment, config.seed),
@@ -81,13 +88,13 @@ def loss_fn(logits, masks):
 
 
 def batches(data: Segmentation, batch: int, seed: int, epoch: int):
-    """Shuffled batches of one epoch, a pure function of (seed, epoch); a last batch of one is dropped
-    (batch norm cannot train on it)."""
+    """Shuffled batches of one epoch, a pure function of (seed, epoch); with --batch 2 or more a last batch
+    of one is dropped (batch norm's statistics of one image are noise); --batch 1 trains on every image."""
     data.epoch = epoch
     order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed * 100_003 + epoch)).tolist()
     for start in range(0, len(order), batch):
         idx = order[start:start + batch]
-        if len(idx) == 1 and len(order) > 1:
+        if len(idx) == 1 and batch > 1:
             return
         items = [data[i] for i in idx]
         yield torch.stack([x for x, _ in items]), torch.stack([m for _, m in items])
@@ -102,16 +109,46 @@ def train_epoch(module, data, config, epoch, opt, sched, dev, progress=None, hoo
     for step, (x, m) in enumerate(batches(data, config.batch, config.seed, epoch)):
         if hook is not None:
             hook(epoch, step, steps)
-        x, m = x.to(dev), m.to(dev)
-        loss = loss_fn(_first(module(x)), m)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        loss = _step(module, x.to(dev), m.to(dev), opt, config)
+        if not math.isfinite(loss):
+            raise Diverged(epoch, f"the training loss is {loss} at step {step + 1}")
         sched.step()
-        total, count = total + loss.item() * len(x), count + len(x)
+        total, count = total + loss * len(x), count + len(x)
         if progress is not None:
             progress(epoch, step + 1, steps, total / count, count / (time.perf_counter() - start))
     return total / max(count, 1)
+
+
+class Diverged(ArchcError):
+    """Training stopped: the loss or the weights stopped being finite numbers."""
+
+    def __init__(self, epoch: int, what: str):
+        kept = f"the run keeps its last good checkpoint (epoch {epoch})" if epoch else "no epoch finished"
+        super().__init__(f"training diverged in epoch {epoch + 1}: {what}; stopped, {kept}; lower --lr "
+                         f"(e.g. 1e-3) and start again")
+        self.epoch = epoch
+
+
+def _step(module, x, m, opt, config) -> float:
+    try:
+        loss = loss_fn(_first(module(x)), m)
+    except ValueError as exc:  # batch norm after a global pooling, given one image
+        if "more than 1 value per channel" not in str(exc):
+            raise
+        raise ArchcError(f"--batch {config.batch}: this model's batch norm follows a global pooling and needs "
+                         f"at least 2 images per step; use --batch 2 or more") from None
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if math.isfinite(loss.item()):
+        opt.step()
+    return loss.item()
+
+
+def _check_finite(module, epoch: int) -> None:
+    bad = next((k for k, v in module.state_dict().items() if v.is_floating_point() and not torch.isfinite(v).all()),
+               None)
+    if bad is not None:
+        raise Diverged(epoch, f"'{bad}' holds non-finite values")
 
 
 def _first(out):
@@ -127,17 +164,33 @@ def train(compiled, data_dir, config: Config, run=None, weights=None, resume=Fal
         train_set, val_set = datasets(compiled, data_dir, config)
         module = module if module is not None else lower(compiled.graph, config.seed)
         if weights is not None:
-            checkpoint.load_own(module, weights)
+            note(f"--weights {weights}: took {checkpoint.load_own(module, weights)}")
         dev = device()
         module.to(dev)
         steps = config.epochs * math.ceil(len(train_set) / config.batch)
         opt, sched = make_optimizer(module, config, steps)
-        state = checkpoint.start(run, compiled, config, module, opt, sched, resume)
-        for epoch in range(len(state["epochs"]), config.epochs):
-            loss = train_epoch(module, train_set, config, epoch, opt, sched, dev, progress, hook)
-            scores = evaluate.evaluate_module(module, val_set, config.batch, dev)
-            state["epochs"].append({"epoch": epoch + 1, "train_loss": round(loss, 6), "lr": sched.get_last_lr()[0],
-                                    **{k: scores[k] for k in ("miou", "pixel_accuracy", "per_class_iou")}})
-            checkpoint.save(run, state, module, opt, sched)
-        return state
+        with run_folder(run, RUN_FILES) if run is not None else contextlib.nullcontext():
+            return _epochs(compiled, config, run, resume, module, opt, sched, (train_set, val_set, dev),
+                           content_key(data_dir), progress, hook)
+
+
+def note(text: str) -> None:
+    print(f"archc: note: {text}", file=sys.stderr, flush=True)
+
+
+def _epochs(compiled, config, run, resume, module, opt, sched, sets, data, progress, hook) -> dict:
+    train_set, val_set, dev = sets
+    state = checkpoint.start(run, compiled, config, module, opt, sched, resume, data)
+    if run is not None and not state["epochs"]:
+        KEPT[:] = [f"{run} holds no finished epoch: run the same command again"]
+    for epoch in range(len(state["epochs"]), config.epochs):
+        loss = train_epoch(module, train_set, config, epoch, opt, sched, dev, progress, hook)
+        _check_finite(module, epoch)
+        scores = evaluate.evaluate_module(module, val_set, config.batch, dev)
+        state["epochs"].append({"epoch": epoch + 1, "train_loss": round(loss, 6), "lr": sched.get_last_lr()[0],
+                                **{k: scores[k] for k in ("miou", "pixel_accuracy", "per_class_iou")}})
+        checkpoint.save(run, state, module, opt, sched)
+        if run is not None:
+            KEPT[:] = [f"{run} keeps epoch {epoch + 1} of {config.epochs}: continue with the same command and --resume"]
+    return state
 
