@@ -13,7 +13,7 @@ from typing import Annotated, List, Optional
 import typer
 import typer.core
 
-from archc.errors import KEPT, STOPS, ArchcError, Terminated, check_stopped, left_behind
+from archc.errors import KEPT, STOPS, ArchcError, Terminated, check_stopped, left_behind, library_error
 from archc.fs import os_error
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -97,7 +97,8 @@ def boundary(fn):
             print(f"archc: error: terminated (SIGTERM); {left_behind()}", file=sys.stderr)
             raise typer.Exit(143) from None
         except Exception as exc:  # noqa: BLE001 - the bug boundary
-            return _bug(exc)
+            known = library_error(exc)  # a full disk, a damaged database, a bad URL: the user's to fix
+            return _user_error(known) if known is not None else _bug(exc)
         finally:
             for sig, handler in before.items():  # an in-process caller (tests, notebooks) gets its own back
                 if handler is not None:

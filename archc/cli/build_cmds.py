@@ -9,7 +9,7 @@ import typer
 
 from archc.cli.app import (CalibOpt, InputOpt, JsonOpt, PassOpt, RecipeOpt, SpecArg, ThreadsOpt, VarOpt, _compile,
                            app, boundary)
-from archc.cli.weights_opts import WeightsMapOpt, WeightsOpt, original_of, with_weights
+from archc.cli.weights_opts import WeightsMapOpt, WeightsOpt, from_run, original_of, with_weights
 from archc.cli.device_opts import HostOpt, IdentityOpt, PerLayerOpt, RemotePythonOpt, SshConfigOpt, target as _target
 from archc.errors import ArchcError
 from archc.lang.library import resolve_spec
@@ -39,8 +39,9 @@ def build(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: Var
     from archc.measure.profile import check_threads
     from archc.onnx.verify import check_simplifier
 
-    check_threads(threads)
+    check_threads(threads, host is not None)
     check_simplifier(simplifier)
+    spec, weights = from_run(spec, weights, pass_, input, recipe)  # archc build RUN: what train trained
     c = _compile(spec, pass_, input, var, recipe)
     note = (f"written by archc build {spec}" + (f" --passes {recipe}" if recipe else "")
             + "".join(f" --pass {p}" for p in pass_ or []) + (f" --input {input}" if input else ""))

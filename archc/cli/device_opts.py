@@ -30,7 +30,11 @@ def target(host: str | None, identity: Path | None = None, ssh_config: Path | No
         if given:
             raise ArchcError(f"{', '.join(given)} only apply with --host [USER@]HOST[:PORT]")
         return Target(None, per_layer)
-    return Target(Host.parse(host, identity, ssh_config, remote_python), per_layer)
+    from archc.measure.remote import reach
+
+    parsed = Host.parse(host, identity, ssh_config, remote_python)
+    reach(parsed)  # the device first: nothing listening is one line in a second, not after minutes of export
+    return Target(parsed, per_layer)
 
 LatencyModelOpt = Annotated[Optional[Path], typer.Option("--latency-model", help="predict latency with a model "
                                                          "from `archc latency fit` (nothing runs)")]

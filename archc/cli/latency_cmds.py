@@ -55,7 +55,7 @@ def latency_fit(spec: SpecArg,
     from archc.sweep.latency_fit import fit_spec
     from archc.sweep.sweep import parse_grid
 
-    check_threads(threads)
+    check_threads(threads, host is not None)
     model = fit_spec(spec, parse_grid(grid) if grid else None, _target(host, identity, ssh_config, remote_python),
                      out, threads=threads, warmup=warmup, runs=runs, variables=parse_vars(var), jobs=jobs,
                      progress=None)

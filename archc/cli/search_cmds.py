@@ -36,7 +36,7 @@ def search(spec: SpecArg,
            var: VarOpt = None, json_: JsonOpt = False):
     """Search a space of pass settings for the best configuration under budgets; resumable."""
     from archc.cli import render_search
-    from archc.search.run import SearchRequest, run_search
+    from archc.search.run import SearchRequest, make_search, run_search
     from archc.search.stages import PROFILE, RUNTIMES
     from archc.sweep.executors import executor as make_executor
 
@@ -44,7 +44,9 @@ def search(spec: SpecArg,
     req = SearchRequest(str(spec), str(space), list(objective), list(budget or ()), sampler, trials, seed,
                         parse_vars(var), {"epochs": train, "data": str(data)} if train else None, storage,
                         make_executor(executor, address, jobs), profile=dict(PROFILE, runs=runs, runtime=runtime), build=build)
-    with render_search.progress(trials or 0, "search") as step:
+    total = make_search(req, out).total()  # the request's mistakes, and the count the progress shows
+    with render_search.progress(total, "search") as step:
+        step("started", 0)  # a line at once: the first trials may take minutes
         outcome = run_search(req, out, step)
     if json_:
         print(json.dumps({"winner": outcome.winner, "front": outcome.front, "trials": len(outcome.rows)}))

@@ -9,7 +9,7 @@ import typer
 
 from archc.cli.app import (InputOpt, JsonOpt, PassOpt, RecipeOpt, SpecArg, VarOpt, _compile,
                            app, boundary)
-from archc.cli.weights_opts import WeightsMapOpt, WeightsOpt, original_of, with_weights
+from archc.cli.weights_opts import WeightsMapOpt, WeightsOpt, from_run, original_of, with_weights
 from archc.cli.device_opts import LatencyModelOpt, predict
 from archc.errors import ArchcError
 
@@ -32,6 +32,7 @@ def summary(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: V
             weights: WeightsOpt = None, weights_map: WeightsMapOpt = None, latency_model: LatencyModelOpt = None):
     """Params, MACs and activation memory per layer and in total (torchinfo's semantics);
     with --weights, also whether (and how) the checkpoint fits; with --latency-model, predicted latency."""
+    spec, weights = from_run(spec, weights, pass_, input, recipe)  # a training run: its model and weights
     compiled = _compile(spec, pass_, input, var, recipe)
     original = original_of(spec, pass_, recipe, var) if weights else None
     report, mapped = compiled.report, with_weights(compiled, weights, weights_map, json_, original)[1]

@@ -63,9 +63,10 @@ def sweep(spec: SpecArg,
 
 def _settings(runs: int, warmup: int, threads: int, host: str | None) -> dict:
     """How --profile times each configuration (part of its cache key)."""
-    from archc.measure.profile import check_runs
+    from archc.measure.profile import check_runs, check_threads
 
     check_runs(runs, warmup)
+    check_threads(threads, host is not None)
     return {"runs": runs, "warmup": warmup, "threads": threads, **({"host": host} if host else {})}
 
 

@@ -31,14 +31,50 @@ def with_weights(compiled, weights, weights_map, quiet: bool = False, original=N
     from archc.cli import render_weights
     from archc.torch.weights import lowered_carried, lowered_report
 
-    if original is None:
+    if original is None or (weights_map is None and fits(compiled, weights)):  # e.g. archc train's own weights
         module, report = lowered_report(compiled.graph, weights, weights_map)
     else:
         module, report, carried = lowered_carried(original.graph, weights, compiled.graph, weights_map)
         report.carried = {"kept_norm": round(carried.kept_norm, 6)}
     if not quiet:
         render_weights.mapping(report)
+        _took(weights)
     return module.state_dict(), report
+
+
+def _took(weights) -> None:
+    import sys
+
+    from archc.torch.checkpoint import took
+
+    what = took(weights)
+    if what != "its state_dict":
+        print(f"archc: note: --weights {weights}: took {what}", file=sys.stderr)
+
+
+def from_run(spec, weights, passes, input_, recipe):
+    """`archc build RUN` (a folder archc train wrote): its spec.yaml, the model as trained, and its weights.pt;
+    passes would change that model, so they are refused. Anything else is returned as it is."""
+    from pathlib import Path
+
+    run = Path(spec)
+    if not (run.is_dir() and (run / "spec.yaml").is_file() and (run / "checkpoint.pt").is_file()):
+        return spec, weights
+    if passes or input_ or recipe:
+        raise ArchcError(f"{run}: a training run's spec.yaml is the model as trained (passes applied); drop "
+                         f"--pass, --input and --passes, or give the original spec with them")
+    return run / "spec.yaml", weights or run / "weights.pt"
+
+
+def fits(compiled, weights) -> bool:
+    """Whether the checkpoint is already the model after the passes: every key and shape its own (archc train
+    saves the passed model, so its weights.pt needs no carrying through width)."""
+    from archc.torch.checkpoint import read_checkpoint
+    from archc.torch.lower import lower
+
+    own = {k: v for k, v in lower(compiled.graph).state_dict().items() if not k.endswith("num_batches_tracked")}
+    ckpt = {k: v for k, v in read_checkpoint(weights).items() if not k.endswith("num_batches_tracked")}
+    return set(own) == set(ckpt) and all(tuple(own[k].shape) == tuple(ckpt[k].shape) for k in own)
 
 
 def original_of(spec, passes, recipe, var):

@@ -49,6 +49,7 @@ class Outcome:
     rows: list  # every finished trial's row
     front: list  # rows of the feasible Pareto front, best first by the first objective
     winner: dict | None
+    warning: str = ""  # a search that cannot tell its candidates apart (every one scored alike)
 
 
 def make_search(req: SearchRequest, out: Path) -> Search:
@@ -89,7 +90,17 @@ def _run(req: SearchRequest, search: Search, out: Path, progress) -> Outcome:
     winner = front[0] if front else None
     if winner:
         _write_winner(req, search.space.passes(winner), winner, out)
-    return Outcome(rows, front, winner)
+    return Outcome(rows, front, winner, degenerate(rows, first.column))
+
+
+def degenerate(rows: list, column: str) -> str:
+    """A warning when every measured candidate got the same score (e.g. training too short to learn: all 0.0)."""
+    values = [r.get(column) for r in rows if r.get("status") in ("ok", "infeasible") and r.get(column) is not None]
+    if len(values) < 2 or len(set(values)) > 1:
+        return ""
+    return (f"all {len(values)} measured candidates score {column} = {values[0]}: the search cannot rank them "
+            f"and its winner is arbitrary" + ("; train longer (--train EPOCHS) or check --data" if column == "miou"
+                                              else ""))
 
 
 def _row(trial) -> dict:

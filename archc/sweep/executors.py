@@ -193,4 +193,22 @@ def executor(name: str = "local", address: str | None = None, workers: int = 0):
         raise ArchcError(f"--executor {name}: expected one of {', '.join(EXECUTORS)}")
     if address and name != "ray":
         raise ArchcError(f"--address {address} needs --executor ray")
+    if address and address != "auto":
+        _probe(address)
     return RayExecutor(address, workers) if name == "ray" else LocalExecutor(workers)
+
+
+def _probe(address: str, timeout: float = 5.0) -> None:
+    """`--address [ray://]HOST:PORT` answers on TCP, checked in seconds before Ray is started (ray.init waits
+    for minutes on an address where nothing listens, printing its own logs)."""
+    import re
+    import socket
+
+    m = re.fullmatch(r"(?:ray://)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):(\d{1,5})", address.strip())
+    if not m or not 0 < int(m[2]) < 65536:
+        raise ArchcError(f"--address {address}: expected HOST:PORT (e.g. 127.0.0.1:6379), ray://HOST:PORT or auto")
+    try:
+        socket.create_connection((m[1].strip("[]"), int(m[2])), timeout=timeout).close()
+    except OSError as exc:
+        raise ArchcError(f"--address {address}: no Ray cluster answers there ({exc.strerror or exc}); start one "
+                         f"with `ray start --head --port={m[2]}` or give its address") from None

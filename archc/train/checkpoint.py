@@ -84,10 +84,10 @@ def save(run, state: dict, module, opt, sched) -> None:
     run = Path(run)
     weights = {k: v.detach().cpu() for k, v in module.state_dict().items()}
     with atomic_file(run / CHECKPOINT) as tmp:
-        torch.save({"module": weights, "optimizer": opt.state_dict(), "schedule": sched.state_dict(),
-                    "state": state}, tmp)
+        _save({"module": weights, "optimizer": opt.state_dict(), "schedule": sched.state_dict(), "state": state},
+              tmp, run / CHECKPOINT)
     with atomic_file(run / WEIGHTS) as tmp:
-        torch.save(weights, tmp)
+        _save(weights, tmp, run / WEIGHTS)
     with atomic_file(run / METRICS) as tmp:
         tmp.write_text(json.dumps(finite(metrics(state)), indent=1, allow_nan=False) + "\n")
 
@@ -101,6 +101,15 @@ def finite(value):
     if isinstance(value, (list, tuple)):
         return [finite(v) for v in value]
     return value
+
+
+def _save(obj, tmp, target) -> None:
+    """torch.save, whose zip writer reports a full disk as a RuntimeError, not an OSError."""
+    try:
+        torch.save(obj, tmp)
+    except RuntimeError as exc:
+        raise ArchcError(f"{target}: cannot write: torch's writer failed ({str(exc).splitlines()[0][:120]}); is "
+                         f"the disk full? free some space, then continue with --resume") from None
 
 
 def metrics(state: dict) -> dict:

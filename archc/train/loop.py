@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -52,6 +53,9 @@ class Config:
                 raise ArchcError(f"{name} {value}: choose one of {', '.join(choices)}")
         if self.epochs < 1 or self.batch < 1 or self.threads < 1:
             raise ArchcError("--epochs, --batch and --threads must be >= 1")
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        if self.threads > cores:
+            raise ArchcError(f"--threads {self.threads}: this machine has {cores} cores; give at most {cores}")
         if self.lr is not None and not self.lr > 0:
             raise ArchcError(f"--lr {self.lr}: give a positive learning rate, e.g. 1e-3")
 
