@@ -29,6 +29,18 @@ def _flag_type(option, ctx):
 
 typer.core.TyperOption.display_type_rich = _flag_type
 
+
+def _usage_error(exc) -> None:
+    """Click's usage errors (a missing argument, an unknown option) as the one line every error is, not a box."""
+    where = exc.ctx.command_path if getattr(exc, "ctx", None) is not None else "archc"
+    text = " ".join(exc.format_message().split())
+    print(f"archc: error: {text.rstrip('.')}; see '{where} --help'", file=sys.stderr)
+
+
+import typer.rich_utils  # noqa: E402 - patched right after typer.core, before any command runs
+
+typer.rich_utils.rich_format_error = _usage_error
+
 SpecArg = Annotated[Path, typer.Argument(help="a spec file, or a bundled spec's name (see `archc specs`)",
                                          show_default=False)]
 PassOpt = Annotated[Optional[List[str]], typer.Option("--pass", "-p", help="NAME=VALUE[,KEY=VALUE...], repeatable")]

@@ -63,6 +63,8 @@ class Search:
     batch: int = 4  # trials asked before telling; results depend on it, not on the executor
 
     def __post_init__(self):
+        if self.sampler not in SAMPLERS:
+            raise ArchcError(f"--sampler {self.sampler}: expected one of {', '.join(SAMPLERS)}")
         if self.sampler == "grid" and self.space.size > GRID_MAX:  # Optuna lists the whole grid in memory
             raise ArchcError(f"--sampler grid: the space has {self.space.size:,} configurations, more than the "
                              f"{GRID_MAX:,} a grid lists in memory; use --sampler tpe or nsga2 (they draw "

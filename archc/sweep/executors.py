@@ -68,15 +68,16 @@ class LocalExecutor:
             yield result
         if done == len(jobs):
             return
-        pool = _pool(min(workers, len(jobs) - done))
+        pool, left = _pool(min(workers, len(jobs) - done)), len(jobs) - done
         try:
-            for result in pool.map(task, jobs[done:], chunksize=chunksize):
+            for i, result in enumerate(pool.map(task, jobs[done:], chunksize=chunksize), start=1):
                 progress and progress(result)
+                if i == left:  # before the last yield: a zip that stops there never resumes this generator,
+                    pool.shutdown()  # and a pool left to the exit leaks its queues' semaphores
                 yield result
         except BaseException:  # SIGINT, SIGTERM, an error: no worker outlives the run
             _end_workers(pool)
             raise
-        pool.shutdown()
 
 
 def _stays_here(elapsed: float, done: int, left: int, limit: float) -> bool:
