@@ -17,8 +17,8 @@ from faults2_util import fingerprint, invoke, one_error, tiny_setup, user_folder
                                          ("10**64", "past the bound"), ('"ab" * 10**9', "longer than")])
 def test_expressions_are_bounded_before_they_run(tmp_path, expr, words):
     spec = tmp_path / "s.yaml"
-    spec.write_text(f"name: s\ninput: [3, 64, 64]\nvars:\n  c: '${expr}'\nstages:\n  - id: a\n    columns: [op, c, s]\n"
-                    f"    rows:\n      - [conv_bn_act, $c, 1]\n")
+    spec.write_text(f"name: s\ninput: [3, 64, 64]\nstages:\n  - id: a\n    columns: [op, c, s]\n"
+                    f"    rows:\n      - [conv_bn_act, '${expr}', 1]\n")
     before = fingerprint(tmp_path)
     start = time.perf_counter()
     code, errors, text = invoke("validate", spec)

@@ -18,12 +18,12 @@ pytestmark = pytest.mark.skipif(SSHD is None, reason="OpenSSH's sshd is not inst
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
-    """A one-node ONNX model (3x64x64 in), enough for the runner to time."""
+    """A one-node ONNX model (3x1024x1024 in: about a millisecond a run, so a long timing stays busy)."""
     import onnx
     from onnx import TensorProto, helper
 
-    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 64, 64])
-    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 64, 64])
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 1024, 1024])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 1024, 1024])
     graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "relu", [x], [y])
     path = tmp_path_factory.mktemp("m") / "relu.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
@@ -57,11 +57,12 @@ def test_ctrl_c_during_profile_host_ends_the_timing_on_the_device(sshd, model): 
             *_ssh_args(sshd)]
     proc = subprocess.Popen(args, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    marker = f"runner.py .*--runs {runs}"
+    marker = f"^[^ ]*python[^ ]* [^ ]*/runner.py .*--runs {runs}"  # the device's Python, not ssh's or sh's line
     deadline = time.time() + 60
     while not _runners(marker) and time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)
     assert _runners(marker), proc.communicate(timeout=30)
+    time.sleep(1)  # inside its timing loop
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err

@@ -96,13 +96,14 @@ def _checked_sweep(spec, grid, input, var, jobs, out, force, plot, better, train
     grid_ = parse_grid(grid)
     if plot:
         _axes(plot, "--plot")
-    if out:
-        claim_dir(out, OUTPUTS, force)  # before any work: a folder archc did not make needs --force
     if (train is None) != (data is None):
         raise ArchcError("--train EPOCHS and --data DIR go together: give both or neither")
     model = load(latency_model).to_json() if latency_model else None
+    runner = make_executor(executor, address, jobs)  # a bad --address: refused before the folder is made
+    if out:
+        claim_dir(out, OUTPUTS, force)  # before any work: a folder archc did not make needs --force
     return Sweep(str(resolve_spec(spec)), grid_, input, parse_vars(var), jobs, model, device if device.host else None,
-                 make_executor(executor, address, jobs))
+                 runner)
 
 
 def _axes(axes: str, flag: str) -> tuple:
