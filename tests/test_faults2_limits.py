@@ -27,7 +27,7 @@ def test_expressions_are_bounded_before_they_run(tmp_path, expr, words):
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("address, words", [("127.0.0.1:1", "no Ray cluster answers"), ("garbage", "HOST:PORT"),
+@pytest.mark.parametrize("address, words", [("127.0.0.1:1", "no Ray cluster there"), ("garbage", "HOST:PORT"),
                                             ("ray://:99999", "HOST:PORT")])
 def test_ray_address_fails_fast(tmp_path, address, words):
     start = time.perf_counter()
@@ -122,3 +122,33 @@ def test_search_out_refuses_a_users_folder(tmp_path):
     before = user_folder(tmp_path / "mine")
     code, errors, text = _search(tmp_path, out=tmp_path / "mine")
     assert one_error(code, errors, "did not write") and fingerprint(tmp_path / "mine") == before, text
+
+
+def _unshare_ok() -> bool:
+    import subprocess
+
+    try:
+        return subprocess.run(["unshare", "-rm", "true"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@pytest.mark.skipif(not _unshare_ok(), reason="needs unshare -rm (user and mount namespaces)")
+def test_search_on_a_full_disk_is_one_line(tmp_path):
+    """SQLite's 'database or disk is full' (an SQLAlchemy OperationalError) is a user error, not a bug."""
+    import os
+    import subprocess
+    import sys
+
+    from faults2_util import ROOT
+
+    spec, _ = tiny_setup(tmp_path)
+    (tmp_path / "space.yaml").write_text("choices:\n  input: [3x64x64, 3x128x128]\n")
+    (tmp_path / "m").mkdir()
+    script = (f"mount -t tmpfs -o size=40k none {tmp_path}/m && cd {ROOT} && exec {sys.executable} -m archc search "
+              f"{spec} --space {tmp_path}/space.yaml --objective params --sampler grid --no-build --out {tmp_path}/m/s")
+    result = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    errors = [line for line in result.stderr.splitlines() if line.startswith("archc:")]
+    assert result.returncode == 2 and len(errors) == 1 and "internal" not in result.stderr, result.stderr
+    assert "disk" in errors[0] or "No space" in errors[0], errors

@@ -38,18 +38,11 @@ def with_weights(compiled, weights, weights_map, quiet: bool = False, original=N
         report.carried = {"kept_norm": round(carried.kept_norm, 6)}
     if not quiet:
         render_weights.mapping(report)
-        _took(weights)
+        if report.took and report.took != "its state_dict":
+            import sys
+
+            print(f"archc: note: --weights {weights}: took {report.took}", file=sys.stderr)
     return module.state_dict(), report
-
-
-def _took(weights) -> None:
-    import sys
-
-    from archc.torch.checkpoint import took
-
-    what = took(weights)
-    if what != "its state_dict":
-        print(f"archc: note: --weights {weights}: took {what}", file=sys.stderr)
 
 
 def from_run(spec, weights, passes, input_, recipe):

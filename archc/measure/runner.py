@@ -132,8 +132,8 @@ def watch_stdin() -> None:
     sends no SIGHUP, but its session's stdin closes, so a timing left running cannot skew the next one."""
     import threading
 
-    def wait():
-        while sys.stdin.buffer.read(65536):
+    def wait():  # os.read, not sys.stdin: a daemon thread inside a buffered read aborts the interpreter's exit
+        while os.read(0, 65536):
             pass
         os._exit(143)
 

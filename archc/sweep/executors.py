@@ -211,5 +211,5 @@ def _probe(address: str, timeout: float = 5.0) -> None:
     try:
         socket.create_connection((m[1].strip("[]"), int(m[2])), timeout=timeout).close()
     except OSError as exc:
-        raise ArchcError(f"--address {address}: no Ray cluster answers there ({exc.strerror or exc}); start one "
-                         f"with `ray start --head --port={m[2]}` or give its address") from None
+        raise ArchcError(f"--address {address}: no Ray cluster there (nothing answers: {exc.strerror or exc}); "
+                         f"start one with `ray start --head --port={m[2]}` or give its address") from None

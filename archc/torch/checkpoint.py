@@ -42,6 +42,7 @@ class MappingReport:
     ignored: list = field(default_factory=list)  # checkpoint keys the map's `ignore` skipped
     how: dict = field(default_factory=dict)  # "map" / "name" / "order" -> tensors paired that way
     carried: dict | None = None  # through width / repeat / drop: {"kept_norm": fraction of the L1 norm}
+    took: str = ""  # what the file gave: "its state_dict" or a training checkpoint's model weights
 
     def to_json(self) -> dict:
         return {"source": self.source, "paired": len(self.paired), "how": self.how,
@@ -51,6 +52,19 @@ class MappingReport:
 
 def read_checkpoint(path) -> dict:
     """The state_dict in `path` (tensors only, `module.` prefixes stripped)."""
+    return read_described(path)[0]
+
+
+def read_described(path) -> tuple[dict, str]:
+    """(the state_dict in `path`, what was taken from the file: "its state_dict", or the model weights of
+    archc's own training checkpoint RUN/checkpoint.pt, which also holds the optimiser and schedule)."""
+    data = load_file(path)
+    return as_state_dict(data, str(path)), took(data)
+
+
+def load_file(path):
+    """`torch.load(path, weights_only=True)`: tensors and plain containers only, never code; a refusal or a
+    damaged file is one WeightsError (torch's advice to load a refused file unsafely is not passed on)."""
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"{path}: no such checkpoint file")
@@ -63,7 +77,7 @@ def read_checkpoint(path) -> dict:
         raise WeightsError(f"{path}: not a readable torch checkpoint ({type(exc).__name__}: {_first_line(exc)}); "
                            f"the file may be truncated: save it again with torch.save(model.state_dict(), F)"
                            ) from None
-    return as_state_dict(data, str(path))
+    return data
 
 
 def as_state_dict(data, where: str = "checkpoint") -> dict:
@@ -95,9 +109,8 @@ def _refused(exc) -> str:
     return f": {what[:160]}" if what else ""
 
 
-def took(path) -> str:
-    """What a checkpoint file gave: its state_dict as such, or the model weights of archc's training checkpoint."""
-    data = torch.load(path, map_location="cpu", weights_only=True)
+def took(data) -> str:
+    """What a checkpoint's contents give: its state_dict as such, or the model weights of archc's training checkpoint."""
     state = data.get("state") if isinstance(data, dict) else None
     if isinstance(state, dict) and isinstance(data.get("module"), dict):
         done = len(state.get("epochs") or [])
@@ -115,8 +128,9 @@ def load_into(module: nn.Module, checkpoint, mapping=None) -> MappingReport:
     its tensors were paired; on any mismatch raise WeightsError and leave `module` untouched.
     `mapping` is a WeightMap, a map file's path, or a dict `{archc path: checkpoint key}`."""
     source = str(checkpoint) if isinstance(checkpoint, (str, Path)) else "state_dict"
-    ckpt = read_checkpoint(checkpoint) if isinstance(checkpoint, (str, Path)) else as_state_dict(checkpoint)
+    ckpt, what = read_described(checkpoint) if isinstance(checkpoint, (str, Path)) else (as_state_dict(checkpoint), "")
     state, report = pair(module, ckpt, WeightMap.of(mapping), source)
+    report.took = what
     module.load_state_dict(state, strict=True)
     return report
 

@@ -62,12 +62,14 @@ def _differs(a, b) -> str:
 
 
 def _load(path: Path) -> dict:
+    from archc.torch.checkpoint import WeightsError, load_file
+
     if not path.is_file():
         raise ArchcError(f"--resume: {path} does not exist; start the run without --resume")
     try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # a truncated or foreign file: torch raises several types
-        raise ArchcError(f"--resume: cannot read {path}: {str(exc).splitlines()[0][:200]}") from None
+        saved = load_file(path)  # the one reader's load: weights_only, a refusal in one line
+    except WeightsError as exc:
+        raise ArchcError(f"--resume: {exc}") from None
     parts = ("module", "optimizer", "schedule", "state")
     if not (isinstance(saved, dict) and all(isinstance(saved.get(k), dict) for k in parts)
             and all(k in saved["state"] for k in ("model", "config", "epochs"))):
@@ -121,10 +123,9 @@ def load_own(module, path, flag: str = "--weights") -> str:
     """Load a checkpoint into `module` through the one reader every command uses (archc.torch.checkpoint:
     weights_only, tensors only, integer tensors refused): a state_dict, or the model weights of a
     RUN/checkpoint.pt. Returns what it took, for a note."""
-    from archc.torch.checkpoint import WeightsError, load_into, took
+    from archc.torch.checkpoint import WeightsError, load_into
 
     try:
-        load_into(module, path)
-        return took(path)
+        return load_into(module, path).took
     except WeightsError as exc:
         raise ArchcError(f"{flag} {exc}") from None

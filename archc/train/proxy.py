@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from archc.errors import KEPT
 from archc.train.loop import Config, train
 
 
@@ -21,7 +22,10 @@ def train_and_eval(compiled, data_dir, epochs, seed=0, batch=8, lr=None, threads
     an interrupted sweep left is resumed."""
     start = time.perf_counter()
     resume = out is not None and (Path(out) / "checkpoint.pt").is_file()  # a run a killed sweep left: finish it
-    state = train(compiled, data_dir, Config(epochs, batch, lr, seed=seed, threads=threads), out, resume=resume)
+    try:
+        state = train(compiled, data_dir, Config(epochs, batch, lr, seed=seed, threads=threads), out, resume=resume)
+    finally:
+        KEPT.clear()  # a sweep or search resumes its runs itself: train's "--resume" advice is not theirs
     last = state["epochs"][-1]
     return {"miou": last["miou"], "pixel_accuracy": last["pixel_accuracy"], "train_loss": last["train_loss"],
             "per_class_iou": last["per_class_iou"], "epochs": epochs,
