@@ -12,22 +12,32 @@ import contextlib
 import errno
 import fcntl
 import os
+import re
 from pathlib import Path
 
 from archc.errors import ArchcError
 from archc.fs import MARKER, claim_dir, guard
 
 LOCK = ".archc-lock"  # held (flock) by the process running in the folder; holds its pid
-RUN_FILES = ("checkpoint.pt", "weights.pt", "metrics.json", "spec.yaml", "grouped", LOCK)
+RUN_FILES = ("checkpoint.pt", "weights.pt", "metrics.json", "spec.yaml", "grouped")
 
 
 @contextlib.contextmanager
 def run_folder(target, names, flag: str = "--out"):
-    """Claim `target` for `names` (refusing a folder of someone else's files), then hold its lock."""
+    """Refuse a folder of someone else's files (nothing written there), then lock, then claim `target` for
+    `names` under the lock (so two processes starting at once cannot mistake each other's manifest, still
+    being written, for a user's file)."""
     refuse_foreign(target, flag)
-    real = claim_dir(target, tuple(names) + (LOCK,), flag=flag)
-    with locked(real, flag):
-        yield real
+    path = Path(target)
+    if path.is_symlink() and not path.exists():
+        raise ArchcError(f"{flag} {target}: a symbolic link to {os.readlink(path)}, which does not exist; create "
+                         f"that or choose another {flag}")
+    if path.exists() and not path.is_dir():
+        raise ArchcError(f"{flag} {target}: exists and is not a directory; choose another path")
+    with guard(path, "create"):
+        path.mkdir(parents=True, exist_ok=True)
+    with locked(path, flag):
+        yield claim_dir(target, tuple(n for n in names if n != LOCK), force=True, flag=flag)
 
 
 @contextlib.contextmanager
@@ -61,9 +71,14 @@ def _holder(fd: int) -> str:
 def refuse_foreign(target, flag: str = "--out") -> None:
     """For commands without --force: a folder holding anything archc did not write is not theirs to use."""
     path = Path(target)
-    if path.is_dir() and not is_run(path) and any(os.scandir(path)):
+    if path.is_dir() and not is_run(path) and any(not _ours(e.name) for e in os.scandir(path)):
         raise ArchcError(f"{flag} {target}: directory exists and holds files archc did not write; choose a new "
                          f"or empty directory")
+
+
+def _ours(name: str) -> bool:
+    """archc's lock, or a temporary of a running archc (`.<name>.<pid>.<random>.tmp`, see archc.fs)."""
+    return name == LOCK or re.fullmatch(r"\..+\.\d+\.[A-Za-z0-9_]+\.tmp", name) is not None
 
 
 def is_run(folder) -> bool:
