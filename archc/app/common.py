@@ -40,13 +40,41 @@ def paired(c, source: Source, weights: Weights, hooks: Hooks = QUIET) -> Paired 
     from archc.torch.weights import lowered_carried, lowered_report
 
     original = _original(source)
-    if original is None:
+    if original is None or (weights.map is None and fits(c, weights.file)):  # e.g. archc train's own weights
         module, report = lowered_report(c.graph, weights.file, weights.map)
     else:
         module, report, carried = lowered_carried(original.graph, weights.file, c.graph, weights.map)
         report.carried = {"kept_norm": round(carried.kept_norm, 6)}
     hooks.weights(report)
+    if report.took and report.took != "its state_dict":
+        hooks.notes([f"--weights {weights.file}: took {report.took}"])
     return Paired(module, report)
+
+
+def fits(c, weights) -> bool:
+    """Whether the checkpoint is already the model after the passes: every key and shape its own (archc train
+    saves the passed model, so its weights.pt needs no carrying through width)."""
+    from archc.torch.checkpoint import read_checkpoint
+    from archc.torch.lower import lower
+
+    own = {k: v for k, v in lower(c.graph).state_dict().items() if not k.endswith("num_batches_tracked")}
+    ckpt = {k: v for k, v in read_checkpoint(weights).items() if not k.endswith("num_batches_tracked")}
+    return set(own) == set(ckpt) and all(tuple(own[k].shape) == tuple(ckpt[k].shape) for k in own)
+
+
+def from_run(source: Source, weights: Weights) -> tuple:
+    """`archc build RUN` / `summary RUN` (a folder archc train wrote): its spec.yaml, the model as trained, and
+    its weights.pt; passes would change that model, so they are refused. Anything else is returned as it is."""
+    from pathlib import Path
+
+    run = Path(source.spec)
+    if not (run.is_dir() and (run / "spec.yaml").is_file() and (run / "checkpoint.pt").is_file()):
+        return source, weights
+    if source.passes or source.input or source.recipe:
+        raise ArchcError(f"{run}: a training run's spec.yaml is the model as trained (passes applied); drop "
+                         f"--pass, --input and --passes, or give the original spec with them")
+    return (Source(run / "spec.yaml", (), None, source.variables, None),
+            Weights(weights.file or run / "weights.pt", weights.map))
 
 
 def _original(source: Source):

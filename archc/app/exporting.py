@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from archc.app import requests as rq
-from archc.app.common import compiled, paired
+from archc.app.common import compiled, from_run, paired
 from archc.app.values import QUIET, Hooks
 from archc.errors import ArchcError
 
@@ -25,14 +25,15 @@ def build(request: rq.Build, hooks: Hooks = QUIET) -> Built:
     from archc.onnx.verify import check_simplifier
 
     t = request.timing
-    check_threads(t.threads)
+    check_threads(t.threads, request.device.host is not None)
     check_simplifier(request.simplifier)
-    c = compiled(request.source, hooks)
-    pair = paired(c, request.source, request.weights, hooks)  # before anything is written
+    source, weights = from_run(request.source, request.weights)  # archc build RUN: what train trained
+    c = compiled(source, hooks)
+    pair = paired(c, source, weights, hooks)  # before anything is written
     options = BuildOptions(request.dynamic_batch, request.dynamic_hw, request.calib, request.profile, t.threads,
                            t.warmup, t.runs, hooks.progress, request.simplifier, target=request.device.target(),
                            module=pair.module if pair else None)
-    note = request.note or f"written by archc.app.build({request.source.spec!r}, {list(request.source.passes)!r})"
+    note = request.note or f"written by archc.app.build({source.spec!r}, {list(source.passes)!r})"
     return Built(write_build(c, request.out, request.force, note, options), c.report, request.out)
 
 
@@ -70,7 +71,7 @@ def benchmark(request: rq.Benchmark, hooks: Hooks = QUIET) -> list:
     from archc.measure.profile import check_threads
 
     t = request.timing
-    check_threads(t.threads)
+    check_threads(t.threads, request.device.host is not None)
     options = BuildOptions(threads=t.threads, warmup=t.warmup, runs=t.runs, progress=hooks.progress)
     return run_benchmark(compiled(request.source, hooks), options)
 
@@ -83,7 +84,7 @@ def latency_fit(request: rq.LatencyFit, hooks: Hooks = QUIET) -> dict:
     from archc.sweep.sweep import parse_grid
 
     t = request.timing
-    check_threads(t.threads)
+    check_threads(t.threads, request.device.host is not None)
     grid = parse_grid(list(request.grid)) if request.grid else None
     model = fit_spec(request.source.spec, grid, request.device.target(), request.out, threads=t.threads,
                      warmup=t.warmup, runs=t.runs, variables=dict(request.source.variables), jobs=request.jobs,

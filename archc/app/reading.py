@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from archc.app import requests as rq
-from archc.app.common import compiled, paired
+from archc.app.common import compiled, from_run, paired
 from archc.app.values import QUIET, Hooks
 from archc.errors import ArchcError
 
@@ -45,8 +45,9 @@ class SummaryResult:
 
 def summary(request: rq.Summary, hooks: Hooks = QUIET) -> SummaryResult:
     """Params, MACs and activation memory per layer and in total (torchinfo's semantics)."""
-    c = compiled(request.source, hooks)
-    pair = paired(c, request.source, request.weights, hooks)
+    source, weights = from_run(request.source, request.weights)  # a training run: its model and weights
+    c = compiled(source, hooks)
+    pair = paired(c, source, weights, hooks)
     latency = predict(request.latency_model, c.graph) if request.latency_model else None
     return SummaryResult(c.report, pair.report if pair else None, latency)
 

@@ -10,7 +10,7 @@ def search(request: rq.Search, hooks: Hooks = QUIET):
     """Search the space for the best configuration under budgets; resumable. Returns the search's Outcome
     (rows of every finished trial, the feasible front best first, the winner or None)."""
     from archc.lang.library import resolve_spec
-    from archc.search.run import SearchRequest, run_search
+    from archc.search.run import SearchRequest, make_search, run_search
     from archc.search.stages import PROFILE
     from archc.sweep.executors import executor as make_executor
 
@@ -22,7 +22,9 @@ def search(request: rq.Search, hooks: Hooks = QUIET):
     req = SearchRequest(spec, str(r.space), list(r.objectives), list(r.budgets), r.sampler, r.trials,
                         r.seed, dict(r.source.variables), train, r.storage, executor,
                         profile=dict(PROFILE, runs=r.runs, runtime=r.runtime), build=r.build)
-    with hooks.progress(r.trials or 0, "search") as step:
+    total = make_search(req, r.out).total()  # the request's mistakes, and the count the progress shows
+    with hooks.progress(total, "search") as step:
+        step("started", 0)  # a line at once: the first trials may take minutes
         return run_search(req, r.out, step)
 
 

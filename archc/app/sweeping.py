@@ -54,10 +54,11 @@ def sweep(request: rq.Sweep, hooks: Hooks = QUIET) -> Swept:
 
 def _settings(r: rq.Sweep) -> dict:
     """How --profile times each configuration (part of its cache key)."""
-    from archc.measure.profile import check_runs
+    from archc.measure.profile import check_runs, check_threads
 
     check_runs(r.timing.runs, r.timing.warmup)
     t, host = r.timing, r.device.host
+    check_threads(t.threads, host is not None)
     return {"runs": t.runs, "warmup": t.warmup, "threads": t.threads, **({"host": host} if host else {})}
 
 
@@ -76,13 +77,14 @@ def _checked(r: rq.Sweep):
     grid = parse_grid(list(r.grid))
     if r.plot:
         axes(r.plot, "--plot")
-    if r.out:
-        claim_dir(r.out, OUTPUTS, r.force)  # before any work: a folder archc did not make needs --force
     if (r.train is None) != (r.data is None):
         raise ArchcError("--train EPOCHS and --data DIR go together: give both or neither")
     model = load(r.latency_model).to_json() if r.latency_model else None
+    runner = make_executor(r.executor, r.address, r.jobs)  # a bad --address: refused before the folder is made
+    if r.out:
+        claim_dir(r.out, OUTPUTS, r.force)  # before any work: a folder archc did not make needs --force
     return Sweep(str(resolve_spec(r.source.spec)), grid, r.source.input, dict(r.source.variables), r.jobs, model,
-                 device if device.host else None, make_executor(r.executor, r.address, r.jobs))
+                 device if device.host else None, runner)
 
 
 def axes(text: str, flag: str) -> tuple:

@@ -83,9 +83,15 @@ def _eval_spec(c, request: rq.Eval, how: dict, conf) -> dict:
     if request.quantize is None:
         return {c.spec.name: evaluate.evaluate_checkpoint(c, request.weights, request.data, request.split,
                                                           conf=conf, **how)}
-    if request.out is not None:
-        request.out.mkdir(parents=True, exist_ok=True)
-        return quality.quantized_quality(c, request.weights, request.data, request.quantize, request.out)
+    if request.out is not None:  # a transaction (archc.fs): a folder of a user's files refused, archc's replaced whole
+        from archc.fs import atomic_dir
+        from archc.train.folder import refuse_foreign
+
+        out = Path(request.out)
+        refuse_foreign(out)
+        with atomic_dir(out, flag="--out") as tmp:
+            scores = quality.quantized_quality(c, request.weights, request.data, request.quantize, tmp)
+        return {k: {**v, "model": str(out / Path(v["model"]).name)} for k, v in scores.items()}
     with tempfile.TemporaryDirectory() as tmp:
         return quality.quantized_quality(c, request.weights, request.data, request.quantize, tmp)
 

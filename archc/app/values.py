@@ -63,7 +63,11 @@ class Device:
             if given:
                 raise ArchcError(f"{', '.join(given)} only apply with --host [USER@]HOST[:PORT]")
             return Target(None, self.per_layer)
-        return Target(Host.parse(self.host, self.identity, self.ssh_config, self.remote_python), self.per_layer)
+        from archc.measure.remote import reach
+
+        parsed = Host.parse(self.host, self.identity, self.ssh_config, self.remote_python)
+        reach(parsed)  # the device first: nothing listening is one line in a second, not after minutes of export
+        return Target(parsed, self.per_layer)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import typer
 import typer.core
 
 import archc.app as calls
-from archc.errors import STOPS, ArchcError, Terminated, check_stopped
+from archc.errors import KEPT, STOPS, ArchcError, Terminated, check_stopped, left_behind, library_error
 from archc.fs import os_error
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -30,6 +30,18 @@ def _flag_type(option, ctx):
 
 
 typer.core.TyperOption.display_type_rich = _flag_type
+
+
+def _usage_error(exc) -> None:
+    """Click's usage errors (a missing argument, an unknown option) as the one line every error is, not a box."""
+    where = exc.ctx.command_path if getattr(exc, "ctx", None) is not None else "archc"
+    text = " ".join(exc.format_message().split())
+    print(f"archc: error: {text.rstrip('.')}; see '{where} --help'", file=sys.stderr)
+
+
+import typer.rich_utils  # noqa: E402 - patched right after typer.core, before any command runs
+
+typer.rich_utils.rich_format_error = _usage_error
 
 SpecArg = Annotated[Path, typer.Argument(help="a spec file, or a bundled spec's name (see `archc specs`)",
                                          show_default=False)]
@@ -78,6 +90,7 @@ def boundary(fn):
     @wraps(fn)
     def wrapper(*args, **kwargs):
         STOPS.clear()
+        KEPT.clear()
         main = threading.current_thread() is threading.main_thread()
         before = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)} if main else {}
         try:
@@ -93,13 +106,14 @@ def boundary(fn):
         except (typer.Exit, typer.Abort, SystemExit):
             raise
         except KeyboardInterrupt:
-            print("archc: error: interrupted (SIGINT); no partial output left", file=sys.stderr)
+            print(f"archc: error: interrupted (SIGINT); {left_behind()}", file=sys.stderr)
             raise typer.Exit(130) from None
         except Terminated:
-            print("archc: error: terminated (SIGTERM); no partial output left", file=sys.stderr)
+            print(f"archc: error: terminated (SIGTERM); {left_behind()}", file=sys.stderr)
             raise typer.Exit(143) from None
         except Exception as exc:  # noqa: BLE001 - the bug boundary
-            return _bug(exc)
+            known = library_error(exc)  # a full disk, a damaged database, a bad URL: the user's to fix
+            return _user_error(known) if known is not None else _bug(exc)
         finally:
             for sig, handler in before.items():  # an in-process caller (tests, notebooks) gets its own back
                 if handler is not None:

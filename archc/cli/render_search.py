@@ -21,6 +21,10 @@ def outcome(o, out) -> None:
     for row in o.front[:20]:
         t.add_row(str(row["trial"]), row["config"], *(_cell(row.get(c)) for c in COLUMNS))
     _console().print(t)
+    if o.warning:
+        import sys
+
+        print(f"archc: warning: {o.warning}", file=sys.stderr)
     if o.winner is None:
         message("no trial meets every constraint: loosen a --budget or widen the space")
         return

@@ -17,7 +17,7 @@ def training(epochs: int):
     """A progress bar per run on stderr (terminals only); yields progress(epoch, step, steps, loss, ips)."""
     console = _err()
     if not console.is_terminal:
-        yield None
+        yield _plain(epochs)
         return
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("loss {task.fields[loss]:.4f}  {task.fields[ips]:.1f} img/s"), TimeElapsedColumn())
@@ -29,6 +29,24 @@ def training(epochs: int):
                        loss=loss, ips=ips)
 
         yield step
+
+
+def _plain(epochs: int, every: float = 30.0):
+    """Progress for a pipe or a log file: one flushed line at the end of every epoch, and every `every`
+    seconds inside a long one (a piped run is never silent for long)."""
+    import sys
+    import time
+
+    last = [time.monotonic()]
+
+    def step(epoch, done, steps, loss, ips):
+        now = time.monotonic()
+        if done == steps or now - last[0] >= every:
+            last[0] = now
+            print(f"epoch {epoch + 1}/{epochs}: step {done}/{steps}, loss {loss:.4f}, {ips:.1f} img/s",
+                  file=sys.stderr, flush=True)
+
+    return step
 
 
 def epochs(state: dict) -> None:

@@ -49,7 +49,7 @@ class BuildOptions:
 
     def check(self, compiled: Compiled) -> None:
         """The cheap checks, before seconds of export are spent."""
-        prof.check_threads(self.threads)
+        prof.check_threads(self.threads, self.target.host is not None)
         if self.profile or compiled.quantize is not None:
             prof.check_runs(self.runs, self.warmup)
         if self.calib is not None and getattr(compiled.quantize, "mode", None) != "int8":
@@ -174,7 +174,7 @@ def profile_target(target, compiled, runtime_: str, options) -> tuple[list, list
     `archc build` would (exported, simplified, verified, quantized) in a temporary folder."""
     counted = runtime_ == "openvino" and options.target.host is None  # OpenVINO's own per-layer counters
     prof.check_runtime(runtime_, compiled is None, options.target.special and not counted)
-    prof.check_threads(options.threads)
+    prof.check_threads(options.threads, options.target.host is not None)
     prof.check_runs(options.runs, options.warmup)
     if compiled is None:
         models = onnx_models(target)

@@ -33,9 +33,18 @@ def _range(*args) -> list:
     return list(r)
 
 
+MAX_DIGITS = 32  # round()'s ndigits: round(8, -10**9) would compute 10**(10**9) before any bound is checked
+
+
+def _round(x, ndigits=None):
+    if ndigits is not None and (not isinstance(ndigits, int) or abs(ndigits) > MAX_DIGITS):
+        raise SpecError(f"round(x, n): n must be an integer within +-{MAX_DIGITS}, not {ndigits}")
+    return round(x, ndigits) if ndigits is not None else round(x)
+
+
 FUNCTIONS = {
     "make_divisible": make_divisible, "max": max, "min": min, "int": int,
-    "round": round, "len": len, "range": _range, "abs": abs,
+    "round": _round, "len": len, "range": _range, "abs": abs,
     "ceil": math.ceil, "floor": math.floor,
 }
 BINOPS = {
@@ -108,6 +117,8 @@ def _eval(node, scope, text):  # noqa: C901 - one small dispatch over the allowe
         left, right = ev(node.left), ev(node.right)
         if isinstance(node.op, ast.Pow) and abs(right) > 64:
             raise SpecError(f"exponent too large in expression '{text}'")
+        if isinstance(node.op, ast.Mod) and isinstance(left, str):  # printf formatting: '%.400000000f' % 1.0
+            raise SpecError(f"'%' formats strings in expression '{text}'; expressions compute numbers (no formatting)")
         _check_size(node.op, left, right, text)
         return _bounded(BINOPS[type(node.op)](left, right), text)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd, ast.Not)):

@@ -136,7 +136,21 @@ def load(path) -> LatencyModel:
     if not isinstance(data, dict) or data.get("format") not in FORMATS:
         raise ArchcError(f"--latency-model {path}: not a latency model (no \"format\": \"{FORMAT}\"); "
                          f"write one with archc latency fit")
+    _check_fields(path, data)
     return LatencyModel.from_json(data)
+
+
+def _check_fields(path, data: dict) -> None:
+    """Every field predict() reads, of the right kind: a damaged or hand-edited file is one line, not a KeyError."""
+    costs = data.get("costs")
+    if not isinstance(costs, dict) or not all(isinstance(c, dict) and all(isinstance(v, (int, float)) for v in c.values())
+                                              for c in costs.values()):
+        raise ArchcError(f"--latency-model {path}: \"costs\" is missing or not {{kind: {{feature: ms}}}}; "
+                         f"write the file again with archc latency fit")
+    for key in ("scale", "offset") + (("fixed_scale",) if data.get("fixed_scale") is not None else ()):
+        if not isinstance(data.get(key), (int, float)) or isinstance(data.get(key), bool):
+            raise ArchcError(f"--latency-model {path}: \"{key}\" is missing or not a number; write the file "
+                             f"again with archc latency fit")
 
 
 def nnls(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -101,9 +101,21 @@ def check_runs(runs: int, warmup: int) -> None:
         raise ExportError(f"--runs must be >= 1 and --warmup >= 0 (got runs={runs}, warmup={warmup})")
 
 
-def check_threads(threads: int) -> None:
+def check_threads(threads: int, remote: bool = False) -> None:
+    """1 or more, and (timed here) at most this machine's cores: more only grows memory and queues."""
     if threads < 1:
         raise ExportError(f"--threads {threads}: give 1 or more (1 is the most stable)")
+    cores = cores_here()
+    if not remote and threads > cores:
+        raise ExportError(f"--threads {threads}: this machine has {cores} cores; give at most {cores}")
+    if threads > 1024:
+        raise ExportError(f"--threads {threads}: give at most 1024 (the device's runner checks its own cores)")
+
+
+def cores_here() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def latency(ref_path, q_path, mode: str, threads=1, warmup=5, runs=30, progress=None) -> dict:

@@ -13,6 +13,7 @@ refused, no Python, no onnxruntime, a run that crashes.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import signal
@@ -68,14 +69,21 @@ class Host:
         return opts + (["-p", str(self.port)] if self.port else [])
 
 
-def _call(args: list, host: Host, what: str, data: bytes = b"", timeout: float = TIMEOUT_S):
+def _call(args: list, host: Host, what: str, data: bytes | None = b"", timeout: float = TIMEOUT_S):
+    """ssh with `data` on stdin; data None: a stdin held open until ssh ends (the runner's watchdog: it
+    ends the timing process on the device when this process, and so the session, goes away)."""
+    held = os.pipe() if data is None else None
     try:
-        done = subprocess.run(args, capture_output=True, input=data, timeout=timeout)
+        done = subprocess.run(args, capture_output=held is None, input=data, timeout=timeout,
+                              **({"stdin": held[0], "stdout": subprocess.PIPE, "stderr": subprocess.PIPE} if held else {}))
     except FileNotFoundError as exc:
         raise ExportError(f"--host needs the system's {args[0]} client; install OpenSSH "
                           f"(e.g. apt-get install openssh-client)") from exc
     except subprocess.TimeoutExpired as exc:
         raise ExportError(f"{host}: {what} took over {timeout:.0f} s; is the device busy?") from exc
+    finally:
+        for fd in held or ():
+            os.close(fd)
     done.stderr = done.stderr.decode(errors="replace")
     if done.returncode == 255:  # ssh's own failure: connecting or logging in
         raise ExportError(_ssh_failure(host, done.stderr))
@@ -97,7 +105,13 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else "no message"
 
 
-def ssh(host: Host, command: str, what: str, data: bytes = b"") -> subprocess.CompletedProcess:
+def reach(host: Host) -> None:
+    """Log in once and return: a device that is off or refuses the key fails here in a second, before minutes
+    of export (ssh's own failures are one line, see _ssh_failure)."""
+    _call(["ssh", *host.options(), host.dest, "exit 0"], host, "logging in", timeout=60)
+
+
+def ssh(host: Host, command: str, what: str, data: bytes | None = b"") -> subprocess.CompletedProcess:
     """Run `command` in the device's shell (bytes in on stdin, bytes out on stdout)."""
     return _call(["ssh", *host.options(), host.dest, command], host, what, data)
 
@@ -146,10 +160,11 @@ def _run_in_folder(host: Host, model: Path, threads: int, warmup: int, runs: int
 
 
 def _run_runner(host: Host, model: str, script: str, threads: int, warmup: int, runs: int, per_layer: bool) -> dict:
-    cmd = [host.python, script, model, "--threads", str(threads), "--warmup", str(warmup), "--runs", str(runs)]
+    cmd = [host.python, script, model, "--threads", str(threads), "--warmup", str(warmup), "--runs", str(runs),
+           "--watch-stdin"]
     # `; exit $?`: the shell reports a run killed by signal N as 128 + N (ssh itself would say 255)
     line = " ".join(map(shlex.quote, cmd + (["--per-layer"] if per_layer else []))) + "; exit $?"
-    done = ssh(host, line, "the timing run")
+    done = ssh(host, line, "the timing run", None)
     done.stdout = done.stdout.decode(errors="replace")
     if done.returncode == 127 or (done.returncode and "No such file" in done.stderr and not done.stdout):
         raise ExportError(f"{host}: no Python at '{host.python}' on the device; install python3 or give "
@@ -157,13 +172,28 @@ def _run_runner(host: Host, model: str, script: str, threads: int, warmup: int, 
     if done.returncode == 3 and "no-onnxruntime" in done.stdout:
         raise ExportError(f"{host}: '{host.python}' on the device has no onnxruntime; install it there "
                           f"(pip install onnxruntime) or give --remote-python PATH of one that has it")
+    if done.returncode == 4 and '"threads"' in done.stdout:
+        raise ExportError(f"{host}: --threads {threads} is more than the device's cores ({_cores(done.stdout)}); "
+                          f"give at most that")
     if done.returncode:
         raise ExportError(f"{host}: the run on the device crashed ({_exit(done.returncode)}): "
                           f"{_last_line(done.stderr)}")
     try:
-        return json.loads(done.stdout.strip().splitlines()[-1])
+        out = json.loads(done.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError) as exc:
         raise ExportError(f"{host}: the runner printed no result: {_last_line(done.stdout + done.stderr)}") from exc
+    if not (isinstance(out, dict) and isinstance(out.get("times_ms"), list) and out["times_ms"]
+            and all(isinstance(t, (int, float)) for t in out["times_ms"]) and isinstance(out.get("device"), dict)):
+        raise ExportError(f"{host}: the device's Python printed JSON that is not a timing result "
+                          f"({_last_line(done.stdout)[:120]}); is '{host.python}' archc's runner's Python?")
+    return out
+
+
+def _cores(text: str) -> str:
+    try:
+        return str(json.loads(text.strip().splitlines()[-1])["cores"])
+    except (ValueError, KeyError, IndexError, TypeError):
+        return "fewer"
 
 
 def _exit(code: int) -> str:

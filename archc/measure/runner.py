@@ -127,6 +127,19 @@ def device(ort, threads: int) -> dict:
             "onnxruntime": ort.__version__, "threads": threads, "cores": os.cpu_count()}
 
 
+def watch_stdin() -> None:
+    """End this process when stdin reaches its end: over SSH without a tty, an interrupted or killed client
+    sends no SIGHUP, but its session's stdin closes, so a timing left running cannot skew the next one."""
+    import threading
+
+    def wait():  # os.read, not sys.stdin: a daemon thread inside a buffered read aborts the interpreter's exit
+        while os.read(0, 65536):
+            pass
+        os._exit(143)
+
+    threading.Thread(target=wait, daemon=True).start()
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description="time an ONNX model in ONNX Runtime (CPU)")
     p.add_argument("model")
@@ -134,7 +147,13 @@ def main(argv=None) -> int:
     p.add_argument("--warmup", type=int, default=10)
     p.add_argument("--runs", type=int, default=50)
     p.add_argument("--per-layer", action="store_true")
+    p.add_argument("--watch-stdin", action="store_true", help="exit when stdin closes (the SSH session ended)")
     a = p.parse_args(argv)
+    if a.watch_stdin:
+        watch_stdin()
+    if a.threads > (os.cpu_count() or 1):
+        print(json.dumps({"error": "threads", "cores": os.cpu_count()}))
+        return 4
     try:
         import onnxruntime  # noqa: F401
     except ImportError:

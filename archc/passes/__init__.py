@@ -208,15 +208,22 @@ def run_pipeline(spec: Spec, passes, notes: list | None = None, before: tuple = 
             if graph is None:
                 builds(spec)  # a spec broken before any pass is its own error, not the pass's
             where = f" after {', '.join(done)}" if done else ""
-            raise PassError(f"pass {i + 1} '{p.describe()}'{where}: {exc.message}", exc.mark) from None
+            shown = _shown(p)
+            raise PassError(f"{shown}{where}: {exc.message}" if shown.startswith("--input") else
+                            f"pass {i + 1} '{shown}'{where}: {exc.message}", exc.mark) from None
         spec, graph = new, after
         done.append(p.describe())
         if notes is not None:
-            notes.extend(f"{p.describe()}: {line}" for line in said)
+            notes.extend(f"{_shown(p)}: {line}" for line in said)
     return spec
 
 
 _APPLIED: dict = {}  # (pass, spec key) -> the spec it gives: a pass is a function of its spec's content
+
+
+def _shown(p) -> str:
+    """How the user wrote the pass: `--input CxHxW` is the input pass with strict=false, typed by no one."""
+    return f"--input {p.size}" if p.name == "input" and getattr(p, "strict", True) is False else p.describe()
 
 
 def _applied(p: Pass, spec: Spec, builds: Builds) -> Spec:

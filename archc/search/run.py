@@ -20,6 +20,7 @@ from archc.search.space import load_space, parse_constraint
 from archc.search.stages import PROFILE, Evaluator
 from archc.search.study import Search, needs, parse_objective
 from archc.sweep.sweep import COLUMNS, Sweep
+from archc.train.folder import run_folder
 
 COLS = ("trial",) + COLUMNS  # the sweep's columns (miou among them), numbered
 
@@ -48,6 +49,7 @@ class Outcome:
     rows: list  # every finished trial's row
     front: list  # rows of the feasible Pareto front, best first by the first objective
     winner: dict | None
+    warning: str = ""  # a search that cannot tell its candidates apart (every one scored alike)
 
 
 def make_search(req: SearchRequest, out: Path) -> Search:
@@ -65,10 +67,17 @@ def make_search(req: SearchRequest, out: Path) -> Search:
     return Search(space, objectives, evaluator, req.sampler, req.trials, req.seed, req.batch)
 
 
+OUTPUTS = ("study.db", "study.db-journal", "results.csv", "results.json", "front.csv", "spec.yaml", "winner", "cache")
+
+
 def run_search(req: SearchRequest, out: Path, progress=None) -> Outcome:
-    out = Path(out)
-    search = make_search(req, out)  # every mistake in the request is found before OUT is made
-    out.mkdir(parents=True, exist_ok=True)
+    """The search into OUT: a folder of archc's own (a user's files refused), locked while it runs."""
+    search = make_search(req, Path(out))  # every mistake in the request is found before OUT is made
+    with run_folder(out, OUTPUTS, "--out") as real:
+        return _run(req, search, real, progress)
+
+
+def _run(req: SearchRequest, search: Search, out: Path, progress) -> Outcome:
     storage = req.storage or f"sqlite:///{out.resolve() / 'study.db'}"
     storage = None if storage == "memory" else storage
     trials, best = search.run(storage, progress, lambda done: write_rows([_row(t) for t in done], out / "results.csv"))
@@ -81,7 +90,17 @@ def run_search(req: SearchRequest, out: Path, progress=None) -> Outcome:
     winner = front[0] if front else None
     if winner:
         _write_winner(req, search.space.passes(winner), winner, out)
-    return Outcome(rows, front, winner)
+    return Outcome(rows, front, winner, degenerate(rows, first.column))
+
+
+def degenerate(rows: list, column: str) -> str:
+    """A warning when every measured candidate got the same score (e.g. training too short to learn: all 0.0)."""
+    values = [r.get(column) for r in rows if r.get("status") in ("ok", "infeasible") and r.get(column) is not None]
+    if len(values) < 2 or len(set(values)) > 1:
+        return ""
+    return (f"all {len(values)} measured candidates score {column} = {values[0]}: the search cannot rank them "
+            f"and its winner is arbitrary" + ("; train longer (--train EPOCHS) or check --data" if column == "miou"
+                                              else ""))
 
 
 def _row(trial) -> dict:

@@ -20,6 +20,7 @@ from archc.search.stages import Evaluator
 SAMPLERS = ("grid", "tpe", "nsga2")
 ASKS = 10  # at most this many trials per distinct configuration wanted (samplers propose repeats)
 WORST = 1e18  # the value an unmeasured objective gets: such a trial is infeasible, so it never ranks
+GRID_MAX = 1_000_000  # configurations a grid search may list (Optuna's GridSampler materialises them all)
 INVALID = 1e6  # an unbuildable configuration's constraint violation: above any measured relative excess
 
 
@@ -61,6 +62,14 @@ class Search:
     trials: int | None = None  # distinct configurations to evaluate; None: the whole space with grid, else 100
     seed: int = 0
     batch: int = 4  # trials asked before telling; results depend on it, not on the executor
+
+    def __post_init__(self):
+        if self.sampler not in SAMPLERS:
+            raise ArchcError(f"--sampler {self.sampler}: expected one of {', '.join(SAMPLERS)}")
+        if self.sampler == "grid" and self.space.size > GRID_MAX:  # Optuna lists the whole grid in memory
+            raise ArchcError(f"--sampler grid: the space has {self.space.size:,} configurations, more than the "
+                             f"{GRID_MAX:,} a grid lists in memory; use --sampler tpe or nsga2 (they draw "
+                             f"configurations without listing them) or a smaller space")
 
     def run(self, storage: str, progress=None, on_batch=None) -> tuple[list, list]:
         """Run (or resume) the study until `trials` distinct configurations finished: (its finished

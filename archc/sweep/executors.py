@@ -68,15 +68,16 @@ class LocalExecutor:
             yield result
         if done == len(jobs):
             return
-        pool = _pool(min(workers, len(jobs) - done))
+        pool, left = _pool(min(workers, len(jobs) - done)), len(jobs) - done
         try:
-            for result in pool.map(task, jobs[done:], chunksize=chunksize):
+            for i, result in enumerate(pool.map(task, jobs[done:], chunksize=chunksize), start=1):
                 progress and progress(result)
+                if i == left:  # before the last yield: a zip that stops there never resumes this generator,
+                    pool.shutdown()  # and a pool left to the exit leaks its queues' semaphores
                 yield result
         except BaseException:  # SIGINT, SIGTERM, an error: no worker outlives the run
             _end_workers(pool)
             raise
-        pool.shutdown()
 
 
 def _stays_here(elapsed: float, done: int, left: int, limit: float) -> bool:
@@ -193,4 +194,22 @@ def executor(name: str = "local", address: str | None = None, workers: int = 0):
         raise ArchcError(f"--executor {name}: expected one of {', '.join(EXECUTORS)}")
     if address and name != "ray":
         raise ArchcError(f"--address {address} needs --executor ray")
+    if address and address != "auto":
+        _probe(address)
     return RayExecutor(address, workers) if name == "ray" else LocalExecutor(workers)
+
+
+def _probe(address: str, timeout: float = 5.0) -> None:
+    """`--address [ray://]HOST:PORT` answers on TCP, checked in seconds before Ray is started (ray.init waits
+    for minutes on an address where nothing listens, printing its own logs)."""
+    import re
+    import socket
+
+    m = re.fullmatch(r"(?:ray://)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):(\d{1,5})", address.strip())
+    if not m or not 0 < int(m[2]) < 65536:
+        raise ArchcError(f"--address {address}: expected HOST:PORT (e.g. 127.0.0.1:6379), ray://HOST:PORT or auto")
+    try:
+        socket.create_connection((m[1].strip("[]"), int(m[2])), timeout=timeout).close()
+    except OSError as exc:
+        raise ArchcError(f"--address {address}: no Ray cluster there (nothing answers: {exc.strerror or exc}); "
+                         f"start one with `ray start --head --port={m[2]}` or give its address") from None

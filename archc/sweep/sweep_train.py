@@ -4,7 +4,7 @@ so results.csv gets a measured `miou` beside its cost columns (the IoT thesis's 
     archc sweep specs/fastscnn.yaml --grid width=1,0.5,0.25 --input 3x128x128 --train 2 --data data/synth --out sw
 
 Configurations train in parallel worker processes, each with its own share of the cores as its thread
-budget; results are cached under DIR/train_cache/ by spec, passes, epochs, seed and dataset path, and each
+budget; results are cached under DIR/train_cache/ by spec, passes, epochs, seed, dataset path and content (file list, sizes, mtimes), and each
 run folder (weights.pt, metrics.json) is kept as DIR/train_runs/<the same key>/.
 """
 from __future__ import annotations
@@ -28,17 +28,19 @@ def _job(job) -> dict:
     return train_and_eval(compiled, data, epochs, seed=seed, threads=threads, out=run)
 
 
-def _key(text: str, job) -> str:
+def _key(text: str, job, data_key: dict) -> str:
+    """The cache key: spec text, passes, epochs, seed, the dataset's path and its content key (archc.train.datasets
+    .content_key: file list, sizes, mtimes), so a changed dataset at the same path is trained again."""
     spec, input_, variables, knobs, data, epochs, seed, _ = job
-    blob = json.dumps([text, input_, variables, sweep_mod.passes_of(knobs), str(Path(data).resolve()), epochs, seed],
-                      sort_keys=True)
+    blob = json.dumps([text, input_, variables, sweep_mod.passes_of(knobs), str(Path(data).resolve()), epochs, seed,
+                       data_key["key"]], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
 def train_results(sw, results: list, epochs: int, data, out=None, seed: int = 0, progress=None) -> None:
     """Set `miou` on every valid result of sweep `sw`, training what the cache does not hold."""
     from archc.lang.yamlio import read_text
-    from archc.train.datasets import find_pairs
+    from archc.train.datasets import content_key, find_pairs
 
     find_pairs(data, "train"), find_pairs(data, "val")  # a bad --data fails before any worker starts
     ok = [r for r in results if r.status == "ok"]
@@ -46,7 +48,8 @@ def train_results(sw, results: list, epochs: int, data, out=None, seed: int = 0,
     threads = max(1, (os.cpu_count() or 1) // workers)
     jobs = [(sw.spec, sw.input, sw.variables, r.knobs, str(data), epochs, seed, threads) for r in ok]
     text, cache = read_text(sw.spec), Path(out) / "train_cache" if out else None
-    keys = [_key(text, job) for job in jobs]
+    data_key = content_key(data)
+    keys = [_key(text, job, data_key) for job in jobs]
     found = {k: _cached(cache, k) for k in keys}
     todo = [(k, job) for k, job in zip(keys, jobs) if found[k] is None]
     runs = Path(out) / "train_runs" if out else None  # each configuration's weights.pt and metrics.json

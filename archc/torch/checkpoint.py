@@ -19,6 +19,7 @@ Any disagreement is one line naming the first disagreeing pair, and nothing is l
 from __future__ import annotations
 
 import pickle
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +42,7 @@ class MappingReport:
     ignored: list = field(default_factory=list)  # checkpoint keys the map's `ignore` skipped
     how: dict = field(default_factory=dict)  # "map" / "name" / "order" -> tensors paired that way
     carried: dict | None = None  # through width / repeat / drop: {"kept_norm": fraction of the L1 norm}
+    took: str = ""  # what the file gave: "its state_dict" or a training checkpoint's model weights
 
     def to_json(self) -> dict:
         return {"source": self.source, "paired": len(self.paired), "how": self.how,
@@ -50,6 +52,19 @@ class MappingReport:
 
 def read_checkpoint(path) -> dict:
     """The state_dict in `path` (tensors only, `module.` prefixes stripped)."""
+    return read_described(path)[0]
+
+
+def read_described(path) -> tuple[dict, str]:
+    """(the state_dict in `path`, what was taken from the file: "its state_dict", or the model weights of
+    archc's own training checkpoint RUN/checkpoint.pt, which also holds the optimiser and schedule)."""
+    data = load_file(path)
+    return as_state_dict(data, str(path)), took(data)
+
+
+def load_file(path):
+    """`torch.load(path, weights_only=True)`: tensors and plain containers only, never code; a refusal or a
+    damaged file is one WeightsError (torch's advice to load a refused file unsafely is not passed on)."""
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"{path}: no such checkpoint file")
@@ -57,12 +72,12 @@ def read_checkpoint(path) -> dict:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         raise WeightsError(f"{path}: refused: the file holds Python objects other than tensors (a pickle "
-                           f"that could run code: {_first_line(exc)}); save model.state_dict() instead") from None
+                           f"that could run code{_refused(exc)}); save model.state_dict() instead") from None
     except Exception as exc:  # torch raises RuntimeError, EOFError, zip errors... for a damaged file
         raise WeightsError(f"{path}: not a readable torch checkpoint ({type(exc).__name__}: {_first_line(exc)}); "
                            f"the file may be truncated: save it again with torch.save(model.state_dict(), F)"
                            ) from None
-    return as_state_dict(data, str(path))
+    return data
 
 
 def as_state_dict(data, where: str = "checkpoint") -> dict:
@@ -87,6 +102,22 @@ def _is_state_dict(d: dict) -> bool:
     return all(isinstance(k, str) for k in d) and any(isinstance(v, torch.Tensor) for v in d.values())
 
 
+def _refused(exc) -> str:
+    """What torch's weights-only unpickler refused, without its advice to load the file unsafely."""
+    found = re.search(r"WeightsUnpickler error: ([^\n]*)", str(exc))
+    what = found.group(1).split(". ")[0].strip() if found else ""
+    return f": {what[:160]}" if what else ""
+
+
+def took(data) -> str:
+    """What a checkpoint's contents give: its state_dict as such, or the model weights of archc's training checkpoint."""
+    state = data.get("state") if isinstance(data, dict) else None
+    if isinstance(state, dict) and isinstance(data.get("module"), dict):
+        done = len(state.get("epochs") or [])
+        return f"the model weights of archc's training checkpoint ({state.get('spec')}, after epoch {done})"
+    return "its state_dict"
+
+
 def _first_line(exc) -> str:
     text = str(exc).strip()
     return text.splitlines()[0][:160] if text else type(exc).__name__
@@ -97,8 +128,9 @@ def load_into(module: nn.Module, checkpoint, mapping=None) -> MappingReport:
     its tensors were paired; on any mismatch raise WeightsError and leave `module` untouched.
     `mapping` is a WeightMap, a map file's path, or a dict `{archc path: checkpoint key}`."""
     source = str(checkpoint) if isinstance(checkpoint, (str, Path)) else "state_dict"
-    ckpt = read_checkpoint(checkpoint) if isinstance(checkpoint, (str, Path)) else as_state_dict(checkpoint)
+    ckpt, what = read_described(checkpoint) if isinstance(checkpoint, (str, Path)) else (as_state_dict(checkpoint), "")
     state, report = pair(module, ckpt, WeightMap.of(mapping), source)
+    report.took = what
     module.load_state_dict(state, strict=True)
     return report
 

@@ -50,7 +50,9 @@ class WeightMap:
         if not path.is_file():
             raise WeightsError(f"{path}: no such weights map")
         try:
-            data = yaml.safe_load(path.read_text())
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as exc:
+            raise WeightsError(f"{path}: not UTF-8 text (byte {exc.start}); save the map as UTF-8 YAML") from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = f":{mark.line + 1}" if mark is not None else ""

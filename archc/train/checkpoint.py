@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import asdict
 from pathlib import Path
 
@@ -27,29 +28,28 @@ def fingerprint(compiled) -> str:
     return hashlib.sha256(emit(compiled.spec).encode()).hexdigest()[:16]
 
 
-def start(run, compiled, config, module, opt, sched, resume: bool) -> dict:
+def start(run, compiled, config, module, opt, sched, resume: bool, data: dict | None = None) -> dict:
     """metrics.json's content so far: empty for a new run, the finished epochs for a resumed one (whose
-    model, optimiser and schedule are restored in place)."""
+    model, optimiser and schedule are restored in place). `data`: the dataset's content key (a resumed run
+    must see the same files). A new run also writes RUN/spec.yaml, the model it trains (`archc build RUN`)."""
     state = {"spec": compiled.spec.name, "model": fingerprint(compiled), "input": list(compiled.graph.input_shape),
-             "config": asdict(config), "epochs": []}
+             "config": asdict(config), "data": data, "epochs": []}
     if run is None:
         return state
     run = Path(run)
-    if run.exists() and not run.is_dir():
-        raise ArchcError(f"--out {run}: exists and is not a directory; choose another path")
     if not resume:
         if (run / CHECKPOINT).exists():
             raise ArchcError(f"--out {run}: holds a training run already; pass --resume to continue it "
                              f"or choose another --out")
         run.mkdir(parents=True, exist_ok=True)
-        with atomic_file(run / SPEC) as tmp:  # the run names its model: `archc predict --models RUN`
-            tmp.write_text(emit(compiled.spec))
+        with atomic_file(run / SPEC) as tmp:  # the run names its model: `archc build RUN`, `archc predict --models RUN`
+            tmp.write_text(emit(compiled.spec, f"archc train: the model of this run ({compiled.spec.name})"))
         return state
     saved = _load(run / CHECKPOINT)
-    for key in ("model", "config"):
-        if saved["state"][key] != state[key]:
+    for key, fix in (("model", "the same spec and passes"), ("config", "the same options"), ("data", "the same --data")):
+        if saved["state"].get(key) is not None and saved["state"][key] != state.get(key):
             raise ArchcError(f"--resume {run}: the run was started with another {key} "
-                             f"({_differs(saved['state'][key], state[key])}); give the same spec, passes and options")
+                             f"({_differs(saved['state'][key], state[key])}); give {fix}")
     module.load_state_dict(saved["module"])
     opt.load_state_dict(saved["optimizer"])
     sched.load_state_dict(saved["schedule"])
@@ -64,12 +64,20 @@ def _differs(a, b) -> str:
 
 
 def _load(path: Path) -> dict:
+    from archc.torch.checkpoint import WeightsError, load_file
+
     if not path.is_file():
         raise ArchcError(f"--resume: {path} does not exist; start the run without --resume")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # a truncated or foreign file: torch raises several types
-        raise ArchcError(f"--resume: cannot read {path}: {str(exc).splitlines()[0]}") from None
+        saved = load_file(path)  # the one reader's load: weights_only, a refusal in one line
+    except WeightsError as exc:
+        raise ArchcError(f"--resume: {exc}") from None
+    parts = ("module", "optimizer", "schedule", "state")
+    if not (isinstance(saved, dict) and all(isinstance(saved.get(k), dict) for k in parts)
+            and all(k in saved["state"] for k in ("model", "config", "epochs"))):
+        raise ArchcError(f"--resume: {path} is not a checkpoint archc train wrote (it needs {', '.join(parts)}); "
+                         f"start a new run with --weights {path} and another --out")
+    return saved
 
 
 def save(run, state: dict, module, opt, sched, board=None) -> None:
@@ -81,14 +89,14 @@ def save(run, state: dict, module, opt, sched, board=None) -> None:
     run = Path(run)
     weights = {k: v.detach().cpu() for k, v in module.state_dict().items()}
     with atomic_file(run / CHECKPOINT) as tmp:
-        torch.save({"module": weights, "optimizer": opt.state_dict(), "schedule": sched.state_dict(),
-                    "state": state}, tmp)
+        _save({"module": weights, "optimizer": opt.state_dict(), "schedule": sched.state_dict(), "state": state},
+              tmp, run / CHECKPOINT)
     with atomic_file(run / WEIGHTS) as tmp:
-        torch.save(weights, tmp)
+        _save(weights, tmp, run / WEIGHTS)
     with atomic_file(run / CSV) as tmp:
         tmp.write_text(metrics_csv(state))
     with atomic_file(run / METRICS) as tmp:
-        tmp.write_text(json.dumps(metrics(state), indent=1) + "\n")
+        tmp.write_text(json.dumps(finite(metrics(state)), indent=1, allow_nan=False) + "\n")
     if board is not None:
         last = state["epochs"][-1]
         for key in ("train_loss", "lr", "miou", "pixel_accuracy"):
@@ -124,32 +132,38 @@ def board(run, check_only: bool = False):
     return None if check_only else SummaryWriter(str(Path(run) / "tensorboard"))
 
 
+def finite(value):
+    """JSON's own values: a NaN or an infinity (a class never seen, a diverged loss) becomes null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
+def _save(obj, tmp, target) -> None:
+    """torch.save, whose zip writer reports a full disk as a RuntimeError, not an OSError."""
+    try:
+        torch.save(obj, tmp)
+    except RuntimeError as exc:
+        raise ArchcError(f"{target}: cannot write: torch's writer failed ({str(exc).splitlines()[0][:120]}); is "
+                         f"the disk full? free some space, then continue with --resume") from None
+
+
 def metrics(state: dict) -> dict:
     """metrics.json: the run's identity, every epoch, and the last epoch's scores as `final`."""
     return {**state, "final": state["epochs"][-1] if state["epochs"] else None}
 
 
-def load_own(module, path) -> None:
-    """Load an archc checkpoint (a state_dict keyed by spec path, or a RUN/checkpoint.pt) with exact keys.
-    The weights issue's archc.torch.weights.load_into replaces this for foreign checkpoints."""
-    path = Path(path)
+def load_own(module, path, flag: str = "--weights") -> str:
+    """Load a checkpoint into `module` through the one reader every command uses (archc.torch.checkpoint:
+    weights_only, tensors only, integer tensors refused): a state_dict, or the model weights of a
+    RUN/checkpoint.pt. Returns what it took, for a note."""
+    from archc.torch.checkpoint import WeightsError, load_into
+
     try:
-        sd = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise ArchcError(f"--weights {path}: no such file") from None
-    except Exception as exc:
-        raise ArchcError(f"--weights {path}: cannot read it as a torch state_dict: "
-                         f"{str(exc).splitlines()[0]}") from None
-    sd = sd.get("module", sd) if isinstance(sd, dict) else sd
-    if not isinstance(sd, dict):
-        raise ArchcError(f"--weights {path}: holds a {type(sd).__name__}, not a state_dict")
-    own = module.state_dict()
-    missing, extra = sorted(set(own) - set(sd)), sorted(set(sd) - set(own))
-    if missing or extra:
-        raise ArchcError(f"--weights {path}: keys do not match the model (missing {missing[:3]}, unexpected "
-                         f"{extra[:3]}); was it saved from this spec with the same passes?")
-    wrong = [k for k in own if tuple(own[k].shape) != tuple(sd[k].shape)]
-    if wrong:
-        raise ArchcError(f"--weights {path}: {wrong[0]} has shape {list(sd[wrong[0]].shape)}, the model needs "
-                         f"{list(own[wrong[0]].shape)}; was it saved with other passes (width)?")
-    module.load_state_dict(sd)
+        return load_into(module, path).took
+    except WeightsError as exc:
+        raise ArchcError(f"{flag} {exc}") from None

@@ -32,14 +32,45 @@ def find_pairs(root, split: str, fmt=None) -> list:
     return [(i, m) for i, m, _ in find(root, split, fmt)[1]]
 
 
-def read_image(path: Path, channels: int):
+def content_key(root) -> dict:
+    """What identifies a dataset's content cheaply: every file under `root` by relative path, size and
+    modification time (not its bytes: hashing a large set would cost more than a short run). A run resumed,
+    or a sweep's cached score reused, only on the same key."""
+    import hashlib
+
+    root, digest, files, size = Path(root), hashlib.sha256(), 0, 0
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        st = path.stat()
+        digest.update(f"{path.relative_to(root)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        files, size = files + 1, size + st.st_size
+    return {"files": files, "bytes": size, "key": digest.hexdigest()[:16]}
+
+
+def _opened(path: Path, what: str):
     from PIL import Image
 
     try:
-        with Image.open(path) as img:
+        return Image.open(path)
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:  # UnidentifiedImageError is an OSError
+        raise DataError(f"cannot read {what} {path}: {str(exc).splitlines()[0][:200]}; replace or remove it") from None
+
+
+def read_image(path: Path, channels: int):
+    """The image in 8 bits per channel; a 16-bit grayscale one (depth, thermal) scaled by 1/257 (its full range
+    onto 0-255), never clipped; 32-bit integer or float images are refused."""
+    from PIL import Image
+
+    with _opened(path, "image") as img:
+        try:
+            if img.mode.startswith("I;16"):
+                arr = (np.asarray(img).astype(np.uint32) * 255 + 32767) // 65535
+                img = Image.fromarray(arr.astype(np.uint8), "L")
+            elif img.mode in ("I", "F"):
+                raise DataError(f"image {path} holds {'32-bit integer' if img.mode == 'I' else 'float'} pixels; "
+                                f"archc reads 8- or 16-bit images: convert it")
             return img.convert("L" if channels == 1 else "RGB")
-    except (OSError, ValueError) as exc:  # PIL's UnidentifiedImageError is an OSError
-        raise DataError(f"cannot read image {path}: {str(exc).splitlines()[0]}; replace or remove it") from None
+        except (OSError, ValueError, Image.DecompressionBombError) as exc:
+            raise DataError(f"cannot read image {path}: {str(exc).splitlines()[0][:200]}; replace or remove it") from None
 
 
 def read_mask(path: Path, classes: int, image_size: tuple, lut=None, layout: str = "") -> np.ndarray:
@@ -47,11 +78,11 @@ def read_mask(path: Path, classes: int, image_size: tuple, lut=None, layout: str
     train id, -1 = not in the table), or checked against the model's classes."""
     from PIL import Image
 
-    try:
-        with Image.open(path) as img:
+    with _opened(path, "mask") as img:
+        try:
             mode, arr = img.mode, np.asarray(img)
-    except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read mask {path}: {str(exc).splitlines()[0]}; replace or remove it") from None
+        except (OSError, ValueError, Image.DecompressionBombError) as exc:
+            raise DataError(f"cannot read mask {path}: {str(exc).splitlines()[0][:200]}; replace or remove it") from None
     if mode not in MASK_MODES:
         raise DataError(f"mask {path} is a {mode} image; masks hold class ids (a grayscale or palette PNG)")
     if arr.shape != image_size:

@@ -8,6 +8,7 @@ at several scales.
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -110,7 +111,9 @@ def evaluate_checkpoint(compiled, weights, data_dir, split: str = "val", batch: 
     """Scores of `compiled` with the weights of an archc checkpoint, at full resolution."""
     with deterministic(threads):
         module = lower(compiled.graph)
-        checkpoint.load_own(module, weights)
+        took = checkpoint.load_own(module, weights)
+        if took != "its state_dict":
+            print(f"archc: note: --weights {weights}: took {took}", file=sys.stderr, flush=True)
         data = Segmentation(data_dir, split, out_classes(compiled), compiled.graph.input_shape,
                             compiled.spec.normalization(), fmt=fmt, full=True)
         mode = mode_of(compiled.graph) if mode == "auto" else mode

@@ -79,7 +79,11 @@ def _voc(root: Path, split: str) -> list:
     listing = root / "ImageSets" / "Segmentation" / f"{split}.txt"
     if not listing.is_file():
         raise DataError(f"{root}: a VOC layout needs {listing} (one image name per line)")
-    names = [line.strip() for line in listing.read_text().splitlines() if line.strip()]
+    try:
+        text = listing.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{listing}: not UTF-8 text (byte {exc.start}); save the listing as UTF-8") from None
+    names = [line.strip() for line in text.splitlines() if line.strip()]
     return [(root / "JPEGImages" / f"{n}.jpg", root / "SegmentationClass" / f"{n}.png", "voc") for n in names]
 
 

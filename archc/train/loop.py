@@ -12,7 +12,10 @@ input), flipped; val scored at full resolution (archc.train.evaluate). On CUDA w
 """
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import sys
 import time
 from dataclasses import dataclass
 from typing import Optional
@@ -20,13 +23,14 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
-from archc.errors import ArchcError
+from archc.errors import KEPT, ArchcError
 from archc.torch.lower import lower
 from archc.train import checkpoint, evaluate, losses
 from archc.train.augment import Augment
 from archc.train.env import deterministic, device, out_classes
 from archc.train.infer import mode_of
-from archc.train.datasets import Segmentation
+from archc.train.datasets import Segmentation, content_key
+from archc.train.folder import RUN_FILES, run_folder
 
 OPTIMIZERS = {"adamw": (torch.optim.AdamW, 1e-3), "sgd": (torch.optim.SGD, 0.01)}  # name -> (class, default lr)
 SCHEDULES = {"poly": lambda t: (1 - t) ** 0.9, "cosine": lambda t: 0.5 * (1 + math.cos(math.pi * t))}
@@ -63,6 +67,9 @@ class Config:
                 raise ArchcError(f"{name} {value}: choose one of {', '.join(choices)}")
         if self.epochs < 1 or self.batch < 1 or self.threads < 1:
             raise ArchcError("--epochs, --batch and --threads must be >= 1")
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        if self.threads > cores:
+            raise ArchcError(f"--threads {self.threads}: this machine has {cores} cores; give at most {cores}")
         if self.lr is not None and not self.lr > 0:
             raise ArchcError(f"--lr {self.lr}: give a positive learning rate, e.g. 1e-3")
         if self.scale is not None and (len(self.scale) != 2 or not 0 < self.scale[0] <= self.scale[1]):
@@ -73,6 +80,10 @@ class Config:
 
 def datasets(compiled, data_dir, config: Config) -> tuple:
     """The train split (augmented crops of config.crop, else the spec's input) and the val split at full size."""
+    out = compiled.graph.shape(compiled.graph.outputs[0])
+    if len(out) != 3:
+        raise ArchcError(f"{compiled.spec.name}: its output is {list(out)}, not a per-pixel map (classes, H, W); "
+                         f"archc trains segmentation models: give a spec with a segmentation head")
     shape, classes = compiled.graph.input_shape, out_classes(compiled)
     crop = (shape[0], *config.crop) if config.crop else shape
     norm = compiled.spec.normalization()
@@ -90,13 +101,13 @@ def make_optimizer(module, config: Config, steps: int):
 
 
 def batches(data: Segmentation, batch: int, seed: int, epoch: int):
-    """Shuffled batches of one epoch, a pure function of (seed, epoch); a last batch of one is dropped
-    (batch norm cannot train on it)."""
+    """Shuffled batches of one epoch, a pure function of (seed, epoch); with --batch 2 or more a last batch
+    of one is dropped (batch norm's statistics of one image are noise); --batch 1 trains on every image."""
     data.epoch = epoch
     order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed * 100_003 + epoch)).tolist()
     for start in range(0, len(order), batch):
         idx = order[start:start + batch]
-        if len(idx) == 1 and len(order) > 1:
+        if len(idx) == 1 and batch > 1:
             return
         items = [data[i] for i in idx]
         yield torch.stack([x for x, _ in items]), torch.stack([m for _, m in items])
@@ -109,27 +120,59 @@ def train_epoch(module, data, config, epoch, opt, sched, dev, progress=None, hoo
     criterion = criterion or losses.criterion(config)
     torch.manual_seed(config.seed * 100_003 + epoch)  # dropout's draws depend on the epoch only
     total, count, steps = 0.0, 0, math.ceil(len(data) / config.batch)
-    amp = scaler is not None and scaler.is_enabled()
     start = time.perf_counter()
     for step, (x, m) in enumerate(batches(data, config.batch, config.seed, epoch)):
         if hook is not None:
             hook(epoch, step, steps)
         x, m = x.to(dev, non_blocking=True), m.to(dev, non_blocking=True)
-        with torch.autocast(dev.type, torch.float16, enabled=amp):
-            loss = criterion(_first(module(x)), m)
-        opt.zero_grad(set_to_none=True)
-        if amp:
-            scaler.scale(loss).backward()
-            scaler.step(opt)
-            scaler.update()
-        else:
-            loss.backward()
-            opt.step()
+        loss = _step(module, (x, m), opt, config, criterion, scaler)
+        if not math.isfinite(loss):
+            raise Diverged(epoch, f"the training loss is {loss} at step {step + 1}")
         sched.step()
-        total, count = total + loss.item() * len(x), count + len(x)
+        total, count = total + loss * len(x), count + len(x)
         if progress is not None:
             progress(epoch, step + 1, steps, total / count, count / (time.perf_counter() - start))
     return total / max(count, 1)
+
+
+class Diverged(ArchcError):
+    """Training stopped: the loss or the weights stopped being finite numbers."""
+
+    def __init__(self, epoch: int, what: str):
+        kept = f"the run keeps its last good checkpoint (epoch {epoch})" if epoch else "no epoch finished"
+        super().__init__(f"training diverged in epoch {epoch + 1}: {what}; stopped, {kept}; lower --lr "
+                         f"(e.g. 1e-3) and start again")
+        self.epoch = epoch
+
+
+def _step(module, batch, opt, config, criterion, scaler) -> float:
+    """One optimiser step (mixed precision when `scaler` is enabled); a non-finite loss takes no step."""
+    (x, m), amp = batch, scaler is not None and scaler.is_enabled()
+    try:
+        with torch.autocast(x.device.type, torch.float16, enabled=amp):
+            loss = criterion(_first(module(x)), m)
+    except ValueError as exc:  # batch norm after a global pooling, given one image
+        if "more than 1 value per channel" not in str(exc):
+            raise
+        raise ArchcError(f"--batch {config.batch}: this model's batch norm follows a global pooling and needs "
+                         f"at least 2 images per step; use --batch 2 or more") from None
+    opt.zero_grad(set_to_none=True)
+    if amp:  # the scaler skips a step whose gradients are not finite
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+    else:
+        loss.backward()
+        if math.isfinite(loss.item()):
+            opt.step()
+    return loss.item()
+
+
+def _check_finite(module, epoch: int) -> None:
+    bad = next((k for k, v in module.state_dict().items() if v.is_floating_point() and not torch.isfinite(v).all()),
+               None)
+    if bad is not None:
+        raise Diverged(epoch, f"'{bad}' holds non-finite values")
 
 
 def _first(out):
@@ -147,20 +190,37 @@ def train(compiled, data_dir, config: Config, run=None, weights=None, resume=Fal
         train_set, val_set = datasets(compiled, data_dir, config)
         module = module if module is not None else lower(compiled.graph, config.seed)
         if weights is not None:
-            checkpoint.load_own(module, weights)
+            note(f"--weights {weights}: took {checkpoint.load_own(module, weights)}")
         dev = device(config.device)
         module.to(dev)
         steps = config.epochs * math.ceil(len(train_set) / config.batch)
         opt, sched = make_optimizer(module, config, steps)
         scaler = torch.amp.GradScaler(dev.type, enabled=config.amp and dev.type == "cuda")
-        criterion = losses.criterion(config, train_set, dev)
-        state = checkpoint.start(run, compiled, config, module, opt, sched, resume)
-        state["classes"] = train_set.names
-        board = checkpoint.board(run) if tensorboard else None
-        for epoch in range(len(state["epochs"]), config.epochs):
-            loss = train_epoch(module, train_set, config, epoch, opt, sched, dev, progress, hook, criterion, scaler)
-            scores = evaluate.evaluate_module(module, val_set, config.batch, dev, mode_of(compiled.graph))
-            state["epochs"].append({"epoch": epoch + 1, "train_loss": round(loss, 6), "lr": sched.get_last_lr()[0],
-                                    **{k: scores[k] for k in ("miou", "pixel_accuracy", "per_class_iou")}})
-            checkpoint.save(run, state, module, opt, sched, board)
-        return state
+        sets = (train_set, val_set, dev, losses.criterion(config, train_set, dev), scaler)
+        with run_folder(run, RUN_FILES) if run is not None else contextlib.nullcontext():
+            return _epochs(compiled, config, (run, resume, tensorboard), (module, opt, sched), sets,
+                           content_key(data_dir), progress, hook)
+
+
+def note(text: str) -> None:
+    print(f"archc: note: {text}", file=sys.stderr, flush=True)
+
+
+def _epochs(compiled, config, where, model, sets, data, progress, hook) -> dict:
+    (run, resume, tensorboard), (module, opt, sched) = where, model
+    train_set, val_set, dev, criterion, scaler = sets
+    state = checkpoint.start(run, compiled, config, module, opt, sched, resume, data)
+    state["classes"] = train_set.names
+    board = checkpoint.board(run) if tensorboard else None
+    if run is not None and not state["epochs"]:
+        KEPT[:] = [f"{run} holds no finished epoch: run the same command again"]
+    for epoch in range(len(state["epochs"]), config.epochs):
+        loss = train_epoch(module, train_set, config, epoch, opt, sched, dev, progress, hook, criterion, scaler)
+        _check_finite(module, epoch)
+        scores = evaluate.evaluate_module(module, val_set, config.batch, dev, mode_of(compiled.graph))
+        state["epochs"].append({"epoch": epoch + 1, "train_loss": round(loss, 6), "lr": sched.get_last_lr()[0],
+                                **{k: scores[k] for k in ("miou", "pixel_accuracy", "per_class_iou")}})
+        checkpoint.save(run, state, module, opt, sched, board)
+        if run is not None:
+            KEPT[:] = [f"{run} keeps epoch {epoch + 1} of {config.epochs}: continue with the same command and --resume"]
+    return state

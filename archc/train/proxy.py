@@ -10,15 +10,22 @@ candidate gets a measured mIoU.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
+from archc.errors import KEPT
 from archc.train.loop import Config, train
 
 
 def train_and_eval(compiled, data_dir, epochs, seed=0, batch=8, lr=None, threads=1, out=None) -> dict:
     """Train `compiled` for `epochs` on data_dir's train split; the val scores of the last epoch.
-    `out`: a run folder to keep the checkpoint and metrics.json in (none by default)."""
+    `out`: a run folder to keep the checkpoint and metrics.json in (none by default); one holding a run
+    an interrupted sweep left is resumed."""
     start = time.perf_counter()
-    state = train(compiled, data_dir, Config(epochs, batch, lr, seed=seed, threads=threads), out)
+    resume = out is not None and (Path(out) / "checkpoint.pt").is_file()  # a run a killed sweep left: finish it
+    try:
+        state = train(compiled, data_dir, Config(epochs, batch, lr, seed=seed, threads=threads), out, resume=resume)
+    finally:
+        KEPT.clear()  # a sweep or search resumes its runs itself: train's "--resume" advice is not theirs
     last = state["epochs"][-1]
     return {"miou": last["miou"], "pixel_accuracy": last["pixel_accuracy"], "train_loss": last["train_loss"],
             "per_class_iou": last["per_class_iou"], "epochs": epochs,

@@ -6,8 +6,6 @@ with --from-parent), the training loop, and gradual grouping when asked.
 """
 from __future__ import annotations
 
-import torch
-
 from archc.errors import ArchcError
 from archc.torch.carry import carry
 from archc.torch.lower import lower
@@ -32,8 +30,10 @@ def train_spec(compiled, data, config: Config, out=None, weights=None, parent=No
 def carried(compiled, parent, parent_ckpt) -> dict:
     """The child's state_dict carried from the parent's trained weights: the channels of largest L1 norm
     in each coupled group (archc.torch.carry)."""
-    try:
-        parent_state = torch.load(parent_ckpt, map_location="cpu", weights_only=True)
-    except Exception as exc:  # missing, truncated or foreign: torch raises several types
-        raise ArchcError(f"--from-parent {parent_ckpt}: cannot read it: {str(exc).splitlines()[0]}") from None
+    from archc.torch.checkpoint import WeightsError, read_checkpoint
+
+    try:  # the one reader: a state_dict or a RUN/checkpoint.pt, tensors only
+        parent_state = read_checkpoint(parent_ckpt)
+    except WeightsError as exc:
+        raise ArchcError(f"--from-parent {exc}") from None
     return carry(parent.graph, parent_state, compiled.graph).state
