@@ -33,7 +33,8 @@ def target(host: str | None, identity: Path | None = None, ssh_config: Path | No
     return Target(Host.parse(host, identity, ssh_config, remote_python), per_layer)
 
 LatencyModelOpt = Annotated[Optional[Path], typer.Option("--latency-model", help="predict latency with a model "
-                                                         "from `archc latency fit` (nothing runs)")]
+                                                         "from `archc latency fit`, or a shipped device's name "
+                                                         "(archc devices): nothing runs")]
 
 
 def predict(model_file: Path, graph) -> dict:

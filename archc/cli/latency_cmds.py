@@ -8,8 +8,11 @@ from typing import Annotated, List, Optional
 import typer
 
 from archc.cli.app import InputOpt, JsonOpt, PassOpt, SpecArg, ThreadsOpt, VarOpt, _compile, app, boundary
+from archc.errors import ArchcError
 from archc.cli.device_opts import HostOpt, IdentityOpt, RemotePythonOpt, SshConfigOpt, target as _target
 
+MeasurementsOpt = Annotated[Optional[Path], typer.Option("--measurements", help="a CSV of end-to-end timings "
+                            "(pass columns or a passes column, and latency_ms): fit on them, nothing runs")]
 RunsOpt = Annotated[int, typer.Option(help="timed runs per runtime")]
 WarmupOpt = Annotated[int, typer.Option(help="untimed runs first")]
 
@@ -46,18 +49,52 @@ def latency_fit(spec: SpecArg,
                                 "in sweep [width=1,0.5,0.25,0.125 input=3x512x512,3x384x384,3x256x256,3x192x192]")] = None,
                 var: VarOpt = None, threads: ThreadsOpt = 1, runs: RunsOpt = 20, warmup: WarmupOpt = 5,
                 host: HostOpt = None, identity: IdentityOpt = None, ssh_config: SshConfigOpt = None,
-                remote_python: RemotePythonOpt = None, jobs: Annotated[int, typer.Option(help="export workers")] = 0):
+                remote_python: RemotePythonOpt = None, jobs: Annotated[int, typer.Option(help="export workers")] = 0,
+                measurements: MeasurementsOpt = None):
     """Profile probe configurations of SPEC per layer (here or on --host) and fit per-op-kind costs
-    (per layer, per MAC, per byte moved); `--latency-model MODEL.json` on summary and sweep predicts with it."""
+    (per layer, per MAC, per byte moved); or, with --measurements, fit them on end-to-end timings taken
+    anywhere (docs/latency.md). `--latency-model MODEL.json` on summary, sweep and search predicts with it."""
     from archc.cli import render, render_latency
     from archc.cli.app import parse_vars
     from archc.measure.profile import check_threads
     from archc.sweep.latency_fit import fit_spec
     from archc.sweep.sweep import parse_grid
 
+    if measurements is not None:
+        given = [o for o, v in (("--grid", grid), ("--host", host)) if v]
+        if given:
+            raise ArchcError(f"{', '.join(given)}: --measurements fits on timings already taken; leave it out")
+        return _fit_measured(spec, measurements, out, parse_vars(var))
     check_threads(threads)
     model = fit_spec(spec, parse_grid(grid) if grid else None, _target(host, identity, ssh_config, remote_python),
                      out, threads=threads, warmup=warmup, runs=runs, variables=parse_vars(var), jobs=jobs,
                      progress=None)
     render_latency.fitted(model.to_json(), out)
     render.message(f"wrote {out}")
+
+
+def _fit_measured(spec, measurements: Path, out: Path, variables: dict) -> None:
+    from archc.cli import render, render_latency
+    from archc.measure.device_fit import fit_measurements
+
+    model, unsupported = fit_measurements(spec, measurements, variables)
+    model.save(out)
+    render_latency.measured_fit(model.to_json())
+    if unsupported:
+        render.message(f"warning: these rows cannot support the model: {'; '.join(unsupported)}")
+    render.message(f"wrote {out}")
+
+
+@app.command()
+@boundary
+def devices(json_: JsonOpt = False):
+    """The device latency models that ship with archc (use one with --latency-model NAME): what each
+    was fitted on and its cross-validated error."""
+    from archc.cli import render_latency
+    from archc.measure.latency_model import load, shipped
+
+    rows = [{"name": name, "file": str(path), **load(path).meta} for name, path in shipped().items()]
+    if json_:
+        print(json.dumps(rows))
+        return
+    render_latency.devices(rows)
