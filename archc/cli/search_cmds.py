@@ -8,6 +8,8 @@ from typing import Annotated, List, Optional
 import typer
 
 from archc.cli.app import JsonOpt, SpecArg, VarOpt, app, boundary, parse_vars
+from archc.cli.device_opts import (HostOpt, IdentityOpt, LatencyModelOpt, RemotePythonOpt, SshConfigOpt,
+                                   target as _target)
 from archc.cli.executor_opts import AddressOpt, ExecutorOpt
 from archc.errors import ArchcError
 
@@ -33,21 +35,39 @@ def search(spec: SpecArg,
            build: Annotated[bool, typer.Option(help="export and verify the winner into OUT/winner/")] = True,
            executor: ExecutorOpt = "local", address: AddressOpt = None,
            jobs: Annotated[int, typer.Option(help="worker processes (0: all cores)")] = 0,
-           var: VarOpt = None, json_: JsonOpt = False):
-    """Search a space of pass settings for the best configuration under budgets; resumable."""
+           var: VarOpt = None, json_: JsonOpt = False, latency_model: LatencyModelOpt = None,
+           host: HostOpt = None, identity: IdentityOpt = None, ssh_config: SshConfigOpt = None,
+           remote_python: RemotePythonOpt = None,
+           threads: Annotated[int, typer.Option(help="threads per latency measurement")] = 1,
+           warmup: Annotated[int, typer.Option(help="untimed runs before each latency measurement")] = 5):
+    """Search a space of pass settings for the best configuration under budgets; resumable. Latency is
+    timed here, on --host's device, or predicted by --latency-model (both: ranked by the model, the
+    front confirmed on the device)."""
     from archc.cli import render_search
     from archc.search.run import SearchRequest, run_search
     from archc.search.stages import PROFILE, RUNTIMES
     from archc.sweep.executors import executor as make_executor
 
+    from archc.lang.library import resolve_spec
+    from archc.measure.profile import check_runs, check_threads
+
     _check(train, data, runtime, RUNTIMES, trials)
-    req = SearchRequest(str(spec), str(space), list(objective), list(budget or ()), sampler, trials, seed,
+    check_runs(runs, warmup)
+    check_threads(threads)
+    device = _target(host, identity, ssh_config, remote_python)
+    if host and runtime != "ort":
+        raise ArchcError(f"--runtime {runtime}: a device (--host) times ONNX Runtime; leave --runtime out")
+    req = SearchRequest(str(resolve_spec(spec)), str(space), list(objective), list(budget or ()), sampler, trials, seed,
                         parse_vars(var), {"epochs": train, "data": str(data)} if train else None, storage,
-                        make_executor(executor, address, jobs), profile=dict(PROFILE, runs=runs, runtime=runtime), build=build)
+                        make_executor(executor, address, jobs),
+                        profile=dict(PROFILE, runs=runs, warmup=warmup, threads=threads, runtime=runtime), build=build,
+                        latency_model=str(latency_model) if latency_model else None,
+                        target=device if host else None)
     with render_search.progress(trials or 0, "search") as step:
         outcome = run_search(req, out, step)
     if json_:
-        print(json.dumps({"winner": outcome.winner, "front": outcome.front, "trials": len(outcome.rows)}))
+        print(json.dumps({"winner": outcome.winner, "front": outcome.front, "trials": len(outcome.rows),
+                          "latency": outcome.summary.get("latency"), "notes": outcome.summary.get("notes")}))
     else:
         render_search.outcome(outcome, out)
 

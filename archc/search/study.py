@@ -14,8 +14,9 @@ import warnings
 from dataclasses import dataclass
 
 from archc.errors import ArchcError
-from archc.search.space import LOWER_IS_BETTER, MEASURED, Space, stage_of
+from archc.search.space import MEASURED, Space, judge, stage_of
 from archc.search.stages import Evaluator
+from archc.sweep.sweep import lower_is_better
 
 SAMPLERS = ("grid", "tpe", "nsga2")
 ASKS = 10  # at most this many trials per distinct configuration wanted (samplers propose repeats)
@@ -39,7 +40,7 @@ def parse_objective(text: str) -> Objective:
         raise ArchcError(f"--objective {text}: '{column}' is not a measured column (columns: {', '.join(MEASURED)})")
     if way not in ("", "min", "max"):
         raise ArchcError(f"--objective {text}: the direction is min or max, e.g. --objective macs:max")
-    return Objective(column, way == "max" if way else column not in LOWER_IS_BETTER)
+    return Objective(column, way == "max" if way else not lower_is_better(column))
 
 
 def _optuna():
@@ -60,6 +61,7 @@ class Search:
     trials: int | None = None  # distinct configurations to evaluate; None: the whole space with grid, else 100
     seed: int = 0
     batch: int = 4  # trials asked before telling; results depend on it, not on the executor
+    notes: tuple = ()  # what the user should know about how it was judged (e.g. the capacity objective)
 
     def run(self, storage: str, progress=None, on_batch=None) -> tuple[list, list]:
         """Run (or resume) the study until `trials` distinct configurations finished: (its finished
@@ -117,13 +119,15 @@ class Search:
     def _study(self, optuna, storage: str):
         fingerprint = json.dumps({"space": self.space.choices, "objectives": [str(o) for o in self.objectives],
                                   "constraints": [str(c) for c in self.evaluator.constraints],
-                                  "spec": self.evaluator.sweep.spec, "sampler": self.sampler, "seed": self.seed})
+                                  "spec": self.evaluator.sweep.spec, "sampler": self.sampler, "seed": self.seed,
+                                  **self.evaluator.latency_key()})
         study = optuna.create_study(storage=storage, study_name="archc", load_if_exists=True,
                                     sampler=self._sampler(optuna),
                                     directions=["maximize" if o.maximize else "minimize" for o in self.objectives])
         old = study.user_attrs.get("search")
         if old is not None and old != fingerprint:
-            raise ArchcError(f"{storage} holds another search (space, objectives, budget, sampler or seed differ); "
+            raise ArchcError(f"{storage} holds another search (space, objectives, budget, sampler, seed or latency "
+                             f"source differ); "
                              f"use a new --out or --storage")
         study.set_user_attr("search", fingerprint)
         for stale in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
@@ -160,9 +164,8 @@ class Search:
             return
         built = row["status"] in ("ok", "infeasible")
         trial.set_constraint("valid", 0.0 if built else INVALID)
-        for c in self.evaluator.constraints:
-            measured = row.get(c.column) is not None and built
-            trial.set_constraint(str(c), c.excess(row[c.column]) / (abs(c.bound) or 1.0) if measured else 0.0)
+        for c, violation in judge(self.evaluator.constraints, row):
+            trial.set_constraint(str(c), violation if violation is not None and built else 0.0)
         study.tell(trial, [self._value(o, row) for o in self.objectives])
 
     @staticmethod
