@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from archc.errors import ArchcError
 from archc.search.space import MEASURED, Space, judge, stage_of
 from archc.search.stages import Evaluator
-from archc.sweep.sweep import lower_is_better
+from archc.sweep.results import lower_is_better
 
 SAMPLERS = ("grid", "tpe", "nsga2")
 ASKS = 10  # at most this many trials per distinct configuration wanted (samplers propose repeats)

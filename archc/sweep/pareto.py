@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from archc.errors import ArchcError
-from archc.sweep.sweep import lower_is_better
+from archc.sweep.results import lower_is_better
 
 SHORT = {"width": "a", "expand": "t", "repeat": "r", "drop": "drop", "input": "in", "groups": "g"}
 

@@ -18,19 +18,10 @@ from pathlib import Path
 from archc.errors import ArchcError
 from archc.sweep.cache import FIELDS, Cache
 from archc.sweep.executors import Failed, LocalExecutor
+from archc.sweep.results import COLUMNS, LOWER_IS_BETTER, lower_is_better, write_rows  # noqa: F401 (one table, one writer)
 from archc.version import VERSION
 
 CACHE_VERSION = "1"
-COLUMNS = ("config", "status", "params", "macs", "activation_bytes", "median_ms", "fps", "predicted_ms", "miou",
-           "run", "reason")
-# which end of a column is better: the one table sweep --plot, pareto, search objectives and fronts read
-LOWER_IS_BETTER = frozenset({"params", "macs", "activation_bytes", "median_ms", "p90_ms", "mean_ms", "cpu_median_ms",
-                             "predicted_ms", "latency", "latency_ms"})
-
-
-def lower_is_better(column: str) -> bool:
-    """Whether smaller values of `column` are better (cost columns); quality columns (miou, fps) are not."""
-    return column in LOWER_IS_BETTER
 
 
 @dataclass
@@ -195,6 +186,7 @@ class Sweep:
     latency_model: dict | None = None  # a fitted model's JSON: predict each configuration's latency
     target: object = None  # archc.measure.targets.Target: time on a device over SSH (None: here, interleaved)
     executor: object = None  # where the tasks run (archc.sweep.executors); None: a local pool of `jobs`
+    code: str = ""  # code_digest(), worked out on the first evaluate
 
     def run(self, out: Path | None = None, profile: dict | None = None, progress=None) -> list[Result]:
         check_grid(self.grid)
@@ -206,7 +198,8 @@ class Sweep:
         from archc.lang.spec import load
 
         spec = load(self.spec, self.variables)  # once, here: workers get the Spec, not the file
-        cache, todo, results, code = Cache(out), [], {}, code_digest()
+        cache, todo, results = Cache(out), [], {}
+        code = self.code = self.code or code_digest()  # archc's sources, hashed once per Sweep (a search asks per batch)
         keyed = profile if self.latency_model is None else {**(profile or {}), "latency_model": self.latency_model}
         for i, knobs in enumerate(configs):
             key = _key(code, spec, self.variables, self.input, passes_of(knobs), keyed)
@@ -289,25 +282,3 @@ def _failed(knobs: dict, failure: Failed) -> Result:
 def write_results(results: list[Result], out: Path) -> None:
     """results.csv and results.json in `out` (each written atomically)."""
     write_rows([r.row() for r in results], out / "results.csv")
-
-
-def write_rows(rows: list[dict], path: Path, first: tuple = COLUMNS, with_json: bool = True) -> None:
-    """The one results writer (sweep and search): `path` as CSV, columns `first` then every other key in
-    order of appearance (knobs, then the device if timed there; mappings as JSON), and beside it the
-    rows as JSON (`with_json`). Each file is written atomically."""
-    import csv
-    import io
-
-    from archc.fs import atomic_file
-
-    fields = list(dict.fromkeys([*first, *(k for row in rows for k in row)]))
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=fields)
-    writer.writeheader()
-    writer.writerows({k: ("" if v is None else json.dumps(v) if isinstance(v, dict) else v) for k, v in row.items()}
-                     for row in rows)
-    with atomic_file(path) as tmp:
-        tmp.write_text(buf.getvalue())
-    if with_json:
-        with atomic_file(path.with_suffix(".json")) as tmp:
-            tmp.write_text(json.dumps(rows, indent=1) + "\n")
