@@ -118,3 +118,22 @@ def specs() -> list[dict]:
         out.append({"name": name, "params": c.report.params, "macs": c.report.macs, "input": list(c.report.input),
                     "source": source(c.spec.header), "file": str(path)})
     return out
+
+
+def fit_device(spec, measurements, out=None, variables: dict | None = None) -> dict:
+    """A device latency model from end-to-end timings (`archc latency fit SPEC --measurements FILE.csv`):
+    the model's JSON (its "fit" holds the leave-one-out error) and "unsupported" (why the rows cannot
+    support it; empty when they can). Written to `out` when given."""
+    from archc.measure.device_fit import fit_measurements
+
+    model, unsupported = fit_measurements(spec, measurements, variables)
+    if out is not None:
+        model.save(out)
+    return {**model.to_json(), "unsupported": unsupported}
+
+
+def devices() -> list[dict]:
+    """The shipped device latency models (`archc devices`): name, file, what each was fitted on, its error."""
+    from archc.measure.latency_model import load, shipped
+
+    return [{"name": name, "file": str(path), **load(path).meta} for name, path in shipped().items()]

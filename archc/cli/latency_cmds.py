@@ -90,10 +90,10 @@ def _fit_measured(spec, measurements: Path, out: Path, variables: dict) -> None:
 def devices(json_: JsonOpt = False):
     """The device latency models that ship with archc (use one with --latency-model NAME): what each
     was fitted on and its cross-validated error."""
+    from archc.api import devices as shipped
     from archc.cli import render_latency
-    from archc.measure.latency_model import load, shipped
 
-    rows = [{"name": name, "file": str(path), **load(path).meta} for name, path in shipped().items()]
+    rows = shipped()
     if json_:
         print(json.dumps(rows))
         return

@@ -141,13 +141,14 @@ class _Rewriter:
     def __init__(self, path: Path):
         self.path, self.next = path, 0.0
 
-    def __call__(self, done: list) -> None:
+    def __call__(self, finished) -> None:
+        """`finished()`: the study's finished trials (read only when written)."""
         import time
 
         if time.perf_counter() < self.next:
             return
         start = time.perf_counter()
-        write_rows([_row(t) for t in done], self.path)
+        write_rows([_row(t) for t in finished()], self.path)
         self.next = time.perf_counter() + 10 * (time.perf_counter() - start)
 
 

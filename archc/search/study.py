@@ -70,14 +70,16 @@ class Search:
         optuna = _optuna()
         study = self._study(optuna, storage)
         total, asks = self.total(), 0
-        while (left := total - self._distinct(optuna, study)) > 0 and asks < ASKS * total:
+        seen = {_params_key(t) for t in study.get_trials(deepcopy=False, states=_FINISHED(optuna))}  # kept as it goes:
+        while (left := total - len(seen)) > 0 and asks < ASKS * total:  # re-reading every trial per batch was O(n^2)
             asked = [study.ask() for _ in range(min(self.batch, left))]
             asks += len(asked)
-            asked, picks = self._fresh(optuna, study, asked, [self._pick(t) for t in asked])
+            asked, picks = self._fresh(optuna, study, asked, [self._pick(t) for t in asked], seen)
             for trial, row in zip(asked, self.evaluator.run([self.space.knobs(p) for p in picks])):
-                self._tell(optuna, study, trial, row)
+                if self._tell(optuna, study, trial, row):
+                    seen.add(_params_key(trial))
                 progress and progress()
-            on_batch and on_batch(study.get_trials(deepcopy=False, states=_FINISHED(optuna)))
+            on_batch and on_batch(lambda: study.get_trials(deepcopy=False, states=_FINISHED(optuna)))
         return study.get_trials(deepcopy=False, states=_FINISHED(optuna)), study.best_trials
 
     def _pick(self, trial) -> dict:
@@ -85,7 +87,7 @@ class Search:
         0.75 than 0.125): list a choice's values in order."""
         return {key: v[trial.suggest_int(key, 0, len(v) - 1)] for key, v in self.space.choices.items()}
 
-    def _fresh(self, optuna, study, asked: list, picks: list) -> tuple[list, list]:
+    def _fresh(self, optuna, study, asked: list, picks: list, finished: set) -> tuple[list, list]:
         """A sampler's repeats are pruned, not told. NSGA-II: a repeat told its old values enters the
         next population again, and a population of copies breeds more copies (on the thesis grid it
         asked 2,100 trials for 199 configurations); a pruned trial is no member of any population.
@@ -96,21 +98,14 @@ class Search:
         instead, TPE never learns it has the point and asks it until ASKS runs out."""
         if self.sampler == "grid":
             return asked, picks
-        key = lambda t: json.dumps(t.params, sort_keys=True)  # noqa: E731
-        seen = {key(t) for t in study.get_trials(deepcopy=False, states=_FINISHED(optuna))}
-        keep = []
+        seen, keep = set(finished), []  # `finished`: the params of every finished trial
         for trial, pick in zip(asked, picks):
-            if key(trial) in seen:
+            if _params_key(trial) in seen:
                 study.tell(trial, state=optuna.trial.TrialState.PRUNED)
             else:
-                seen.add(key(trial))
+                seen.add(_params_key(trial))
                 keep.append((trial, pick))
         return [t for t, _ in keep], [p for _, p in keep]
-
-    @staticmethod
-    def _distinct(optuna, study) -> int:
-        done = study.get_trials(deepcopy=False, states=_FINISHED(optuna))
-        return len({json.dumps(t.params, sort_keys=True) for t in done})
 
     def total(self) -> int:
         n = self.trials or (self.space.size if self.sampler == "grid" else 100)
@@ -150,7 +145,7 @@ class Search:
                                    mutation=_step_mutation(optuna))
         return s.TPESampler(seed=self.seed, multivariate=True, n_startup_trials=max(10, self.total() // 10))
 
-    def _tell(self, optuna, study, trial, row: dict) -> None:
+    def _tell(self, optuna, study, trial, row: dict) -> bool:
         """Record the row; a trial whose task failed is FAIL (asked again on resume), any other COMPLETE
         with every constraint's excess relative to its bound (0 for one never measured because an
         earlier one broke: 0.1 is 10% over), so that budgets in ms and in MACs add up comparably.
@@ -161,12 +156,13 @@ class Search:
         trial.set_user_attr("row", row)
         if row["status"] == "failed":
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            return
+            return False
         built = row["status"] in ("ok", "infeasible")
         trial.set_constraint("valid", 0.0 if built else INVALID)
         for c, violation in judge(self.evaluator.constraints, row):
             trial.set_constraint(str(c), violation if violation is not None and built else 0.0)
         study.tell(trial, [self._value(o, row) for o in self.objectives])
+        return True
 
     @staticmethod
     def _value(objective: Objective, row: dict) -> float:
@@ -196,6 +192,10 @@ def _step_mutation(optuna):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return optuna.samplers.nsgaii.PolynomialMutation(eta=2.0)
+
+
+def _params_key(trial) -> str:
+    return json.dumps(trial.params, sort_keys=True)
 
 
 def _FINISHED(optuna):
