@@ -24,7 +24,7 @@ from pathlib import Path
 from archc.app import (QUIET, Benchmark, Build, Device, Diff, Eval, Explain, Graph, Hooks,  # noqa: F401
                        LatencyFit, Ops, Pareto, Predict, Profile, Search, Source, Summary, Sweep, Synth, Timing, Train,
                        Validate, Weights)
-from archc.app.exporting import benchmark, build, latency_fit, profile  # noqa: F401
+from archc.app.exporting import benchmark, build, devices, latency_fit, profile  # noqa: F401
 from archc.app.reading import diff, explain, graph, ops, passes, spec_reference, specs, summary, validate  # noqa: F401
 from archc.app.searching import search  # noqa: F401
 from archc.app.sweeping import pareto, sweep  # noqa: F401
@@ -53,7 +53,7 @@ COMMANDS = {
     "validate": validate, "summary": summary, "ops": ops, "graph": graph, "explain": explain, "passes": passes,
     "diff": diff, "build": build, "profile": profile, "sweep": sweep, "pareto": pareto, "data synth": synth,
     "train": train, "eval": evaluate, "benchmark": benchmark, "latency fit": latency_fit, "search": search,
-    "specs": specs, "spec-reference": spec_reference, "predict": predict_masks, "report": report,
+    "specs": specs, "spec-reference": spec_reference, "predict": predict_masks, "report": report, "devices": devices,
 }
 
 
@@ -149,3 +149,12 @@ def compile(spec, passes=(), input: str | None = None, variables: dict | None = 
     path = resolve_spec(spec)
     return Model(compile_spec(path, pipeline, input, dict(variables or {})), str(path), tuple(map(str, pipeline)))
 
+
+
+def fit_device(spec, measurements, out=None, variables: dict | None = None) -> dict:
+    """A device latency model from end-to-end timings (`archc latency fit SPEC --measurements FILE.csv`):
+    the model's JSON (its "fit" holds the leave-one-out error) and "unsupported" (why the rows cannot
+    support it; empty when they can). Written to `out` when given."""
+    from archc.app.exporting import fit_device as fit
+
+    return fit(Source(spec, variables=dict(variables or {})), measurements, out)

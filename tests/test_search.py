@@ -170,7 +170,7 @@ def test_cli_refusals_are_one_line(tmp_path, monkeypatch):
     base = ["search", "specs/fastscnn.yaml", "--space", space, "--out", str(tmp_path / "o")]
     for extra, message in ((["--objective", "iou"], "'iou' is not a measured column"),
                            (["--objective", "macs", "--budget", "macs<3e"], "expected COLUMN<=NUMBER"),
-                           (["--objective", "miou"], "add --train EPOCHS --data DIR"),
+                           (["--objective", "macs", "--budget", "miou>=0.5"], "add --train EPOCHS --data DIR"),
                            (["--objective", "macs", "--sampler", "cmaes"], "--sampler cmaes"),
                            (["--objective", "macs", "--executor", "dask"], "--executor dask")):
         result = runner.invoke(app, base + extra)

@@ -83,6 +83,11 @@ def latency_fit(request: rq.LatencyFit, hooks: Hooks = QUIET) -> dict:
     from archc.sweep.latency_fit import fit_spec
     from archc.sweep.sweep import parse_grid
 
+    if request.measurements is not None:
+        given = [o for o, v in (("--grid", request.grid), ("--host", request.device.host)) if v]
+        if given:
+            raise ArchcError(f"{', '.join(given)}: --measurements fits on timings already taken; leave it out")
+        return fit_device(request.source, request.measurements, request.out)
     t = request.timing
     check_threads(t.threads, request.device.host is not None)
     grid = parse_grid(list(request.grid)) if request.grid else None
@@ -90,3 +95,23 @@ def latency_fit(request: rq.LatencyFit, hooks: Hooks = QUIET) -> dict:
                      warmup=t.warmup, runs=t.runs, variables=dict(request.source.variables), jobs=request.jobs,
                      progress=None)
     return model.to_json()
+
+
+def fit_device(source, measurements, out=None) -> dict:
+    """A device latency model from end-to-end timings (`archc latency fit SPEC --measurements FILE.csv`): the
+    model's JSON (its "fit" holds the cross-validated error) and "unsupported" (why the rows cannot support it;
+    empty when they can). Written to `out` when given."""
+    from archc.lang.library import resolve_spec
+    from archc.measure.device_fit import fit_measurements
+
+    model, unsupported = fit_measurements(str(resolve_spec(source.spec)), measurements, dict(source.variables))
+    if out is not None:
+        model.save(out)
+    return {**model.to_json(), "unsupported": unsupported}
+
+
+def devices() -> list:
+    """The shipped device latency models (`archc devices`): name, file, what each was fitted on, its error."""
+    from archc.measure.latency_model import load, shipped
+
+    return [{"name": name, "file": str(path), **load(path).meta} for name, path in shipped().items()]

@@ -90,6 +90,7 @@ class LatencyFit:
     timing: Timing = Timing(runs=20)
     device: Device = Device()
     jobs: int = 0  # export workers
+    measurements: Path | None = None  # a CSV of end-to-end timings: fit on them, nothing runs (docs/latency.md)
 
 
 @dataclass(frozen=True)
@@ -209,3 +210,7 @@ class Search:
     executor: str = "local"
     address: str | None = None
     jobs: int = 0
+    warmup: int = 5  # untimed runs before each latency measurement
+    threads: int = 1
+    latency_model: Path | None = None  # predict latency with a model file or a shipped device (no export)
+    device: Device = Device()  # measure latency on [USER@]HOST over SSH

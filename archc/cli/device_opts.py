@@ -25,7 +25,8 @@ def device(host: str | None, identity: Path | None = None, ssh_config: Path | No
 
 
 LatencyModelOpt = Annotated[Optional[Path], typer.Option("--latency-model", help="predict latency with a model "
-                                                         "from `archc latency fit` (nothing runs)")]
+                                                         "from `archc latency fit`, or a shipped device's name "
+                                                         "(archc devices): nothing runs")]
 
 
 def target(host: str | None, identity: Path | None = None, ssh_config: Path | None = None,

@@ -11,6 +11,8 @@ import archc.app as calls
 from archc.cli.app import InputOpt, JsonOpt, PassOpt, SpecArg, ThreadsOpt, VarOpt, app, boundary, hooks, source
 from archc.cli.device_opts import HostOpt, IdentityOpt, RemotePythonOpt, SshConfigOpt, device
 
+MeasurementsOpt = Annotated[Optional[Path], typer.Option("--measurements", help="a CSV of end-to-end timings "
+                            "(pass columns or a passes column, and latency_ms): fit on them, nothing runs")]
 RunsOpt = Annotated[int, typer.Option(help="timed runs per runtime")]
 WarmupOpt = Annotated[int, typer.Option(help="untimed runs first")]
 
@@ -44,13 +46,35 @@ def latency_fit(spec: SpecArg,
                                          "input=3x512x512,3x384x384,3x256x256,3x192x192]")] = None,
                 var: VarOpt = None, threads: ThreadsOpt = 1, runs: RunsOpt = 20, warmup: WarmupOpt = 5,
                 host: HostOpt = None, identity: IdentityOpt = None, ssh_config: SshConfigOpt = None,
-                remote_python: RemotePythonOpt = None, jobs: Annotated[int, typer.Option(help="export workers")] = 0):
+                remote_python: RemotePythonOpt = None, jobs: Annotated[int, typer.Option(help="export workers")] = 0,
+                measurements: MeasurementsOpt = None):
     """Profile probe configurations of SPEC per layer (here or on --host) and fit per-op-kind costs
-    (per layer, per MAC, per byte moved); `--latency-model MODEL.json` on summary and sweep predicts with it."""
+    (per layer, per MAC, per byte moved); or, with --measurements, fit them on end-to-end timings taken
+    anywhere (docs/latency.md). `--latency-model MODEL.json` on summary, sweep and search predicts with it."""
     from archc.cli import render, render_latency
 
     request = calls.LatencyFit(source(spec, None, None, var), out, tuple(grid or ()),
                                calls.Timing(threads, runs, warmup), device(host, identity, ssh_config, remote_python),
-                               jobs)
-    render_latency.fitted(calls.latency_fit(request, hooks()), out)
+                               jobs, measurements)
+    fitted = calls.latency_fit(request, hooks())
+    if measurements is None:
+        render_latency.fitted(fitted, out)
+    else:
+        render_latency.measured_fit(fitted)
+        if fitted["unsupported"]:
+            render.message(f"warning: these rows cannot support the model: {'; '.join(fitted['unsupported'])}")
     render.message(f"wrote {out}")
+
+
+@app.command()
+@boundary
+def devices(json_: JsonOpt = False):
+    """The device latency models that ship with archc (use one with --latency-model NAME): what each
+    was fitted on and its cross-validated error."""
+    from archc.cli import render_latency
+
+    rows = calls.devices()
+    if json_:
+        print(json.dumps(rows))
+        return
+    render_latency.devices(rows)

@@ -68,3 +68,41 @@ def fitted(model: dict, out) -> None:
     rho = f"{fit['spearman']:.3f}" if fit["spearman"] is not None else "-"
     message(f"end-to-end ms = {model['scale']:.3f} x summed layer ms; on the probes: "
             f"MAPE {fit['mape']:.1%}, Spearman {rho} (held-out accuracy: benchmarks/latency_model.md)")
+
+
+def _error(q: dict | None) -> str:
+    if not q:
+        return "-"
+    rho = f"{q['spearman']:.3f}" if q.get("spearman") is not None else "-"
+    return f"Spearman {rho}, MAPE {q['mape']:.1%}, max {q['max_error']:.1%}"
+
+
+def measured_fit(model: dict) -> None:
+    """A fit on end-to-end measurements: its six costs and its own held-out error."""
+    on = model["fitted_on"]
+    t = Table(title=f"latency model from {on['configurations']} configurations ({on['rows']} rows) of "
+                    f"{on['measurements']}")
+    t.add_column("cost")
+    t.add_column("value", justify="right")
+    t.add_column("unit")
+    from archc.measure.device_fit import UNITS
+
+    for name, value in model["group_costs"].items():
+        t.add_row(name, f"{value:.4g}", UNITS[name])
+    _console().print(t)
+    fit = model["fit"]
+    message(f"leave-one-out: {_error(fit['loo'])} (worst: {fit['loo']['worst']}); 5-fold: {_error(fit['kfold5'])}; "
+            f"on the rows themselves: {_error(fit['train'])}")
+
+
+def devices(rows: list) -> None:
+    """One row per shipped device model."""
+    t = Table(title="device latency models shipped with archc (--latency-model NAME)")
+    for col in ("name", "fitted on", "leave-one-out error"):
+        t.add_column(col)
+    for r in rows:
+        on = r.get("fitted_on", {})
+        what = (f"{on.get('configurations')} configurations of {on.get('spec')} ({on.get('rows')} rows): "
+                f"{on.get('source', '')}") if on else str(r.get("probes", ""))
+        t.add_row(r["name"], what, _error((r.get("fit") or {}).get("loo")))
+    _console().print(t)

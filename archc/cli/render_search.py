@@ -25,11 +25,18 @@ def outcome(o, out) -> None:
         import sys
 
         print(f"archc: warning: {o.warning}", file=sys.stderr)
+    for note in o.summary.get("notes", ()):
+        message(f"note: {note}")
+    judged = o.summary.get("latency") or {}
+    if "measured" in judged and "ranked_by" in judged:
+        message(f"ranked by {judged['ranked_by']}; confirmed on {judged['device']}: measured {judged['measured']} "
+                f"of {judged['candidates']} candidates within {judged['tolerance']:.0%} of the budget")
     if o.winner is None:
         message("no trial meets every constraint: loosen a --budget or widen the space")
         return
-    message(f"winner: trial {o.winner['trial']}: {o.winner['config']}")
-    message(f"wrote {out}/results.csv, {out}/front.csv, {out}/spec.yaml"
+    message(f"winner: trial {o.winner['trial']}: {o.winner['config']}"
+            + (f" (latency {judged['source']})" if judged.get("source") else ""))
+    message(f"wrote {out}/results.csv, {out}/front.csv, {out}/summary.json, {out}/spec.yaml"
             + (f" and {out}/winner/" if (out / "winner").exists() else ""))
 
 

@@ -8,8 +8,20 @@ from typing import Annotated, List, Optional
 import typer
 
 import archc.app as calls
-from archc.cli.app import JsonOpt, SpecArg, VarOpt, app, boundary, hooks, source
+from archc.cli.app import JsonOpt, SpecArg, ThreadsOpt, VarOpt, app, boundary, hooks, source
+from archc.cli.device_opts import HostOpt, IdentityOpt, LatencyModelOpt, RemotePythonOpt, SshConfigOpt, device
 from archc.cli.executor_opts import AddressOpt, ExecutorOpt
+
+SamplerOpt = Annotated[str, typer.Option(help="grid, tpe or nsga2")]
+TrialsOpt = Annotated[Optional[int], typer.Option(help="finished trials wanted (grid: all)")]
+TrainOpt = Annotated[Optional[int], typer.Option("--train", help="EPOCHS of training per trial (miou)")]
+DataOpt = Annotated[Optional[Path], typer.Option(help="dataset folder for --train (archc data synth)")]
+StorageOpt = Annotated[Optional[str], typer.Option(help="Optuna RDB URL (default sqlite:///OUT/study.db)")]
+SeedOpt = Annotated[int, typer.Option(help="the sampler's seed")]
+RunsOpt = Annotated[int, typer.Option(help="timed runs per latency measurement")]
+WarmupOpt = Annotated[int, typer.Option(help="untimed runs before each latency measurement")]
+BuildOpt = Annotated[bool, typer.Option(help="export and verify the winner into OUT/winner/")]
+JobsOpt = Annotated[int, typer.Option(help="worker processes (0: all cores)")]
 
 
 @app.command()
@@ -31,17 +43,20 @@ def search(spec: SpecArg,
            runs: Annotated[int, typer.Option(help="timed runs per latency measurement")] = 30,
            runtime: Annotated[str, typer.Option(help="latency in ort (ONNX Runtime, exported) or torch "
                                                 "(PyTorch eager, no export)")] = "ort",
-           build: Annotated[bool, typer.Option(help="export and verify the winner into OUT/winner/")] = True,
-           executor: ExecutorOpt = "local", address: AddressOpt = None,
-           jobs: Annotated[int, typer.Option(help="worker processes (0: all cores)")] = 0,
-           var: VarOpt = None, json_: JsonOpt = False):
-    """Search a space of pass settings for the best configuration under budgets; resumable."""
+           build: BuildOpt = True, executor: ExecutorOpt = "local", address: AddressOpt = None, jobs: JobsOpt = 0,
+           var: VarOpt = None, json_: JsonOpt = False, latency_model: LatencyModelOpt = None,
+           host: HostOpt = None, identity: IdentityOpt = None, ssh_config: SshConfigOpt = None,
+           remote_python: RemotePythonOpt = None, threads: ThreadsOpt = 1, warmup: WarmupOpt = 5):
+    """Search a space of pass settings for the best configuration under budgets; resumable. Latency: timed here,
+    on --host, or predicted by --latency-model (both: ranked by the model, the front confirmed on the device)."""
     from archc.cli import render_search
 
     request = calls.Search(source(spec, None, None, var), space, tuple(objective), out, tuple(budget or ()), sampler,
-                           trials, train, data, storage, seed, runs, runtime, build, executor, address, jobs)
+                           trials, train, data, storage, seed, runs, runtime, build, executor, address, jobs, warmup,
+                           threads, latency_model, device(host, identity, ssh_config, remote_python))
     outcome = calls.search(request, hooks())
     if json_:
-        print(json.dumps({"winner": outcome.winner, "front": outcome.front, "trials": len(outcome.rows)}))
+        print(json.dumps({"winner": outcome.winner, "front": outcome.front, "trials": len(outcome.rows),
+                          **{k: outcome.summary.get(k) for k in ("latency", "notes")}}))
     else:
         render_search.outcome(outcome, out)

@@ -125,8 +125,29 @@ def _scaled(f) -> np.ndarray:
     return np.asarray(f, dtype=float) * [SCALE[n] for n in FEATURES]
 
 
+def shipped() -> dict:
+    """Device models that ship with archc (archc/devices/*.json): name -> file."""
+    from importlib import resources
+
+    root = Path(str(resources.files("archc").joinpath("devices")))
+    return {p.stem: p for p in sorted(root.glob("*.json"))}
+
+
+def resolve(arg) -> Path:
+    """--latency-model: an existing file as given, else a shipped device's name (`archc devices`)."""
+    path, names = Path(arg), shipped()
+    if path.exists() or str(arg) not in names:
+        if not path.exists() and not path.suffix and len(path.parts) == 1:
+            raise ArchcError(f"--latency-model {arg}: no such file and no shipped device of that name "
+                             f"(shipped: {', '.join(names) or 'none'}; see archc devices)")
+        return path
+    return names[str(arg)]
+
+
 def load(path) -> LatencyModel:
-    """A model written by `archc latency fit`; anything else is one line naming the file."""
+    """A model written by `archc latency fit`, or a shipped device's name; anything else is one line
+    naming the file."""
+    path = resolve(path)
     try:
         data = json.loads(Path(path).read_text())
     except OSError as exc:

@@ -22,10 +22,10 @@ from importlib import resources
 from archc.errors import ArchcError, did_you_mean
 from archc.sweep.sweep import check_grid, passes_of
 
-# the columns a trial measures, by stage: analysis, then latency, then training
-STAGES = {"analysis": ("params", "macs", "activation_bytes"), "latency": ("median_ms", "fps"), "train": ("miou",)}
+# the columns a trial measures, by stage: analysis (and a latency model's prediction), then latency, then training
+STAGES = {"analysis": ("params", "macs", "activation_bytes", "predicted_ms"), "latency": ("median_ms", "fps"),
+          "train": ("miou",)}
 MEASURED = tuple(c for cols in STAGES.values() for c in cols)
-LOWER_IS_BETTER = {"params", "macs", "activation_bytes", "median_ms"}
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,25 @@ class Constraint:
     def excess(self, value: float) -> float:
         return value - self.bound if self.op == "<=" else self.bound - value
 
+    def violation(self, value: float) -> float:
+        """The excess relative to the bound (0.1: 10% over), so that budgets in ms and in MACs add up
+        comparably; <= 0 is feasible: a bound met exactly is met."""
+        return self.excess(value) / (abs(self.bound) or 1.0)
+
     def __str__(self) -> str:
         return f"{self.column}{self.op}{self.bound:g}"
+
+
+def judge(constraints, row: dict, stage: str | None = None) -> list[tuple[Constraint, float | None]]:
+    """The one constraint judge (the search's stages and Optuna's constraints both ask it): each
+    constraint (of `stage`, or all) with its violation in `row`, None where the row has no value for
+    its column (not measured: an earlier stage stopped the trial). Broken: a violation > 0."""
+    out = []
+    for c in constraints:
+        if stage is None or stage_of(c.column) == stage:
+            value = row.get(c.column)
+            out.append((c, None if value is None else c.violation(float(value))))
+    return out
 
 
 def parse_constraint(text: str, where: str = "--budget") -> Constraint:

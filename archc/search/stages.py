@@ -7,10 +7,12 @@ the same way). Analysis and latency go through the sweep's machinery and its con
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from archc.search.space import STAGES, stage_of
+from archc.search.space import STAGES, judge, stage_of
 from archc.sweep.executors import Failed, LocalExecutor
 from archc.sweep.sweep import Cache, Result, Sweep, _config, _key, code_digest, passes_of
 
@@ -26,6 +28,7 @@ class Evaluator:
     cache: Path | None = None
     profile: dict = field(default_factory=lambda: dict(PROFILE))
     train: dict | None = None  # {"epochs": E, "data": DIR, "seed": S}
+    model_name: str = ""  # --latency-model as given (the sweep holds the model itself)
 
     def stages(self) -> list[str]:
         wanted = self.needs | {stage_of(c.column) for c in self.constraints}
@@ -37,7 +40,7 @@ class Evaluator:
         for stage in self.stages():
             live = [i for i, row in enumerate(rows) if row["status"] == "ok" and not row["broken"]]
             if stage != "analysis" and live:
-                measured = getattr(self, f"_{stage}")([batch[i] for i in live])
+                measured = getattr(self, f"_{stage}")([batch[i] for i in live], [rows[i] for i in live])
                 for i, values in zip(live, measured):
                     rows[i].update(values)
             for i in live:
@@ -49,21 +52,44 @@ class Evaluator:
     def _broken(self, row: dict, stage: str) -> str:
         if row["status"] != "ok":
             return ""
-        for c in self.constraints:
-            if stage_of(c.column) == stage and c.excess(row[c.column]) > 0:
+        for c, violation in judge(self.constraints, row, stage):
+            if violation is not None and violation > 0:
                 return f"{c.column}={row[c.column]:g} breaks {c}"
         return ""
 
-    def _latency(self, batch: list[dict]) -> list[dict]:
-        """Timed here, one model at a time (interleaved runs); for ONNX Runtime exported first in the
-        executor's workers, for PyTorch eager only lowered."""
+    def source(self) -> str:
+        """Which latency judges a trial: 'predicted: MODEL', 'measured: HOST' or 'measured: local (RUNTIME)'."""
+        if self.sweep.latency_model is not None:
+            return f"predicted: {self.model_name}"
+        if self.sweep.target is not None:
+            return f"measured: {self.sweep.target.host}"
+        return f"measured: local ({self.profile.get('runtime', 'ort')})"
+
+    def latency_key(self) -> dict:
+        """What a resumed study must share with the one it continues, beyond its space and budgets: where
+        latency comes from (a refitted model or another device is another search). Empty for this
+        machine's ONNX Runtime, so that studies made before --host and --latency-model still resume."""
+        if self.source() == "measured: local (ort)":
+            return {}
+        model = self.sweep.latency_model
+        digest = hashlib.sha256(json.dumps(model, sort_keys=True).encode()).hexdigest()[:16] if model else None
+        return {"latency": self.source(), "model": digest}
+
+    def _latency(self, batch: list[dict], rows: list[dict]) -> list[dict]:
+        """With a latency model, its prediction (no export: the analysis made it). Else timed here, one
+        model at a time (interleaved runs), or on --host's device one after the other; for ONNX Runtime
+        exported first in the executor's workers, for PyTorch eager only lowered."""
+        if self.sweep.latency_model is not None:
+            return [{"median_ms": r["predicted_ms"], "fps": round(1000 / r["predicted_ms"], 3) if r["predicted_ms"]
+                     else None, "latency": self.source()} for r in rows]
         if self.profile.get("runtime", "ort") == "torch":
-            return eager_latency(self.sweep, batch, self.cache, self.profile)
+            return [dict(r, latency=self.source()) for r in eager_latency(self.sweep, batch, self.cache, self.profile)]
         settings = {k: v for k, v in self.profile.items() if k != "runtime"}  # the sweep's cache key
         results = self.sweep.evaluate(batch, self.cache, settings)
-        return [{"median_ms": r.median_ms, "fps": r.fps, "status": r.status, "reason": r.reason} for r in results]
+        return [{"median_ms": r.median_ms, "fps": r.fps, "status": r.status, "reason": r.reason,
+                 "latency": self.source()} for r in results]
 
-    def _train(self, batch: list[dict]) -> list[dict]:
+    def _train(self, batch: list[dict], rows: list[dict] = ()) -> list[dict]:
         jobs = [(self.sweep.spec, passes_of(k), self.sweep.variables, dict(self.train)) for k in batch]
         out = []
         for result in (self.sweep.executor or LocalExecutor(self.sweep.jobs)).map(train_job, jobs):

@@ -14,8 +14,9 @@ import warnings
 from dataclasses import dataclass
 
 from archc.errors import ArchcError
-from archc.search.space import LOWER_IS_BETTER, MEASURED, Space, stage_of
+from archc.search.space import MEASURED, Space, judge, stage_of
 from archc.search.stages import Evaluator
+from archc.sweep.results import lower_is_better
 
 SAMPLERS = ("grid", "tpe", "nsga2")
 ASKS = 10  # at most this many trials per distinct configuration wanted (samplers propose repeats)
@@ -40,7 +41,7 @@ def parse_objective(text: str) -> Objective:
         raise ArchcError(f"--objective {text}: '{column}' is not a measured column (columns: {', '.join(MEASURED)})")
     if way not in ("", "min", "max"):
         raise ArchcError(f"--objective {text}: the direction is min or max, e.g. --objective macs:max")
-    return Objective(column, way == "max" if way else column not in LOWER_IS_BETTER)
+    return Objective(column, way == "max" if way else not lower_is_better(column))
 
 
 def _optuna():
@@ -62,6 +63,7 @@ class Search:
     trials: int | None = None  # distinct configurations to evaluate; None: the whole space with grid, else 100
     seed: int = 0
     batch: int = 4  # trials asked before telling; results depend on it, not on the executor
+    notes: tuple = ()  # what the user should know about how it was judged (e.g. the capacity objective)
 
     def __post_init__(self):
         if self.sampler not in SAMPLERS:
@@ -78,14 +80,16 @@ class Search:
         optuna = _optuna()
         study = self._study(optuna, storage)
         total, asks = self.total(), 0
-        while (left := total - self._distinct(optuna, study)) > 0 and asks < ASKS * total:
+        seen = {_params_key(t) for t in study.get_trials(deepcopy=False, states=_FINISHED(optuna))}  # kept as it goes:
+        while (left := total - len(seen)) > 0 and asks < ASKS * total:  # re-reading every trial per batch was O(n^2)
             asked = [study.ask() for _ in range(min(self.batch, left))]
             asks += len(asked)
-            asked, picks = self._fresh(optuna, study, asked, [self._pick(t) for t in asked])
+            asked, picks = self._fresh(optuna, study, asked, [self._pick(t) for t in asked], seen)
             for trial, row in zip(asked, self.evaluator.run([self.space.knobs(p) for p in picks])):
-                self._tell(optuna, study, trial, row)
+                if self._tell(optuna, study, trial, row):
+                    seen.add(_params_key(trial))
                 progress and progress()
-            on_batch and on_batch(study.get_trials(deepcopy=False, states=_FINISHED(optuna)))
+            on_batch and on_batch(lambda: study.get_trials(deepcopy=False, states=_FINISHED(optuna)))
         return study.get_trials(deepcopy=False, states=_FINISHED(optuna)), study.best_trials
 
     def _pick(self, trial) -> dict:
@@ -93,7 +97,7 @@ class Search:
         0.75 than 0.125): list a choice's values in order."""
         return {key: v[trial.suggest_int(key, 0, len(v) - 1)] for key, v in self.space.choices.items()}
 
-    def _fresh(self, optuna, study, asked: list, picks: list) -> tuple[list, list]:
+    def _fresh(self, optuna, study, asked: list, picks: list, finished: set) -> tuple[list, list]:
         """A sampler's repeats are pruned, not told. NSGA-II: a repeat told its old values enters the
         next population again, and a population of copies breeds more copies (on the thesis grid it
         asked 2,100 trials for 199 configurations); a pruned trial is no member of any population.
@@ -104,21 +108,14 @@ class Search:
         instead, TPE never learns it has the point and asks it until ASKS runs out. Grid: once every
         point is visited (a resumed run's interrupted points count as visited), it revisits points at
         random, which may be one already finished or one asked twice in a batch: pruned too."""
-        key = lambda t: json.dumps(t.params, sort_keys=True)  # noqa: E731
-        seen = {key(t) for t in study.get_trials(deepcopy=False, states=_FINISHED(optuna))}
-        keep = []
+        seen, keep = set(finished), []  # `finished`: the params of every finished trial
         for trial, pick in zip(asked, picks):
-            if key(trial) in seen:
+            if _params_key(trial) in seen:
                 study.tell(trial, state=optuna.trial.TrialState.PRUNED)
             else:
-                seen.add(key(trial))
+                seen.add(_params_key(trial))
                 keep.append((trial, pick))
         return [t for t, _ in keep], [p for _, p in keep]
-
-    @staticmethod
-    def _distinct(optuna, study) -> int:
-        done = study.get_trials(deepcopy=False, states=_FINISHED(optuna))
-        return len({json.dumps(t.params, sort_keys=True) for t in done})
 
     def total(self) -> int:
         n = self.trials or (self.space.size if self.sampler == "grid" else 100)
@@ -127,13 +124,15 @@ class Search:
     def _study(self, optuna, storage: str):
         fingerprint = json.dumps({"space": self.space.choices, "objectives": [str(o) for o in self.objectives],
                                   "constraints": [str(c) for c in self.evaluator.constraints],
-                                  "spec": self.evaluator.sweep.spec, "sampler": self.sampler, "seed": self.seed})
+                                  "spec": self.evaluator.sweep.spec, "sampler": self.sampler, "seed": self.seed,
+                                  **self.evaluator.latency_key()})
         study = optuna.create_study(storage=storage, study_name="archc", load_if_exists=True,
                                     sampler=self._sampler(optuna),
                                     directions=["maximize" if o.maximize else "minimize" for o in self.objectives])
         old = study.user_attrs.get("search")
         if old is not None and old != fingerprint:
-            raise ArchcError(f"{storage} holds another search (space, objectives, budget, sampler or seed differ); "
+            raise ArchcError(f"{storage} holds another search (space, objectives, budget, sampler, seed or latency "
+                             f"source differ); "
                              f"use a new --out or --storage")
         study.set_user_attr("search", fingerprint)
         for stale in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
@@ -156,7 +155,7 @@ class Search:
                                    mutation=_step_mutation(optuna))
         return s.TPESampler(seed=self.seed, multivariate=True, n_startup_trials=max(10, self.total() // 10))
 
-    def _tell(self, optuna, study, trial, row: dict) -> None:
+    def _tell(self, optuna, study, trial, row: dict) -> bool:
         """Record the row; a trial whose task failed is FAIL (asked again on resume), any other COMPLETE
         with every constraint's excess relative to its bound (0 for one never measured because an
         earlier one broke: 0.1 is 10% over), so that budgets in ms and in MACs add up comparably.
@@ -167,13 +166,13 @@ class Search:
         trial.set_user_attr("row", row)
         if row["status"] == "failed":
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            return
+            return False
         built = row["status"] in ("ok", "infeasible")
         trial.set_constraint("valid", 0.0 if built else INVALID)
-        for c in self.evaluator.constraints:
-            measured = row.get(c.column) is not None and built
-            trial.set_constraint(str(c), c.excess(row[c.column]) / (abs(c.bound) or 1.0) if measured else 0.0)
+        for c, violation in judge(self.evaluator.constraints, row):
+            trial.set_constraint(str(c), violation if violation is not None and built else 0.0)
         study.tell(trial, [self._value(o, row) for o in self.objectives])
+        return True
 
     @staticmethod
     def _value(objective: Objective, row: dict) -> float:
@@ -203,6 +202,10 @@ def _step_mutation(optuna):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return optuna.samplers.nsgaii.PolynomialMutation(eta=2.0)
+
+
+def _params_key(trial) -> str:
+    return json.dumps(trial.params, sort_keys=True)
 
 
 def _FINISHED(optuna):

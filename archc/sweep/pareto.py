@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 from archc.errors import ArchcError
+from archc.sweep.results import lower_is_better
 
-LOWER_IS_BETTER = {"params", "macs", "activation_bytes", "median_ms", "p90_ms", "mean_ms", "latency", "predicted_ms"}
 SHORT = {"width": "a", "expand": "t", "repeat": "r", "drop": "drop", "input": "in", "groups": "g"}
 # column -> (axis label with its unit, factor from the column's value to the plotted one)
 AXES = {"params": ("parameters (millions)", 1e-6), "macs": ("MACs (millions)", 1e-6),
@@ -137,8 +137,8 @@ def plot(rows: list[dict], x: str, y: str, outs: list[tuple], title: str = "", x
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    x_low = x in LOWER_IS_BETTER if x_low is None else x_low
-    y_low = y in LOWER_IS_BETTER if y_low is None else y_low
+    x_low = lower_is_better(x) if x_low is None else x_low
+    y_low = lower_is_better(y) if y_low is None else y_low
     pts = points(rows, x, y)
     front = frontier(pts, x_low, y_low)
     plt.rcParams["svg.fonttype"] = "none"  # labels stay text in SVGs: searchable, and smaller files

@@ -18,11 +18,10 @@ from pathlib import Path
 from archc.errors import ArchcError
 from archc.sweep.cache import FIELDS, Cache
 from archc.sweep.executors import Failed, LocalExecutor
+from archc.sweep.results import COLUMNS, LOWER_IS_BETTER, lower_is_better, write_rows  # noqa: F401 (one table, one writer)
 from archc.version import VERSION
 
 CACHE_VERSION = "1"
-COLUMNS = ("config", "status", "params", "macs", "activation_bytes", "median_ms", "fps", "predicted_ms", "miou",
-           "run", "reason")
 
 
 @dataclass
@@ -187,6 +186,7 @@ class Sweep:
     latency_model: dict | None = None  # a fitted model's JSON: predict each configuration's latency
     target: object = None  # archc.measure.targets.Target: time on a device over SSH (None: here, interleaved)
     executor: object = None  # where the tasks run (archc.sweep.executors); None: a local pool of `jobs`
+    code: str = ""  # code_digest(), worked out on the first evaluate
 
     def run(self, out: Path | None = None, profile: dict | None = None, progress=None) -> list[Result]:
         check_grid(self.grid)
@@ -198,7 +198,8 @@ class Sweep:
         from archc.lang.spec import load
 
         spec = load(self.spec, self.variables)  # once, here: workers get the Spec, not the file
-        cache, todo, results, code = Cache(out), [], {}, code_digest()
+        cache, todo, results = Cache(out), [], {}
+        code = self.code = self.code or code_digest()  # archc's sources, hashed once per Sweep (a search asks per batch)
         keyed = profile if self.latency_model is None else {**(profile or {}), "latency_model": self.latency_model}
         for i, knobs in enumerate(configs):
             key = _key(code, spec, self.variables, self.input, passes_of(knobs), keyed)
@@ -280,19 +281,4 @@ def _failed(knobs: dict, failure: Failed) -> Result:
 
 def write_results(results: list[Result], out: Path) -> None:
     """results.csv and results.json in `out` (each written atomically)."""
-    import csv
-    import io
-
-    from archc.fs import atomic_file
-
-    rows = [r.row() for r in results]
-    fields = list(dict.fromkeys([*COLUMNS, *(k for row in rows for k in row)]))  # knobs, then device if timed there
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=fields)
-    writer.writeheader()
-    writer.writerows({k: ("" if v is None else json.dumps(v) if isinstance(v, dict) else v) for k, v in row.items()}
-                     for row in rows)
-    with atomic_file(out / "results.csv") as tmp:
-        tmp.write_text(buf.getvalue())
-    with atomic_file(out / "results.json") as tmp:
-        tmp.write_text(json.dumps(rows, indent=1) + "\n")
+    write_rows([r.row() for r in results], out / "results.csv")
