@@ -76,7 +76,7 @@ def test_the_confusion_matrix_sums_to_the_pixels_not_ignored(classes, labels, se
 # --- loss and schedules --------------------------------------------------------------------------------
 
 def test_the_loss_ignores_255_pixels_as_if_they_were_not_there():
-    from archc.train.loop import loss_fn
+    from archc.train.losses import loss_fn
 
     logits = torch.randn(1, 3, 2, 2, generator=torch.Generator().manual_seed(0))
     masks = torch.tensor([[[0, 2], [IGNORE, 1]]])
