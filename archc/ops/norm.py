@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from archc.errors import GraphError
+from archc.ops.carry import SAME, Carry, same
 from archc.ops.core import Param, op
 
 
@@ -11,7 +12,7 @@ def _bn_module(a, ins):
     return nn.BatchNorm2d(ins[0][0], eps=a["eps"], momentum=a["momentum"])
 
 
-@op("bn", params=(Param("eps", "float", 1e-5, above=0.0), Param("momentum", "float", 0.1, doc="running-statistics update")),
+@op("bn", carry=Carry(same, "per_channel"), params=(Param("eps", "float", 1e-5, above=0.0), Param("momentum", "float", 0.1, doc="running-statistics update")),
     count=lambda a, ins: 2 * ins[0][0], module=_bn_module,
     formula=lambda a, ins, out, macs: f"2·{ins[0][0]} = {macs:,}", example="{op: bn, eps: 0.001, momentum: 0.01}")
 def _bn(a, ins):
@@ -35,7 +36,7 @@ def _act_module(a, ins):
             "none": nn.Identity}[a["fn"]]()
 
 
-@op("act", params=(Param("fn", "str", "relu", ACTIVATIONS, aliases=ALIASES,
+@op("act", carry=SAME, params=(Param("fn", "str", "relu", ACTIVATIONS, aliases=ALIASES,
                          doc="also: " + ", ".join(ALIASES)),),
     module=_act_module, quiet=True, example="{op: act, fn: hswish}")
 def _act(a, ins):
@@ -71,7 +72,7 @@ def _dropout_module(a, ins):
     return nn.Dropout(a["p"])
 
 
-@op("dropout", params=(Param("p", "float", 0.1),), module=_dropout_module, quiet=True,
+@op("dropout", carry=SAME, params=(Param("p", "float", 0.1),), module=_dropout_module, quiet=True,
     example="{op: dropout, p: 0.1}")
 def _dropout(a, ins):
     """Dropout (identity at inference)."""
