@@ -1,20 +1,15 @@
 """The pipeline, one named stage per line: load -> passes -> build -> analyze."""
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from functools import cached_property
 
 from archc.ir.analysis import Report, analyze
-from archc.ir.builds import Builds
-from archc.errors import ArchcError, PassError
+from archc.errors import PassError
 from archc.ir.graph import Graph
-from archc.lang import yamlio
-from archc.lang.spec import Spec, load
+from archc.ir.workspace import Workspace
+from archc.lang.spec import Spec
 from archc.passes import as_pass, run_pipeline
-
-
-_SPECS: dict = {}  # load_spec's memory: (file, text, variables) -> Spec
 
 
 @dataclass(frozen=True)
@@ -34,39 +29,25 @@ class Compiled:
         return next((p for p in self.post if p.name == "quantize"), None)
 
 
-def compile_spec(path, passes=(), input=None, variables: dict | None = None, text: str | None = None) -> Compiled:
+def compile_spec(path, passes=(), input=None, variables: dict | None = None, text: str | None = None,
+                 workspace: Workspace | None = None) -> Compiled:
     """Load `path`, apply `passes` (pass strings or Pass objects) and build the IR.
     `input` (CxHxW) is the `input` pass, applied after the others so that a pass
-    like drop=ppm can make a small input valid."""
-    spec = load_spec(path, variables, text)  # read + schema-validate + decode
+    like drop=ppm can make a small input valid. `workspace`: where specs, pass results
+    and graphs are remembered (a sweep or search passes its own; a fresh one when not given)."""
+    ws = workspace if workspace is not None else Workspace()
+    spec = ws.load(path, variables, text)  # read + schema-validate + decode
     passes = parse_passes(list(passes) + ([f"input={input},strict=false"] if input is not None else []))
     notes: list = []
-    builds = Builds()  # the graphs this compile makes, by content: each spec is built once
-    spec = apply_passes(spec, passes, notes, builds)  # Spec -> Spec rewrites, checked one by one
-    graph = builds(spec)  # expand rows and blocks, infer shapes
+    spec = apply_passes(spec, passes, notes, ws)  # Spec -> Spec rewrites, checked one by one
+    graph = ws.graph(spec)  # expand rows and blocks, infer shapes
     return Compiled(spec, graph, post_passes(passes), tuple(notes))
 
 
-def load_spec(path, variables: dict | None = None, text: str | None = None) -> Spec:
-    """`load`, remembered by the file's name, text and the variables (a Spec is a frozen value):
-    a sweep or search compiles one file many times. A spec that imports others is decoded
-    again when one of their texts changed."""
-    text = yamlio.read_text(path) if text is None else text
-    key = (str(path), text, repr(sorted((variables or {}).items())))
-    spec = _SPECS.pop(key, None)
-    if spec is None or not _imports_unchanged(spec):
-        spec = load(path, variables, text)
-    _SPECS[key] = spec  # (re)inserted last: least recently used first
-    if len(_SPECS) > 32:
-        _SPECS.pop(next(iter(_SPECS)))
-    return spec
-
-
-def _imports_unchanged(spec: Spec) -> bool:
-    try:
-        return all(hashlib.sha256(yamlio.read_text(f).encode()).hexdigest() == sha for f, sha in spec.sources[1:])
-    except (ArchcError, OSError):
-        return False  # load() says what is wrong with it
+def load_spec(path, variables: dict | None = None, text: str | None = None,
+              workspace: Workspace | None = None) -> Spec:
+    """`lang.spec.load`, remembered in `workspace` by the file's name, text and the variables."""
+    return (workspace if workspace is not None else Workspace()).load(path, variables, text)
 
 
 def parse_passes(passes) -> tuple:
@@ -85,7 +66,7 @@ def post_passes(passes) -> tuple:
     return post
 
 
-def apply_passes(spec: Spec, passes, notes: list | None = None, builds: Builds | None = None) -> Spec:
+def apply_passes(spec: Spec, passes, notes: list | None = None, workspace: Workspace | None = None) -> Spec:
     if not passes:
         return spec
-    return run_pipeline(spec, passes, notes, builds=builds)
+    return run_pipeline(spec, passes, notes, workspace=workspace)

@@ -9,7 +9,8 @@ build + analyze. Each tree runs in its own worker process, so every configuratio
 work in that process (never analysed before in it); what a tree keeps between configurations
 is its own business (this branch: the parsed spec, the graphs of structures it has built,
 reshaped to a new input size). The driver sends configuration i to both workers in turn
-(ABBA...), checks both give the same params, MACs and activation bytes, and reports medians.
+(ABBA...), checks both give the same params, MACs and activation bytes, and reports the medians
+and totals of each configuration's CPU time (time.process_time in its worker) and their ratio.
 With --space, the configurations are random points (seed 0) of a search space file instead,
 as `archc search` compiles them: nearly every one a structure new to the process.
 """
@@ -52,30 +53,34 @@ def variants(n, space=None, seed=0):
 
 
 def worker() -> None:
-    """Read a variant index per line, answer with its time and totals (and whether it built a graph in full)."""
+    """Read a variant index per line, answer with its CPU time and totals (and whether it built a graph
+    in full). A tree with a workspace (archc/ir/workspace.py) gets one for the whole run, as a search
+    keeps one; a tree before it kept its memories in module dicts."""
     from archc.compile import compile_spec
-
-    builds = []
-    try:
-        import archc.ir.builds as b
-
-        full = b.build
-        b.build = lambda spec: builds.append(1) or full(spec)  # count full builds (not reshapes)
-    except AttributeError:  # a tree without the module
-        pass
     from archc.errors import ArchcError
 
+    try:
+        from archc.ir.workspace import Workspace
+
+        ws = Workspace()
+        run, full = (lambda *a: compile_spec(*a, workspace=ws)), (lambda: ws.strategy.made)
+    except ImportError:  # a tree before the workspace
+        import archc.ir.builds as b
+
+        builds, real = [], b.build
+        b.build = lambda spec: builds.append(1) or real(spec)  # count full builds (not reshapes)
+        run, full = compile_spec, (lambda: len(builds))
     for line in sys.stdin:
         passes, size, variables = json.loads(line)
-        before = len(builds)
-        start = time.perf_counter()
+        before = full()
+        start = time.process_time()
         try:
-            r = compile_spec(SPEC, passes, size, variables).report
+            r = run(SPEC, passes, size, variables).report
             totals = [r.params, r.macs, r.activation_bytes]
         except ArchcError as exc:  # a refusal is an answer too (and must be the same in both trees)
             totals = [exc.message, None, None]
-        seconds = time.perf_counter() - start
-        print(json.dumps([seconds, *totals, len(builds) - before]), flush=True)
+        seconds = time.process_time() - start
+        print(json.dumps([seconds, *totals, full() - before]), flush=True)
 
 
 def start(root: str) -> subprocess.Popen:
@@ -108,9 +113,11 @@ def main(n: int, before: str, after: str, space=None) -> None:
     a, b = statistics.median(times["before"]), statistics.median(times["after"])
     what = f"points of {space}" if space else "configurations"
     print(f"{n} Fast-SCNN {what}, each analysed once per tree (load + passes + build + analyze), "
-          f"interleaved; totals equal in all {n}")
+          f"interleaved; totals equal in all {n}; CPU time; load average {os.getloadavg()[0]:.1f}")
     print(f"  before ({before}): median {a * 1e3:7.2f} ms   total {sum(times['before']):6.2f} s")
-    print(f"  after  ({after}): median {b * 1e3:7.2f} ms   total {sum(times['after']):6.2f} s   -> {a / b:.1f}x")
+    ratio = sum(times["before"]) / sum(times["after"])
+    print(f"  after  ({after}): median {b * 1e3:7.2f} ms   total {sum(times['after']):6.2f} s   "
+          f"-> {a / b:.2f}x median, {ratio:.2f}x total")
     for kind, ts in split.items():
         if ts:
             print(f"    after, {kind} structure ({len(ts)}): median {statistics.median(ts) * 1e3:7.2f} ms")

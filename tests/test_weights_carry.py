@@ -108,3 +108,24 @@ def test_cli_carries_weights_through_width(tmp_path):
     assert result.exit_code == 0, result.output
     w = json.loads(result.stdout)["weights"]
     assert w["how"] == {"map": 0, "name": 210} and 0.5 < w["carried"]["kept_norm"] < 1
+
+
+def test_what_carrying_needs_of_an_op_is_in_its_registry_entry():
+    """archc/torch/ names no op of the registry (op knowledge lives in archc/ops/), every op with weights
+    says how they index channels or is refused through a width change, and an op without a `carry`
+    entry (the default) is refused, not guessed."""
+    import re
+    from pathlib import Path
+
+    from archc.ops import OPS
+    from archc.ops.carry import LAYOUTS, UNKNOWN
+    from archc.ops.core import _no_weights
+
+    for name in ("carry.py", "channels.py"):
+        text = (Path(__file__).resolve().parent.parent / "archc" / "torch" / name).read_text()
+        named = {op for op in OPS if re.search(rf"[\"']{op}[\"']", text)}
+        assert not named, f"archc/torch/{name} names ops {named}: put what it needs in their registry entries"
+    for name, op in OPS.items():
+        if op.count is not _no_weights:
+            assert op.carry.weights in LAYOUTS or not op.carry.known, name
+    assert OPS["pad"].carry == UNKNOWN and not UNKNOWN.known

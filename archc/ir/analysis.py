@@ -168,11 +168,7 @@ def attention_macs(graph: Graph) -> dict:
 
 
 def parameter_counts(graph: Graph) -> dict:
-    """Each layer's parameter count (what its op uses), worked out once per graph: a graph is a value."""
-    known = graph.__dict__.get("_counted")
-    if known is None:
-        shapes = graph.shapes()
-        known = {n.name: OPS[n.op].count(n.attrs, tuple([shapes[i] for i in n.inputs])) or 0
-                 for n in graph.structure() if OPS[n.op].layer}
-        graph._counted = known
-    return known
+    """Each layer's parameter count (what its op uses)."""
+    shapes = graph.shapes()
+    return {n.name: OPS[n.op].count(n.attrs, tuple([shapes[i] for i in n.inputs])) or 0
+            for n in graph.structure() if OPS[n.op].layer}

@@ -3,6 +3,7 @@ and every node's shape is inferred as it is added."""
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass, replace
 
 from archc.lang.blocks import STEP_KEYS, Block, Library, Skipped
@@ -15,6 +16,9 @@ from archc.ir.graph import MAX_NODES, Graph, Node, check_input_stride
 from archc.ops import OPS, REQUIRED, arity_ok, check_distinct, check_param
 from archc.ops.core import channels
 from archc.lang.spec import Row, Spec, Stage, scale_channels
+
+
+ROWS_KEPT = 1024  # rows whose resolved arguments a fast path keeps (emptied past it: a pipeline needs few)
 
 
 @dataclass(frozen=True)
@@ -32,18 +36,25 @@ class Prov:
 
 
 def build(spec: Spec) -> Graph:
-    """Compile a Spec into a shape-checked Graph (always afresh; `Builds` remembers)."""
+    """Compile a Spec into a shape-checked Graph: a plain function of the spec, with no memory
+    (a workspace, archc/ir/workspace.py, remembers graphs and owns the fast path)."""
     return Builder(spec).run()
 
 
 class Builder:
-    def __init__(self, spec: Spec):
+    """One build. `memo`: a workspace's fast path (its block templates, the parameter checks and
+    row arguments already worked out), or None for a build from nothing."""
+
+    def __init__(self, spec: Spec, memo=None):
         self.spec = spec
         self.lib = Library(spec.blocks)
         self.graph = Graph(spec.name, spec.input)
         self.refs: dict[str, str] = {}
         self.dilation = Dilation()
-        self.context, self.outside = templates.context(spec), 0  # outside: names looked up past a block's own
+        self.memo, self.templates = memo, memo.templates if memo is not None else None
+        self.checked = memo.checked if memo is not None else None
+        self.context = self.templates.context(spec) if self.templates is not None else None
+        self.outside = 0  # names looked up past a block's own
         self.blocks = repr(spec.blocks)
 
     # -- spec level ------------------------------------------------------------
@@ -102,21 +113,27 @@ class Builder:
         return inputs
 
     def _row_args(self, stage: Stage, key: str, row: Row, params: dict) -> dict:
-        """The row's fields resolved and checked, remembered on the Row (passes share the rows they keep)."""
-        known = row.__dict__.get("_args")
-        if known is not None and known[0] is self.spec.vars and known[1] == (self.spec.width, self.blocks):
-            return known[2]
+        """The row's fields resolved and checked, remembered by the fast path per Row object (passes
+        share the rows they keep) with the spec's variables, width and blocks they were resolved in."""
+        rows = self.memo.rows if self.memo is not None else None
+        known = rows.get(id(row)) if rows is not None else None
+        if known is not None and known[0]() is row and known[1] is self.spec.vars \
+                and known[2] == (self.spec.width, self.blocks):
+            return known[3]
         args = {}
         for name, value in row.fields.items():
             mark = row.field_mark(name)
             v = self._resolve(value, self.spec.vars, mark)
             if params[name].type == "channels" and isinstance(v, int) and not isinstance(v, bool):
                 v = self._channels(v, row, name, mark)
-            problem = check_param(params[name], v)
+            problem = check_param(params[name], v, self.checked)
             if problem:
                 raise SpecError(f"{stage.id}.{key}: {row.op}: {problem}", mark)
             args[name] = v
-        object.__setattr__(row, "_args", (self.spec.vars, (self.spec.width, self.blocks), args))
+        if rows is not None:  # a weak reference: a dead row's id, given to a new row, is not taken for it
+            if len(rows) > ROWS_KEPT:
+                rows.clear()
+            rows[id(row)] = (weakref.ref(row), self.spec.vars, (self.spec.width, self.blocks), args)
         return args
 
     def _channels(self, c: int, row: Row, name: str, mark) -> int:
@@ -162,7 +179,9 @@ class Builder:
         block = self.lib.blocks.get(op)
         if block is None:
             self.lib.params_of(op, prov.mark)  # raises the unknown-op error
-        return templates.expand(self, block, args, inputs, name, prov, share)  # replayed, or expand_block
+        if self.templates is None:
+            return self.expand_block(block, args, inputs, name, prov, share)
+        return templates.expand(self.templates, self, block, args, inputs, name, prov, share)  # or replayed
 
     def expand_block(self, block: Block, args: dict, inputs: list, prefix: str, prov: Prov, share) -> str:
         if len(inputs) != len(block.inputs):
@@ -204,7 +223,7 @@ class Builder:
                 raise SpecError(f"{prefix}: block {block.name} needs '{pname}'", prov.mark)
             else:
                 value = self._resolve(p.default, scope, prov.mark)
-            problem = check_param(p, value)
+            problem = check_param(p, value, self.checked)
             if problem:
                 raise SpecError(f"{prefix}: {block.name}: {problem}", prov.mark)
             out[pname] = value
@@ -262,7 +281,7 @@ class Builder:
             value = args.get(pname)
             if value is None and p.required:
                 raise SpecError(f"{name}: {op} needs '{pname}'", prov.mark)
-            problem = check_param(p, value)
+            problem = check_param(p, value, self.checked)
             if problem:
                 raise SpecError(f"{name}: {op}: {problem}", prov.mark)
             attrs[pname] = p.canonical(value)

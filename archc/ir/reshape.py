@@ -104,13 +104,14 @@ class Reshaped(Graph):
         return None
 
 
-def reshape(source: Graph, spec: Spec) -> Graph:
+def reshape(source: Graph, spec: Spec, steps: list | None = None) -> Graph:
     """`source`'s nodes at `spec.input` (which differs from the source's only in H and W), with the
-    analysis's totals added up on the way (valid when the source's parameter counts hold)."""
+    analysis's totals added up on the way (valid when the source's parameter counts hold).
+    `steps`: `plan(source)`, when the caller keeps it (a workspace's fast path does)."""
     graph = Reshaped(spec, source)
     shapes, bound, strides, params, macs, act = graph._shapes, graph._attrs, graph._strides, 0, 0, 0
     try:
-        for name, op, spec_op, infer, bind, attrs, inputs, refs, mark, old, same_place, cost in _plan(source):
+        for name, op, spec_op, infer, bind, attrs, inputs, refs, mark, old, same_place, cost in steps or plan(source):
             try:
                 if bind is not None:
                     attrs = bind(attrs, graph, inputs, refs) if op != "input" else {"shape": list(spec.input)}
@@ -141,22 +142,19 @@ def reshape(source: Graph, spec: Spec) -> Graph:
     return graph
 
 
-def _plan(source: Graph) -> list:
-    """The recipe with each op's functions looked up, worked out once per source graph (the input's
-    `bind` stands for its new shape)."""
-    plan = source.__dict__.get("_plan")
-    if plan is None:
-        plan, counted = [], parameter_counts(source)
-        for node_name, name, op, attrs, inputs, refs, mark in source.recipe:
-            spec_op = OPS[op]
-            bind = None if spec_op.bind is _UNBOUND and op != "input" else spec_op.bind
-            old = None if node_name is None else source.nodes[name]
-            infer = None if op in KEEPS_SHAPE else spec_op.infer
-            same_place, w = spec_op.place is default_place, counted.get(name)
-            cost = (w, 0 if old.share else w, spec_op.conv_like) if w else None
-            plan.append((name, op, spec_op, infer, bind, attrs, inputs, refs, mark, old, same_place, cost))
-        source._plan = plan
-    return plan
+def plan(source: Graph) -> list:
+    """The recipe with each op's functions looked up (the input's `bind` stands for its new shape):
+    what `reshape` walks, the same for every size (a workspace keeps it with its source)."""
+    steps, counted = [], parameter_counts(source)
+    for node_name, name, op, attrs, inputs, refs, mark in source.recipe:
+        spec_op = OPS[op]
+        bind = None if spec_op.bind is _UNBOUND and op != "input" else spec_op.bind
+        old = None if node_name is None else source.nodes[name]
+        infer = None if op in KEEPS_SHAPE else spec_op.infer
+        same_place, w = spec_op.place is default_place, counted.get(name)
+        cost = (w, 0 if old.share else w, spec_op.conv_like) if w else None
+        steps.append((name, op, spec_op, infer, bind, attrs, inputs, refs, mark, old, same_place, cost))
+    return steps
 
 
 @lru_cache(maxsize=1)

@@ -6,13 +6,14 @@ spec's variables and blocks, and from nothing else, unless it looks outside itse
 or `to:` naming a spec name or a node path, or weights shared across a loop. So the builder
 records each expansion that did not look outside as its primitives relative to the block's
 prefix and inputs; the same block with the same arguments at the same input shapes, later in
-the same build (the next repeat) or in any later build in the process (the next configuration
+the same build (the next repeat) or in any later build of the same workspace (the next configuration
 of a sweep or search, the same stage under another width elsewhere), is replayed: the same
 recipe entries and nodes under the new prefix and provenance, each node's stride worked out
 again by its op's rule (it reads the inputs' strides, which the key does not fix). Replaying
 skips expression evaluation and parameter checks, whose answers the key fixes; the graph's
 own checks (a name used twice, an input that does not exist, the node limit) run as in a
-full expansion. tests/test_fast_analysis.py builds every bundled spec with and without
+full expansion. The templates live in a `Templates` store that a workspace's fast path owns
+(archc/ir/workspace.py); tests/test_templates.py builds every bundled spec with and without
 templates and compares the graphs and recipes.
 """
 from __future__ import annotations
@@ -25,31 +26,45 @@ from archc.ir.graph import MAX_NODES, Node
 from archc.lang.blocks import stdlib_strings, strings_in
 from archc.ops import OPS
 
-KEPT = 4096  # templates the process keeps, least recently used dropped first
-_TEMPLATES: dict = {}
-_CONTEXTS: dict = {}  # (spec blocks, spec vars) as text -> a small number for the keys
-ENABLED = True  # tests turn it off to compare with full expansions
-
-
-def context(spec) -> int:
-    """What a spec adds to every block's expansion, as a number: its own blocks, and its variables
-    that some block's text names (a block reads a variable only by naming it; `classes` in a row's
-    `c: $classes` is no block's business)."""
-    blocks = repr(spec.blocks)
-    names = _USER_NAMES.get(blocks)
-    if names is None:
-        names = _USER_NAMES[blocks] = _names(spec.blocks)
-    read = _stdlib_names() | names
-    text = (blocks, repr([(k, v) for k, v in sorted(spec.vars.items()) if k in read]))
-    if len(_CONTEXTS) > KEPT and text not in _CONTEXTS:
-        _CONTEXTS.clear()
-        _USER_NAMES.clear()
-        _TEMPLATES.clear()  # their numbers could be given out again
-    return _CONTEXTS.setdefault(text, len(_CONTEXTS))
-
-
-_USER_NAMES: dict = {}  # a spec's blocks as text -> the names their strings mention
+KEPT = 4096  # templates a store keeps, least recently used dropped first
 NAME = re.compile(r"[A-Za-z_]\w*")
+
+
+class Templates:
+    """The templates recorded so far, owned by a workspace's fast path (archc/ir/workspace.py): the
+    expansions by key, and the numbers given to the spec contexts the keys hold."""
+
+    def __init__(self, kept: int = KEPT):
+        self.kept, self.store, self.contexts, self.user_names = kept, {}, {}, {}
+
+    def context(self, spec) -> int:
+        """What a spec adds to every block's expansion, as a number: its own blocks, and its variables
+        that some block's text names (a block reads a variable only by naming it; `classes` in a row's
+        `c: $classes` is no block's business)."""
+        blocks = repr(spec.blocks)
+        names = self.user_names.get(blocks)
+        if names is None:
+            names = self.user_names[blocks] = _names(spec.blocks)
+        read = _stdlib_names() | names
+        text = (blocks, repr([(k, v) for k, v in sorted(spec.vars.items()) if k in read]))
+        if len(self.contexts) > self.kept and text not in self.contexts:
+            self.contexts.clear()
+            self.user_names.clear()
+            self.store.clear()  # their numbers could be given out again
+        return self.contexts.setdefault(text, len(self.contexts))
+
+    def recall(self, k):
+        found = self.store.pop(k, None)
+        if found is not None:
+            self.store[k] = found  # (re)inserted last: the dict's order is the LRU order
+        return found
+
+    def keep(self, k, template) -> None:
+        if template is None:
+            return
+        self.store[k] = template
+        if len(self.store) > self.kept:
+            self.store.pop(next(iter(self.store)))
 
 
 @lru_cache(maxsize=1)
@@ -62,41 +77,26 @@ def _names(value) -> set:
     return {name for text in strings_in(value) for name in NAME.findall(text)}
 
 
-def expand(builder, block, args: dict, inputs: list, prefix: str, prov, share) -> str:
-    """`builder.expand_block(...)`, replayed from a template when the same expansion was recorded before."""
+def expand(store: Templates, builder, block, args: dict, inputs: list, prefix: str, prov, share) -> str:
+    """`builder.expand_block(...)`, replayed from `store` when the same expansion was recorded before."""
     k = key(builder, block, args, inputs, prov) if share is None and len(inputs) == len(block.inputs) else None
-    found = k and recall(k)
+    found = k and store.recall(k)
     if found:
         return replay(builder, found, inputs, prefix, prov)
     start = (len(builder.graph.recipe), builder.outside)
     out = builder.expand_block(block, args, inputs, prefix, prov, share)
     if k:
-        keep(k, record(builder, start, inputs, prefix, prov, out))
+        store.keep(k, record(builder, start, inputs, prefix, prov, out))
     return out
 
 
 def key(builder, block, args: dict, inputs: list, prov):
     """The key of this expansion, or None when it cannot be one (an argument of no plain value)."""
     frozen = _freeze(args)
-    if frozen is None or not ENABLED:
+    if frozen is None:
         return None
     shapes = tuple([builder.graph.nodes[i].shape for i in inputs])
     return builder.context, block.name, frozen, shapes, tuple([inputs.index(i) for i in inputs]), prov.block_in
-
-
-def recall(k):
-    found = _TEMPLATES.pop(k, None)
-    if found is not None:
-        _TEMPLATES[k] = found  # (re)inserted last: the dict's order is the LRU order
-    return found
-
-
-def keep(k, template) -> None:
-    if template is None:
-        return
-    _TEMPLATES[k] = template
-    if len(_TEMPLATES) > KEPT:
-        _TEMPLATES.pop(next(iter(_TEMPLATES)))
 
 
 def record(builder, start: tuple, inputs: list, prefix: str, prov, out: str):

@@ -6,11 +6,12 @@ import hashlib
 import math
 import re
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import partial
 
 from archc.errors import Mark, SpecError, did_you_mean
 from archc.lang import yamlio
 from archc.lang.blocks import library
+from archc.lang.cached import cached
 from archc.lang.expr import make_divisible
 from archc.lang.grouping import decode_grouping
 from archc.lang.imports import import_stages
@@ -47,6 +48,8 @@ class Row:
     def field_mark(self, name: str) -> Mark | None:
         return self.marks.get(name, self.mark)
 
+    content_key = cached(repr)  # every field's repr, marks included (once per Row: passes share rows)
+
 
 @dataclass(frozen=True)
 class Stage:
@@ -60,6 +63,10 @@ class Stage:
     output_stride: object = None  # int or `$expr`: past it, strides become dilations
     taps: dict = field(default_factory=dict)  # name -> node reference, defined after the stage
     marks: dict = field(default_factory=dict, compare=False)  # field name -> Mark
+
+    @cached
+    def content_key(self) -> str:  # the fields' reprs and each row's content_key (passes share rows)
+        return _joined([repr(getattr(self, f)) for f in _STAGE] + [row.content_key for row in self.rows])
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,20 @@ class Spec:
     input_mark: Mark | None = None
     sources: tuple = field(default=(), compare=False)  # (file, sha256 of its text): this one, then imports
     normalize: tuple | None = None  # (mean, std) as written; None: default_normalization
+
+    @cached
+    def content_key(self) -> tuple:
+        """(the content but the input, the input), marks included: equal keys, equal graphs. The first
+        is one string (its hash is worked out once: workspaces look graphs up by it again and again)."""
+        rest = ["s" + v if type(v) is str else "r" + repr(v) for v in map(self.__getattribute__, _REST)]
+        return _joined([st.content_key for st in self.stages] + rest), self.input
+
+    def at_input(self, chw) -> "Spec":
+        """`replace(self, input=chw)`, its content key derived from this one's (only the input differs):
+        a size search asks for many inputs of one structure."""
+        new = replace(self, input=tuple(chw))
+        cached.seed(new, "content_key", (self.content_key[0], new.input))
+        return new
 
     def normalization(self) -> tuple:
         """(mean, std) per input channel that images get before the model: `normalize:` or the default."""
@@ -117,6 +138,15 @@ def scale_channels(c: int, width: Width, mode: str = "normal") -> int:
     return int(c * a + 1e-9) // d * d
 
 
+_REST = tuple(f for f in Spec.__dataclass_fields__ if f not in ("input", "stages"))  # Spec.content_key's "rest"
+_STAGE = tuple(f for f in Stage.__dataclass_fields__ if f != "rows")
+
+
+def _joined(parts: list) -> str:
+    """The parts as one string, each after its length (so no two lists of parts join alike)."""
+    return "".join([f"{len(p)}:{p}" for p in parts])
+
+
 def parse_input(value, mark=None) -> tuple:
     """'3x512x512' or [3, 512, 512] -> (3, 512, 512)."""
     if isinstance(value, str):
@@ -146,20 +176,22 @@ def _header(text: str) -> str:
 
 
 def load(file, variables: dict | None = None, text: str | None = None, chain: tuple = (),
-         var_marks: dict | None = None) -> Spec:
+         var_marks: dict | None = None, documents=None) -> Spec:
     """Read, schema-validate and decode a spec file. `variables` override its `vars`;
     `chain` is the files importing this one (outermost first), to refuse cycles; `var_marks`
-    says where an importing spec set each variable, so errors point there."""
+    says where an importing spec set each variable, so errors point there. `documents`: a
+    workspace's parsed documents by (file, text) (decode only reads them)."""
     text = yamlio.read_text(file) if text is None else text  # read once: a pipe cannot be read twice
-    doc = _document(str(file), text)
-    spec = decode(doc, variables, _header(text), chain, var_marks)
+    documents, key = {} if documents is None else documents, (str(file), text)
+    doc = documents.get(key)
+    if doc is None:
+        doc = documents[key] = _document(*key)
+    spec = decode(doc, variables, _header(text), chain, var_marks, documents)
     return replace(spec, sources=((doc.file, hashlib.sha256(text.encode()).hexdigest()),) + spec.sources)
 
 
-@lru_cache(maxsize=32)
 def _document(file: str, text: str) -> yamlio.Document:
-    """The parsed, schema-checked document, remembered by the file's name and text (its content):
-    a sweep or search reads the same spec for every configuration. decode() only reads it."""
+    """The parsed, schema-checked document."""
     doc = yamlio.load(file, text)
     if not isinstance(doc.data, dict):
         raise SpecError(f"{doc.file}:1:1: a spec is a mapping with 'name', 'input' and 'stages', "
@@ -169,7 +201,7 @@ def _document(file: str, text: str) -> yamlio.Document:
 
 
 def decode(doc: yamlio.Document, variables: dict | None = None, header: str = "", chain: tuple = (),
-           var_marks: dict | None = None) -> Spec:
+           var_marks: dict | None = None, documents=None) -> Spec:
     d = doc.data
     vars_ = dict(d.get("vars", {}))
     for name, value in (variables or {}).items():
@@ -183,7 +215,7 @@ def decode(doc: yamlio.Document, variables: dict | None = None, header: str = ""
     stages, seen, blocks, sources = [], set(), dict(d.get("blocks", {})), []
     for si, st in enumerate(d["stages"]):
         if "import" in st:
-            new, imported = import_stages(doc, si, st, vars_, chain, load, library)
+            new, imported = import_stages(doc, si, st, vars_, chain, partial(load, documents=documents), library)
             _merge_blocks(blocks, imported.blocks, doc.mark(("stages", si, "import")))
             sources.extend(imported.sources)
         else:

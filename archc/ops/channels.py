@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import operator
 
+from archc.ops.carry import Carry, sliced
 from archc.errors import GraphError
 from archc.ops.core import Param, op, spatial
 
@@ -19,7 +20,7 @@ def _channels(shape, who) -> int:
     return shape[1] if len(shape) == 2 else spatial(shape, who)[0]
 
 
-@op("slice", params=(Param("start", "int", 0, doc="first channel", min=0),
+@op("slice", carry=Carry(sliced), params=(Param("start", "int", 0, doc="first channel", min=0),
                      Param("end", "int", None, doc="one past the last channel (default: all)", min=1)),
     call=_slice_call, example="{op: slice, start: 0, end: 8}   # ShuffleNetV2: the first half")
 def _slice(a, ins):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from archc.errors import GraphError
+from archc.ops.carry import Carry, grouped
 from archc.ops.core import Param, channels, op, padding, pair, product, spatial, windows
 
 CONV_PARAMS = (
@@ -40,7 +41,7 @@ def _conv_module(a, ins):
     return nn.Conv2d(ins[0][0], a["c"], pair(a["k"]), pair(a["s"]), padding(a), pair(a["d"]), a["groups"], a["bias"])
 
 
-@op("conv", params=CONV_PARAMS, conv_like=True, stride=lambda a: pair(a["s"])[0], count=_kernel_count,
+@op("conv", params=CONV_PARAMS, carry=Carry(grouped, "kernel"), conv_like=True, stride=lambda a: pair(a["s"])[0], count=_kernel_count,
     formula=_kernel_formula, module=_conv_module, weighted=True,
     groupable=lambda a: pair(a["k"]) == (1, 1) and a["groups"] == 1,
     example="{op: conv, c: 32, k: 3, s: 2}")
@@ -62,7 +63,7 @@ def _deconv_module(a, ins):
                               a["groups"], a["bias"], pair(a["d"]))
 
 
-@op("deconv", params=(
+@op("deconv", carry=Carry(grouped, "kernel_transposed"), params=(
         Param("c", "channels"), Param("k", "ints", 3, min=1), Param("s", "ints", 2, min=1),
         Param("p", "ints", 1, min=0), Param("output_padding", "ints", 1, min=0), Param("d", "ints", 1, min=1),
         Param("groups", "int", 1, min=1),
@@ -86,7 +87,7 @@ def _linear_module(a, ins):
     return nn.Linear(channels(ins[0]), a["c"], a["bias"])
 
 
-@op("linear", params=(Param("c", "channels"), Param("bias", "bool", True)),
+@op("linear", carry=Carry(None, "matrix"), params=(Param("c", "channels"), Param("bias", "bool", True)),
     count=lambda a, ins: channels(ins[0]) * a["c"] + (a["c"] if a["bias"] else 0), module=_linear_module, weighted=True,
     size_bound="fixes the feature count", example="{op: linear, c: 1000}   # a vector; on an LxC sequence: per token",
     formula=lambda a, ins, out, macs: f"{channels(ins[0])}·{a['c']}" + (f" + {a['c']}" if a["bias"] else "")

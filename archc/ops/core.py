@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from archc.errors import GraphError, did_you_mean
+from archc.ops.carry import UNKNOWN, Carry
 
 REQUIRED = object()
 MAX_INT = 2**31 - 1  # the one bound of every number a spec can give (sizes, counts): int32, as ONNX dims fit
@@ -92,6 +93,7 @@ class Op:
     distinct: bool = False  # reading one node twice is a mistake (concat)
     bins: Callable | None = None  # (attrs) -> (bh, bw): the fixed grid it pools to, whatever the input size
     extra_macs: Callable | None = None  # (attrs, in_shapes, out) -> MACs torchinfo does not see (matmul)
+    carry: Carry = UNKNOWN  # what carrying weights needs (archc/ops/carry.py); without it, a width change is refused
 
     @property
     def lowerable(self) -> bool:
@@ -123,24 +125,27 @@ TYPE_OK = {  # one test per parameter type, looked up rather than all computed o
 
 
 _SCALARS = frozenset((int, str, bool, type(None)))  # not float: -0.0 == 0.0, and messages show the repr
-_CHECKED: dict = {}  # (id(p), value's type, value) -> (p, answer): a build checks the same values again and again
+CHECKS_KEPT = 100_000  # answers a memo keeps (emptied past it)
 
 
-def check_param(p: Param, value) -> str | None:
-    """Why `value` does not fit parameter `p`, or None when it does (remembered for plain values; the
-    entry holds `p` itself, so its id names no other parameter while the entry lives)."""
+def check_param(p: Param, value, memo: dict | None = None) -> str | None:
+    """Why `value` does not fit parameter `p`, or None when it does. `memo` (a workspace's, as a build
+    checks the same values again and again): answers for plain values by (id(p), type, value); the
+    entry holds `p` itself, so its id names no other parameter while the entry lives."""
     kind = type(value)
+    if memo is None:
+        return _check(p, value)
     if kind in _SCALARS:
         key = (id(p), kind, value)
     elif kind is list and len(value) <= 4 and all(type(v) in _SCALARS for v in value):
         key = (id(p), kind, tuple((type(v), v) for v in value))
     else:
         return _check(p, value)
-    hit = _CHECKED.get(key)
+    hit = memo.get(key)
     if hit is None or hit[0] is not p:
-        if len(_CHECKED) > 100_000:
-            _CHECKED.clear()
-        hit = _CHECKED[key] = (p, _check(p, value))
+        if len(memo) > CHECKS_KEPT:
+            memo.clear()
+        hit = memo[key] = (p, _check(p, value))
     return hit[1]
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from archc.errors import GraphError
+from archc.ops.carry import SAME, Carry, groups_tied, same
 from archc.ops.core import Param, channels, op, spatial
 
 
@@ -11,7 +12,7 @@ def _bn_module(a, ins):
     return nn.BatchNorm2d(ins[0][0], eps=a["eps"], momentum=a["momentum"])
 
 
-@op("bn", params=(Param("eps", "float", 1e-5, above=0.0),
+@op("bn", carry=Carry(same, "per_channel"), params=(Param("eps", "float", 1e-5, above=0.0),
                   Param("momentum", "float", 0.1, doc="running-statistics update")),
     count=lambda a, ins: 2 * ins[0][0], module=_bn_module,
     formula=lambda a, ins, out, macs: f"2·{ins[0][0]} = {macs:,}", example="{op: bn, eps: 0.001, momentum: 0.01}")
@@ -36,7 +37,7 @@ def _act_module(a, ins):
             "none": nn.Identity}[a["fn"]]()
 
 
-@op("act", params=(Param("fn", "str", "relu", ACTIVATIONS, aliases=ALIASES,
+@op("act", carry=SAME, params=(Param("fn", "str", "relu", ACTIVATIONS, aliases=ALIASES,
                          doc="also: " + ", ".join(ALIASES)),),
     module=_act_module, quiet=True, example="{op: act, fn: hswish}")
 def _act(a, ins):
@@ -72,7 +73,7 @@ def _dropout_module(a, ins):
     return nn.Dropout(a["p"])
 
 
-@op("dropout", params=(Param("p", "float", 0.1),), module=_dropout_module, quiet=True,
+@op("dropout", carry=SAME, params=(Param("p", "float", 0.1),), module=_dropout_module, quiet=True,
     example="{op: dropout, p: 0.1}")
 def _dropout(a, ins):
     """Dropout (identity at inference)."""
@@ -105,7 +106,7 @@ def _affine_formula(a, ins, out, macs) -> str:
     return f"2·{channels(ins[0])} = {macs:,}"
 
 
-@op("layernorm", params=(Param("eps", "float", 1e-5, above=0.0),
+@op("layernorm", carry=Carry(same, "per_channel"), params=(Param("eps", "float", 1e-5, above=0.0),
                          Param("affine", "bool", True, doc="learned weight and bias")),
     count=_affine_count, module=_layernorm_module, formula=_affine_formula,
     example="{op: layernorm, eps: 0.000001}   # over channels: a map's per pixel, a sequence's per token")
@@ -122,7 +123,7 @@ def _groupnorm_module(a, ins):
     return nn.GroupNorm(a["groups"], ins[0][0], eps=a["eps"], affine=a["affine"])
 
 
-@op("groupnorm", params=(Param("groups", "int", 32, min=1, doc="channel groups normalized together"),
+@op("groupnorm", carry=Carry(groups_tied, "per_channel"), params=(Param("groups", "int", 32, min=1, doc="channel groups normalized together"),
                          Param("eps", "float", 1e-5, above=0.0), Param("affine", "bool", True)),
     count=_affine_count, module=_groupnorm_module, formula=_affine_formula,
     example="{op: groupnorm, groups: 8}   # smp FPN's segmentation blocks use 32")
@@ -142,7 +143,7 @@ def _instancenorm_module(a, ins):
     return nn.InstanceNorm2d(ins[0][0], eps=a["eps"], affine=a["affine"])
 
 
-@op("instancenorm", params=(Param("eps", "float", 1e-5, above=0.0),
+@op("instancenorm", carry=Carry(same, "per_channel"), params=(Param("eps", "float", 1e-5, above=0.0),
                             Param("affine", "bool", False, doc="torch's default: none")),
     count=_affine_count, module=_instancenorm_module, formula=_affine_formula,
     example="{op: instancenorm, affine: true}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import operator
 
 from archc.errors import GraphError
+from archc.ops.carry import SAME
 from archc.ops.core import Param, op, pair, spatial, windows
 
 
@@ -40,7 +41,7 @@ def _maxpool_call(ctx, node, args):
     return ctx.fg.call_function(operator.getitem, (args[0], 0))
 
 
-@op("maxpool", params=_pool_params(2) + (Param("indices", "bool", False, doc="keep the argmax for max_unpool"),),
+@op("maxpool", carry=SAME, params=_pool_params(2) + (Param("indices", "bool", False, doc="keep the argmax for max_unpool"),),
     stride=_pool_stride, module=_maxpool_module, call=_maxpool_call, example="{op: maxpool, k: 2, indices: true}")
 def _maxpool(a, ins):
     """Max pooling (nn.MaxPool2d); stride defaults to the kernel. `indices: true` keeps where each
@@ -54,7 +55,7 @@ def _avgpool_module(a, ins):
     return nn.AvgPool2d(*_window_args(a), ceil_mode=a["ceil"])
 
 
-@op("avgpool", params=_pool_params(2), stride=_pool_stride, module=_avgpool_module,
+@op("avgpool", carry=SAME, params=_pool_params(2), stride=_pool_stride, module=_avgpool_module,
     example="{op: avgpool, k: 3, s: 2, p: 1}")
 def _avgpool(a, ins):
     """Average pooling (nn.AvgPool2d); stride defaults to the kernel."""
@@ -70,7 +71,7 @@ def _adaptive_module(a, ins):
     return nn.AdaptiveAvgPool2d((bh, bw))
 
 
-@op("adaptive_avgpool", params=(Param("size", "ints", 1, doc="output bins, or [h, w]", min=1),),
+@op("adaptive_avgpool", carry=SAME, params=(Param("size", "ints", 1, doc="output bins, or [h, w]", min=1),),
     stride=lambda a: None, module=_adaptive_module, bins=lambda a: pair(a["size"]),
     size_bound="pools to windows fixed by the map size",
     example="{op: adaptive_avgpool, size: 1}")

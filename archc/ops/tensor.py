@@ -4,6 +4,7 @@ from __future__ import annotations
 import operator
 
 from archc.errors import GraphError
+from archc.ops.carry import SAME, Carry, concat, each, flatten, gate, shuffle
 from archc.ops.core import Param, op, pair, spatial
 
 
@@ -11,7 +12,7 @@ def _placeholder(ctx, node, args):
     return ctx.fg.placeholder("x")
 
 
-@op("input", params=(Param("shape", "list", doc="[C, H, W], the spec's `input:`"),), inputs="0", layer=False,
+@op("input", carry=Carry(), params=(Param("shape", "list", doc="[C, H, W], the spec's `input:`"),), inputs="0", layer=False,
     call=_placeholder, place=lambda op_, a, graph, inputs, refs: 1.0, example="input: 3x224x224   # top of a spec")
 def _input(a, ins):
     """The network's input image (one per graph, named `input`); `from: input` reads it."""
@@ -40,7 +41,7 @@ def _resize_call(ctx, node, args):
     return ctx.fg.call_function(F.interpolate, (args[0],), kwargs)
 
 
-@op("resize", params=(
+@op("resize", carry=SAME, params=(
         Param("scale", "float", None, doc="scale factor"),
         Param("size", "ints", None, doc="output [h, w]; `to:` a node sets it"),
         Param("to", "str", None, doc="match the spatial size of this node (e.g. input)"),
@@ -86,7 +87,7 @@ def _add_call(ctx, node, args):
     return out
 
 
-@op("add", inputs="2+", call=_add_call, example="{op: add, from: [in, project]}")
+@op("add", carry=Carry(each), inputs="2+", call=_add_call, example="{op: add, from: [in, project]}")
 def _add(a, ins):
     """Element-wise sum of inputs of one shape (residuals, fusion); a Cx1x1 input broadcasts
     over the others (BiSeNetV2's context embedding adds a pooled vector to its map)."""
@@ -108,7 +109,7 @@ def _mul_call(ctx, node, args):
     return ctx.fg.call_function(operator.mul, (g, x) if node.attrs["complement"] else (x, g))
 
 
-@op("mul", params=(Param("complement", "bool", False, doc="scale by 1 - the second input instead"),),
+@op("mul", carry=Carry(gate), params=(Param("complement", "bool", False, doc="scale by 1 - the second input instead"),),
     inputs="2", call=_mul_call, example="{op: mul, from: [in, gate]}   # complement: true gives in * (1 - gate)")
 def _mul(a, ins):
     """Element-wise product; the second input may be Cx1x1 (a channel gate, as in SE) or 1xHxW (a
@@ -127,7 +128,7 @@ def _channel_sum_call(ctx, node, args):
     return ctx.fg.call_function(torch.sum, (args[0],), {"dim": 1, "keepdim": True})
 
 
-@op("channel_sum", call=_channel_sum_call, example="{op: channel_sum}   # CxHxW -> 1xHxW")
+@op("channel_sum", carry=Carry(), call=_channel_sum_call, example="{op: channel_sum}   # CxHxW -> 1xHxW")
 def _channel_sum(a, ins):
     """Sum over the channels (torch.sum(x, dim=1, keepdim=True)): a 1xHxW map, e.g. PIDNet's
     pixel-attention similarity before its sigmoid. No params."""
@@ -140,7 +141,7 @@ def _concat_call(ctx, node, args):
     return ctx.fg.call_function(torch.cat, (list(args),), {"dim": 1})
 
 
-@op("concat", inputs="2+", call=_concat_call, distinct=True, example="{op: concat, from: [branches, in]}")
+@op("concat", carry=Carry(concat), inputs="2+", call=_concat_call, distinct=True, example="{op: concat, from: [branches, in]}")
 def _concat(a, ins):
     """Concatenation along channels; spatial sizes must agree, and each input is read once."""
     if any(len(s) != 3 or tuple(s[1:]) != tuple(ins[0][1:]) for s in ins):
@@ -155,7 +156,7 @@ def channel_shuffle(x, groups: int):
     return x.reshape(n, groups, c // groups, h, w).transpose(1, 2).reshape(n, c, h, w)
 
 
-@op("shuffle", params=(Param("groups", "int", min=1),),
+@op("shuffle", carry=Carry(shuffle), params=(Param("groups", "int", min=1),),
     call=lambda ctx, node, args: ctx.fg.call_function(channel_shuffle, (args[0], node.attrs["groups"])),
     example="{op: shuffle, groups: 4}")
 def _shuffle(a, ins):
@@ -171,7 +172,7 @@ def _flatten_call(ctx, node, args):
     return ctx.fg.call_function(torch.flatten, (args[0], 1))
 
 
-@op("flatten", call=_flatten_call, size_bound="fixes the feature count", example="{op: flatten}")
+@op("flatten", carry=Carry(flatten), call=_flatten_call, size_bound="fixes the feature count", example="{op: flatten}")
 def _flatten(a, ins):
     """Flatten CxHxW to a vector of C·H·W."""
     n = 1
@@ -186,7 +187,7 @@ def _identity_module(a, ins):
     return nn.Identity()
 
 
-@op("identity", module=_identity_module, quiet=True, example="{op: identity}")
+@op("identity", carry=SAME, module=_identity_module, quiet=True, example="{op: identity}")
 def _identity(a, ins):
     """Pass-through."""
     return tuple(ins[0])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from math import prod
 
+from archc.ops.carry import SAME, Carry, heads as heads_rule, matmul as matmul_rule
 from archc.errors import GraphError
 from archc.ops.core import Param, op, pair, spatial
 
@@ -25,7 +26,7 @@ def _tokens_call(ctx, node, args):
     return ctx.fg.call_method("transpose", (flat, 1, 2))
 
 
-@op("tokens", call=_tokens_call, example="{op: tokens}   # 32x64x64 -> 4096x32")
+@op("tokens", carry=SAME, call=_tokens_call, example="{op: tokens}   # 32x64x64 -> 4096x32")
 def _tokens(a, ins):
     """A CxHxW map as a sequence of H·W tokens of C channels (x.flatten(2).transpose(1, 2)), row by row."""
     c, h, w = spatial(ins[0], "tokens")
@@ -41,7 +42,7 @@ def _untokens_call(ctx, node, args):
     return ctx.fg.call_method("unflatten", (t, 2, tuple(node.shape[1:])))
 
 
-@op("untokens", params=(Param("to", "str", None, doc="a map node whose H, W the tokens came from"),
+@op("untokens", carry=SAME, params=(Param("to", "str", None, doc="a map node whose H, W the tokens came from"),
                         Param("size", "ints", None, doc="or the map's [h, w]")),
     refs=("to",), bind=_untokens_bind, call=_untokens_call, size_bound="is lowered to a fixed map size",
     example="{op: untokens, size: [32, 32]}   # or to: NODE, the map the tokens came from")
@@ -63,7 +64,7 @@ def _heads_call(ctx, node, args):
     return ctx.fg.call_method("transpose", (split, 1, 2))
 
 
-@op("heads", params=(Param("heads", "int", min=1, doc="attention heads; C must divide by it"),),
+@op("heads", carry=Carry(heads_rule), params=(Param("heads", "int", min=1, doc="attention heads; C must divide by it"),),
     call=_heads_call, example="{op: heads, heads: 2}   # 64x32 -> 2x64x16")
 def _heads(a, ins):
     """Split an LxC sequence's channels into `heads` heads: heads x L x C/heads (reshape, transpose)."""
@@ -78,7 +79,7 @@ def _merge_call(ctx, node, args):
     return ctx.fg.call_method("flatten", (t, 2))
 
 
-@op("merge_heads", call=_merge_call, example="{op: merge_heads}   # 2x64x16 -> 64x32")
+@op("merge_heads", carry=SAME, call=_merge_call, example="{op: merge_heads}   # 2x64x16 -> 64x32")
 def _merge_heads(a, ins):
     """Join heads x L x d back into an L x heads·d sequence (the inverse of `heads`)."""
     if len(ins[0]) != 3:
@@ -93,14 +94,14 @@ def _batched(shape, who):
     return shape
 
 
-@op("transpose", call=_method("transpose", -2, -1), example="{op: transpose}   # keys: 64x16 -> 16x64 per head")
+@op("transpose", carry=SAME, call=_method("transpose", -2, -1), example="{op: transpose}   # keys: 64x16 -> 16x64 per head")
 def _transpose(a, ins):
     """Swap the last two dims (x.transpose(-2, -1)): keys before q·kᵀ."""
     s = _batched(ins[0], "transpose")
     return (*s[:-2], s[-1], s[-2])
 
 
-@op("softmax", call=_method("softmax", -1), example="{op: softmax}")
+@op("softmax", carry=SAME, call=_method("softmax", -1), example="{op: softmax}")
 def _softmax(a, ins):
     """Softmax over the last dim (attention weights over the keys). No params."""
     return tuple(_batched(ins[0], "softmax"))
@@ -123,7 +124,7 @@ def _matmul_macs(a, ins, out) -> int:
     return prod(out) * ins[0][-1]
 
 
-@op("matmul", params=(Param("scale", "float", 1.0, doc="multiply the product by this (d^-0.5 for q·kᵀ)"),),
+@op("matmul", carry=Carry(matmul_rule), params=(Param("scale", "float", 1.0, doc="multiply the product by this (d^-0.5 for q·kᵀ)"),),
     inputs="2", call=_matmul_call, extra_macs=_matmul_macs, place=_first_stride,
     example="{op: matmul, from: [q, kt], scale: 0.25}")
 def _matmul(a, ins):

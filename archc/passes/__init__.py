@@ -10,16 +10,19 @@ from __future__ import annotations
 import dataclasses
 import typing
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import ClassVar
+from types import MappingProxyType
+from typing import Callable, ClassVar
 
 from archc.errors import ArchcError, PassError
 from archc.errors import did_you_mean
 from archc.lang.spec import Spec
-from archc.ir.builds import Builds, spec_key
+from archc.ir.graph import Graph
+from archc.ir.workspace import Workspace
 
-REGISTRY: dict[str, type["Pass"]] = {}
+REGISTRY: dict[str, type["Pass"]] = {}  # name -> pass class, filled as each pass module is imported
+GraphOf = Callable[[Spec], Graph]  # what a pass is handed to build a spec (a workspace remembers the graphs)
 
 
 def register(cls):
@@ -35,8 +38,8 @@ class Pass:
     structural: ClassVar[bool] = True  # False: applied after lowering (quantize), not written to the spec
     has_notes: ClassVar[bool] = False  # True: notes() reads the graph before the pass, so build it
 
-    def apply(self, spec: Spec, builds: Builds) -> Spec:
-        """The rewritten spec; `builds(spec)` gives a spec's graph (remembered by content)."""
+    def apply(self, spec: Spec, graph_of: GraphOf) -> Spec:
+        """The rewritten spec; `graph_of(spec)` gives a spec's graph (or raises its refusal)."""
         raise NotImplementedError
 
     def notes(self, before, after) -> list:
@@ -44,16 +47,17 @@ class Pass:
         return []
 
     def describe(self) -> str:
-        """The `--pass` text that recreates this pass (worked out once: a pass is a frozen value)."""
-        text = self.__dict__.get("_text")
-        if text is None:
-            fields = dataclasses.fields(self)
-            parts = [f"{self.name}={_fmt(getattr(self, fields[0].name))}"] if fields else [self.name]
-            parts += [f"{f.name}={_fmt(getattr(self, f.name))}" for f in fields[1:]
-                      if getattr(self, f.name) != f.default]
-            text = ",".join(parts)
-            object.__setattr__(self, "_text", text)
-        return text
+        """The `--pass` text that recreates this pass."""
+        return self.text
+
+    @cached_property
+    def text(self) -> str:
+        """`describe()`, worked out once (a pass is a frozen value)."""
+        fields = dataclasses.fields(self)
+        parts = [f"{self.name}={_fmt(getattr(self, fields[0].name))}"] if fields else [self.name]
+        parts += [f"{f.name}={_fmt(getattr(self, f.name))}" for f in fields[1:]
+                  if getattr(self, f.name) != f.default]
+        return ",".join(parts)
 
     @classmethod
     def from_args(cls, positional, named: dict) -> "Pass":
@@ -90,9 +94,9 @@ def _fmt(v) -> str:
 
 
 @lru_cache(maxsize=None)
-def _hints(cls) -> dict:
+def _hints(cls) -> MappingProxyType:
     """A pass class's field types, resolved once (typing evaluates the annotations' text each call)."""
-    return typing.get_type_hints(cls)
+    return MappingProxyType(typing.get_type_hints(cls))
 
 
 def _convert(pname, key, value, hint):
@@ -187,26 +191,26 @@ def as_pass(p) -> Pass:
     return p if isinstance(p, Pass) else parse_pass(p)
 
 
-def run_pipeline(spec: Spec, passes, notes: list | None = None, before: tuple = (),
-                 builds: Builds | None = None) -> Spec:
+def run_pipeline(spec: Spec, passes, notes: list | None = None, before: tuple = (), workspace=None) -> Spec:
     """Apply structural passes in order, checking the result builds after each one;
     an error names the pass, its position and the passes before it. What the
     passes have to report (convs left ungrouped, MAC changes) goes to `notes`.
     `before`: passes already applied to `spec` (a resumed pipeline), for the messages.
-    `builds`: the graphs already built (a fresh cache when not given)."""
+    `workspace` (archc.ir.workspace.Workspace): where graphs and pass results are remembered
+    (a fresh one when not given)."""
     done: list[str] = list(before)
-    builds = builds if builds is not None else Builds()
+    ws = workspace if workspace is not None else Workspace()
     graph = None
     for i, p in enumerate((as_pass(p) for p in passes), start=len(before)):
         if not p.structural:
             continue
         try:
-            new = _applied(p, spec, builds)
-            after = builds(new)
-            said = p.notes(graph or builds(spec), after) if p.has_notes else []
+            new = ws.applied(p, spec)
+            after = ws.graph(new)
+            said = p.notes(graph or ws.graph(spec), after) if p.has_notes else []
         except ArchcError as exc:
             if graph is None:
-                builds(spec)  # a spec broken before any pass is its own error, not the pass's
+                ws.graph(spec)  # a spec broken before any pass is its own error, not the pass's
             where = f" after {', '.join(done)}" if done else ""
             shown = _shown(p)
             raise PassError(f"{shown}{where}: {exc.message}" if shown.startswith("--input") else
@@ -218,27 +222,9 @@ def run_pipeline(spec: Spec, passes, notes: list | None = None, before: tuple = 
     return spec
 
 
-_APPLIED: dict = {}  # (pass, spec key) -> the spec it gives: a pass is a function of its spec's content
-
-
 def _shown(p) -> str:
     """How the user wrote the pass: `--input CxHxW` is the input pass with strict=false, typed by no one."""
     return f"--input {p.size}" if p.name == "input" and getattr(p, "strict", True) is False else p.describe()
-
-
-def _applied(p: Pass, spec: Spec, builds: Builds) -> Spec:
-    """`p.apply(spec, builds)`, remembered (the last 256; a refusal is not: it raises again)."""
-    try:
-        key = (p, spec_key(spec))
-        new = _APPLIED.pop(key, None)
-    except TypeError:  # a pass with an unhashable field
-        return p.apply(spec, builds)
-    if new is None:
-        new = p.apply(spec, builds)
-    _APPLIED[key] = new  # (re)inserted last: least recently used first
-    if len(_APPLIED) > 256:
-        _APPLIED.pop(next(iter(_APPLIED)))
-    return new
 
 
 def selector(pname: str, text):
@@ -248,16 +234,14 @@ def selector(pname: str, text):
     return None if text is None else Selector.parse(text, f"pass '{pname}': where")
 
 
-def _load_all():
-    """Import every pass module in this package (each registers itself)."""
-    if getattr(_load_all, "done", False):
-        return
+@lru_cache(maxsize=1)
+def _load_all() -> None:
+    """Import every pass module in this package (each registers itself), once."""
     import importlib
 
     for f in sorted(Path(__file__).parent.glob("*.py")):
         if f.stem != "__init__":
             importlib.import_module(f"{__name__}.{f.stem}")
-    _load_all.done = True
 
 
 def registry() -> dict[str, type[Pass]]:

@@ -7,7 +7,7 @@ from archc.lang.refs import Renamer
 from archc.errors import did_you_mean
 from archc.lang.spec import Spec
 from . import Pass, register
-from archc.ir.builds import Builds
+from archc.passes import GraphOf
 
 
 @register
@@ -27,14 +27,14 @@ class DropPass(Pass):
     name = "drop"
     target: str
 
-    def apply(self, spec: Spec, builds: Builds) -> Spec:
+    def apply(self, spec: Spec, graph_of: GraphOf) -> Spec:
         kind = _kind(spec, self.target)
         if kind == "stage":
-            return drop_stage(builds, spec, self.target)
+            return drop_stage(graph_of, spec, self.target)
         if kind == "row":
-            return drop_row(builds, spec, *_find_row(spec, lambda st, i, r: self.target in _row_names(st, i, r)))
+            return drop_row(graph_of, spec, *_find_row(spec, lambda st, i, r: self.target in _row_names(st, i, r)))
         while (found := _find_row(spec, lambda st, i, r: r.op == self.target)) is not None:
-            spec = drop_row(builds, spec, *found)
+            spec = drop_row(graph_of, spec, *found)
         return spec
 
 
@@ -100,13 +100,13 @@ def _row_input(spec: Spec, sid: str, idx: int) -> str:
     return _stage_input(spec, [s.id for s in spec.stages].index(sid))
 
 
-def drop_row(builds: Builds, spec: Spec, sid: str, idx: int) -> Spec:
+def drop_row(graph_of: GraphOf, spec: Spec, sid: str, idx: int) -> Spec:
     st = spec.stage(sid)
     if len(st.rows) == 1:
-        return drop_stage(builds, spec, sid)  # a stage cannot be empty
+        return drop_stage(graph_of, spec, sid)  # a stage cannot be empty
     row, key = st.rows[idx], st.rows[idx].id or str(idx)
     label = f"{sid}.{key}"
-    _check_shapes(builds(spec), label, row.op, lambda n: (n.stage, n.row) == (sid, key))
+    _check_shapes(graph_of(spec), label, row.op, lambda n: (n.stage, n.row) == (sid, key))
     if row.frm and idx == len(st.rows) - 1:
         raise PassError(f"cannot drop {label}: it ends stage {sid} but reads '{row.frm[0]}', not the row before; "
                         f"drop the stage or give the row before it an explicit from")
@@ -124,12 +124,12 @@ def drop_row(builds: Builds, spec: Spec, sid: str, idx: int) -> Spec:
     return Renamer(mapping, prefixes, gone, f"the dropped {label}").spec(spec)
 
 
-def drop_stage(builds: Builds, spec: Spec, sid: str) -> Spec:
+def drop_stage(graph_of: GraphOf, spec: Spec, sid: str) -> Spec:
     if len(spec.stages) == 1:
         raise PassError(f"cannot drop stage {sid}: it is the only stage")
     si = [s.id for s in spec.stages].index(sid)
     st = spec.stages[si]
-    _check_shapes(builds(spec), sid, "stage", lambda n: n.stage == sid)
+    _check_shapes(graph_of(spec), sid, "stage", lambda n: n.stage == sid)
     repl = _stage_input(spec, si)
     stages = list(spec.stages)
     del stages[si]

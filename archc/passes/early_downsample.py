@@ -7,7 +7,7 @@ from archc.errors import GraphError, PassError, SpecError, did_you_mean
 from archc.lang.expr import resolve
 from archc.lang.spec import Spec
 from . import Pass, register
-from archc.ir.builds import Builds
+from archc.passes import GraphOf
 from .early_pool import pool_input
 
 MODES = ("move", "pool")
@@ -49,12 +49,12 @@ class EarlyDownsamplePass(Pass):
             raise PassError(f"pass 'early_downsample': k={self.k} with mode=pool pools the input by "
                             f"{2 ** self.k}; use k <= 6")
 
-    def apply(self, spec: Spec, builds: Builds) -> Spec:
+    def apply(self, spec: Spec, graph_of: GraphOf) -> Spec:
         if self.mode == "pool":
-            return pool_input(builds, spec, self.k)
+            return pool_input(graph_of, spec, self.k)
         for step in range(self.k):
             try:
-                spec = _one_step(builds, spec)
+                spec = _one_step(graph_of, spec)
             except PassError as exc:
                 done = f"after {step} of {self.k} step(s): " if step else ""
                 raise PassError(done + exc.message) from None
@@ -126,11 +126,11 @@ def _with_stride(spec: Spec, at, s: int) -> Spec:
     return spec.with_rows(lambda st, i, r: replace(r, fields={**r.fields, "s": s}) if (st.id, i) == at else r)
 
 
-def _one_step(builds: Builds, spec: Spec) -> Spec:
-    base, reasons = builds(spec), []
+def _one_step(graph_of: GraphOf, spec: Spec) -> Spec:
+    base, reasons = graph_of(spec), []
     for recv, give in _moves(spec):
         cand = _with_stride(_with_stride(spec, recv, 2), give, 1)
-        why = _changed(builds, spec, base, cand)
+        why = _changed(graph_of, spec, base, cand)
         if why is None:
             return cand
         reasons.append(f"moving the stride of {_label(spec, give)} to {_label(spec, recv)} {why}")
@@ -145,10 +145,10 @@ def _label(spec: Spec, at) -> str:
     return f"{at[0]}.{row.id or at[1]}"
 
 
-def _changed(builds: Builds, spec: Spec, base, cand: Spec):
+def _changed(graph_of: GraphOf, spec: Spec, base, cand: Spec):
     """Why `cand` is not an allowed move (None when it is)."""
     try:
-        graph = builds(cand)
+        graph = graph_of(cand)
     except GraphError as exc:
         return f"breaks the network: {exc.message}"
     for label, names in _merges(spec):

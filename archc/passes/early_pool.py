@@ -12,15 +12,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 from archc.errors import GraphError, PassError
-from archc.ir.builds import Builds
+from archc.passes import GraphOf
 from archc.lang.spec import Row, Spec, Stage
 
 POOL_ID = "early_downsample"
 
 
-def pool_input(builds: Builds, spec: Spec, k: int) -> Spec:
+def pool_input(graph_of: GraphOf, spec: Spec, k: int) -> Spec:
     """`spec` with its input pooled by 2^k and its outputs upsampled back; refused with the reason."""
-    factor, base = 2**k, builds(spec)
+    factor, base = 2**k, graph_of(spec)
     taken = {st.id for st in spec.stages} | set(base.refs)
     cand = _pooled_again(spec, factor)  # this pass applied before: its pooling pools more
     if cand is None and POOL_ID in taken:
@@ -29,11 +29,11 @@ def pool_input(builds: Builds, spec: Spec, k: int) -> Spec:
         pool = Stage(id=POOL_ID, rows=(Row(op="avgpool", fields={"k": factor}, style="dict"),),
                      doc=f"early downsampling: the input average-pooled x{factor}")
         cand = replace(spec, stages=(pool, *(_reading_pool(st) for st in spec.stages)))
-    graph = _build(builds, cand)
+    graph = _build(graph_of, cand)
     for i, (a, b) in enumerate(zip(base.outputs, graph.outputs)):
         if base.shape(a) != graph.shape(b):
             cand = _upsample_output(cand, i, factor, taken)
-    graph = _build(builds, cand)
+    graph = _build(graph_of, cand)
     for a, b in zip(base.outputs, graph.outputs):
         if base.shape(a) != graph.shape(b):
             raise PassError(f"mode=pool would change the output {a} from {list(base.shape(a))} to "
@@ -52,9 +52,9 @@ def _pooled_again(spec: Spec, factor: int):
                      replace(row, fields={**row.fields, "k": row.fields["k"] * factor}))
 
 
-def _build(builds: Builds, spec: Spec):
+def _build(graph_of: GraphOf, spec: Spec):
     try:
-        return builds(spec)
+        return graph_of(spec)
     except GraphError as exc:
         hint = ("; to pool a larger input, give `--pass input=CxHxW` before this pass (--input applies after it)"
                 if "total stride" in exc.message else "")

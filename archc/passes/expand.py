@@ -7,7 +7,7 @@ from archc.lang.blocks import Library
 from archc.errors import PassError
 from archc.lang.select import rows_of
 from archc.lang.spec import Spec
-from archc.ir.builds import Builds
+from archc.passes import GraphOf
 from . import Pass, register, selector
 
 
@@ -33,7 +33,7 @@ class ExpandPass(Pass):
             raise PassError(f"pass 'expand': t={self.t:g} must be > 0 and <= 64, e.g. expand=6")
         selector(self.name, self.where)
 
-    def apply(self, spec: Spec, builds: Builds) -> Spec:
+    def apply(self, spec: Spec, graph_of: GraphOf) -> Spec:
         lib = Library(spec.blocks)
         chosen = rows_of(spec, selector(self.name, self.where), f"expand where={self.where}")
         t = int(self.t) if float(self.t).is_integer() else self.t  # written back as 2, not 2.0

@@ -10,7 +10,7 @@ from archc.ops import pair
 from archc.lang.select import check_nodes
 from archc.lang.spec import Spec
 from . import Pass, register, selector
-from archc.ir.builds import Builds
+from archc.passes import GraphOf
 
 LISTED = 6  # convs named in a note before "and N more"
 
@@ -40,8 +40,8 @@ class GroupsPass(Pass):
             raise PassError(f"pass 'groups': g={self.g} must be >= 2 (1 group is a dense conv), e.g. groups=2")
         selector(self.name, self.where)
 
-    def apply(self, spec: Spec, builds: Builds) -> Spec:
-        graph, sel = builds(spec), selector(self.name, self.where)
+    def apply(self, spec: Spec, graph_of: GraphOf) -> Spec:
+        graph, sel = graph_of(spec), selector(self.name, self.where)
         if sel is not None:
             check_nodes(graph, sel, f"where={self.where}")
         pool = candidates(graph, sel)

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from archc.errors import PassError
 from archc.lang.spec import Spec
-from archc.ir.builds import Builds
+from archc.passes import GraphOf
 from . import Pass, register
 
 MODES = ("int8", "dynamic", "fp16")
@@ -46,5 +46,5 @@ class QuantizePass(Pass):
         if not 1 <= self.samples <= 10000:
             raise PassError(f"pass 'quantize': samples={self.samples} must be between 1 and 10000")
 
-    def apply(self, spec: Spec, builds: Builds) -> Spec:
+    def apply(self, spec: Spec, graph_of: GraphOf) -> Spec:
         return spec  # nothing to rewrite: the export stage runs it

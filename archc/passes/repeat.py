@@ -6,7 +6,7 @@ from typing import Optional
 from archc.errors import PassError
 from archc.lang.select import rows_of
 from archc.lang.spec import Spec
-from archc.ir.builds import Builds
+from archc.passes import GraphOf
 from . import Pass, register, selector
 
 
@@ -32,6 +32,6 @@ class RepeatPass(Pass):
                             f"e.g. repeat=1")
         selector(self.name, self.where)
 
-    def apply(self, spec: Spec, builds: Builds) -> Spec:
+    def apply(self, spec: Spec, graph_of: GraphOf) -> Spec:
         chosen = rows_of(spec, selector(self.name, self.where), f"repeat where={self.where}")
         return spec.with_rows(lambda st, i, r: replace(r, n=min(r.n, self.r)) if (st.id, i) in chosen else r)

@@ -4,7 +4,7 @@ from dataclasses import dataclass, replace
 from typing import Optional
 
 from archc.ir.build import scale_channels
-from archc.ir.builds import Builds
+from archc.passes import GraphOf
 from archc.errors import PassError
 from archc.lang.expr import resolve
 from archc.lang.select import rows_of
@@ -47,7 +47,7 @@ class WidthPass(Pass):
             raise PassError(f"pass 'width': round must be one of {', '.join(ROUNDING)}, got '{self.round}'")
         selector(self.name, self.where)
 
-    def apply(self, spec: Spec, builds: Builds) -> Spec:
+    def apply(self, spec: Spec, graph_of: GraphOf) -> Spec:
         from archc.lang.blocks import Library
 
         lib = Library(spec.blocks)

@@ -127,7 +127,8 @@ def eager_latency(sweep: Sweep, batch: list[dict], cache_dir: Path | None, profi
     runners = {}
     for key, knobs in zip(keys, batch):
         if key not in found and key not in runners:
-            graph = compile_spec(sweep.spec, passes_of(knobs), sweep.input, sweep.variables).graph
+            graph = compile_spec(sweep.spec, passes_of(knobs), sweep.input, sweep.variables,
+                                 workspace=sweep.workspace()).graph
             runners[key] = torch_runner(lower_seeded(graph).eval(), graph.input_shape, profile["threads"])
     for key, t in (measure(runners, profile["warmup"], profile["runs"]) if runners else {}).items():
         knobs = batch[keys.index(key)]

@@ -30,11 +30,12 @@ class Probe:
 def compile_valid(spec, configs: list[dict], variables: dict) -> list[tuple[dict, object]]:
     """(knobs, Compiled) for every configuration the passes accept."""
     from archc.compile import compile_spec
+    from archc.ir.workspace import Workspace
 
-    out = []
+    out, ws = [], Workspace()  # one for the grid: its configurations share structures
     for knobs in configs:
         try:
-            out.append((knobs, compile_spec(spec, passes_of(knobs), None, variables)))
+            out.append((knobs, compile_spec(spec, passes_of(knobs), None, variables, workspace=ws)))
         except ArchcError:
             continue  # e.g. PPM bins larger than the map: not a network
     if not out:

@@ -108,7 +108,7 @@ def _key(code: str, spec, variables: dict, input_, passes: list, profile: dict |
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
-def _through(spec, passes: list, prefixes: dict, builds):
+def _through(spec, passes: list, prefixes: dict, ws):
     """`spec` after `passes`, reusing the longest prefix already computed in this chunk:
     configurations of a grid share their first passes (630 thesis configurations, 41 prefixes)."""
     from archc.passes import run_pipeline
@@ -117,19 +117,19 @@ def _through(spec, passes: list, prefixes: dict, builds):
     if n:
         spec = prefixes[tuple(passes[:n])]
     for i in range(n, len(passes)):
-        spec = run_pipeline(spec, [passes[i]], before=tuple(passes[:i]), builds=builds)
+        spec = run_pipeline(spec, [passes[i]], before=tuple(passes[:i]), workspace=ws)
         prefixes[tuple(passes[:i + 1])] = spec
     return spec
 
 
-def _analyse(spec, input_, knobs: dict, prefixes: dict, builds, latency: dict | None = None) -> Result:
+def _analyse(spec, input_, knobs: dict, prefixes: dict, ws, latency: dict | None = None) -> Result:
     """One configuration: compile + analyse (+ predict latency), or the reason it is invalid. `prefixes`
-    and `builds` are the chunk's memos (pass prefix -> Spec; Spec content -> Graph)."""
+    is the chunk's memo (pass prefix -> Spec), `ws` the sweep's workspace (archc.ir.workspace)."""
     from archc.ir.analysis import analyze
 
     config = _config(knobs)
     try:
-        graph = builds(_through(spec, _pipeline(knobs, input_), prefixes, builds))
+        graph = ws.graph(_through(spec, _pipeline(knobs, input_), prefixes, ws))
         r = analyze(graph)
     except ArchcError as exc:
         return Result(config, knobs, "skipped", exc.message)
@@ -147,13 +147,12 @@ def _predict(latency: dict | None, graph) -> float | None:
 
 
 def _analyse_chunk(job) -> list[Result]:
-    """Consecutive configurations (in a worker process), sharing their memos: neighbours in
-    the grid's product order share pass prefixes, so most of their specs are made once."""
-    from archc.ir.builds import Builds
-
-    spec, input_, chunk, latency = job
-    prefixes, builds = {}, Builds(size=256)
-    return [_analyse(spec, input_, knobs, prefixes, builds, latency) for knobs in chunk]
+    """Consecutive configurations, sharing their memos: neighbours in the grid's product order share
+    pass prefixes, so most of their specs are made once. The workspace is the sweep's own when the
+    chunk runs in its process, an empty one in a worker process (a workspace travels empty)."""
+    spec, input_, chunk, latency, ws = job
+    prefixes = {}
+    return [_analyse(spec, input_, knobs, prefixes, ws, latency) for knobs in chunk]
 
 
 def _export(job) -> bytes:
@@ -187,6 +186,16 @@ class Sweep:
     target: object = None  # archc.measure.targets.Target: time on a device over SSH (None: here, interleaved)
     executor: object = None  # where the tasks run (archc.sweep.executors); None: a local pool of `jobs`
     code: str = ""  # code_digest(), worked out on the first evaluate
+    _workspace: object = field(default=None, repr=False, compare=False)  # see workspace()
+
+    def workspace(self):
+        """This sweep's workspace (archc.ir.workspace): its compiles' memories, made on first use and
+        kept for the sweep's life (a search asks one sweep for every batch)."""
+        if self._workspace is None:
+            from archc.ir.workspace import Workspace
+
+            self._workspace = Workspace()
+        return self._workspace
 
     def run(self, out: Path | None = None, profile: dict | None = None, progress=None) -> list[Result]:
         check_grid(self.grid)
@@ -225,7 +234,7 @@ class Sweep:
         workers = min(self.jobs or os.cpu_count() or 1, max(1, len(configs) // 16))
         size = -(-len(configs) // (workers * 4)) if workers > 1 else len(configs) or 1
         chunks = [configs[i:i + size] for i in range(0, len(configs), size)]
-        jobs = [(spec, self.input, chunk, self.latency_model) for chunk in chunks]
+        jobs = [(spec, self.input, chunk, self.latency_model, self.workspace()) for chunk in chunks]
         # fewer than 16 per worker, or (no --jobs given) a rest of under ~10 s: spawning costs more than the builds
         here = 0 if self.jobs else 10
         for chunk, out in zip(chunks, self._pool_map(_analyse_chunk, jobs, None, inline_below=2, inline_while=here)):

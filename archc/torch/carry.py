@@ -22,14 +22,11 @@ import numpy as np
 import torch
 
 from archc.ir.graph import Graph
+from archc.ops import OPS
+from archc.ops.carry import LAYOUTS, same
 from archc.torch.channels import Couplings, channel_sizes
 from archc.torch.weightmap import WeightsError
 
-NORMS = ("bn", "layernorm", "groupnorm", "instancenorm")  # per-channel tensors: kept channels as they are
-WEIGHTED = ("conv", "deconv", "linear", *NORMS)
-# ops whose channel mapping carrying does not know: a width change through them is refused, not guessed
-NO_CHANNEL_RULE = ("split", "pad", "max_unpool", "prelu")  # and a slice of a map (ShuffleNetV2's halves):
-# its rule is the sequences' (attention's k and v), not yet checked against ShuffleNet's invariant
 BN_TENSORS = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
 
 
@@ -42,11 +39,13 @@ class Carried:
 
 def carry(original: Graph, state: dict, new: Graph) -> Carried:
     """`state` (the original's state_dict) restricted to what `new` keeps."""
-    unknown = sorted({n.op for n in new if n.op in NO_CHANNEL_RULE or n.op == "slice" and len(n.shape) == 3})
+    # refused, not guessed, if a width changes; a slice of a map too (ShuffleNetV2's halves): its rule is the
+    # sequences' (attention's k and v), not yet checked against ShuffleNet's invariant
+    unknown = sorted({n.op for n in new if not OPS[n.op].carry.known or n.op == "slice" and len(n.shape) == 3})
     before, after = channel_sizes(list(original)), channel_sizes(list(new))
     if unknown and any(before[n.name] != after[n.name] for n in new if n.name in original):
-        raise WeightsError(f"carrying weights through {', '.join(unknown)} is not supported yet (which channels "
-                           f"they keep has no rule in archc.torch.channels); train the narrower model from scratch "
+        raise WeightsError(f"carrying weights through {', '.join(unknown)} is not supported yet (their op "
+                           f"entries give no carry rule, archc/ops/carry.py); train the narrower model from scratch "
                            f"or load weights made for it")
     stages = {n.name.split(".")[0] for n in original}
     for node in new:
@@ -64,27 +63,30 @@ def carry(original: Graph, state: dict, new: Graph) -> Carried:
     kept = {t: np.flatnonzero(keep[couplings.classes(t, roots)]).tolist() for t in couplings.sizes}
     out = {}
     for node in new:
-        if node.op in WEIGHTED and node.share is None:
+        layout = OPS[node.op].carry.weights
+        if layout in LAYOUTS and node.share is None:
             out.update(_gather(node, original[node.name], state, kept))
-        elif node.op == "prelu":  # its channels are unchanged (else refused above): the slopes as they are
+        elif layout == "as_is":  # its channels are unchanged (else refused above): its tensors as they are
             out.update({k: v.clone() for k, v in state.items() if k.rsplit(".", 1)[0] == node.name})
     return Carried(out, kept, float(norms[keep].sum() / max(norms.sum(), 1e-30)))
 
 
 def _resampling_stage(node, stages: set) -> bool:
-    """A pooling or resize in a stage of its own that a pass added (early_downsample's): no weights, the
-    channels it reads."""
-    return node.op in ("avgpool", "resize") and node.name.split(".")[0] not in stages
+    """A weightless op that keeps the channels it reads (a pooling or resize, early_downsample's) in a stage
+    of its own that a pass added."""
+    entry = OPS[node.op].carry
+    return entry.couple is same and not entry.weights and node.name.split(".")[0] not in stages
 
 
 def _norms(new: Graph, original: Graph, state: dict, couplings: Couplings, roots) -> np.ndarray:
     """class id -> summed |w| of the conv / linear slices that write it (rows) or read it (columns)."""
     norms = np.zeros(len(roots))
     for node in new:
-        if node.op not in ("conv", "deconv", "linear") or node.share is not None:
+        layout = OPS[node.op].carry.weights
+        if layout not in ("kernel", "kernel_transposed", "matrix") or node.share is not None:
             continue
         w = state[f"{node.name}.weight"].abs()
-        w = w.transpose(0, 1) if node.op == "deconv" else w  # deconv weights are [in, out/g, k, k]
+        w = w.transpose(0, 1) if layout == "kernel_transposed" else w  # deconv weights are [in, out/g, k, k]
         g, c_in = original[node.name].attrs.get("groups", 1), couplings.sizes[node.inputs[0]]
         rows = w.reshape(w.shape[0], -1).sum(1)
         cols = w.reshape(g, w.shape[0] // g, c_in // g, -1).sum((1, 3)).reshape(-1)  # [g * in/g]
@@ -136,13 +138,14 @@ def _gather(node, orig, state: dict, kept: dict) -> dict:
     """The node's tensors restricted to the kept channels (in the new order)."""
     out_idx = torch.tensor(kept[node.name], dtype=torch.long)
     keys = {k: state[k] for k in (f"{node.name}.{t}" for t in BN_TENSORS) if k in state}
-    if node.op in NORMS:
+    layout = OPS[node.op].carry.weights
+    if layout == "per_channel":
         return {k: v if k.endswith("num_batches_tracked") else v[out_idx] for k, v in keys.items()}
     in_idx = torch.tensor(kept[node.inputs[0]], dtype=torch.long)
     w = state[f"{node.name}.weight"]
-    if node.op == "linear":
+    if layout == "matrix":
         weight = w[out_idx][:, in_idx]
-    elif node.op == "deconv":
+    elif layout == "kernel_transposed":
         weight = w[in_idx][:, out_idx] if orig.attrs.get("groups", 1) == 1 else _refuse(node)
     else:
         weight = _grouped(node, orig, w, out_idx, in_idx)

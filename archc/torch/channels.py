@@ -1,5 +1,6 @@
 """Which channels of a graph are the same channel: connected components over (tensor, position),
-each op's channel rule, with every tensor at the size given (the original model's, for carry.py).
+each op's coupling rule (its registry entry's `carry.couple`, archc/ops/carry.py), with every
+tensor at the size given (the original model's, for carry.py).
 
     couplings = Couplings(list(graph), {n.name: n.shape[0] for n in graph})
     couplings.classes("features.2.0.project.bn")   # one class id per channel
@@ -9,17 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-PASS_THROUGH = ("bn", "act", "dropout", "identity", "maxpool", "avgpool", "adaptive_avgpool", "resize",
-                "layernorm", "instancenorm", "tokens", "untokens", "softmax")  # a sequence's C is its map's
-RULES = {}
-
-
-def rule(*ops):
-    def deco(fn):
-        for op in ops:
-            RULES[op] = fn
-        return fn
-    return deco
+from archc.ops import OPS
 
 
 class Couplings:
@@ -34,9 +25,9 @@ class Couplings:
             if node.share is not None:  # shared weights: the same channels in and out as the owner
                 self.tie(node.inputs[0], graph[node.share].inputs[0])
                 self.tie(node.name, node.share)
-            fn = RULES.get(node.op, _pass_through if node.op in PASS_THROUGH else None)
-            if fn is not None:
-                fn(self, node, graph)
+            couple = OPS[node.op].carry.couple
+            if couple is not None:
+                couple(self, node)
         self._roots = None
 
     def union(self, a: str, i, b: str, j) -> None:
@@ -105,52 +96,6 @@ def _group(digest: np.ndarray, classes: np.ndarray) -> dict:
     return {int(v): classes[order[a:b]].tolist() for v, a, b in zip(values, starts, ends)}
 
 
-def _pass_through(c: Couplings, node, graph) -> None:
-    c.tie(node.name, node.inputs[0])
-
-
-@rule("add")
-def _add(c: Couplings, node, graph) -> None:
-    for src in node.inputs:
-        c.tie(node.name, src)
-
-
-@rule("mul")
-def _mul(c: Couplings, node, graph) -> None:
-    for src in node.inputs:
-        if c.sizes[src] == c.sizes[node.name]:  # a 1-channel gate broadcasts: nothing to tie
-            c.tie(node.name, src)
-
-
-@rule("concat")
-def _concat(c: Couplings, node, graph) -> None:
-    at = 0
-    for src in node.inputs:
-        i = np.arange(c.sizes[src])
-        c.union(node.name, at + i, src, i)
-        at += c.sizes[src]
-
-
-@rule("shuffle")
-def _shuffle(c: Couplings, node, graph) -> None:
-    g, n = node.attrs["groups"], c.sizes[node.name]
-    j = np.arange(n)
-    c.union(node.name, j, node.inputs[0], (j % g) * (n // g) + j // g)
-    c.grid(node.inputs[0], g)
-
-
-@rule("conv", "deconv")
-def _conv(c: Couplings, node, graph) -> None:
-    g = node.attrs.get("groups", 1)
-    src = node.inputs[0]
-    if g > 1 and g == c.sizes[src]:  # depthwise (x m): channel i becomes outputs i*m .. i*m + m-1
-        out = np.arange(c.sizes[node.name])
-        c.union(node.name, out, src, out // (c.sizes[node.name] // g))
-    elif g > 1:
-        c.grid(src, g)
-        c.grid(node.name, g)
-
-
 def channel_sizes(nodes: list) -> dict:
     """Each node's channel count: C of a map or vector, of an LxC sequence, heads·d of a head tensor
     (whichever of its last two dims d is: after `heads` the last, after a transpose the middle); an
@@ -170,45 +115,3 @@ def channel_sizes(nodes: list) -> dict:
         else:
             sizes[n.name] = (s[1] if len(s) == 2 else s[0]) if s else 0
     return sizes
-
-
-@rule("heads")
-def _heads(c: Couplings, node, graph) -> None:
-    """Head h's channel j is the sequence's h·d + j; every head keeps the same positions."""
-    c.tie(node.name, node.inputs[0])
-    c.grid(node.name, node.attrs["heads"])
-
-
-@rule("transpose", "merge_heads")
-def _same_index(c: Couplings, node, graph) -> None:
-    c.tie(node.name, node.inputs[0])
-
-
-@rule("matmul")
-def _matmul(c: Couplings, node, graph) -> None:
-    """q @ kᵀ contracts q's channels with k's (tied; the scores have none); attn @ v keeps v's."""
-    a, b = node.inputs
-    if c.sizes[node.name]:
-        c.tie(node.name, b)
-    elif c.sizes[a] and c.sizes[a] == c.sizes[b]:
-        c.tie(a, b)
-
-
-@rule("slice")
-def _slice(c: Couplings, node, graph) -> None:
-    i = np.arange(c.sizes[node.name])
-    c.union(node.name, i, node.inputs[0], node.attrs["start"] + i)
-
-
-@rule("groupnorm")
-def _groupnorm(c: Couplings, node, graph) -> None:
-    """Through, and the same position of every group tied: each group keeps as many channels."""
-    c.tie(node.name, node.inputs[0])
-    c.grid(node.name, node.attrs["groups"])
-
-
-@rule("flatten")
-def _flatten(c: Couplings, node, graph) -> None:
-    src = node.inputs[0]
-    out = np.arange(c.sizes[node.name])
-    c.union(node.name, out, src, out // (c.sizes[node.name] // max(1, c.sizes[src])))
