@@ -100,7 +100,7 @@ def produce(compiled: Compiled, folder: Path, options: BuildOptions) -> Product:
         step(f"{'simplified to' if checked.simplified else 'kept'} {checked.nodes} nodes, verified against PyTorch")
     product = _product(checked, exported, options)
     if compiled.quantize is not None:  # outside the stages: its timing has a bar of its own
-        _quantize(product, compiled.quantize, shape, options)
+        _quantize(product, compiled.quantize, shape, options, compiled.spec.normalization())
     return product
 
 
@@ -133,9 +133,11 @@ def _verify_inputs(dynamic_batch: bool) -> str:
     return f"{SAMPLES} seeded standard-normal inputs (seed {SEED})" + (", and a batch of 2" if dynamic_batch else "")
 
 
-def _quantize(product: Product, qpass, shape, options: BuildOptions) -> None:
+def _quantize(product: Product, qpass, shape, options: BuildOptions, normalize=None) -> None:
     timing = None if options.profile else options.timing  # with --profile, taken from the interleaved profile
-    q = quantize(product.models["float32"], qpass, shape, options.calib, timing)
+    q = quantize(product.models["float32"], qpass, shape, options.calib, normalize)
+    if timing is not None:
+        q.report["latency"] = prof.latency(product.models["float32"], q.path, qpass.mode, **timing)
     product.summary["quantize"] = q.report
     product.models[qpass.mode] = q.path
     if q.warning:
