@@ -31,14 +31,18 @@ def build(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: Var
           host: HostOpt = None, identity: IdentityOpt = None, ssh_config: SshConfigOpt = None,
           remote_python: RemotePythonOpt = None,
           simplifier: Annotated[Optional[str], typer.Option(help="onnxslim or onnxsim (default: onnxslim, see "
-                                                            "benchmarks/simplifiers.md)")] = None):
+                                                            "benchmarks/simplifiers.md)")] = None,
+          format_: Annotated[str, typer.Option("--format", help="onnx, tflite (LiteRT, archc[litert]) or all")] = "onnx"):
     """Compile SPEC (after passes) and write DIR/spec.yaml, DIR/summary.json and DIR/model.onnx
-    (simplified and verified against PyTorch; with --pass quantize=MODE also DIR/model.MODE.onnx)."""
+    (simplified and verified against PyTorch; with --pass quantize=MODE also DIR/model.MODE.onnx;
+    with --format tflite|all DIR/model.tflite, and DIR/model.MODE.tflite, verified likewise)."""
     from archc.cli import render
     from archc.deploy.artifacts import BuildOptions, write_build
+    from archc.deploy.tflite import formats
     from archc.measure.profile import check_threads
     from archc.onnx.verify import check_simplifier
 
+    formats_ = formats(format_)
     check_threads(threads)
     check_simplifier(simplifier)
     c = _compile(spec, pass_, input, var, recipe)
@@ -47,7 +51,8 @@ def build(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: Var
     original = original_of(spec, pass_, recipe, var) if weights else None  # weights for the spec before passes
     state, _ = with_weights(c, weights, weights_map, original=original)  # paired before anything is written
     options = BuildOptions(dynamic_batch, dynamic_hw, calib, profile, threads, warmup, runs, render.progress,
-                           simplifier, weights=state, target=_target(host, identity, ssh_config, remote_python))
+                           simplifier, weights=state, target=_target(host, identity, ssh_config, remote_python),
+                           formats=formats_)
     summary = write_build(c, out, force, note, options)
     render.totals(c.report)
     render.build(summary, out)
@@ -58,7 +63,7 @@ def build(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: Var
 def profile(target: Annotated[Path, typer.Argument(help="a spec, an .onnx model or a build folder (archc build --out)",
                                                    show_default=False)],
             pass_: PassOpt = None, input: InputOpt = None, var: VarOpt = None,
-            runtime: Annotated[str, typer.Option(help="ort, torch, both, openvino or ncnn")] = "ort",
+            runtime: Annotated[str, typer.Option(help="ort, torch, both, openvino, ncnn or litert")] = "ort",
             threads: ThreadsOpt = 1, runs: Annotated[int, typer.Option(help="timed runs per model")] = 50,
             warmup: Annotated[int, typer.Option(help="untimed runs first")] = 10,
             calib: CalibOpt = None, json_: JsonOpt = False, per_layer: PerLayerOpt = False,
@@ -71,7 +76,7 @@ def profile(target: Annotated[Path, typer.Argument(help="a spec, an .onnx model 
     from archc.deploy.artifacts import BuildOptions
     from archc.deploy.artifacts import profile_target
 
-    built = target.suffix == ".onnx" or target.is_dir()  # a model, or a build folder: timed as it is
+    built = target.suffix in (".onnx", ".tflite") or target.is_dir()  # a model, or a build folder: timed as it is
     target = target if built else resolve_spec(target)
     if built and (pass_ or input or var or weights):
         raise ArchcError(f"{target}: --pass, --input, --var and --weights apply to a spec, not to a built model")

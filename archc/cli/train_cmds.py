@@ -77,7 +77,7 @@ def train(spec: SpecArg, data: DataOpt, epochs: Annotated[int, typer.Option(help
 
 @app.command("eval")
 @boundary
-def eval_(target: Annotated[Path, typer.Argument(help="a spec, or an .onnx model", show_default=False)],
+def eval_(target: Annotated[Path, typer.Argument(help="a spec, an .onnx or a .tflite model", show_default=False)],
           data: DataOpt, weights: Annotated[Optional[Path], typer.Option(help="checkpoint (for a spec)")] = None,
           pass_: PassOpt = None, input: InputOpt = None, var: VarOpt = None,
           split: Annotated[str, typer.Option(help="train or val")] = "val",
@@ -85,16 +85,18 @@ def eval_(target: Annotated[Path, typer.Argument(help="a spec, or an .onnx model
                                                           "the trained model; score both in ONNX Runtime")] = None,
           out: Annotated[Optional[Path], typer.Option("--out", "-o", help="keep the --quantize models here")] = None,
           json_: JsonOpt = False):
-    """mIoU, per-class IoU and pixel accuracy of a trained spec or an ONNX model (in ONNX Runtime)."""
+    """mIoU, per-class IoU and pixel accuracy of a trained spec, an ONNX model (in ONNX Runtime) or a .tflite
+    model (in LiteRT)."""
     from archc.cli import render_train
 
-    if target.suffix == ".onnx":
+    if target.suffix in (".onnx", ".tflite"):
         if weights or pass_ or input or var or quantize:
             raise ArchcError(f"{target}: --weights, --pass, --input, --var and --quantize apply to a spec, "
-                             f"not an .onnx model")
-        from archc.train.evaluate import evaluate_onnx
+                             f"not an {target.suffix} model")
+        from archc.train.evaluate import evaluate_onnx, evaluate_tflite
 
-        results = {target.name: evaluate_onnx(target, data, split)}
+        score = evaluate_tflite if target.suffix == ".tflite" else evaluate_onnx
+        results = {target.name: score(target, data, split)}
     elif weights is None:
         raise ArchcError(f"{target}: a spec needs --weights CKPT (e.g. RUN/weights.pt from archc train)")
     else:

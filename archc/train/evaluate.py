@@ -1,8 +1,10 @@
-"""mIoU, per-class IoU and pixel accuracy of a model on a split: a torch module, or an ONNX model run by
-ONNX Runtime, so float32, int8 and fp16 exports are scored on the same images with the same code.
+"""mIoU, per-class IoU and pixel accuracy of a model on a split: a torch module, an ONNX model run by
+ONNX Runtime or a .tflite model run by LiteRT, so float32, int8 and fp16 exports are scored on the
+same images with the same code.
 
     archc eval specs/fastscnn.yaml --weights run/weights.pt --data data/synth --json
     archc eval out/model.int8.onnx --data data/synth
+    archc eval out/model.int8.tflite --data data/synth
 """
 from __future__ import annotations
 
@@ -49,12 +51,29 @@ def evaluate_onnx(model_path, data_dir, split: str = "val", normalize=None, thre
     `normalize` (mean, std) defaults to the spec.yaml beside the model, else ImageNet's."""
     from archc.onnx import runtime
 
+    model_path = _existing(model_path)
+    sess = runtime.session(model_path, threads)
+    return _score(model_path, lambda x: runtime.run_ort(sess, x)[0], runtime.input_shape(sess),
+                  sess.get_outputs()[0].shape, data_dir, split, normalize)
+
+
+def evaluate_tflite(model_path, data_dir, split: str = "val", normalize=None, threads: int = 1) -> dict:
+    """Scores of a .tflite model in the LiteRT interpreter (XNNPACK), as `evaluate_onnx` scores ONNX."""
+    from archc.litert.interpreter import Model
+
+    model = Model(_existing(model_path), threads)
+    return _score(model.path, lambda x: model.run(x)[0], model.input, model.output_details[0]["shape"].tolist(),
+                  data_dir, split, normalize)
+
+
+def _existing(model_path) -> Path:
     model_path = Path(model_path)
     if not model_path.is_file():
         raise ArchcError(f"{model_path}: no such model file")
-    sess = runtime.session(model_path, threads)
-    shape = runtime.input_shape(sess)
-    out = sess.get_outputs()[0].shape
+    return model_path
+
+
+def _score(model_path: Path, run, shape, out, data_dir, split, normalize) -> dict:
     classes = out[1] if len(out) == 4 and isinstance(out[1], int) else None
     if classes is None:
         raise ArchcError(f"{model_path}: its first output has shape {out}; a segmentation model gives NxKxHxW")
@@ -62,7 +81,7 @@ def evaluate_onnx(model_path, data_dir, split: str = "val", normalize=None, thre
     conf = Confusion(classes)
     for i in range(len(data)):
         x, m = data[i]
-        logits = runtime.run_ort(sess, x[None].numpy())[0]
+        logits = run(x[None].numpy())
         conf.add(_sized(torch.from_numpy(logits), m.shape).numpy(), m[None].numpy())
     return {**conf.scores(), "images": len(data), "model": str(model_path)}
 
