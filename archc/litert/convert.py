@@ -85,9 +85,10 @@ def convert(module, shape, path, name: str = "model") -> Path:
 def refusal(name: str, exc: Exception) -> str:
     """The converter's error as one line naming the op it could not convert."""
     text = str(exc)
-    op = re.search(r"failed to legalize operation '([\w.]+)'", text) or re.search(r"'(tfl\.\w+|mhlo\.\w+|"
-                                                                                  r"stablehlo\.\w+)' op", text)
+    op = (re.search(r"failed to legalize operation '([\w.]+)'", text) or re.search(r"target=torch\.ops\.(aten\.\w+)", text)
+          or re.search(r"'((?:tfl|mhlo|stablehlo)\.\w+)' op", text))
     first = next((ln.strip() for ln in text.splitlines() if ln.strip()), type(exc).__name__)[:200]
-    why = f"the converter cannot lower op '{op.group(1)}'" if op else f"{type(exc).__name__}: {first}"
+    why = (f"the converter cannot lower op '{op.group(1)}'" + ("" if op.group(1) in first else f" ({first})")
+           if op else f"{type(exc).__name__}: {first}")
     return (f"LiteRT conversion of '{name}' failed: {why}; the ONNX build (--format onnx) is unaffected "
             f"(docs/export.md lists which specs convert)")
