@@ -143,3 +143,51 @@ def test_a_converter_refusal_is_one_line_naming_the_op(tmp_path, monkeypatch):
         text = str(info.value)
         assert "\n" not in text and f"LiteRT conversion of '{name}' failed: the converter cannot lower op '{op}'" in text
         assert not (tmp_path / f"{name}.tflite").exists()
+
+
+def _unpool_net(h: int, w: int):
+    import torch.nn.functional as F
+
+    class Pool(torch.nn.Module):  # ENet's pair: a max-pool keeping indices, a max-unpool using them
+        def __init__(self):
+            super().__init__()
+            self.pool = torch.nn.MaxPool2d(2, return_indices=True)
+
+        def forward(self, x):
+            y, i = self.pool(x)
+            return F.max_unpool2d(torch.relu(y) * 2, i, (2, 2), (2, 2), (0, 0), (h, w))
+
+    class Outer(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.b = torch.fx.symbolic_trace(Pool())  # archc's lowering is an fx graph, as here
+
+        def forward(self, x):
+            return self.b(x)
+
+    return Outer().eval()
+
+
+@pytest.mark.parametrize("h, w", [(8, 8), (9, 6), (7, 11)])
+def test_tiled_maxpool_and_select_unpool_compute_the_same_function(h, w):
+    from archc.litert.convert import convertible
+
+    net = _unpool_net(h, w)
+    swapped = convertible(net)
+    assert type(swapped.b.pool).__name__ == "_TiledMaxPool" and type(net.b.pool).__name__ == "MaxPool2d"
+    x = torch.randn(2, 3, h, w)
+    with torch.no_grad():
+        assert torch.equal(swapped(x), net(x))
+        assert torch.equal(swapped.b.pool(x)[1], net.b.pool(x)[1])  # the same flat indices
+
+
+@needs_litert
+@pytest.mark.slow
+def test_enets_unpooling_converts_exactly(tmp_path):
+    from archc.litert.convert import convert
+    from archc.litert.interpreter import Model
+
+    net = _unpool_net(9, 8)
+    x = torch.randn(1, 2, 9, 8)
+    got = Model(convert(net, (2, 9, 8), tmp_path / "u.tflite")).run(x.numpy())[0]
+    assert np.abs(got - net(x).detach().numpy()).max() < 1e-6

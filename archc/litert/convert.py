@@ -5,6 +5,8 @@ One lowering is changed for the converter, computing the same function: a transp
 output padding (ENet's and ERFNet's `deconv k:3 s:2 p:1 output_padding:1`) becomes a transposed
 conv without padding whose output is cropped, since the converter cannot legalize the asymmetric
 padding the first gives ('mhlo.convolution ... lhs_dilation'). ONNX keeps the one ConvTranspose.
+Likewise ENet's max-unpooling: the converter's scatter becomes a BROADCAST_TO LiteRT cannot prepare,
+so a non-overlapping unpool is a select between the repeated values and zeros.
 """
 from __future__ import annotations
 
@@ -17,22 +19,104 @@ from archc.litert import require
 
 
 def convertible(module):
-    """A copy of `module` in which each ConvTranspose2d with output padding is a CroppedDeconv."""
+    """A copy of `module` in which each ConvTranspose2d with output padding is a CroppedDeconv and
+    each non-overlapping max_unpool2d a select_unpool (`module` itself when it has neither)."""
     import torch.nn as nn
 
-    if not any(isinstance(m, nn.ConvTranspose2d) and any(m.output_padding) for m in module.modules()):
+    if not any(isinstance(m, nn.ConvTranspose2d) and any(m.output_padding) or isinstance(m, nn.MaxPool2d)
+               and m.return_indices for m in module.modules()) and not any(_unpools(m) for m in module.modules()):
         return module
     module = copy.deepcopy(module)
     for name, child in list(module.named_modules()):
         for key, sub in list(child.named_children()):
             if isinstance(sub, nn.ConvTranspose2d) and any(sub.output_padding) and _croppable(sub):
                 setattr(child, key, CroppedDeconv(sub))
+            if isinstance(sub, nn.MaxPool2d) and sub.return_indices and _tiled(sub):
+                setattr(child, key, TiledMaxPool(sub))
+        if _unpools(child):
+            for node in _unpools(child):
+                a = {**dict(zip(("input", "indices", "kernel_size", "stride", "padding", "output_size"), node.args)),
+                     **node.kwargs}
+                k = a["kernel_size"]
+                node.target, node.kwargs = select_unpool, {}
+                node.args = (a["input"], a["indices"], k, a.get("stride") or k, 0, tuple(a["output_size"]))
+            child.recompile()
     return module
+
+
+def _unpools(module) -> list:
+    """ENet's max_unpool2d calls whose windows do not overlap (kernel = stride, no padding), which
+    the converter turns into a BROADCAST_TO that LiteRT cannot run."""
+    import torch.fx
+    import torch.nn.functional as F
+
+    if not isinstance(module, torch.fx.GraphModule):
+        return []
+    found = []
+    for n in module.graph.nodes:
+        if n.op == "call_function" and n.target is F.max_unpool2d:
+            a = {**dict(zip(("input", "indices", "kernel_size", "stride", "padding", "output_size"), n.args)), **n.kwargs}
+            pair = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v, v)  # noqa: E731
+            if pair(a["kernel_size"]) == pair(a.get("stride") or a["kernel_size"]) and not any(pair(a.get("padding", 0))) \
+                    and a.get("output_size") is not None:
+                found.append(n)
+    return found
+
+
+def select_unpool(x, indices, kernel_size, stride, padding, output_size):
+    """max_unpool2d for non-overlapping windows without a scatter: each value and its index repeated
+    over its window, kept where the index is that position, zeros elsewhere (the same values)."""
+    import torch
+    import torch.nn.functional as F
+
+    stride = tuple(stride) if isinstance(stride, (tuple, list)) else (stride, stride)
+    (n, c, h, w), (sh, sw), (oh, ow) = x.shape, stride, tuple(output_size)[-2:]
+
+    def up(t, fill):
+        t = t[:, :, :, None, :, None].expand(n, c, h, sh, w, sw).reshape(n, c, h * sh, w * sw)
+        return F.pad(t, (0, ow - w * sw, 0, oh - h * sh), value=fill)[:, :, :oh, :ow]
+
+    pos = torch.arange(oh * ow, dtype=torch.int32).reshape(1, 1, oh, ow)
+    return torch.where(up(indices.to(torch.int32), -1) == pos, up(x, 0.0), torch.zeros((), dtype=x.dtype))
 
 
 def _croppable(m) -> bool:
     """The cropped window lies inside the unpadded output when output_padding <= padding."""
     return all(op <= p for op, p in zip(m.output_padding, m.padding)) and m.padding_mode == "zeros"
+
+
+def _tiled(m) -> bool:
+    """Windows that tile the map: kernel = stride, no padding or dilation, floor mode."""
+    pair = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v, v)  # noqa: E731
+    return (pair(m.kernel_size) == pair(m.stride or m.kernel_size) and not any(pair(m.padding))
+            and pair(m.dilation) == (1, 1) and not m.ceil_mode)
+
+
+def TiledMaxPool(m):  # noqa: N802 - made on first use, as CroppedDeconv
+    import torch
+    import torch.nn as nn
+
+    class _TiledMaxPool(nn.Module):
+        """MaxPool2d(return_indices=True) over tiling windows as a reshape and an argmax: the converter
+        gives max_pool2d_with_indices' indices as zeros. The same maxima; the same flat indices (the
+        first maximum of a window, as torch picks it)."""
+
+        def __init__(self, pool):
+            super().__init__()
+            k = pool.kernel_size
+            self.k = tuple(k) if isinstance(k, (tuple, list)) else (k, k)
+
+        def forward(self, x):
+            (n, c, h, w), (kh, kw) = x.shape, self.k
+            oh, ow = h // kh, w // kw
+            t = x[:, :, :oh * kh, :ow * kw].reshape(n, c, oh, kh, ow, kw).permute(0, 1, 2, 4, 3, 5)
+            t = t.reshape(n, c, oh, ow, kh * kw)
+            best, arg = t.max(-1)
+            rows = torch.arange(oh, dtype=torch.int64).reshape(1, 1, oh, 1) * kh + torch.div(arg, kw, rounding_mode="floor")
+            cols = torch.arange(ow, dtype=torch.int64).reshape(1, 1, 1, ow) * kw + arg % kw
+            return best, rows * w + cols
+
+    return _TiledMaxPool(m)
 
 
 def _cropped_deconv():
