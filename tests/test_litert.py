@@ -191,3 +191,17 @@ def test_enets_unpooling_converts_exactly(tmp_path):
     x = torch.randn(1, 2, 9, 8)
     got = Model(convert(net, (2, 9, 8), tmp_path / "u.tflite")).run(x.numpy())[0]
     assert np.abs(got - net(x).detach().numpy()).max() < 1e-6
+
+
+def test_recommendation_names_the_fastest_float32_runtime_and_a_slower_int8():
+    from archc.deploy.benchmark import recommend
+
+    rows = [{"runtime": "onnxruntime", "precision": "float32", "status": "ok", "median_ms": 2.0},
+            {"runtime": "litert", "precision": "float32", "status": "ok", "median_ms": 1.0},
+            {"runtime": "ncnn", "precision": "float32", "status": "skipped"},
+            {"runtime": "onnxruntime", "precision": "int8", "status": "ok", "median_ms": 1.5},
+            {"runtime": "litert", "precision": "int8", "status": "ok", "median_ms": 1.2}]
+    lines = recommend(rows, {"avx2": True, "avx512": False, "vnni": False})
+    assert lines[0] == "fastest float32 runtime here: litert (1.000 ms median)"
+    assert len(lines) == 2 and lines[1].startswith("int8 is slower than float32 in litert on this CPU (1.200 vs 1.000")
+    assert "avx2 yes, avx512 no, vnni no" in lines[1] and "lacks" in lines[1]
