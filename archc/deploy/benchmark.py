@@ -16,6 +16,7 @@ from pathlib import Path
 from archc.errors import ArchcError
 from archc.measure import backends, profile as prof
 from archc.deploy.artifacts import BuildOptions, produce
+from archc.deploy.tflite import add_tflite
 
 NAMES = ("ort", "torch", *backends.BACKENDS)
 
@@ -24,8 +25,12 @@ def benchmark(compiled, options: BuildOptions, names=NAMES) -> list[dict]:
     """One dict per runtime: the profile contract + bytes, max_abs_diff, vs_ort; or status + reason."""
     tflite = "litert" in names and backends.available("litert")  # converted and verified once, by the build
     with tempfile.TemporaryDirectory(prefix="archc-bench-") as tmp:
-        product = produce(compiled, Path(tmp), BuildOptions(threads=options.threads,
-                                                            formats=("onnx", "tflite") if tflite else ("onnx",)))
+        product = produce(compiled, Path(tmp), BuildOptions(threads=options.threads))
+        if tflite:
+            try:
+                add_tflite(product, compiled, Path(tmp), BuildOptions(threads=options.threads))
+            except ArchcError as exc:  # a converter refusal skips LiteRT's row, not the benchmark
+                product.summary["tflite_error"] = exc.message
         return run_all(product, compiled.graph.input_shape, options, Path(tmp), names)
 
 
@@ -103,6 +108,8 @@ def _prepare(name: str, product, onnx_file: Path, shape, options: BuildOptions, 
         return prof.ort_runner(onnx_file, options.threads, onnx_file.name), {"bytes": size, "max_abs_diff": diff}
     if name == "torch":
         return prof.torch_runner(product.module, shape, options.threads), {"bytes": None, "max_abs_diff": 0.0}
+    if name == "litert" and "tflite_error" in product.summary:
+        raise ArchcError(product.summary["tflite_error"])
     if name == "litert" and product.tflite:  # the build's model.tflite, verified by the ONNX rule
         from archc.deploy.tflite import runners as tflite_runners
 
