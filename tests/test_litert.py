@@ -205,3 +205,19 @@ def test_recommendation_names_the_fastest_float32_runtime_and_a_slower_int8():
     assert lines[0] == "fastest float32 runtime here: litert (1.000 ms median)"
     assert len(lines) == 2 and lines[1].startswith("int8 is slower than float32 in litert on this CPU (1.200 vs 1.000")
     assert "avx2 yes, avx512 no, vnni no" in lines[1] and "lacks" in lines[1]
+
+
+@needs_litert
+def test_tflite_options_it_cannot_honour_are_refused_before_work(tiny, tmp_path):
+    from archc.compile import compile_spec
+    from archc.deploy.artifacts import BuildOptions
+    from archc.errors import ExportError
+    from archc.measure.targets import Target
+
+    result = runner.invoke(app, ["build", str(tiny / "tiny.yaml"), "--format", "tflite", "--dynamic-batch",
+                                 "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "--dynamic-batch: a .tflite file has a fixed batch of 1" in result.output
+    assert not (tmp_path / "o").exists()
+    options = BuildOptions(formats=("tflite",), profile=True, target=Target(per_layer=True))
+    with pytest.raises(ExportError, match="--profile with --host or --per-layer"):
+        options.check(compile_spec(tiny / "tiny.yaml"))

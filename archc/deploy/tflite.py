@@ -27,6 +27,9 @@ def check(options, compiled) -> None:
             what="--format tflite")
     if options.dynamic_batch:
         raise ExportError("--dynamic-batch: a .tflite file has a fixed batch of 1 here; drop it or use --format onnx")
+    if options.profile and options.target.special:
+        raise ExportError("--profile with --host or --per-layer times ONNX files with the runner script, not .tflite "
+                          "ones; drop --host/--per-layer to time LiteRT here, or build with --format onnx")
 
 
 def add_tflite(product, compiled, folder: Path, options) -> None:
