@@ -221,3 +221,18 @@ def test_tflite_options_it_cannot_honour_are_refused_before_work(tiny, tmp_path)
     options = BuildOptions(formats=("tflite",), profile=True, target=Target(per_layer=True))
     with pytest.raises(ExportError, match="--profile with --host or --per-layer"):
         options.check(compile_spec(tiny / "tiny.yaml"))
+
+
+@needs_litert
+@pytest.mark.slow
+def test_litert_is_a_back_end_like_openvino(tiny, tmp_path):
+    """`--runtime litert` / benchmark's row: converted from the module, checked against PyTorch, then timed."""
+    from archc.compile import compile_spec
+    from archc.measure import backends
+    from archc.torch.weights import lowered
+
+    graph = compile_spec(tiny / "tiny.yaml").graph
+    runner_, diff, size = backends.verified_runner("litert", tmp_path / "unused.onnx", lowered(graph).eval(),
+                                                   graph.input_shape, 1, tmp_path)
+    assert diff <= 1e-4 and size == (tmp_path / "model.tflite").stat().st_size and runner_.runtime == "litert"
+    runner_.run()
