@@ -90,7 +90,10 @@ class Model:
         return self.compiled.report.to_json()
 
     def module(self, seed: int = 0):
-        """The `torch.nn.Module` (a torch.fx GraphModule); module paths are the spec's node names."""
+        """The `torch.nn.Module` (a torch.fx GraphModule); module paths are the spec's node names. Its
+        weights are torch's default initialisation drawn from `seed`, not the build's seeded weights
+        (archc.torch.weights.lower_seeded, which also sets batch-norm statistics): under the default, some
+        networks' outputs are almost constant, so compare runtimes on the build's or trained weights."""
         from archc.torch.lower import lower
 
         return lower(self.compiled.graph, seed)

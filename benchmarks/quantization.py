@@ -34,7 +34,7 @@ def build(spec: str, folder: Path, calib) -> tuple[dict, dict]:
         sub = folder / name.replace(" ", "_").replace("(", "").replace(")", "")
         sub.mkdir()
         shutil.copy(paths["float32"], sub / "model.onnx")
-        q = quantize(sub / "model.onnx", parse_pass(text), c.graph.input_shape, calib)
+        q = quantize(sub / "model.onnx", parse_pass(text), c.graph.input_shape, calib, normalize=c.spec.normalization())
         paths[name], reports[name] = q.path, q.report
     return paths, reports
 

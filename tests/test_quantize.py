@@ -94,6 +94,42 @@ def test_calibration_from_images_and_arrays(tmp_path):
     assert np.all(arr == 0.5)
 
 
+def test_calibration_uses_the_given_normalization_not_imagenets(tmp_path):
+    """A spec's `normalize:` reaches the calibration images (issue 28: ImageNet's was always used)."""
+    from PIL import Image
+
+    from archc.onnx.calib import MEAN, STD, Calibration
+
+    Image.new("RGB", (20, 20), (255, 0, 128)).save(tmp_path / "a.png")
+    mean, std = (0.5, 0.25, 0.75), (0.1, 0.2, 0.3)
+    img = Calibration((3, 8, 8), tmp_path, normalize=(mean, std)).arrays[0][0, :, 0, 0]
+    want = [(1 - 0.5) / 0.1, (0 - 0.25) / 0.2, (128 / 255 - 0.75) / 0.3]
+    assert img == pytest.approx(want, abs=1e-5)
+    imagenet = Calibration((3, 8, 8), tmp_path).arrays[0][0, :, 0, 0]
+    assert imagenet == pytest.approx([(1 - MEAN[0]) / STD[0], -MEAN[1] / STD[1], (128 / 255 - MEAN[2]) / STD[2]],
+                                     abs=1e-5)
+    assert np.max(np.abs(img - imagenet)) > 1  # a different, and the right, answer
+
+
+@pytest.mark.slow
+def test_build_calibrates_with_the_specs_normalization(tmp_path):
+    """`archc build --pass quantize=int8 --calib DIR` on a spec with an unusual `normalize:`."""
+    import yaml
+    from PIL import Image
+
+    from archc.deploy.artifacts import BuildOptions, write_build
+
+    doc = yaml.safe_load((SPEC_DIR / "fastscnn.yaml").read_text())
+    doc["normalize"] = {"mean": [0.5, 0.25, 0.75], "std": [0.1, 0.2, 0.3]}
+    (tmp_path / "odd.yaml").write_text(yaml.safe_dump(doc))
+    images = tmp_path / "images"
+    images.mkdir()
+    Image.new("RGB", (40, 40), (255, 0, 128)).save(images / "a.png")
+    c = compile_spec(tmp_path / "odd.yaml", ["width=0.25", "quantize=int8,samples=1"], "3x64x64")
+    summary = write_build(c, tmp_path / "out", options=BuildOptions(calib=images, runs=1, warmup=0))
+    assert summary["quantize"]["calibration"]["normalize"] == {"mean": [0.5, 0.25, 0.75], "std": [0.1, 0.2, 0.3]}
+
+
 @pytest.mark.parametrize("setup, needle", [
     (lambda d: None, "no images found"),
     (lambda d: np.save(d / "x.npy", np.zeros((3, 8, 8), np.float32)), "shape [3, 8, 8]"),
@@ -151,7 +187,8 @@ def test_int8_calibrated_on_images(small_build, tmp_path):
         Image.fromarray(rng.integers(0, 255, (50, 40, 3), dtype=np.uint8)).save(images / f"{i}.jpg")
     shutil.copy(out / "model.onnx", tmp_path / "model.onnx")
     q = quantize(tmp_path / "model.onnx", parse_pass("quantize=int8"), (3, 128, 128), images)
-    assert q.warning is None and q.report["calibration"] == {"source": str(images), "samples": 3}
+    assert q.warning is None and q.report["calibration"] == {
+        "source": str(images), "samples": 3, "normalize": {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}}
     assert q.report["fidelity"]["inputs"] == "calibration images" and q.report["fidelity"]["samples"] == 3
 
 

@@ -21,7 +21,7 @@ CALLS = {
     "validate": "reading", "summary": "reading", "graph": "reading", "explain": "reading", "diff": "reading",
     "ops": "reading", "passes": "reading", "specs": "reading", "spec_reference": "reading",
     "build": "exporting", "profile": "exporting", "benchmark": "exporting", "latency_fit": "exporting",
-    "fit_device": "exporting", "devices": "exporting",
+    "fit_device": "exporting", "devices": "exporting", "recommend": "exporting",
     "synth": "training", "train": "training", "evaluate": "training", "predict_masks": "training",
     "sweep": "sweeping", "pareto": "sweeping", "search": "searching",
     "graph_format": "outputs", "plot_targets": "outputs", "compiled": "common", "predict": "reading",

@@ -21,9 +21,11 @@ def build(request: rq.Build, hooks: Hooks = QUIET) -> Built:
     """Write OUT/spec.yaml, summary.json, model.onnx (simplified, verified against PyTorch) and, with a
     quantize pass, the quantized model; a checkpoint is paired (and carried) once, into the module exported."""
     from archc.deploy.artifacts import BuildOptions, write_build
+    from archc.deploy.tflite import formats
     from archc.measure.profile import check_threads
     from archc.onnx.verify import check_simplifier
 
+    formats_ = formats(request.format)
     t = request.timing
     check_threads(t.threads, request.device.host is not None)
     check_simplifier(request.simplifier)
@@ -32,7 +34,7 @@ def build(request: rq.Build, hooks: Hooks = QUIET) -> Built:
     pair = paired(c, source, weights, hooks)  # before anything is written
     options = BuildOptions(request.dynamic_batch, request.dynamic_hw, request.calib, request.profile, t.threads,
                            t.warmup, t.runs, hooks.progress, request.simplifier, target=request.device.target(),
-                           module=pair.module if pair else None)
+                           module=pair.module if pair else None, formats=formats_)
     note = request.note or f"written by archc.app.build({source.spec!r}, {list(source.passes)!r})"
     return Built(write_build(c, request.out, request.force, note, options), c.report, request.out)
 
@@ -50,7 +52,7 @@ def profile(request: rq.Profile, hooks: Hooks = QUIET) -> Profiled:
     from archc.lang.library import resolve_spec
 
     target, source = Path(request.target), request.source or Source(request.target)
-    built = target.suffix == ".onnx" or target.is_dir()  # a model, or a build folder: timed as it is
+    built = target.suffix in (".onnx", ".tflite") or target.is_dir()  # a model, or a build folder: timed as it is
     if built and (source.passes or source.input or source.variables or request.weights.file):
         raise ArchcError(f"{target}: --pass, --input, --var and --weights apply to a spec, not to a built model")
     target = target if built else resolve_spec(target)
@@ -71,7 +73,7 @@ def benchmark(request: rq.Benchmark, hooks: Hooks = QUIET) -> list:
     from archc.measure.profile import check_threads
 
     t = request.timing
-    check_threads(t.threads, request.device.host is not None)
+    check_threads(t.threads)
     options = BuildOptions(threads=t.threads, warmup=t.warmup, runs=t.runs, progress=hooks.progress)
     return run_benchmark(compiled(request.source, hooks), options)
 
@@ -115,3 +117,10 @@ def devices() -> list:
     from archc.measure.latency_model import load, shipped
 
     return [{"name": name, "file": str(path), **load(path).meta} for name, path in shipped().items()]
+
+
+def recommend(rows: list) -> list:
+    """What `archc benchmark` concludes from its rows: the fastest float32 runtime, and whether int8 pays here."""
+    from archc.deploy.benchmark import recommend as conclude
+
+    return conclude(rows)

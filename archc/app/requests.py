@@ -63,6 +63,7 @@ class Build:
     device: Device = Device()
     simplifier: str | None = None  # onnxslim or onnxsim
     note: str = ""  # spec.yaml's header line (default: how the API was called)
+    format: str = "onnx"  # onnx, tflite (LiteRT: archc[litert]) or all
 
 
 @dataclass(frozen=True)

@@ -47,13 +47,14 @@ def evaluate(request: rq.Eval, hooks: Hooks = QUIET) -> dict:
     target, source, r = Path(request.target), request.source or Source(request.target), request
     how = dict(mode=r.inference, fmt=r.format, flip=r.flip, scales=_floats(r.scales, "--scales") or (1.0,))
     conf = Confusion(0) if r.confusion else None
-    if target.suffix == ".onnx":
+    if target.suffix in (".onnx", ".tflite"):
         if request.weights or source.passes or source.input or source.variables or request.quantize:
             raise ArchcError(f"{target}: --weights, --pass, --input, --var and --quantize apply to a spec, "
-                             f"not an .onnx model")
-        from archc.train.evaluate import evaluate_onnx
+                             f"not an {target.suffix} model")
+        from archc.train.evaluate import evaluate_onnx, evaluate_tflite
 
-        results = {target.name: evaluate_onnx(target, request.data, request.split, conf=conf, **how)}
+        score = evaluate_tflite if target.suffix == ".tflite" else evaluate_onnx
+        results = {target.name: score(target, request.data, request.split, conf=conf, **how)}
     elif request.weights is None:
         raise ArchcError(f"{target}: a spec needs --weights CKPT (e.g. RUN/weights.pt from archc train)")
     else:

@@ -33,16 +33,18 @@ def build(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: Var
           host: HostOpt = None, identity: IdentityOpt = None, ssh_config: SshConfigOpt = None,
           remote_python: RemotePythonOpt = None,
           simplifier: Annotated[Optional[str], typer.Option(help="onnxslim or onnxsim (default: onnxslim, see "
-                                                            "benchmarks/simplifiers.md)")] = None):
+                                                            "benchmarks/simplifiers.md)")] = None,
+          format_: Annotated[str, typer.Option("--format", help="onnx, tflite (LiteRT, archc[litert]) or all")] = "onnx"):
     """Compile SPEC (after passes) and write DIR/spec.yaml, DIR/summary.json and DIR/model.onnx
-    (simplified and verified against PyTorch; with --pass quantize=MODE also DIR/model.MODE.onnx)."""
+    (simplified and verified against PyTorch; with --pass quantize=MODE also DIR/model.MODE.onnx;
+    with --format tflite|all DIR/model.tflite, and DIR/model.MODE.tflite, verified likewise)."""
     from archc.cli import render
 
     note = (f"written by archc build {spec}" + (f" --passes {recipe}" if recipe else "")
             + "".join(f" --pass {p}" for p in pass_ or []) + (f" --input {input}" if input else ""))
     request = calls.Build(source(spec, pass_, input, var, recipe), out, force, dynamic_batch, dynamic_hw, calib,
                           profile, calls.Timing(threads, runs, warmup), calls.Weights(weights, weights_map),
-                          device(host, identity, ssh_config, remote_python), simplifier, note)
+                          device(host, identity, ssh_config, remote_python), simplifier, note, format_)
     built = calls.build(request, hooks())
     render.totals(built.report)
     render.build(built.summary, out)
@@ -53,7 +55,7 @@ def build(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: Var
 def profile(target: Annotated[Path, typer.Argument(help="a spec, an .onnx model or a build folder (archc build --out)",
                                                    show_default=False)],
             pass_: PassOpt = None, input: InputOpt = None, var: VarOpt = None,
-            runtime: Annotated[str, typer.Option(help="ort, torch, both, openvino or ncnn")] = "ort",
+            runtime: Annotated[str, typer.Option(help="ort, torch, both, openvino, ncnn or litert")] = "ort",
             threads: ThreadsOpt = 1, runs: Annotated[int, typer.Option(help="timed runs per model")] = 50,
             warmup: Annotated[int, typer.Option(help="untimed runs first")] = 10,
             calib: CalibOpt = None, json_: JsonOpt = False, per_layer: PerLayerOpt = False,

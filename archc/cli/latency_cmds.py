@@ -21,9 +21,10 @@ WarmupOpt = Annotated[int, typer.Option(help="untimed runs first")]
 @boundary
 def benchmark(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: VarOpt = None,
               threads: ThreadsOpt = 1, runs: RunsOpt = 30, warmup: WarmupOpt = 5, json_: JsonOpt = False):
-    """Build SPEC once and time it in every installed runtime (ONNX Runtime, PyTorch, OpenVINO, ncnn),
-    each verified against PyTorch first: size, median latency, max difference, ratio to ORT."""
-    from archc.cli import render_latency
+    """Build SPEC once and time it in every installed runtime (ONNX Runtime, PyTorch, OpenVINO, ncnn, LiteRT),
+    each verified against PyTorch first: size, median latency, max difference, ratio to ORT; with
+    --pass quantize=MODE the quantized models too. Names the fastest float32 runtime."""
+    from archc.cli import render, render_latency
 
     rows = calls.benchmark(calls.Benchmark(source(spec, pass_, input, var), calls.Timing(threads, runs, warmup)),
                            hooks())
@@ -31,6 +32,8 @@ def benchmark(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var:
         print(json.dumps(rows))
         return
     render_latency.benchmark(rows)
+    for line in calls.recommend(rows):
+        render.message(line)
 
 
 latency_app = typer.Typer(no_args_is_help=True, help="Latency models: fit per-op costs on a device, then predict.")

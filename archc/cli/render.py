@@ -197,6 +197,12 @@ def _plain_steps(total: int, label: str):
 
 def build(summary: dict, out) -> None:
     """What `archc build` wrote and what it checked."""
+    if "tflite" in summary:
+        from archc.cli.render_litert import built
+
+        built(summary["tflite"], out)
+    if "onnx" not in summary:  # --format tflite
+        return _build_tail(summary, out)
     o, v = summary["onnx"], summary["verify"]
     simplified = (f"{o['nodes']} after {o.get('simplifier', 'onnxsim')}" if o["simplified"]
                   else f"kept unsimplified ({o['simplify_note']})")
@@ -204,6 +210,10 @@ def build(summary: dict, out) -> None:
             f"onnx.checker ok; ONNX Runtime vs PyTorch max abs diff {v['max_abs_diff']:.2g} (<= {v['tolerance']:.3g})")
     if "quantize" in summary:
         quantized(summary["quantize"], out)
+    _build_tail(summary, out)
+
+
+def _build_tail(summary: dict, out) -> None:
     if "profile" in summary:
         profiles(summary["profile"])
     for text in summary.get("warnings", []):

@@ -46,8 +46,11 @@ def benchmark(rows: list) -> None:
         if r["status"] != "ok":
             t.add_row(r["runtime"], "-", "-", "-", "-", "-")
             continue
-        t.add_row(r["runtime"], f"{r['bytes'] / 1e6:.2f}" if r["bytes"] else "-", f"{r['median_ms']:.3f}",
-                  f"{r['p90_ms']:.3f}", f"{r['max_abs_diff']:.2g}", f"{r['vs_ort']:.2f}x" if r["vs_ort"] else "-")
+        quantized = r.get("precision", "float32") != "float32"
+        t.add_row(r["runtime"] + (f" {r['precision']}" if quantized else ""),
+                  f"{r['bytes'] / 1e6:.2f}" if r["bytes"] else "-", f"{r['median_ms']:.3f}", f"{r['p90_ms']:.3f}",
+                  f"{r['max_abs_diff']:.2g}" + (" (vs float32)" if quantized else ""),
+                  f"{r['vs_ort']:.2f}x" if r["vs_ort"] else "-")
     _console().print(t)
     for r in rows:
         if r["status"] != "ok":

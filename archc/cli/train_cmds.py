@@ -83,7 +83,7 @@ def train(spec: SpecArg, data: DataOpt, epochs: Annotated[int, typer.Option(help
 
 @app.command("eval")
 @boundary
-def eval_(target: Annotated[Path, typer.Argument(help="a spec, or an .onnx model", show_default=False)],
+def eval_(target: Annotated[Path, typer.Argument(help="a spec, an .onnx or a .tflite model", show_default=False)],
           data: DataOpt, weights: Annotated[Optional[Path], typer.Option(help="checkpoint (for a spec)")] = None,
           pass_: PassOpt = None, input: InputOpt = None, var: VarOpt = None,
           split: Annotated[str, typer.Option(help="train or val")] = "val",
@@ -93,8 +93,8 @@ def eval_(target: Annotated[Path, typer.Argument(help="a spec, or an .onnx model
           format: FormatOpt = None, inference: InferOpt = "auto", flip: FlipOpt = False, scales: ScalesOpt = None,
           confusion: Annotated[Optional[Path], typer.Option(help="write the confusion matrix as a PNG")] = None,
           json_: JsonOpt = False):
-    """mIoU, per-class IoU and pixel accuracy of a trained spec or an ONNX model (in ONNX Runtime), each image
-    at full resolution (whole, or in sliding windows for a fixed input size)."""
+    """mIoU, per-class IoU and pixel accuracy of a trained spec, an ONNX model (in ONNX Runtime) or a .tflite
+    model (in LiteRT), each image at full resolution (whole, or in sliding windows for a fixed input size)."""
     from archc.cli import render_train
 
     request = calls.Eval(target, data, weights, source(target, pass_, input, var), split, quantize, out, format,

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from archc.compile import Compiled
+from archc.deploy import tflite
 from archc.lang.emit import emit
 from archc.errors import ArchcError, ExportError
 from archc.fs import atomic_dir, temp_dir
@@ -42,6 +43,7 @@ class BuildOptions:
     weights: dict | None = None  # a state_dict keyed by spec path (--weights, already paired); None: seeded
     module: object = None  # or the lowered module that already holds them: exported as it is, not lowered again
     target: Target = Target()  # this machine or a device over SSH; end to end or per layer
+    formats: tuple = ("onnx",)  # and/or "tflite" (`--format`, see deploy/tflite.py)
 
     @property
     def timing(self) -> dict:
@@ -56,6 +58,7 @@ class BuildOptions:
             raise ArchcError(f"--calib {self.calib}: calibration is for --pass quantize=int8; add it or drop --calib")
         if self.calib is not None:
             calib_files(self.calib, 1)
+        tflite.check(self, compiled)
         if self.dynamic_hw:
             check_dynamic_hw(compiled.graph)
         check_simplifier(self.simplifier)
@@ -67,6 +70,7 @@ class Product:
     module: object  # the torch module the ONNX model matches
     models: dict = field(default_factory=dict)  # "float32" / mode -> path
     warnings: list = field(default_factory=list)
+    tflite: dict = field(default_factory=dict)  # "float32" / mode -> .tflite path (--format tflite|all)
 
 
 def write_build(compiled: Compiled, out: str | Path, force: bool = False, note: str = "",
@@ -89,9 +93,13 @@ def write_build(compiled: Compiled, out: str | Path, force: bool = False, note: 
 
 
 def produce(compiled: Compiled, folder: Path, options: BuildOptions) -> Product:
-    """Export, simplify, verify and quantize into `folder`."""
+    """Export, simplify, verify and quantize into `folder` (ONNX and/or LiteRT, `options.formats`)."""
     graph, shape = compiled.graph, compiled.graph.input_shape
     options.check(compiled)
+    if "onnx" not in options.formats:  # LiteRT alone: the same seeded (or given) weights, no ONNX file
+        product = Product({}, lowered(graph, options.weights))
+        tflite.add_tflite(product, compiled, folder, options)
+        return product
     with _stages(options, 2) as step:
         given = {"module": options.module} if options.module is not None else {"weights": options.weights}
         exported = export_onnx(graph, folder / "model.onnx", options.dynamic_batch, **given)  # BN folded
@@ -101,7 +109,9 @@ def produce(compiled: Compiled, folder: Path, options: BuildOptions) -> Product:
         step(f"{'simplified to' if checked.simplified else 'kept'} {checked.nodes} nodes, verified against PyTorch")
     product = _product(checked, exported, options)
     if compiled.quantize is not None:  # outside the stages: its timing has a bar of its own
-        _quantize(product, compiled.quantize, shape, options)
+        _quantize(product, compiled.quantize, shape, options, compiled.spec.normalization())
+    if "tflite" in options.formats:
+        tflite.add_tflite(product, compiled, folder, options)
     return product
 
 
@@ -134,11 +144,11 @@ def _verify_inputs(dynamic_batch: bool) -> str:
     return f"{SAMPLES} seeded standard-normal inputs (seed {SEED})" + (", and a batch of 2" if dynamic_batch else "")
 
 
-def _quantize(product: Product, qpass, shape, options: BuildOptions) -> None:
+def _quantize(product: Product, qpass, shape, options: BuildOptions, normalize=None) -> None:
     timing = None if options.profile else options.timing  # with --profile, taken from the interleaved profile
-    q = quantize(product.models["float32"], qpass, shape, options.calib)
+    q = quantize(product.models["float32"], qpass, shape, options.calib, normalize)
     if timing is not None:
-        q.report["latency"] = latency(product.models["float32"], q.path, qpass.mode, **timing)
+        q.report["latency"] = prof.latency(product.models["float32"], q.path, qpass.mode, **timing)
     product.summary["quantize"] = q.report
     product.models[qpass.mode] = q.path
     if q.warning:
@@ -155,29 +165,33 @@ def profile(product: Product, shape, options: BuildOptions, ort: bool = True, to
                 for path in product.models.values()]
     runners = {name: prof.ort_runner(path, options.threads, path.name)
                for name, path in product.models.items()} if ort else {}
+    runners.update(tflite.runners(product.tflite, options.threads))
     if torch:
         runners["torch"] = prof.torch_runner(product.module, shape, options.threads)
     return list(prof.measure(runners, options.warmup, options.runs, options.progress).values())
 
 
 def _latency_from_profile(summary: dict) -> None:
-    """The quantized model's speed-up, from the same interleaved runs as the profile."""
-    q = summary.get("quantize")
-    if q is None:
-        return
+    """The quantized models' speed-ups, from the same interleaved runs as the profile."""
     by_file = {p["model"]: p for p in summary["profile"]}
-    q["latency"] = speedup(by_file[summary["onnx"]["file"]], by_file[q["file"]], q["mode"])
+    for fmt in ("onnx", "tflite"):
+        q = (summary if fmt == "onnx" else summary.get("tflite", {})).get("quantize")
+        if q is not None and fmt in summary:
+            q["latency"] = speedup(by_file[summary[fmt]["file"]], by_file[q["file"]], q["mode"])
 
 
 def profile_target(target, compiled, runtime_: str, options) -> tuple[list, list]:
     """Profile an .onnx file (compiled None) or a compiled spec, built exactly as
     `archc build` would (exported, simplified, verified, quantized) in a temporary folder."""
     counted = runtime_ == "openvino" and options.target.host is None  # OpenVINO's own per-layer counters
-    prof.check_runtime(runtime_, compiled is None, options.target.special and not counted)
+    tflite_file = compiled is None and Path(target).suffix == ".tflite"  # timed in LiteRT, whatever --runtime says
+    prof.check_runtime(runtime_, compiled is None and not tflite_file, options.target.special and not counted)
     prof.check_threads(options.threads, options.target.host is not None)
     prof.check_runs(options.runs, options.warmup)
     if compiled is None:
         models = onnx_models(target)
+        if any(m.suffix == ".tflite" for m in models):
+            return tflite.profile_files(models, options), []
         if options.target.special:
             return [profile_model(m, options.target, options.threads, options.warmup, options.runs)
                     for m in models], []
@@ -214,13 +228,16 @@ def _profile_backend(name: str, product: Product, shape, options: BuildOptions, 
 
 
 def onnx_models(target) -> list[Path]:
-    """An .onnx file, or a build folder's model.onnx and its quantized siblings (timed as they are)."""
+    """An .onnx or .tflite file, or a build folder's model.onnx / model.tflite and their quantized
+    siblings (timed as they are)."""
     target = Path(target)
     if target.is_dir():
-        if not (target / "model.onnx").is_file():
+        found = [m for ext in ("onnx", "tflite") if (target / f"model.{ext}").is_file()
+                 for m in (target / f"model.{ext}", *sorted(target.glob(f"model.*.{ext}")))]
+        if not found:
             raise ExportError(f"{target}: no model.onnx in this folder; write one with "
                               f"`archc build SPEC --out {target}`")
-        return [target / "model.onnx", *sorted(target.glob("model.*.onnx"))]
+        return found
     if not target.is_file():
         raise ExportError(f"{target}: " + ("not a regular file" if target.exists() else "no such file")
                           + "; give an .onnx model file")

@@ -13,7 +13,7 @@ import numpy as np
 from archc.onnx import runtime
 from archc.errors import ExportError
 
-RUNTIMES = ("ort", "torch", "both", "openvino", "ncnn")
+RUNTIMES = ("ort", "torch", "both", "openvino", "ncnn", "litert")
 
 
 @dataclass

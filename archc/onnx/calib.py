@@ -1,6 +1,7 @@
 """Calibration inputs for int8: a folder of images (resized to the model's input and
-normalized with the ImageNet mean and std, as torchvision-trained backbones expect),
-.npy arrays already preprocessed to CxHxW, or seeded synthetic inputs."""
+normalized with the spec's `normalize:` mean and std, the same the model is trained and scored
+with; ImageNet's when the spec has none), .npy arrays already preprocessed to CxHxW, or seeded
+synthetic inputs."""
 from __future__ import annotations
 
 import io
@@ -9,27 +10,30 @@ from pathlib import Path
 
 import numpy as np
 
-from archc.onnx import runtime
 from archc.errors import ArchcError, ExportError
+from archc.lang.normalize import GRAY, IMAGENET, default_normalization
+from archc.onnx import runtime
 
 IMAGES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
-MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
-GRAY_MEAN, GRAY_STD = (0.449,), (0.226,)  # the RGB figures averaged, for 1-channel (Y) inputs
+MEAN, STD = IMAGENET  # the default when a spec has no `normalize:`
+GRAY_MEAN, GRAY_STD = GRAY  # the RGB figures averaged, for 1-channel (Y) inputs
 SEED = 1
 MAX_BYTES = 256 * 1024 * 1024  # one calibration file
 MAX_PIXELS = 64 * 1024 * 1024  # one decoded image (8K x 8K); PIL's own bomb check warns at 89 M
 
 
 class Calibration:
-    def __init__(self, shape, folder=None, samples: int = 16):
+    def __init__(self, shape, folder=None, samples: int = 16, normalize: tuple | None = None):
+        """`normalize`: (mean, std) per channel, the spec's (`Spec.normalization()`); None: the default."""
         self.shape, self.real = tuple(shape), folder is not None
+        self.normalize = tuple(normalize) if normalize else default_normalization(self.shape[0])
         if folder is None:
             self.arrays = runtime.inputs(shape, samples, SEED)
             self.source = "synthetic"
             self.warning = (f"quantize=int8: no --calib DIR, so int8 ranges come from {samples} synthetic "
                             f"(random normal) inputs; fidelity on real images may be lower")
         else:
-            self.arrays = [load(p, self.shape)[None] for p in files(folder, samples)]
+            self.arrays = [load(p, self.shape, self.normalize)[None] for p in files(folder, samples)]
             self.source, self.warning = str(folder), None
         self.count = len(self.arrays)
 
@@ -56,9 +60,10 @@ def files(folder, samples: int) -> list[Path]:
     return found[:samples]
 
 
-def load(path: Path, shape) -> np.ndarray:
-    """One calibration input of `shape` (C, H, W), float32."""
-    return _array(path, shape) if path.suffix.lower() == ".npy" else _image(path, shape)
+def load(path: Path, shape, normalize: tuple | None = None) -> np.ndarray:
+    """One calibration input of `shape` (C, H, W), float32; an image is normalized with `normalize`
+    ((mean, std); None: the default for its channel count), an .npy array is taken as it is."""
+    return _array(path, shape) if path.suffix.lower() == ".npy" else _image(path, shape, normalize)
 
 
 def _read(path: Path) -> io.BytesIO:
@@ -89,7 +94,7 @@ def _check_pixels(path: Path, size) -> None:
                           f"calibration image may have; resize it (it is resized to the model's input anyway)")
 
 
-def _image(path: Path, shape) -> np.ndarray:
+def _image(path: Path, shape, normalize: tuple | None = None) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
     c, h, w = shape
@@ -106,5 +111,5 @@ def _image(path: Path, shape) -> np.ndarray:
             ValueError) as exc:
         raise ExportError(f"--calib: cannot read image {path}: {str(exc).splitlines()[0][:200]}") from None
     arr = np.asarray(img, dtype=np.float32).reshape(h, w, c) / 255.0
-    mean, std = (GRAY_MEAN, GRAY_STD) if c == 1 else (MEAN, STD)
+    mean, std = (np.asarray(v, dtype=np.float32) for v in (normalize or default_normalization(c)))
     return ((arr - mean) / std).transpose(2, 0, 1).astype(np.float32)

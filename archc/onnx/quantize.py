@@ -25,16 +25,19 @@ class Quantized:
     warning: str | None  # e.g. synthetic calibration
 
 
-def quantize(model_path: Path, qpass, shape, calib_dir=None) -> Quantized:
-    """Write `model.<mode>.onnx` beside `model_path` and measure its size and fidelity against float32
-    (its latency is measurement's business: archc.measure.profile.latency)."""
+def quantize(model_path: Path, qpass, shape, calib_dir=None, normalize=None) -> Quantized:
+    """Write `model.<mode>.onnx` beside `model_path` and measure its fidelity against float32 (its
+    latency is measure.profile.latency's, a stage above); `normalize`: the spec's (mean, std) for
+    calibration images (None: ImageNet's)."""
     out = model_path.with_name(f"{model_path.stem}.{qpass.mode}.onnx")
-    data = calib.Calibration(shape, calib_dir, qpass.samples) if qpass.mode == "int8" else None
+    data = calib.Calibration(shape, calib_dir, qpass.samples, normalize) if qpass.mode == "int8" else None
     _run(qpass, model_path, out, data)
     report = {"mode": qpass.mode, "file": out.name, "bytes": out.stat().st_size,
               "size_ratio": round(model_path.stat().st_size / out.stat().st_size, 3)}
     if data is not None:
         report["calibration"] = {"source": data.source, "samples": data.count}
+        if data.real:  # images are normalized as the model expects them; synthetic inputs already are
+            report["calibration"]["normalize"] = {"mean": list(data.normalize[0]), "std": list(data.normalize[1])}
         report.update(weights="int8", activations=qpass.act, per_channel=qpass.per_channel, format="QDQ",
                       reduce_range=qpass.reduce_range)
     real = data is not None and data.real  # real images say more than synthetic inputs

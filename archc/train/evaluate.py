@@ -1,10 +1,11 @@
-"""mIoU, per-class IoU and pixel accuracy of a model on a split at full resolution: a torch module, or an
-ONNX model run by ONNX Runtime, so float32, int8 and fp16 exports are scored on the same images with the
-same code. Each image is inferred whole or in sliding windows (archc.train.infer), optionally flipped and
-at several scales.
+"""mIoU, per-class IoU and pixel accuracy of a model on a split at full resolution: a torch module, an ONNX
+model run by ONNX Runtime or a .tflite model run by LiteRT, so float32, int8 and fp16 exports are scored on
+the same images with the same code. Each image is inferred whole or in sliding windows (archc.train.infer),
+optionally flipped and at several scales.
 
     archc eval specs/fastscnn.yaml --weights run/weights.pt --data data/synth --json
     archc eval out/model.int8.onnx --data data/synth
+    archc eval out/model.int8.tflite --data data/synth
 """
 from __future__ import annotations
 
@@ -74,24 +75,48 @@ def evaluate_onnx(model_path, data_dir, split: str = "val", normalize=None, thre
     (`auto`); `normalize` (mean, std) defaults to the spec.yaml beside the model, else ImageNet's."""
     from archc.onnx import runtime
 
+    model_path = _existing(model_path)
+    sess = runtime.session(model_path, threads)
+    net = lambda x: torch.from_numpy(runtime.run_ort(sess, np.ascontiguousarray(x.numpy()))[0])  # noqa: E731
+    fixed = all(isinstance(d, int) for d in sess.get_inputs()[0].shape[2:])
+    model = (net, runtime.input_shape(sess), sess.get_outputs()[0].shape, fixed)
+    return _score(model_path, model, (data_dir, split, normalize),
+                  dict(mode=mode, fmt=fmt, flip=flip, scales=scales, conf=conf))
+
+
+def evaluate_tflite(model_path, data_dir, split: str = "val", normalize=None, threads: int = 1, mode: str = "auto",
+                    fmt=None, flip: bool = False, scales=(1.0,), conf=None) -> dict:
+    """Scores of a .tflite model in the LiteRT interpreter (XNNPACK), as `evaluate_onnx` scores ONNX (its input
+    size is fixed: `auto` slides windows of it)."""
+    from archc.litert.interpreter import Model
+
+    lite = Model(_existing(model_path), threads)
+    net = lambda x: torch.from_numpy(lite.run(np.ascontiguousarray(x.numpy()))[0])  # noqa: E731
+    model = (net, lite.input, lite.output_details[0]["shape"].tolist(), True)
+    return _score(lite.path, model, (data_dir, split, normalize),
+                  dict(mode=mode, fmt=fmt, flip=flip, scales=scales, conf=conf))
+
+
+def _existing(model_path) -> Path:
     model_path = Path(model_path)
     if not model_path.is_file():
         raise ArchcError(f"{model_path}: no such model file")
-    sess = runtime.session(model_path, threads)
-    shape = runtime.input_shape(sess)
-    out = sess.get_outputs()[0].shape
+    return model_path
+
+
+def _score(model_path: Path, model: tuple, where: tuple, opts: dict) -> dict:
+    """(net, input shape, output shape, fixed input) scored on (data_dir, split, normalize)."""
+    (net, shape, out, fixed), (data_dir, split, normalize) = model, where
     classes = out[1] if len(out) == 4 and isinstance(out[1], int) else None
     if classes is None:
         raise ArchcError(f"{model_path}: its first output has shape {out}; a segmentation model gives NxKxHxW")
     data = Segmentation(data_dir, split, classes, shape, normalize or model_normalization(model_path, shape[0]),
-                        fmt=fmt, full=True)
-    net = lambda x: torch.from_numpy(runtime.run_ort(sess, np.ascontiguousarray(x.numpy()))[0])  # noqa: E731
-    fixed = all(isinstance(d, int) for d in sess.get_inputs()[0].shape[2:])
-    how = ("slide" if fixed else "whole") if mode == "auto" else mode
-    conf = (conf or Confusion(classes)).fit(classes)
+                        fmt=opts["fmt"], full=True)
+    how = ("slide" if fixed else "whole") if opts["mode"] == "auto" else opts["mode"]
+    conf = (opts["conf"] or Confusion(classes)).fit(classes)
     for i in range(len(data)):
         x, m = data[i]
-        conf.add(infer(net, x[None], shape[1:], how, flip, scales).numpy(), m[None].numpy())
+        conf.add(infer(net, x[None], shape[1:], how, opts["flip"], opts["scales"]).numpy(), m[None].numpy())
     return {**_scores(conf, data, {how}), "model": str(model_path)}
 
 

@@ -44,9 +44,9 @@ def quantized_quality(compiled, weights, data_dir, mode: str, folder, samples: i
         raise ArchcError(f"--quantize {mode}: choose one of {', '.join(MODES)}")
     folder = Path(folder)
     f32 = export_trained(compiled, weights, folder / "model.onnx")
+    norm = compiled.spec.normalization()  # calibration images get the same as the scored ones
     q = quantize(f32, QuantizePass(mode, samples=samples), compiled.graph.input_shape,
-                 calib_folder(data_dir) if mode == "int8" else None)
-    norm = compiled.spec.normalization()
+                 calib_folder(data_dir) if mode == "int8" else None, normalize=norm)
     scores = {"float32": evaluate_onnx(f32, data_dir, normalize=norm),
               mode: evaluate_onnx(q.path, data_dir, normalize=norm)}
     return side_by_side(scores)

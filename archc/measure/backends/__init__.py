@@ -20,17 +20,22 @@ from archc.measure.profile import Runner
 from archc.onnx.verify import ABS_TOL as TOLERANCE, SAMPLES, SEED  # 1e-4: float32 back ends at unit scale
 
 BACKENDS = {"openvino": ("archc.measure.backends.openvino", "openvino", "OpenVINO"),
-            "ncnn": ("archc.measure.backends.ncnn", "ncnn", "ncnn")}  # name -> (module, package, as printed)
+            "ncnn": ("archc.measure.backends.ncnn", "ncnn", "ncnn"),
+            "litert": ("archc.measure.backends.litert", "ai_edge_litert", "LiteRT")}  # name -> (module, package, as printed)
+NEEDS = {"litert": ("ai_edge_litert", "litert_torch")}  # every package a back end imports, if more than one
 
 
 def available(name: str) -> bool:
-    return importlib.util.find_spec(BACKENDS[name][1]) is not None
+    return all(importlib.util.find_spec(p) is not None for p in NEEDS.get(name, (BACKENDS[name][1],)))
 
 
-def load(name: str, onnx_path: Path, shape, threads: int, folder: Path):
+def load(name: str, onnx_path: Path, shape, threads: int, folder: Path, module=None):
+    """`module`: the torch module, for a back end that converts from PyTorch (LiteRT), not from ONNX."""
     if not available(name):
         raise ExportError(f"--runtime {name}: {BACKENDS[name][2]} is not installed; pip install 'archc[{name}]'")
-    return importlib.import_module(BACKENDS[name][0]).load(Path(onnx_path), tuple(shape), threads, Path(folder))
+    extra = {"module": module} if name in NEEDS else {}
+    return importlib.import_module(BACKENDS[name][0]).load(Path(onnx_path), tuple(shape), threads, Path(folder),
+                                                           **extra)
 
 
 def max_diff(run, module, shape) -> float:
@@ -45,7 +50,7 @@ def max_diff(run, module, shape) -> float:
 
 def verified_runner(name: str, onnx_path: Path, module, shape, threads: int, folder: Path) -> tuple:
     """(timing Runner, max diff, model bytes) for back end `name`, after it matched PyTorch within TOLERANCE."""
-    run, size = load(name, onnx_path, shape, threads, folder)
+    run, size = load(name, onnx_path, shape, threads, folder, module)
     diff = max_diff(run, module, shape)
     if not diff <= TOLERANCE:
         raise ExportError(f"--runtime {name}: {BACKENDS[name][2]} differs from PyTorch by up to {diff:.3g} "

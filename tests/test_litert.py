@@ -1,0 +1,238 @@
+"""LiteRT (issue 25): `build --format tflite|all` converts and verifies, eval and profile take .tflite
+files, the converter's refusal and a missing extra are one line each. Conversion tests need
+`pip install 'archc[litert]'` (not in `archc[test]`: see pyproject.toml) and skip without it."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from archc.cli import app
+from archc.litert import available
+from archc.train.synth import synthesize
+
+runner = CliRunner()
+needs_litert = pytest.mark.skipif(not available(), reason="LiteRT is not installed: pip install 'archc[litert]'")
+TINY = """name: tiny
+input: [3, 32, 32]
+vars:
+  classes: 3
+stages:
+  - id: body
+    columns: [op, c, s]
+    rows:
+      - [conv_bn_act, 8, 2]
+      - [dsconv, 16, 2]
+      - {op: deconv, c: 8, k: 3, s: 2, p: 1, output_padding: 1}
+      - {op: conv, c: $classes, k: 1, bias: true, width: fixed}
+      - {op: resize, scale: 2, align_corners: false}
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A tiny net with ERFNet's padded deconv, trained one epoch on a 3-class synthetic set."""
+    root = tmp_path_factory.mktemp("tiny")
+    (root / "tiny.yaml").write_text(TINY)
+    synthesize(root / "data", 3, 12, (32, 32), seed=1)
+    result = runner.invoke(app, ["train", str(root / "tiny.yaml"), "--data", str(root / "data"), "--epochs", "1",
+                                 "--batch", "4", "--out", str(root / "run")])
+    assert result.exit_code == 0, result.output
+    return root
+
+
+@pytest.mark.parametrize("h, k, s, p, op", [(7, 3, 2, 1, 1), (8, 4, 2, 1, 0), (5, 3, 3, 2, 2), (6, 5, 2, 2, 1)])
+def test_cropped_deconv_computes_the_same_function(h, k, s, p, op):
+    from archc.litert.convert import convertible
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.ConvTranspose2d(4, 6, k, s, p, op)).eval()
+    x = torch.randn(2, 4, h, h + 1)
+    swapped = convertible(net)
+    assert type(swapped[0]).__name__ == ("CroppedDeconv" if op else "ConvTranspose2d")
+    assert type(net[0]).__name__ == "ConvTranspose2d"  # the original is left as it was (ONNX keeps it)
+    with torch.no_grad():
+        want, got = net(x), swapped(x)
+    assert got.shape == want.shape and torch.allclose(got, want, atol=1e-5)
+
+
+def test_missing_extra_is_one_line_with_the_install_command(tiny, tmp_path, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name.split(".")[0] in ("litert_torch", "ai_edge_litert")
+                        else real(name, *a))
+    result = runner.invoke(app, ["build", str(tiny / "tiny.yaml"), "--format", "tflite", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and not (tmp_path / "o").exists()
+    assert result.output.strip() == ("archc: error: --format tflite needs litert-torch, which is not installed; "
+                                     "pip install 'archc[litert]'")
+    from archc.errors import ExportError
+    from archc.measure import backends
+
+    with pytest.raises(ExportError, match=r"--runtime litert: LiteRT is not installed; pip install 'archc\[litert\]'"):
+        backends.load("litert", tmp_path / "m.onnx", (3, 32, 32), 1, tmp_path)
+
+
+def test_unknown_format_is_refused(tiny, tmp_path):
+    result = runner.invoke(app, ["build", str(tiny / "tiny.yaml"), "--format", "tf", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "--format tf: choose onnx, tflite or all" in result.output
+
+
+@needs_litert
+@pytest.mark.slow
+def test_build_all_converts_verifies_and_quantizes(tiny, tmp_path):
+    images = tmp_path / "calib"
+    images.mkdir()
+    for i, name in enumerate(sorted((tiny / "data" / "train" / "images").iterdir())[:4]):
+        (images / f"{i}{name.suffix}").write_bytes(name.read_bytes())
+    out = tmp_path / "b"
+    result = runner.invoke(app, ["build", str(tiny / "tiny.yaml"), "--format", "all", "--pass", "quantize=int8",
+                                 "--calib", str(images), "--weights", str(tiny / "run" / "weights.pt"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    t = summary["tflite"]
+    assert t["input"] == {"shape": [1, 3, 32, 32], "layout": "NCHW", "dtype": "float32"}
+    assert t["outputs"][0]["shape"] == [1, 3, 32, 32] and "takes NCHW float32 1x3x32x32" in result.output
+    assert 0 < t["verify"]["max_abs_diff"] <= t["verify"]["tolerance"] and summary["onnx"]["file"] == "model.onnx"
+    q = t["quantize"]
+    assert q["file"] == "model.int8.tflite" and q["input"]["dtype"] == "int8" and (out / q["file"]).is_file()
+    assert q["calibration"]["samples"] == 4 and q["fidelity"]["inputs"] == "calibration images"
+    assert q["fidelity"]["argmax_agreement"] > 0.8
+
+
+@needs_litert
+@pytest.mark.slow
+def test_eval_through_the_litert_interpreter(tiny, tmp_path):
+    out = tmp_path / "b"
+    result = runner.invoke(app, ["build", str(tiny / "tiny.yaml"), "--format", "all",
+                                 "--weights", str(tiny / "run" / "weights.pt"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    scores = {}
+    for name in ("model.onnx", "model.tflite"):
+        r = runner.invoke(app, ["eval", str(out / name), "--data", str(tiny / "data"), "--json"])
+        assert r.exit_code == 0, r.output
+        scores[name] = json.loads(r.output)
+    assert scores["model.tflite"]["images"] == scores["model.onnx"]["images"] > 0
+    assert abs(scores["model.tflite"]["miou"] - scores["model.onnx"]["miou"]) < 2e-3  # both float32 of one module
+    timed = runner.invoke(app, ["profile", str(out / "model.tflite"), "--runs", "3", "--warmup", "1", "--json"])
+    assert timed.exit_code == 0, timed.output
+    assert json.loads(timed.stdout)["runtime"] == "litert"
+
+
+@needs_litert
+@pytest.mark.slow
+def test_a_converter_refusal_is_one_line_naming_the_op(tmp_path, monkeypatch):
+    """ERFNet's padded deconv as torch has it (archc's lowering for the converter switched off) is what
+    the converter refuses; an op with no TFLite lowering at all (a 2-D FFT) likewise."""
+    from archc.errors import ExportError
+    from archc.litert import convert as conv
+
+    class Fft(torch.nn.Module):
+        def forward(self, x):
+            return torch.fft.rfft2(x).abs()
+
+    monkeypatch.setattr(conv, "convertible", lambda m: m)
+    for name, net, op in [("deconv", torch.nn.ConvTranspose2d(3, 4, 3, 2, 1, 1), "mhlo.convolution"),
+                          ("fft", Fft(), "aten._fft_r2c")]:
+        with pytest.raises(ExportError) as info:
+            conv.convert(net.eval(), (3, 8, 8), tmp_path / f"{name}.tflite", name)
+        text = str(info.value)
+        assert "\n" not in text and f"LiteRT conversion of '{name}' failed: the converter cannot lower op '{op}'" in text
+        assert not (tmp_path / f"{name}.tflite").exists()
+
+
+def _unpool_net(h: int, w: int):
+    import torch.nn.functional as F
+
+    class Pool(torch.nn.Module):  # ENet's pair: a max-pool keeping indices, a max-unpool using them
+        def __init__(self):
+            super().__init__()
+            self.pool = torch.nn.MaxPool2d(2, return_indices=True)
+
+        def forward(self, x):
+            y, i = self.pool(x)
+            return F.max_unpool2d(torch.relu(y) * 2, i, (2, 2), (2, 2), (0, 0), (h, w))
+
+    class Outer(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.b = torch.fx.symbolic_trace(Pool())  # archc's lowering is an fx graph, as here
+
+        def forward(self, x):
+            return self.b(x)
+
+    return Outer().eval()
+
+
+@pytest.mark.parametrize("h, w", [(8, 8), (9, 6), (7, 11)])
+def test_tiled_maxpool_and_select_unpool_compute_the_same_function(h, w):
+    from archc.litert.convert import convertible
+
+    net = _unpool_net(h, w)
+    swapped = convertible(net)
+    assert type(swapped.b.pool).__name__ == "_TiledMaxPool" and type(net.b.pool).__name__ == "MaxPool2d"
+    x = torch.randn(2, 3, h, w)
+    with torch.no_grad():
+        assert torch.equal(swapped(x), net(x))
+        assert torch.equal(swapped.b.pool(x)[1], net.b.pool(x)[1])  # the same flat indices
+
+
+@needs_litert
+@pytest.mark.slow
+def test_enets_unpooling_converts_exactly(tmp_path):
+    from archc.litert.convert import convert
+    from archc.litert.interpreter import Model
+
+    net = _unpool_net(9, 8)
+    x = torch.randn(1, 2, 9, 8)
+    got = Model(convert(net, (2, 9, 8), tmp_path / "u.tflite")).run(x.numpy())[0]
+    assert np.abs(got - net(x).detach().numpy()).max() < 1e-6
+
+
+def test_recommendation_names_the_fastest_float32_runtime_and_a_slower_int8():
+    from archc.deploy.benchmark import recommend
+
+    rows = [{"runtime": "onnxruntime", "precision": "float32", "status": "ok", "median_ms": 2.0},
+            {"runtime": "litert", "precision": "float32", "status": "ok", "median_ms": 1.0},
+            {"runtime": "ncnn", "precision": "float32", "status": "skipped"},
+            {"runtime": "onnxruntime", "precision": "int8", "status": "ok", "median_ms": 1.5},
+            {"runtime": "litert", "precision": "int8", "status": "ok", "median_ms": 1.2}]
+    lines = recommend(rows, {"avx2": True, "avx512": False, "vnni": False})
+    assert lines[0] == "fastest float32 runtime here: litert (1.000 ms median)"
+    assert len(lines) == 2 and lines[1].startswith("int8 is slower than float32 in litert on this CPU (1.200 vs 1.000")
+    assert "avx2 yes, avx512 no, vnni no" in lines[1] and "lacks" in lines[1]
+
+
+@needs_litert
+def test_tflite_options_it_cannot_honour_are_refused_before_work(tiny, tmp_path):
+    from archc.compile import compile_spec
+    from archc.deploy.artifacts import BuildOptions
+    from archc.errors import ExportError
+    from archc.measure.targets import Target
+
+    result = runner.invoke(app, ["build", str(tiny / "tiny.yaml"), "--format", "tflite", "--dynamic-batch",
+                                 "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "--dynamic-batch: a .tflite file has a fixed batch of 1" in result.output
+    assert not (tmp_path / "o").exists()
+    options = BuildOptions(formats=("tflite",), profile=True, target=Target(per_layer=True))
+    with pytest.raises(ExportError, match="--profile with --host or --per-layer"):
+        options.check(compile_spec(tiny / "tiny.yaml"))
+
+
+@needs_litert
+@pytest.mark.slow
+def test_litert_is_a_back_end_like_openvino(tiny, tmp_path):
+    """`--runtime litert` / benchmark's row: converted from the module, checked against PyTorch, then timed."""
+    from archc.compile import compile_spec
+    from archc.measure import backends
+    from archc.torch.weights import lowered
+
+    graph = compile_spec(tiny / "tiny.yaml").graph
+    runner_, diff, size = backends.verified_runner("litert", tmp_path / "unused.onnx", lowered(graph).eval(),
+                                                   graph.input_shape, 1, tmp_path)
+    assert diff <= 1e-4 and size == (tmp_path / "model.tflite").stat().st_size and runner_.runtime == "litert"
+    runner_.run()
