@@ -34,17 +34,17 @@ from archc.app.training import evaluate, predict_masks, synth, train  # noqa: F4
 
 def report(request, hooks=QUIET):
     """`archc report`: one self-contained HTML page (archc.app.report.ReportRequest in, ReportResult out)."""
-    from archc.app.report import report as write
+    import importlib
 
-    return write(request)
+    return importlib.import_module("archc.app.report").report(request)
 
 
 def __getattr__(name: str):
     """ReportRequest and ReportResult load the report's stage only when named."""
     if name in ("ReportRequest", "ReportResult"):
-        from archc.app import report as module
+        import importlib
 
-        return getattr(module, name)
+        return getattr(importlib.import_module("archc.app.report"), name)
     raise AttributeError(f"module 'archc.api' has no attribute '{name}'")
 
 

@@ -21,7 +21,7 @@ PARAMETERS_OVER = {
     ("ir/build.py", "_loop"): 7,
     ("ir/build.py", "primitive"): 7,
     ("ir/dilate.py", "apply"): 7,
-    ("ir/templates.py", "expand"): 7,
+    ("ir/templates.py", "expand"): 8,  # the workspace's memo passed down
     ("lang/imports.py", "import_stages"): 7,  # the spec language's import resolution
     ("measure/backends/openvino_layers.py", "profile"): 7,  # timing settings: to take app.Timing
     ("measure/profile.py", "latency"): 7,
@@ -36,7 +36,8 @@ PARAMETERS_OVER = {
     ("sweep/pareto.py", "_place"): 7,
     ("sweep/sweep.py", "_pool_map"): 7,
     ("sweep/sweep_train.py", "train_results"): 7,
-    ("train/checkpoint.py", "start"): 7,  # training's own options (data branch owns train/)
+    ("train/checkpoint.py", "start"): 8,  # the dataset's content key (issue 28)
+    ("train/loop.py", "_epochs"): 8,  # the merge of faults' run folder with data's AMP and TensorBoard  # training's own options (data branch owns train/)
     ("train/datasets.py", "__init__"): 9,  # layouts and augmentation settings (issue 26): to become a value
     ("train/gradual.py", "train_grouped"): 10,
     ("train/loop.py", "train_epoch"): 11,
@@ -45,6 +46,7 @@ PARAMETERS_OVER = {
     ("train/run.py", "train_spec"): 11,
     ("train/evaluate.py", "evaluate_module"): 8,  # full-resolution inference settings (issue 26): to become a value
     ("train/evaluate.py", "evaluate_onnx"): 10,
+    ("train/evaluate.py", "evaluate_tflite"): 10,  # the same options as evaluate_onnx
     ("train/evaluate.py", "evaluate_checkpoint"): 11,
 }
 sys.path.insert(0, str(ROOT / "benchmarks"))

@@ -109,7 +109,9 @@ def fit_device(source, measurements, out=None) -> dict:
     model, unsupported = fit_measurements(str(resolve_spec(source.spec)), measurements, dict(source.variables))
     if out is not None:
         model.save(out)
-    return {**model.to_json(), "unsupported": unsupported}
+    from archc.measure.device_fit import UNITS
+
+    return {**model.to_json(), "unsupported": unsupported, "units": dict(UNITS)}
 
 
 def devices() -> list:

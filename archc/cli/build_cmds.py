@@ -34,7 +34,8 @@ def build(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: Var
           remote_python: RemotePythonOpt = None,
           simplifier: Annotated[Optional[str], typer.Option(help="onnxslim or onnxsim (default: onnxslim, see "
                                                             "benchmarks/simplifiers.md)")] = None,
-          format_: Annotated[str, typer.Option("--format", help="onnx, tflite (LiteRT, archc[litert]) or all")] = "onnx"):
+          format_: Annotated[str, typer.Option("--format",
+                                               help="onnx, tflite (LiteRT, archc[litert]) or all")] = "onnx"):
     """Compile SPEC (after passes) and write DIR/spec.yaml, DIR/summary.json and DIR/model.onnx
     (simplified and verified against PyTorch; with --pass quantize=MODE also DIR/model.MODE.onnx;
     with --format tflite|all DIR/model.tflite, and DIR/model.MODE.tflite, verified likewise)."""

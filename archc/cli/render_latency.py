@@ -88,10 +88,8 @@ def measured_fit(model: dict) -> None:
     t.add_column("cost")
     t.add_column("value", justify="right")
     t.add_column("unit")
-    from archc.measure.device_fit import UNITS
-
     for name, value in model["group_costs"].items():
-        t.add_row(name, f"{value:.4g}", UNITS[name])
+        t.add_row(name, f"{value:.4g}", model.get("units", {}).get(name, ""))
     _console().print(t)
     fit = model["fit"]
     message(f"leave-one-out: {_error(fit['loo'])} (worst: {fit['loo']['worst']}); 5-fold: {_error(fit['kfold5'])}; "

@@ -6,7 +6,8 @@ from archc.cli.render import message, quantized
 
 def _io(entry: dict) -> str:
     i = entry["input"]
-    scale = f" (scale {i['scale']:.4g}, zero point {i['zero_point']}; archc quantizes float inputs)" if "scale" in i else ""
+    scale = (f" (scale {i['scale']:.4g}, zero point {i['zero_point']}; archc quantizes float inputs)"
+             if "scale" in i else "")
     return f"takes {i['layout']} {i['dtype']} {'x'.join(map(str, i['shape']))}{scale}"
 
 
@@ -19,6 +20,7 @@ def built(t: dict, out) -> None:
         lat = q.get("latency")
         shown = {k: v for k, v in q.items() if k != "latency"}
         quantized(shown, out)
+        ms = f"({lat['float32_median_ms']:.2f} -> {lat[q['mode'] + '_median_ms']:.2f} ms)" if lat else ""
         message(f"{out}/{q['file']} {_io(q)}" + (f"; {lat['speedup']:.2f}x the speed of model.tflite in LiteRT "
-                                                 f"({lat['float32_median_ms']:.2f} -> {lat[q['mode'] + '_median_ms']:.2f} ms)"
+                                                 f"{ms}"
                                                  if lat else ""))

@@ -6,6 +6,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
+import archc.app as calls
 from archc.cli.app import PassOpt, SpecArg, VarOpt, app, boundary, parse_vars
 from archc.cli.device_opts import LatencyModelOpt
 
@@ -24,10 +25,10 @@ def report(spec: SpecArg,
            data: Annotated[Optional[Path], typer.Option(help="dataset folder for --weights' mIoU")] = None,
            masks: Annotated[Optional[Path], typer.Option(help="a folder of predicted-mask pictures to show")] = None):
     """One self-contained HTML page: the spec's tables with costs, the graph, the knobs, a comparison."""
-    from archc import api
     from archc.cli import render
 
-    result = api.report(api.ReportRequest(str(spec), output, tuple(pass_ or ()), parse_vars(var), tuple(grid or ()),
+    result = calls.write_report(calls.ReportRequest(str(spec), output, tuple(pass_ or ()), parse_vars(var),
+                                                    tuple(grid or ()),
                                           latency_model, profile, diff, weights, data, masks))
     render.message(f"wrote {result.path} ({result.bytes / 1e3:,.0f} kB, {result.configurations} configurations, "
                    f"{result.seconds:.1f} s)")

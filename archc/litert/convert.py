@@ -55,9 +55,11 @@ def _unpools(module) -> list:
     found = []
     for n in module.graph.nodes:
         if n.op == "call_function" and n.target is F.max_unpool2d:
-            a = {**dict(zip(("input", "indices", "kernel_size", "stride", "padding", "output_size"), n.args)), **n.kwargs}
+            a = {**dict(zip(("input", "indices", "kernel_size", "stride", "padding", "output_size"), n.args)),
+                 **n.kwargs}
             pair = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v, v)  # noqa: E731
-            if pair(a["kernel_size"]) == pair(a.get("stride") or a["kernel_size"]) and not any(pair(a.get("padding", 0))) \
+            if pair(a["kernel_size"]) == pair(a.get("stride") or a["kernel_size"]) and not any(pair(a.get("padding",
+                                                                                                          0))) \
                     and a.get("output_size") is not None:
                 found.append(n)
     return found
@@ -112,7 +114,8 @@ def TiledMaxPool(m):  # noqa: N802 - made on first use, as CroppedDeconv
             t = x[:, :, :oh * kh, :ow * kw].reshape(n, c, oh, kh, ow, kw).permute(0, 1, 2, 4, 3, 5)
             t = t.reshape(n, c, oh, ow, kh * kw)
             best, arg = t.max(-1)
-            rows = torch.arange(oh, dtype=torch.int64).reshape(1, 1, oh, 1) * kh + torch.div(arg, kw, rounding_mode="floor")
+            rows = torch.arange(oh, dtype=torch.int64).reshape(1, 1, oh, 1) * kh + torch.div(arg, kw,
+                                                                                             rounding_mode="floor")
             cols = torch.arange(ow, dtype=torch.int64).reshape(1, 1, 1, ow) * kw + arg % kw
             return best, rows * w + cols
 
@@ -169,7 +172,8 @@ def convert(module, shape, path, name: str = "model") -> Path:
 def refusal(name: str, exc: Exception) -> str:
     """The converter's error as one line naming the op it could not convert."""
     text = str(exc)
-    op = (re.search(r"failed to legalize operation '([\w.]+)'", text) or re.search(r"target=torch\.ops\.(aten\.\w+)", text)
+    op = (re.search(r"failed to legalize operation '([\w.]+)'",
+                    text) or re.search(r"target=torch\.ops\.(aten\.\w+)", text)
           or re.search(r"'((?:tfl|mhlo|stablehlo)\.\w+)' op", text))
     first = next((ln.strip() for ln in text.splitlines() if ln.strip()), type(exc).__name__)[:200]
     why = (f"the converter cannot lower op '{op.group(1)}'" + ("" if op.group(1) in first else f" ({first})")

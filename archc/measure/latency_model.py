@@ -164,7 +164,8 @@ def load(path) -> LatencyModel:
 def _check_fields(path, data: dict) -> None:
     """Every field predict() reads, of the right kind: a damaged or hand-edited file is one line, not a KeyError."""
     costs = data.get("costs")
-    if not isinstance(costs, dict) or not all(isinstance(c, dict) and all(isinstance(v, (int, float)) for v in c.values())
+    if not isinstance(costs, dict) or not all(isinstance(c, dict) and all(isinstance(v, (int,
+                                                                                         float)) for v in c.values())
                                               for c in costs.values()):
         raise ArchcError(f"--latency-model {path}: \"costs\" is missing or not {{kind: {{feature: ms}}}}; "
                          f"write the file again with archc latency fit")

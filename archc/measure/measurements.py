@@ -50,9 +50,11 @@ def read(path) -> list[Measurement]:
     path = Path(path)
     text = read_bytes(path, 16 * 1024 * 1024, "measurements file", hint="a CSV with a latency_ms column").decode(
         "utf-8", errors="replace")
-    lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip() and not line.lstrip().startswith("#")]
+    lines = [(n, line) for n, line in enumerate(text.splitlines(),
+                                                1) if line.strip() and not line.lstrip().startswith("#")]
     if not lines:
-        raise ArchcError(f"{path}: no rows; expected a header (e.g. width,input,{TARGET}) and one row per configuration")
+        raise ArchcError(f"{path}: no rows; expected a header (e.g. width,input,{TARGET}) and one row per "
+                         f"configuration")
     head_line, header = lines[0][0], next(csv.reader([lines[0][1]]))
     header = [h.strip() for h in header]
     columns = _columns(path, head_line, header)
@@ -94,7 +96,8 @@ def _row(path: Path, n: int, header: list, columns: list, cells: list) -> tuple[
         raise ArchcError(f"{where}: {len(cells)} cells for {len(header)} columns ({', '.join(header)})")
     row = {h: c.strip() for h, c in zip(header, cells)}
     ms = _time(where, row[TARGET])
-    passes = row[columns[0]].split() if columns[0] in PASS_LISTS else [p for c in columns if (p := _pass(where, c, row[c]))]
+    passes = row[columns[0]].split() if columns[0] in PASS_LISTS else [p for c in columns if (p := _pass(where, c,
+                                                                                                         row[c]))]
     for p in passes:
         try:
             parse_pass(p)

@@ -75,7 +75,8 @@ def _call(args: list, host: Host, what: str, data: bytes | None = b"", timeout: 
     held = os.pipe() if data is None else None
     try:
         done = subprocess.run(args, capture_output=held is None, input=data, timeout=timeout,
-                              **({"stdin": held[0], "stdout": subprocess.PIPE, "stderr": subprocess.PIPE} if held else {}))
+                              **({"stdin": held[0], "stdout": subprocess.PIPE,
+                                  "stderr": subprocess.PIPE} if held else {}))
     except FileNotFoundError as exc:
         raise ExportError(f"--host needs the system's {args[0]} client; install OpenSSH "
                           f"(e.g. apt-get install openssh-client)") from exc

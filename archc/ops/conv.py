@@ -41,7 +41,8 @@ def _conv_module(a, ins):
     return nn.Conv2d(ins[0][0], a["c"], pair(a["k"]), pair(a["s"]), padding(a), pair(a["d"]), a["groups"], a["bias"])
 
 
-@op("conv", params=CONV_PARAMS, carry=Carry(grouped, "kernel"), conv_like=True, stride=lambda a: pair(a["s"])[0], count=_kernel_count,
+@op("conv", params=CONV_PARAMS, carry=Carry(grouped, "kernel"), conv_like=True, stride=lambda a: pair(a["s"])[0],
+    count=_kernel_count,
     formula=_kernel_formula, module=_conv_module, weighted=True,
     groupable=lambda a: pair(a["k"]) == (1, 1) and a["groups"] == 1,
     example="{op: conv, c: 32, k: 3, s: 2}")

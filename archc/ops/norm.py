@@ -123,7 +123,8 @@ def _groupnorm_module(a, ins):
     return nn.GroupNorm(a["groups"], ins[0][0], eps=a["eps"], affine=a["affine"])
 
 
-@op("groupnorm", carry=Carry(groups_tied, "per_channel"), params=(Param("groups", "int", 32, min=1, doc="channel groups normalized together"),
+@op("groupnorm", carry=Carry(groups_tied, "per_channel"), params=(Param("groups", "int", 32, min=1,
+                                                                        doc="channel groups normalized together"),
                          Param("eps", "float", 1e-5, above=0.0), Param("affine", "bool", True)),
     count=_affine_count, module=_groupnorm_module, formula=_affine_formula,
     example="{op: groupnorm, groups: 8}   # smp FPN's segmentation blocks use 32")

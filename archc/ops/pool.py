@@ -41,7 +41,8 @@ def _maxpool_call(ctx, node, args):
     return ctx.fg.call_function(operator.getitem, (args[0], 0))
 
 
-@op("maxpool", carry=SAME, params=_pool_params(2) + (Param("indices", "bool", False, doc="keep the argmax for max_unpool"),),
+@op("maxpool", carry=SAME, params=_pool_params(2) + (Param("indices", "bool", False,
+                                                           doc="keep the argmax for max_unpool"),),
     stride=_pool_stride, module=_maxpool_module, call=_maxpool_call, example="{op: maxpool, k: 2, indices: true}")
 def _maxpool(a, ins):
     """Max pooling (nn.MaxPool2d); stride defaults to the kernel. `indices: true` keeps where each

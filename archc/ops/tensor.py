@@ -12,7 +12,8 @@ def _placeholder(ctx, node, args):
     return ctx.fg.placeholder("x")
 
 
-@op("input", carry=Carry(), params=(Param("shape", "list", doc="[C, H, W], the spec's `input:`"),), inputs="0", layer=False,
+@op("input", carry=Carry(), params=(Param("shape", "list", doc="[C, H, W], the spec's `input:`"),), inputs="0",
+    layer=False,
     call=_placeholder, place=lambda op_, a, graph, inputs, refs: 1.0, example="input: 3x224x224   # top of a spec")
 def _input(a, ins):
     """The network's input image (one per graph, named `input`); `from: input` reads it."""
@@ -141,7 +142,8 @@ def _concat_call(ctx, node, args):
     return ctx.fg.call_function(torch.cat, (list(args),), {"dim": 1})
 
 
-@op("concat", carry=Carry(concat), inputs="2+", call=_concat_call, distinct=True, example="{op: concat, from: [branches, in]}")
+@op("concat", carry=Carry(concat), inputs="2+", call=_concat_call, distinct=True,
+    example="{op: concat, from: [branches, in]}")
 def _concat(a, ins):
     """Concatenation along channels; spatial sizes must agree, and each input is read once."""
     if any(len(s) != 3 or tuple(s[1:]) != tuple(ins[0][1:]) for s in ins):

@@ -64,7 +64,8 @@ def _heads_call(ctx, node, args):
     return ctx.fg.call_method("transpose", (split, 1, 2))
 
 
-@op("heads", carry=Carry(heads_rule), params=(Param("heads", "int", min=1, doc="attention heads; C must divide by it"),),
+@op("heads", carry=Carry(heads_rule), params=(Param("heads", "int", min=1,
+                                                    doc="attention heads; C must divide by it"),),
     call=_heads_call, example="{op: heads, heads: 2}   # 64x32 -> 2x64x16")
 def _heads(a, ins):
     """Split an LxC sequence's channels into `heads` heads: heads x L x C/heads (reshape, transpose)."""
@@ -94,7 +95,8 @@ def _batched(shape, who):
     return shape
 
 
-@op("transpose", carry=SAME, call=_method("transpose", -2, -1), example="{op: transpose}   # keys: 64x16 -> 16x64 per head")
+@op("transpose", carry=SAME, call=_method("transpose", -2, -1),
+    example="{op: transpose}   # keys: 64x16 -> 16x64 per head")
 def _transpose(a, ins):
     """Swap the last two dims (x.transpose(-2, -1)): keys before q·kᵀ."""
     s = _batched(ins[0], "transpose")
@@ -124,7 +126,8 @@ def _matmul_macs(a, ins, out) -> int:
     return prod(out) * ins[0][-1]
 
 
-@op("matmul", carry=Carry(matmul_rule), params=(Param("scale", "float", 1.0, doc="multiply the product by this (d^-0.5 for q·kᵀ)"),),
+@op("matmul", carry=Carry(matmul_rule), params=(Param("scale", "float", 1.0,
+                                                      doc="multiply the product by this (d^-0.5 for q·kᵀ)"),),
     inputs="2", call=_matmul_call, extra_macs=_matmul_macs, place=_first_stride,
     example="{op: matmul, from: [q, kt], scale: 0.25}")
 def _matmul(a, ins):

@@ -18,7 +18,8 @@ from pathlib import Path
 from archc.errors import ArchcError
 from archc.sweep.cache import FIELDS, Cache
 from archc.sweep.executors import Failed, LocalExecutor
-from archc.sweep.results import COLUMNS, LOWER_IS_BETTER, lower_is_better, write_rows  # noqa: F401 (one table, one writer)
+# one table, one writer (archc.sweep.results), named here too
+from archc.sweep.results import COLUMNS, LOWER_IS_BETTER, lower_is_better, write_rows  # noqa: F401
 from archc.version import VERSION
 
 CACHE_VERSION = "1"
@@ -208,7 +209,7 @@ class Sweep:
 
         spec = load(self.spec, self.variables)  # once, here: workers get the Spec, not the file
         cache, todo, results = Cache(out), [], {}
-        code = self.code = self.code or code_digest()  # archc's sources, hashed once per Sweep (a search asks per batch)
+        code = self.code = self.code or code_digest()  # archc's sources, hashed once per Sweep (a search: per batch)
         keyed = profile if self.latency_model is None else {**(profile or {}), "latency_model": self.latency_model}
         for i, knobs in enumerate(configs):
             key = _key(code, spec, self.variables, self.input, passes_of(knobs), keyed)

@@ -4,8 +4,8 @@ so results.csv gets a measured `miou` beside its cost columns (the IoT thesis's 
     archc sweep specs/fastscnn.yaml --grid width=1,0.5,0.25 --input 3x128x128 --train 2 --data data/synth --out sw
 
 Configurations train in parallel worker processes, each with its own share of the cores as its thread
-budget; results are cached under DIR/train_cache/ by spec, passes, epochs, seed, dataset path and content (file list, sizes, mtimes), and each
-run folder (weights.pt, metrics.json) is kept as DIR/train_runs/<the same key>/.
+budget; results are cached under DIR/train_cache/ by spec, passes, epochs, seed, dataset path and content
+(file list, sizes, mtimes), and each run folder (weights.pt, metrics.json) is kept as DIR/train_runs/<the same key>/.
 """
 from __future__ import annotations
 

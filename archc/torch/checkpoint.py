@@ -110,7 +110,8 @@ def _refused(exc) -> str:
 
 
 def took(data) -> str:
-    """What a checkpoint's contents give: its state_dict as such, or the model weights of archc's training checkpoint."""
+    """What a checkpoint's contents give: its state_dict as such, or the model weights of archc's training
+    checkpoint."""
     state = data.get("state") if isinstance(data, dict) else None
     if isinstance(state, dict) and isinstance(data.get("module"), dict):
         done = len(state.get("epochs") or [])

@@ -46,7 +46,8 @@ def start(run, compiled, config, module, opt, sched, resume: bool, data: dict | 
             tmp.write_text(emit(compiled.spec, f"archc train: the model of this run ({compiled.spec.name})"))
         return state
     saved = _load(run / CHECKPOINT)
-    for key, fix in (("model", "the same spec and passes"), ("config", "the same options"), ("data", "the same --data")):
+    for key, fix in (("model", "the same spec and passes"), ("config", "the same options"), ("data",
+                                                                                             "the same --data")):
         if saved["state"].get(key) is not None and saved["state"][key] != state.get(key):
             raise ArchcError(f"--resume {run}: the run was started with another {key} "
                              f"({_differs(saved['state'][key], state[key])}); give {fix}")

@@ -70,7 +70,8 @@ def read_image(path: Path, channels: int):
                                 f"archc reads 8- or 16-bit images: convert it")
             return img.convert("L" if channels == 1 else "RGB")
         except (OSError, ValueError, Image.DecompressionBombError) as exc:
-            raise DataError(f"cannot read image {path}: {str(exc).splitlines()[0][:200]}; replace or remove it") from None
+            raise DataError(f"cannot read image {path}: {str(exc).splitlines()[0][:200]}; replace or remove "
+                            f"it") from None
 
 
 def read_mask(path: Path, classes: int, image_size: tuple, lut=None, layout: str = "") -> np.ndarray:
@@ -82,7 +83,8 @@ def read_mask(path: Path, classes: int, image_size: tuple, lut=None, layout: str
         try:
             mode, arr = img.mode, np.asarray(img)
         except (OSError, ValueError, Image.DecompressionBombError) as exc:
-            raise DataError(f"cannot read mask {path}: {str(exc).splitlines()[0][:200]}; replace or remove it") from None
+            raise DataError(f"cannot read mask {path}: {str(exc).splitlines()[0][:200]}; replace or remove "
+                            f"it") from None
     if mode not in MASK_MODES:
         raise DataError(f"mask {path} is a {mode} image; masks hold class ids (a grayscale or palette PNG)")
     if arr.shape != image_size:

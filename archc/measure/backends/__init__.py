@@ -21,7 +21,8 @@ from archc.onnx.verify import ABS_TOL as TOLERANCE, SAMPLES, SEED  # 1e-4: float
 
 BACKENDS = {"openvino": ("archc.measure.backends.openvino", "openvino", "OpenVINO"),
             "ncnn": ("archc.measure.backends.ncnn", "ncnn", "ncnn"),
-            "litert": ("archc.measure.backends.litert", "ai_edge_litert", "LiteRT")}  # name -> (module, package, as printed)
+            "litert": ("archc.measure.backends.litert", "ai_edge_litert",
+                       "LiteRT")}  # name -> (module, package, as printed)
 NEEDS = {"litert": ("ai_edge_litert", "litert_torch")}  # every package a back end imports, if more than one
 
 
