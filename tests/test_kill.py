@@ -108,9 +108,10 @@ def test_killed_sweeps_end_their_workers(tmp_path, sig):
     out = tmp_path / "s"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    widths = ",".join(f"{0.1 + 0.03 * i:.2f}" for i in range(32))
-    args = ["sweep", *SMALL[:1], "--grid", f"width={widths}", "--grid", "input=3x256x256,3x512x512", "--jobs", "2",
-            "--out", out, "--force"]  # 64 configurations: enough for the worker pool
+    widths = ",".join(f"{0.1 + 0.005 * i:.3f}" for i in range(128))
+    args = ["sweep", *SMALL[:1], "--grid", f"width={widths}", "--grid", "input=3x256x256,3x384x384,3x512x512,3x640x640",
+            "--jobs", "2", "--out", out, "--force"]  # 512 configurations: still running when killed (a new width
+    # is a new structure, some ms each since the workspace; 64 finished in 0.4 s, before the kill)
     for delay in (0.0, 0.5):  # as the workers start, and while they work
         proc = _start(args, tmp_path)
         pid = proc.pid

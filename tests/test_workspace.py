@@ -33,6 +33,7 @@ CACHED = {
     ("lang/expr.py", "_parse"): "an expression's syntax tree, a pure function of its text, only read",
     ("ir/reshape.py", "_stdlib_free"): "a bool about the packaged standard blocks (a constant)",
     ("ir/templates.py", "_stdlib_names"): "a frozenset of the standard blocks' names (a constant)",
+    ("train/layouts.py", "_table"): "a dataset layout's class table built from archc's own tables (a constant)",
     ("passes/__init__.py", "_hints"): "a pass class's field types, read-only (MappingProxyType)",
     ("passes/__init__.py", "parse_pass"): "a frozen Pass value, a pure function of its text",
     ("passes/__init__.py", "_load_all"): "imports the pass modules once (returns None)",

@@ -27,7 +27,12 @@ class Carry:
 
     couple: Callable | None = None
     weights: str = ""
-    known: bool = True
+    known: bool | Callable = True  # or node -> bool: known for some uses of the op only
+    axis: Callable | None = None  # (node, axes so far) -> the dim of a head tensor holding d, None: scores (no
+    # channels), PLAIN: not a head tensor (archc.torch.channels.channel_sizes)
+
+    def knows(self, node) -> bool:
+        return self.known(node) if callable(self.known) else self.known
 
 
 def same(c, node) -> None:
@@ -79,6 +84,30 @@ def flatten(c, node) -> None:
     """Feature i of the vector comes from channel i // (H*W)."""
     src, n = node.inputs[0], c.sizes[node.name]
     c.union(node.name, range(n), src, [i // (n // max(1, c.sizes[src])) for i in range(n)])
+
+
+PLAIN = "plain"  # a map, vector or sequence: its channels are C
+
+
+def head_axis(node, axes: dict):
+    """After `heads`: d is the last dim (heads x L x d)."""
+    return -1
+
+
+def swapped_axis(node, axes: dict):
+    """A transpose of a head tensor moves d between the last two dims; of scores, there is none."""
+    d = axes.get(node.inputs[0], PLAIN)
+    return d if d in (PLAIN, None) else -3 - d
+
+
+def kept_axis(node, axes: dict):
+    """Softmax keeps its input's layout."""
+    return axes.get(node.inputs[0], PLAIN)
+
+
+def product_axis(node, axes: dict):
+    """attn @ v keeps v's d as the last dim; q @ kᵀ gives scores (no channels)."""
+    return -1 if axes.get(node.inputs[1]) == -1 else None
 
 
 def heads(c, node) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from math import prod
 
-from archc.ops.carry import SAME, Carry, heads as heads_rule, matmul as matmul_rule
+from archc.ops.carry import (SAME, Carry, head_axis, heads as heads_rule, kept_axis, matmul as matmul_rule,
+                              product_axis, same, swapped_axis)
 from archc.errors import GraphError
 from archc.ops.core import Param, op, pair, spatial
 
@@ -64,7 +65,7 @@ def _heads_call(ctx, node, args):
     return ctx.fg.call_method("transpose", (split, 1, 2))
 
 
-@op("heads", carry=Carry(heads_rule), params=(Param("heads", "int", min=1,
+@op("heads", carry=Carry(heads_rule, axis=head_axis), params=(Param("heads", "int", min=1,
                                                     doc="attention heads; C must divide by it"),),
     call=_heads_call, example="{op: heads, heads: 2}   # 64x32 -> 2x64x16")
 def _heads(a, ins):
@@ -95,7 +96,7 @@ def _batched(shape, who):
     return shape
 
 
-@op("transpose", carry=SAME, call=_method("transpose", -2, -1),
+@op("transpose", carry=Carry(same, axis=swapped_axis), call=_method("transpose", -2, -1),
     example="{op: transpose}   # keys: 64x16 -> 16x64 per head")
 def _transpose(a, ins):
     """Swap the last two dims (x.transpose(-2, -1)): keys before q·kᵀ."""
@@ -103,7 +104,7 @@ def _transpose(a, ins):
     return (*s[:-2], s[-1], s[-2])
 
 
-@op("softmax", carry=SAME, call=_method("softmax", -1), example="{op: softmax}")
+@op("softmax", carry=Carry(same, axis=kept_axis), call=_method("softmax", -1), example="{op: softmax}")
 def _softmax(a, ins):
     """Softmax over the last dim (attention weights over the keys). No params."""
     return tuple(_batched(ins[0], "softmax"))
@@ -126,7 +127,7 @@ def _matmul_macs(a, ins, out) -> int:
     return prod(out) * ins[0][-1]
 
 
-@op("matmul", carry=Carry(matmul_rule), params=(Param("scale", "float", 1.0,
+@op("matmul", carry=Carry(matmul_rule, axis=product_axis), params=(Param("scale", "float", 1.0,
                                                       doc="multiply the product by this (d^-0.5 for q·kᵀ)"),),
     inputs="2", call=_matmul_call, extra_macs=_matmul_macs, place=_first_stride,
     example="{op: matmul, from: [q, kt], scale: 0.25}")

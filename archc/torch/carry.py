@@ -39,9 +39,9 @@ class Carried:
 
 def carry(original: Graph, state: dict, new: Graph) -> Carried:
     """`state` (the original's state_dict) restricted to what `new` keeps."""
-    # refused, not guessed, if a width changes; a slice of a map too (ShuffleNetV2's halves): its rule is the
-    # sequences' (attention's k and v), not yet checked against ShuffleNet's invariant
-    unknown = sorted({n.op for n in new if not OPS[n.op].carry.known or n.op == "slice" and len(n.shape) == 3})
+    # refused, not guessed, if a width changes (a slice of a map, ShuffleNetV2's halves, among them: the slice's
+    # rule is the sequences', attention's k and v, not yet checked against ShuffleNet's invariant)
+    unknown = sorted({n.op for n in new if not OPS[n.op].carry.knows(n)})
     before, after = channel_sizes(list(original)), channel_sizes(list(new))
     if unknown and any(before[n.name] != after[n.name] for n in new if n.name in original):
         raise WeightsError(f"carrying weights through {', '.join(unknown)} is not supported yet (their op "

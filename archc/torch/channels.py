@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from archc.ops import OPS
+from archc.ops.carry import PLAIN
 
 
 class Couplings:
@@ -98,20 +99,15 @@ def _group(digest: np.ndarray, classes: np.ndarray) -> dict:
 
 def channel_sizes(nodes: list) -> dict:
     """Each node's channel count: C of a map or vector, of an LxC sequence, heads·d of a head tensor
-    (whichever of its last two dims d is: after `heads` the last, after a transpose the middle); an
-    attention score tensor (heads x Lq x Lk) has none."""
-    sizes, where = {}, {}  # where: the dim of a head tensor that holds d (-1, -2, or None: scores)
+    (whichever of its last two dims d is, as its op's `carry.axis` says); an attention score tensor
+    (heads x Lq x Lk) has none."""
+    sizes, axes = {}, {}  # axes: the dim of a head tensor that holds d (-1, -2, or None: scores)
     for n in nodes:
-        s = n.shape
-        if n.op == "heads":
-            where[n.name] = -1
-        elif n.op in ("transpose", "softmax") and n.inputs[0] in where:
-            d = where[n.inputs[0]]
-            where[n.name] = d if n.op == "softmax" or d is None else -3 - d  # -1 <-> -2
-        elif n.op == "matmul":
-            where[n.name] = -1 if where.get(n.inputs[1]) == -1 else None  # attn @ v, or q @ kt (scores)
-        if n.name in where:
-            sizes[n.name] = 0 if where[n.name] is None else s[0] * s[where[n.name]]
+        s, rule = n.shape, OPS[n.op].carry.axis
+        axis = rule(n, axes) if rule is not None else PLAIN
+        if axis != PLAIN:
+            axes[n.name] = axis
+            sizes[n.name] = 0 if axis is None else s[0] * s[axis]
         else:
             sizes[n.name] = (s[1] if len(s) == 2 else s[0]) if s else 0
     return sizes
