@@ -34,10 +34,11 @@ def _command(name: str, tiny, out) -> list:
                             "--out", out],
         "search": ["search", spec, "--space", tiny / "space.yaml", "--objective", "macs", "--sampler", "grid",
                    "--no-build", "--out", out],
+        "predict": ["predict", "--models", run, data, "--images", 1, "--out", out],
     }[name]
 
 
-@pytest.mark.parametrize("name", ["build", "sweep", "train", "eval --quantize", "search"])
+@pytest.mark.parametrize("name", ["build", "sweep", "train", "eval --quantize", "search", "predict"])
 def test_a_folder_of_a_users_files_is_refused_or_kept(tiny, tmp_path, name):
     """The property: for every command taking --out, a user's files (named like archc's outputs) survive."""
     out = tmp_path / "mine"
