@@ -306,3 +306,19 @@ def test_the_winner_is_the_fronts_best_point_by_the_first_objective(tmp_path):
     assert low.winner["params"] == min(r["params"] for r in low.rows if r["status"] == "ok")
     summary = (tmp_path / "low" / "s" / "spec.yaml").read_text()
     assert low.winner["config"] in summary
+
+
+@pytest.mark.parametrize("spec, size", [("fastscnn", "3x128x128"), ("mobilenetv2", "3x64x64"),
+                                        ("segformer_b0", "3x64x64")])
+def test_one_layers_cost_is_what_the_analysis_counts_for_it(spec, size):
+    """explain's per-layer formula (layer_cost) and the analysis' inlined copy give each layer the same
+    weights, MACs and activation bytes (the analysis' totals alone would not see one of them drift)."""
+    from archc.ir.analysis import analyze, layer_cost
+
+    graph = compile_spec(f"specs/{spec}.yaml", [], size).graph
+    layers = [l for l in analyze(graph).layers if l.share is None]
+    for layer in layers:
+        node = graph[layer.name]
+        cost = layer_cost(node.op, node.attrs, [graph.shape(s) for s in node.inputs], node.shape)
+        assert cost == (layer.weights, layer.macs, layer.activation_bytes), layer.name
+    assert sum(l.activation_bytes for l in layers) > 0
