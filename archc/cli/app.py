@@ -174,9 +174,3 @@ def _later(module: str, name: str):
         return getattr(importlib.import_module(f"archc.cli.{module}"), name)(*args, **kwargs)
 
     return call
-
-
-def _compile(spec, passes, input_, var, recipe=None):
-    """The compiled spec, its notes on stderr: kept for commands written before archc.app; a new command
-    builds a request and calls its archc.app function instead."""
-    return calls.compiled(source(spec, passes, input_, var, recipe), hooks())

@@ -27,14 +27,3 @@ def device(host: str | None, identity: Path | None = None, ssh_config: Path | No
 LatencyModelOpt = Annotated[Optional[Path], typer.Option("--latency-model", help="predict latency with a model "
                                                          "from `archc latency fit`, or a shipped device's name "
                                                          "(archc devices): nothing runs")]
-
-
-def target(host: str | None, identity: Path | None = None, ssh_config: Path | None = None,
-           remote_python: str | None = None, per_layer: bool = False):
-    """The measure stage's Target (kept for commands written before archc.app: use device(...))."""
-    return device(host, identity, ssh_config, remote_python, per_layer).target()
-
-
-def predict(model_file: Path, graph) -> dict:
-    """The predicted ms and where the model was fitted (kept for older commands: archc.app.predict)."""
-    return calls.predict(model_file, graph)

@@ -56,12 +56,6 @@ def sweep(spec: SpecArg,
         render.sweep(swept.results, swept.seconds, out)
 
 
-def _pareto(results: Path, axes: str, quality, output: Path | None, better: str | None = None,
-            flag: str = "--axes"):
-    """Kept for commands written before archc.app: draw and report a frontier."""
-    _plotted(calls.pareto(calls.Pareto(results, axes, quality, output, better, flag)))
-
-
 def _plotted(plotted) -> None:
     from archc.cli import render
 
