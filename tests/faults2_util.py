@@ -9,21 +9,10 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from archc.cli import app
+from tinyspec import tiny_spec
 
 ROOT = Path(__file__).resolve().parent.parent
-TINY = """name: tiny
-input: [3, 64, 64]
-vars:
-  classes: 3
-stages:
-  - id: body
-    columns: [op, c, s]
-    rows:
-      - [conv_bn_act, 8, 2]
-      - [dsconv, 16, 2]
-      - {op: conv, c: $classes, k: 1, bias: true, width: fixed}
-      - {op: resize, scale: 4, align_corners: false}
-"""
+TINY = tiny_spec(64, 64)
 USER_FILES = {"notes.txt": b"my notes\n", "weights.pt": b"my own weights", "metrics.json": b'{"mine": 1}\n',
               "model.onnx": b"not archc's", "results.csv": b"a,b\n1,2\n", "spec.yaml": b"name: mine\n",
               "front.csv": b"x\n", "checkpoint.pt": b"mine too"}

@@ -13,23 +13,11 @@ from typer.testing import CliRunner
 from archc.cli import app
 from archc.litert import available
 from archc.train.synth import synthesize
+from tinyspec import DSCONV, STEM, tiny_spec
 
 runner = CliRunner()
 needs_litert = pytest.mark.skipif(not available(), reason="LiteRT is not installed: pip install 'archc[litert]'")
-TINY = """name: tiny
-input: [3, 32, 32]
-vars:
-  classes: 3
-stages:
-  - id: body
-    columns: [op, c, s]
-    rows:
-      - [conv_bn_act, 8, 2]
-      - [dsconv, 16, 2]
-      - {op: deconv, c: 8, k: 3, s: 2, p: 1, output_padding: 1}
-      - {op: conv, c: $classes, k: 1, bias: true, width: fixed}
-      - {op: resize, scale: 2, align_corners: false}
-"""
+TINY = tiny_spec(rows=(STEM, DSCONV, "{op: deconv, c: 8, k: 3, s: 2, p: 1, output_padding: 1}"), scale=2)
 
 
 @pytest.fixture(scope="module")

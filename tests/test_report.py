@@ -17,6 +17,7 @@ from archc.app.report_grid import default_grid
 from archc.cli import app
 from archc.compile import compile_spec
 from archc.lang.library import bundled
+from tinyspec import tiny_spec
 
 runner = CliRunner()
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -155,19 +156,7 @@ def test_profile_and_model_are_one_or_the_other(tmp_path):
     assert r.exit_code == 2 and "not both" in r.stderr
 
 
-TINY = """name: tiny
-input: [3, 32, 32]
-vars:
-  classes: 3
-stages:
-  - id: body
-    columns: [op, c, s]
-    rows:
-      - [conv_bn_act, 8, 2]
-      - [dsconv, 16, 2]
-      - {op: conv, c: $classes, k: 1, bias: true, width: fixed}
-      - {op: resize, scale: 4, align_corners: false}
-"""
+TINY = tiny_spec()
 
 
 @pytest.mark.slow

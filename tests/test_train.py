@@ -15,23 +15,11 @@ from typer.testing import CliRunner
 
 from archc.cli import app
 from archc.train.synth import synthesize
+from tinyspec import DSCONV, STEM, tiny_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()
-TINY = """name: tiny
-input: [3, 32, 32]
-vars:
-  classes: 3
-stages:
-  - id: body
-    columns: [op, c, s]
-    rows:
-      - [conv_bn_act, 8, 2]
-      - [dsconv, 16, 2]
-      - {op: dropout, p: 0.1}
-      - {op: conv, c: $classes, k: 1, bias: true, width: fixed}
-      - {op: resize, scale: 4, align_corners: false}
-"""
+TINY = tiny_spec(rows=(STEM, DSCONV, "{op: dropout, p: 0.1}"))
 
 
 @pytest.fixture(scope="module")

@@ -15,21 +15,11 @@ from archc.cli import app
 from archc.errors import ArchcError
 from archc.lang.normalize import IMAGENET
 from archc.train.datasets import Segmentation
+from tinyspec import STEM, tiny_spec
 
 runner = CliRunner()
 H, W = 24, 48
-TINY = """name: tiny
-input: [3, 24, 48]
-vars:
-  classes: 3
-stages:
-  - id: body
-    columns: [op, c, s]
-    rows:
-      - [conv_bn_act, 8, 2]
-      - {op: conv, c: $classes, k: 1, bias: true, width: fixed}
-      - {op: resize, scale: 2, align_corners: false}
-"""
+TINY = tiny_spec(H, W, rows=(STEM,), scale=2)
 # raw label id -> the train id it must become (255 = ignore), per layout
 CITYSCAPES = {7: 0, 0: 255, 26: 13, 1: 255, 33: 18, 8: 1}  # road, unlabeled, car, ego vehicle, bicycle, sidewalk
 ADE20K = {1: 0, 0: 255, 150: 149, 13: 12, 3: 2}  # wall, "other", flag, person, sky

@@ -22,22 +22,10 @@ from archc.train.augment import Augment
 from archc.train.datasets import Segmentation
 from archc.train.losses import loss_fn
 from archc.train.synth import synthesize
+from tinyspec import tiny_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()
-TINY = """name: tiny
-input: [3, {h}, {w}]
-vars:
-  classes: 3
-stages:
-  - id: body
-    columns: [op, c, s]
-    rows:
-      - [conv_bn_act, 8, 2]
-      - [dsconv, 16, 2]
-      - {{op: conv, c: $classes, k: 1, bias: true, width: fixed}}
-      - {{op: resize, scale: 4, align_corners: false}}
-"""
 DIGEST = """
 import hashlib, sys
 from archc.lang.normalize import IMAGENET
@@ -115,7 +103,7 @@ def test_ohem_keeps_the_hard_pixels_and_weights_scale_classes():
 
 
 def test_training_options_metrics_csv_and_refusals(synth, tmp_path):
-    (tmp_path / "tiny.yaml").write_text(TINY.format(h=32, w=32))
+    (tmp_path / "tiny.yaml").write_text(tiny_spec(32, 32))
     args = ["train", str(tmp_path / "tiny.yaml"), "--data", str(synth / "data"), "--epochs", "2", "--batch", "4"]
     result = runner.invoke(app, [*args, "--crop", "16x24", "--loss", "ohem", "--class-weights", "--jitter", "0.2",
                                  "--out", str(tmp_path / "r")])
@@ -166,7 +154,7 @@ def test_full_resolution_eval_equals_a_hand_written_sliding_window(tmp_path):
     from archc.compile import compile_spec
     from archc.torch.lower import lower
 
-    (tmp_path / "tiny.yaml").write_text(TINY.format(h=256, w=512))
+    (tmp_path / "tiny.yaml").write_text(tiny_spec(256, 512))
     synthesize(tmp_path / "small", 3, 4, (256, 512), seed=1)
     synthesize(tmp_path / "big", 3, 3, (512, 1024), seed=2)  # val: 1 image at 512x1024
     train = runner.invoke(app, ["train", str(tmp_path / "tiny.yaml"), "--data", str(tmp_path / "small"), "--epochs",
@@ -193,7 +181,7 @@ def test_full_resolution_eval_equals_a_hand_written_sliding_window(tmp_path):
 
 
 def test_predict_writes_masks_overlays_and_a_labelled_sheet(synth, tmp_path):
-    (tmp_path / "tiny.yaml").write_text(TINY.format(h=32, w=32))
+    (tmp_path / "tiny.yaml").write_text(tiny_spec(32, 32))
     for name in ("a", "b"):
         args = ["train", str(tmp_path / "tiny.yaml"), "--data", str(synth / "data"), "--epochs", "1", "--batch", "4",
                 "--out", str(tmp_path / name), *(["--pass", "width=0.5"] if name == "b" else [])]
@@ -218,7 +206,7 @@ def test_predict_writes_masks_overlays_and_a_labelled_sheet(synth, tmp_path):
 
 
 def test_sweep_predict_adds_a_sheet_across_the_trained_models(synth, tmp_path):
-    (tmp_path / "tiny.yaml").write_text(TINY.format(h=32, w=32))
+    (tmp_path / "tiny.yaml").write_text(tiny_spec(32, 32))
     args = ["sweep", str(tmp_path / "tiny.yaml"), "--grid", "width=1,0.5", "--train", "1", "--data",
             str(synth / "data"), "--jobs", "1", "--out", str(tmp_path / "sw"), "--predict", "2"]
     result = runner.invoke(app, args)
@@ -236,7 +224,7 @@ def test_onnx_model_is_slid_over_larger_images_like_the_torch_model(synth, tmp_p
     from archc.train.evaluate import evaluate_checkpoint, evaluate_onnx
     from archc.train.quality import export_trained
 
-    (tmp_path / "tiny.yaml").write_text(TINY.format(h=32, w=32))
+    (tmp_path / "tiny.yaml").write_text(tiny_spec(32, 32))
     args = ["train", str(tmp_path / "tiny.yaml"), "--data", str(synth / "data"), "--epochs", "1", "--batch", "4",
             "--out", str(tmp_path / "r")]
     assert runner.invoke(app, args).exit_code == 0
@@ -257,7 +245,7 @@ def test_eval_flip_scales_and_confusion_picture(synth, tmp_path):
     from archc.compile import compile_spec
     from archc.torch.lower import lower
 
-    (tmp_path / "tiny.yaml").write_text(TINY.format(h=32, w=32))
+    (tmp_path / "tiny.yaml").write_text(tiny_spec(32, 32))
     args = ["train", str(tmp_path / "tiny.yaml"), "--data", str(synth / "data"), "--epochs", "1", "--batch", "4",
             "--out", str(tmp_path / "r")]
     assert runner.invoke(app, args).exit_code == 0
