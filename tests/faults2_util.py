@@ -65,3 +65,13 @@ def tiny_setup(root: Path, images: int = 12, size=(64, 64)) -> tuple:
     if not (root / "data").exists():
         synthesize(root / "data", 3, images, size, seed=1)
     return root / "tiny.yaml", root / "data"
+
+
+def unshare_ok() -> bool:
+    """Whether `unshare -rm` works here (user and mount namespaces): the full- and read-only-disk tests need it."""
+    import subprocess
+
+    try:
+        return subprocess.run(["unshare", "-rm", "true"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False

@@ -8,7 +8,7 @@ import json
 import time
 
 import pytest
-from faults2_util import fingerprint, invoke, one_error, tiny_setup, user_folder
+from faults2_util import fingerprint, invoke, one_error, tiny_setup, unshare_ok, user_folder
 
 
 @pytest.mark.timeout(60)
@@ -124,16 +124,7 @@ def test_search_out_refuses_a_users_folder(tmp_path):
     assert one_error(code, errors, "did not write") and fingerprint(tmp_path / "mine") == before, text
 
 
-def _unshare_ok() -> bool:
-    import subprocess
-
-    try:
-        return subprocess.run(["unshare", "-rm", "true"], capture_output=True, timeout=10).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
-@pytest.mark.skipif(not _unshare_ok(), reason="needs unshare -rm (user and mount namespaces)")
+@pytest.mark.skipif(not unshare_ok(), reason="needs unshare -rm (user and mount namespaces)")
 def test_search_on_a_full_disk_is_one_line(tmp_path):
     """SQLite's 'database or disk is full' (an SQLAlchemy OperationalError) is a user error, not a bug."""
     import os

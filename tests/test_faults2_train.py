@@ -16,7 +16,7 @@ import zlib
 import numpy as np
 import pytest
 import torch
-from faults2_util import ROOT, TINY, fingerprint, invoke, one_error, tiny_setup
+from faults2_util import ROOT, TINY, fingerprint, invoke, one_error, tiny_setup, unshare_ok
 
 from archc.train.synth import synthesize
 
@@ -201,14 +201,7 @@ def test_a_non_utf8_weights_map_is_one_line(tiny, tmp_path):
     assert one_error(code, errors, "not UTF-8"), text
 
 
-def _unshare_ok() -> bool:
-    try:
-        return subprocess.run(["unshare", "-rm", "true"], capture_output=True, timeout=10).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
-@pytest.mark.skipif(not _unshare_ok(), reason="needs unshare -rm (user and mount namespaces)")
+@pytest.mark.skipif(not unshare_ok(), reason="needs unshare -rm (user and mount namespaces)")
 def test_train_on_a_full_disk_is_one_line(tiny, tmp_path):
     """torch's zip writer reports ENOSPC as a RuntimeError: still one line, exit 2."""
     (tmp_path / "m").mkdir()

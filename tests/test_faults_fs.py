@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from archc.cli import app
+from faults2_util import unshare_ok
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,14 +41,7 @@ def test_sweep_file_system_faults_are_user_errors(tmp_path, setup, message):
 
 
 # 8: read-only and full file systems (a private tmpfs mount in a user namespace)
-def _unshare_ok() -> bool:
-    try:
-        return subprocess.run(["unshare", "-rm", "true"], capture_output=True, timeout=10).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
-@pytest.mark.skipif(not _unshare_ok(), reason="needs unshare -rm (user and mount namespaces)")
+@pytest.mark.skipif(not unshare_ok(), reason="needs unshare -rm (user and mount namespaces)")
 @pytest.mark.parametrize("mount, message", [("ro", "Read-only file system"), ("size=8k", "No space left")])
 def test_sweep_on_a_read_only_or_full_disk(tmp_path, mount, message):
     (tmp_path / "m").mkdir()
@@ -58,7 +52,7 @@ def test_sweep_on_a_read_only_or_full_disk(tmp_path, mount, message):
     assert result.returncode == 2 and message in result.stderr and len(errors) == 1, result.stderr
 
 
-@pytest.mark.skipif(not _unshare_ok(), reason="needs unshare -rm (user and mount namespaces)")
+@pytest.mark.skipif(not unshare_ok(), reason="needs unshare -rm (user and mount namespaces)")
 @pytest.mark.parametrize("command", [
     "build specs/fastscnn.yaml --out {m}/out", "graph specs/fastscnn.yaml -o {m}/g.dot",
     "pareto {results} --axes macs,params -o {m}/p"])
@@ -86,7 +80,7 @@ def test_build_output_faults_are_refused_before_export(tmp_path, out, message):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not _unshare_ok(), reason="needs unshare -rm (user and mount namespaces)")
+@pytest.mark.skipif(not unshare_ok(), reason="needs unshare -rm (user and mount namespaces)")
 def test_build_on_a_full_disk_is_a_user_error_and_leaves_nothing(tmp_path):
     (tmp_path / "m").mkdir()
     script = (f"mount -t tmpfs -o size=64k none {tmp_path}/m && cd {ROOT} && {sys.executable} -m archc build "
