@@ -216,3 +216,14 @@ def test_a_knob_shows_per_row_costs(browser, tmp_path):
     cells = page.locator("#chosen-rows tr[data-row='gfe.0'] td").all_inner_texts()
     assert cells[1] == f"{gfe0[0]:,}" and cells[-1] != "\u00d71.00"
     page.close()
+
+
+def test_a_users_file_is_never_overwritten_but_archcs_own_page_is(tmp_path):
+    mine = tmp_path / "notes.html"
+    mine.write_text("<html>my notes</html>")
+    r = runner.invoke(app, ["report", "fastscnn", "--grid", "width=1,0.5", "-o", str(mine)])
+    assert r.exit_code == 2 and "a file archc did not write" in r.output and mine.read_text() == "<html>my notes</html>"
+    page = tmp_path / "page.html"
+    for _ in range(2):  # the second run replaces archc's own page
+        assert runner.invoke(app, ["report", "fastscnn", "--grid", "width=1,0.5", "-o", str(page)]).exit_code == 0
+    assert 'id="archc-data"' in page.read_text()

@@ -148,6 +148,7 @@ def report(request: ReportRequest) -> ReportResult:
     from archc.fs import atomic_file
 
     start = time.perf_counter()
+    _refuse_foreign(Path(request.out))  # before any work
     data = gather(request)
     path = resolve_spec(request.spec)
     graph = compile_spec(path, request.passes, None, dict(request.variables)).graph
@@ -157,6 +158,17 @@ def report(request: ReportRequest) -> ReportResult:
         tmp.write_text(page, encoding="utf-8")
     return ReportResult(Path(request.out), len(page.encode()), time.perf_counter() - start,
                         len(data["grid"]["configs"]), data)
+
+
+def _refuse_foreign(out: Path) -> None:
+    """A page archc wrote before (it carries archc's data block) is replaced; any other file is the user's."""
+    if out.is_dir():
+        raise ArchcError(f"-o {out}: is a folder; give the page's file name, e.g. -o {out / 'report.html'}")
+    if out.exists():
+        with open(out, "rb") as f:
+            head = f.read(1 << 20)
+        if b'id="archc-data"' not in head:
+            raise ArchcError(f"-o {out}: a file archc did not write is there; choose another name or remove it")
 
 
 write_report = report  # archc.app.write_report: `archc.app.report` is this module's own name
