@@ -45,6 +45,7 @@ def _conv_module(a, ins):
     count=_kernel_count,
     formula=_kernel_formula, module=_conv_module, weighted=True,
     groupable=lambda a: pair(a["k"]) == (1, 1) and a["groups"] == 1,
+    grouped=lambda a: pair(a["k"]) == (1, 1) and a["groups"] > 1,
     example="{op: conv, c: 32, k: 3, s: 2}")
 def _conv(a, ins):
     """2-D convolution (nn.Conv2d). Padding defaults to d*(k-1)/2 per side."""

@@ -84,6 +84,10 @@ class Op:
     size_bound: str = ""  # why the lowering is only right at the build's spatial size ("" if it is not)
     weighted: bool = False  # a weight layer grouping stops at when it looks for the classifier
     groupable: Callable = lambda attrs: False  # a dense 1x1 conv that `groups` / grouping may split
+    grouped: Callable = lambda attrs: False  # a 1x1 conv split into groups already (`groups` finds it done)
+    folds: bool = False  # exported folded into the conv before it (bn): ONNX keeps no node of its own
+    rescale: Callable | None = None  # (row fields, factor) -> fields upsampling `factor` times more, or None
+    part: bool = False  # what an op with `parts` (split, chunk) becomes, once per output (slice)
     quiet: bool = False  # left out of the summary table when it has no parameters
     layer: bool = True  # a layer of the summary (the graph input is not)
     refs: tuple = ()  # parameters that name another node (resize `to:`): renamed by passes

@@ -14,7 +14,7 @@ def _bn_module(a, ins):
 
 @op("bn", carry=Carry(same, "per_channel"), params=(Param("eps", "float", 1e-5, above=0.0),
                   Param("momentum", "float", 0.1, doc="running-statistics update")),
-    count=lambda a, ins: 2 * ins[0][0], module=_bn_module,
+    count=lambda a, ins: 2 * ins[0][0], module=_bn_module, folds=True,
     formula=lambda a, ins, out, macs: f"2·{ins[0][0]} = {macs:,}", example="{op: bn, eps: 0.001, momentum: 0.01}")
 def _bn(a, ins):
     """Batch normalization over channels (nn.BatchNorm2d): 2·C parameters."""

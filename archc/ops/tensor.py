@@ -42,13 +42,21 @@ def _resize_call(ctx, node, args):
     return ctx.fg.call_function(F.interpolate, (args[0],), kwargs)
 
 
+def _resize_rescale(fields: dict, factor):
+    """A resize row by a plain number `scale` upsamples `factor` times more with its scale multiplied."""
+    scale = fields.get("scale")
+    if isinstance(scale, (int, float)) and not isinstance(scale, bool):
+        return {**fields, "scale": scale * factor}
+    return None
+
+
 @op("resize", carry=SAME, params=(
         Param("scale", "float", None, doc="scale factor"),
         Param("size", "ints", None, doc="output [h, w]; `to:` a node sets it"),
         Param("to", "str", None, doc="match the spatial size of this node (e.g. input)"),
         Param("mode", "str", "bilinear", ("bilinear", "nearest")),
         Param("align_corners", "bool", False)),
-    refs=("to",), bind=_resize_bind, place=_resize_place, call=_resize_call,
+    refs=("to",), bind=_resize_bind, place=_resize_place, call=_resize_call, rescale=_resize_rescale,
     size_bound="is lowered to a fixed output size", example="{op: resize, scale: 8, align_corners: true}")
 def _resize(a, ins):
     """Bilinear or nearest resize by `scale`, to a fixed `size` or `to:` a node's size (static in the lowered model)."""
