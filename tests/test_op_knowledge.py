@@ -1,5 +1,5 @@
 """Per-op knowledge lives in the op's registry entry (archc/ops): outside ops/, code asks the entry
-(OPS[name].grouped, .folds, .rescale, .part, .carry, ...) instead of comparing an op's name with a string.
+(OPS[name].grouped, .folds, .rescale, .part, .words, .look, .carry, ...) instead of comparing an op's name with a string.
 This test finds such comparisons in archc/ (`node.op == "conv"`, `op in ("maxpool", "avgpool")`) and
 fails on any not in ALLOWED, each with the reason it stays."""
 from __future__ import annotations
@@ -11,7 +11,6 @@ from archc.ops import OPS
 
 ROOT = Path(__file__).resolve().parents[1] / "archc"
 ALLOWED = {  # file -> how many comparisons, and why they stay
-    "reports/labels.py": (10, "how a report names and colours an op: display words for a reader, one table"),
     "measure/latency_model.py": (3, "the latency model's features; another engineer's file today (issue 22)"),
     "train/gradual.py": (1, "a grouped conv of exactly g groups; train/ is another engineer's today"),
     "ir/reshape.py": (2, "the graph input's attributes are the spec's input size; the reshape's inner loop"),
@@ -67,3 +66,8 @@ def test_the_registry_answers_what_the_comparisons_asked():
     assert OPS["resize"].rescale({"scale": 2, "mode": "nearest"}, 4) == {"scale": 8, "mode": "nearest"}
     assert OPS["resize"].rescale({"scale": "$s"}, 4) is None and OPS["resize"].rescale({"to": "input"}, 2) is None
     assert [n for n, o in OPS.items() if o.rescale is not None] == ["resize"]
+    words = {n: o.words({"k": 3, "s": 2, "groups": 32, "fn": "relu6", "scale": 8, "size": 2}, 32, 32, (32, 8, 8))
+             for n, o in OPS.items() if o.words is not None}
+    assert words["conv"] == "dw conv 3x3 /2  32\u219232" and words["maxpool"] == "max pool 3x3 /2"
+    assert words["act"] == "relu6" and words["resize"] == "resize x8 bilinear" and words["bn"] == "batch norm 32"
+    assert OPS["conv"].look({"k": 1, "groups": 1}, 8) == "pointwise" and OPS["prelu"].look({}, 8) == "act"
