@@ -22,7 +22,6 @@ PARAMETERS_OVER = {
     ("ir/build.py", "primitive"): 7,
     ("ir/dilate.py", "apply"): 7,
     ("ir/templates.py", "expand"): 8,  # the workspace's memo passed down
-    ("lang/imports.py", "import_stages"): 7,  # the spec language's import resolution
     ("measure/targets.py", "profile_model"): 8,  # sweep/latency_fit.py (another branch today) calls it positionally
     ("sweep/latency_fit.py", "probe"): 11,
     ("sweep/sweep_train.py", "train_results"): 7,
