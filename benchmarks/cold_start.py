@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -95,6 +96,8 @@ def main() -> None:
     print(f"{args.rounds} rounds, interleaved; bytecode {bytecode}; {os.cpu_count()} CPUs; load average (1, 5, 15 min)"
           f" before {', '.join(f'{x:.2f}' for x in load_before)}, after {', '.join(f'{x:.2f}' for x in load_after)}\n")
     print(table(times))
+    if args.pyc:
+        shutil.rmtree(ENV["PYTHONPYCACHEPREFIX"], ignore_errors=True)
 
 
 if __name__ == "__main__":
