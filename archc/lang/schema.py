@@ -1,14 +1,15 @@
 """The spec's JSON Schema (archc/lang/schema/spec.schema.json) and its errors as one line that names the
 token: the most specific sub-error of a oneOf, an unknown key before the missing one it explains.
 
-A document is first checked by `conforms`, a small checker of the keywords archc's schemas use (the answer
-jsonschema's Draft202012Validator.is_valid gives, tests/test_schema_check.py compares the two); jsonschema,
-slow to import (~0.08 s CPU: its format checkers), is loaded only to explain a document that fails, or for a
-schema with a keyword `conforms` does not know."""
+jsonschema is the one validator. It is slow to import (~0.08 s CPU), so the documents archc ships (the bundled
+specs and the stdlib) are validated ahead, as .pyc files are compiled ahead: archc/lang/schema/valid.json
+lists the key (sha256 of the schema and the document's data, as canonical JSON) of each shipped document that
+jsonschema accepted, written by `python -m archc.lang.prevalidate` and checked by tests/test_schema_check.py.
+A document whose key is listed skips the import; any other document (every user's spec) is validated."""
 from __future__ import annotations
 
+import hashlib
 import json
-import re
 from functools import lru_cache
 from importlib import resources
 
@@ -23,11 +24,8 @@ def schema() -> dict:
 
 def validate_schema(doc: yamlio.Document, sch: dict | None = None) -> None:
     sch = sch or schema()
-    try:
-        if conforms(doc.data, sch, sch):
-            return
-    except Unsupported:
-        pass
+    if document_key(doc.data, sch) in _prevalidated():
+        return
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(sch)
@@ -43,6 +41,36 @@ def validate_schema(doc: yamlio.Document, sch: dict | None = None) -> None:
         extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
         raise SpecError(_schema_message(err), doc.key_mark(path + (extra[0],)))
     raise SpecError(_schema_message(err), doc.mark(path))
+
+
+def document_key(data, sch: dict) -> str | None:
+    """sha256 of the schema and the data as canonical JSON; None for data JSON cannot hold exactly
+    (YAML dates, non-string keys): such a document is always validated."""
+    if not _json_exact(data):
+        return None
+    try:
+        text = json.dumps([sch, data], sort_keys=True, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return None
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _json_exact(data) -> bool:
+    """Whether JSON holds `data` without conflating it with other data (string keys only)."""
+    if isinstance(data, dict):
+        return all(isinstance(k, str) and _json_exact(v) for k, v in data.items())
+    if isinstance(data, list):
+        return all(_json_exact(v) for v in data)
+    return True
+
+
+@lru_cache(maxsize=None)
+def _prevalidated() -> frozenset:
+    path = resources.files("archc.lang").joinpath("schema/valid.json")
+    try:
+        return frozenset(json.loads(path.read_text())["keys"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return frozenset()
 
 
 def _deepest(err):
@@ -81,88 +109,3 @@ def _schema_message(err) -> str:
     if v in ("minItems", "maxItems"):
         return f"{where}: {err.message}"
     return f"{where}: {err.message}"
-
-
-class Unsupported(Exception):
-    """A schema keyword `conforms` does not check: jsonschema decides."""
-
-
-_IGNORED = {"$schema", "$id", "$defs", "title", "description", "examples", "default"}  # no assertion
-_TYPES = {"object": lambda v: isinstance(v, dict), "array": lambda v: isinstance(v, list),
-          "string": lambda v: isinstance(v, str), "boolean": lambda v: isinstance(v, bool),
-          "null": lambda v: v is None,
-          "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-          "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float)
-                                                                                    and v.is_integer())}
-
-
-def conforms(value, sch, root: dict) -> bool:
-    """Whether `value` (YAML data) is valid under `sch` (JSON Schema 2020-12; `root` holds its $defs), as
-    jsonschema judges it, for the keywords archc's schemas use; Unsupported for any other keyword."""
-    if isinstance(sch, bool):
-        return sch
-    for key, want in sch.items():
-        if key in _IGNORED:
-            continue
-        check = _KEYWORDS.get(key)
-        if check is None:
-            raise Unsupported(key)
-        if not check(value, want, sch, root):
-            return False
-    return True
-
-
-def _ref(value, ref, sch, root) -> bool:
-    if not ref.startswith("#/$defs/") or "/" in ref[len("#/$defs/"):]:
-        raise Unsupported(ref)
-    return conforms(value, root["$defs"][ref[len("#/$defs/"):]], root)
-
-
-def _type(value, want, sch, root) -> bool:
-    return any(_TYPES[t](value) for t in ([want] if isinstance(want, str) else want))
-
-
-def _items(value, want, sch, root) -> bool:
-    return not isinstance(value, list) or all(conforms(v, want, root) for v in value[len(sch.get("prefixItems", ())):])
-
-
-def _prefix(value, want, sch, root) -> bool:
-    return not isinstance(value, list) or all(conforms(v, w, root) for v, w in zip(value, want))
-
-
-def _properties(value, want, sch, root) -> bool:
-    return not isinstance(value, dict) or all(conforms(value[k], w, root) for k, w in want.items() if k in value)
-
-
-def _additional(value, want, sch, root) -> bool:
-    known = sch.get("properties", {})
-    return not isinstance(value, dict) or all(conforms(v, want, root) for k, v in value.items() if k not in known)
-
-
-def _number(test):
-    return lambda value, want, sch, root: not _TYPES["number"](value) or test(value, want)
-
-
-def _exact(value, want) -> bool:
-    """jsonschema's equality for the string constants archc's schemas use."""
-    if not isinstance(want, str):
-        raise Unsupported(repr(want))
-    return isinstance(value, str) and value == want
-
-
-_KEYWORDS = {
-    "$ref": _ref, "type": _type, "items": _items, "prefixItems": _prefix, "properties": _properties,
-    "additionalProperties": _additional,
-    "required": lambda value, want, sch, root: not isinstance(value, dict) or all(k in value for k in want),
-    "propertyNames": lambda value, want, sch, root: not isinstance(value, dict) or all(
-        conforms(k, want, root) for k in value),
-    "minItems": lambda value, want, sch, root: not isinstance(value, list) or len(value) >= want,
-    "maxItems": lambda value, want, sch, root: not isinstance(value, list) or len(value) <= want,
-    "pattern": lambda value, want, sch, root: not isinstance(value, str) or re.search(want, value) is not None,
-    "minimum": _number(lambda v, w: v >= w), "maximum": _number(lambda v, w: v <= w),
-    "exclusiveMinimum": _number(lambda v, w: v > w),
-    "oneOf": lambda value, want, sch, root: sum(conforms(value, w, root) for w in want) == 1,
-    "not": lambda value, want, sch, root: not conforms(value, want, root),
-    "enum": lambda value, want, sch, root: any(_exact(value, w) for w in want),
-    "const": lambda value, want, sch, root: _exact(value, want),
-}
