@@ -83,6 +83,13 @@ def test_summary_loads_no_torch_and_no_networkx():
     assert "archc.compile" in loaded and not loaded & {"torch", "networkx", "onnx", "onnxruntime"}
 
 
+def test_summary_of_a_valid_spec_loads_no_jsonschema_pydantic_or_typer_help():
+    """jsonschema only explains a failing spec; pydantic only coerces options archc.cli.fastparse does not;
+    typer's rich help module only prints help."""
+    loaded = _loaded("summary", "fastscnn")
+    assert "archc.compile" in loaded and not loaded & {"jsonschema", "pydantic", "typer.rich_utils"}
+
+
 def test_the_version_printed_before_the_cli_loads_is_the_package_version():
     from archc.version import VERSION
 

@@ -12,6 +12,7 @@ from archc.cli import app
 from archc.compile import compile_spec
 from archc.errors import ArchcError, ExportError
 from archc.measure import latency_model as lm
+from archc.measure.timing import Timing
 
 runner = CliRunner()
 
@@ -190,7 +191,7 @@ def test_openvino_per_layer_counters_map_to_the_summary_layers(small_build, tmp_
     compiled, out, _ = small_build
     run, _, _ = verified_runner("openvino", out / "model.onnx", lower_seeded(compiled.graph),
                                 compiled.graph.input_shape, 1, tmp_path)
-    result = profile(out / "model.onnx", run, compiled.report, rows_of(compiled.graph), 1, 1, 3)
+    result = profile(out / "model.onnx", run, compiled.report, rows_of(compiled.graph), Timing(1, 3, 1))
     assert [l["name"] for l in result["layers"]] == [l.name for l in compiled.report.layers]
     ms = {l["name"]: l["ms"] for l in result["layers"]}
     assert all(ms[l.name] > 0 for l in compiled.report.layers if l.op == "conv")

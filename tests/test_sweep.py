@@ -164,6 +164,6 @@ def test_pareto_plot_speaks_in_units(tmp_path):
     assert pareto.context(rows, "median_ms", "miou", epochs=8) == \
         "timed on pi4 with ONNX Runtime 1.20.1, 4 threads; mIoU after 8 epochs of training"
     out = tmp_path / "p.svg"
-    pareto.plot(rows, "median_ms", "miou", [(out, "svg")], epochs=8)
+    pareto.plot(rows, "median_ms", "miou", [(out, "svg")], pareto.Labels(epochs=8))
     svg = out.read_text()
     assert "mIoU (%): higher is better" in svg and "pi4" in svg and "0.45" not in svg and ">45<" in svg

@@ -127,5 +127,5 @@ def pareto(request: rq.Pareto) -> Plotted:
     targets = plot_targets(request.output, request.results)
     with ExitStack() as stack:  # every file or none
         tmps = [(stack.enter_context(atomic_file(path)), fmt) for path, fmt in targets]
-        front = frontier.plot(rows, x, y, tmps, x_low=low[0], y_low=low[1], epochs=request.epochs)
+        front = frontier.plot(rows, x, y, tmps, frontier.Labels(x_low=low[0], y_low=low[1], epochs=request.epochs))
     return Plotted([path for path, _ in targets], front)

@@ -1,8 +1,8 @@
 """The parts several requests share: what to compile (Source), how to time (Timing), where (Device),
 which checkpoint (Weights), and what a caller wants to hear while a command runs (Hooks).
 
-Plain frozen values with no imports beyond the standard library: the CLI builds them at startup, and a
-notebook writes them by hand.
+Plain frozen values with no imports beyond the standard library (and Timing, a plain value of the measure
+stage that carries it to the runner): the CLI builds them at startup, and a notebook writes them by hand.
 
     Source("fastscnn", passes=("width=0.5",), input="3x256x256")
     Device(host="pi@raspberrypi.local", identity=Path("~/.ssh/id_ed25519"))
@@ -13,6 +13,8 @@ import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
+
+from archc.measure.timing import Timing  # noqa: F401 - archc.app.Timing is the measure stage's value
 
 
 @dataclass(frozen=True)
@@ -31,13 +33,6 @@ class Source:
         from archc.passes import load_recipe
 
         return (load_recipe(self.recipe) if self.recipe is not None else []) + list(self.passes)
-
-
-@dataclass(frozen=True)
-class Timing:
-    threads: int = 1  # CPU threads (1 is the most stable)
-    runs: int = 30  # timed runs per model
-    warmup: int = 5  # untimed runs first
 
 
 @dataclass(frozen=True)

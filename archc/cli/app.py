@@ -15,10 +15,24 @@ import typer
 import typer.core
 
 import archc.app as calls
+from archc.cli import fastparse
 from archc.errors import KEPT, STOPS, ArchcError, Terminated, check_stopped, left_behind, library_error
 from archc.fs import os_error
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+
+def _usage_error(exc) -> None:
+    """Click's usage errors (a missing argument, an unknown option) as the one line every error is, not a box."""
+    where = exc.ctx.command_path if getattr(exc, "ctx", None) is not None else "archc"
+    text = " ".join(exc.format_message().split())
+    print(f"archc: error: {text.rstrip('.')}; see '{where} --help'", file=sys.stderr)
+
+
+class _Group(fastparse.Group):
+    on_usage_error = staticmethod(_usage_error)
+
+
+fastparse.install()
+app = typer.Typer(cls=_Group, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="archc: compile YAML op-table specs of vision networks to graphs, PyTorch and ONNX.")
 STATE = {"debug": False}
 _display_type = typer.core.TyperOption.display_type_rich
@@ -30,18 +44,6 @@ def _flag_type(option, ctx):
 
 
 typer.core.TyperOption.display_type_rich = _flag_type
-
-
-def _usage_error(exc) -> None:
-    """Click's usage errors (a missing argument, an unknown option) as the one line every error is, not a box."""
-    where = exc.ctx.command_path if getattr(exc, "ctx", None) is not None else "archc"
-    text = " ".join(exc.format_message().split())
-    print(f"archc: error: {text.rstrip('.')}; see '{where} --help'", file=sys.stderr)
-
-
-import typer.rich_utils  # noqa: E402 - patched right after typer.core, before any command runs
-
-typer.rich_utils.rich_format_error = _usage_error
 
 SpecArg = Annotated[Path, typer.Argument(help="a spec file, or a bundled spec's name (see `archc specs`)",
                                          show_default=False)]

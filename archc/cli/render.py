@@ -29,38 +29,28 @@ def num(n: int) -> str:
 
 
 def summary(result, layers: bool = True) -> None:
-    """A SummaryResult: one row per shown layer, then the totals."""
-    report = result.report
-    if layers:
-        t = Table(title=f"{report.name}  input {shape(report.input)}", show_lines=False)
-        for col, just in (("layer", "left"), ("op", "left"), ("in", "right"), ("out", "right"),
-                          ("params", "right"), ("MACs", "right")):
-            t.add_column(col, justify=just)
-        for l in result.shown_layers:
-            ins = ", ".join(shape(s) for s in l.inputs)
-            p = num(l.params) if not l.share else f"(= {l.share})"
-            extra = report.attention.get(l.name)
-            t.add_row(l.name, l.op, ins, shape(l.out), p, num(l.macs) if extra is None else f"({num(extra)} attention)")
-        _console().print(t)
-    totals(report)
+    """A SummaryResult: one row per shown layer, the totals per stage, a closing line (the text comes from
+    render_plain, which prints it without rich where the output is no terminal)."""
+    from archc.cli.render_plain import summary_tables
+
+    _tables(*summary_tables(result, layers))
 
 
 def totals(report) -> None:
-    t = Table(show_header=True, title="per stage" if report.layers else None)
-    for col in ("stage", "params", "MACs", "activation bytes"):
-        t.add_column(col, justify="left" if col == "stage" else "right")
-    for name, s in report.stages().items():
-        t.add_row(name, num(s["params"]), num(s["macs"]), num(s["activation_bytes"]))
-    t.add_row("[b]total", f"[b]{num(report.params)}", f"[b]{num(report.macs)}", f"[b]{num(report.activation_bytes)}")
-    if report.macs_attention:
-        t.add_row("attention MACs", "", num(report.macs_attention), "")
-        t.add_row("[b]MACs total", "", f"[b]{num(report.macs_total)}", "")
-    _console().print(t)
-    extra = (f" (torchinfo's) + attention {report.macs_attention / 1e6:,.2f} M = total {report.macs_total / 1e6:,.2f} M"
-             if report.macs_attention else "")
-    _console().print(f"outputs: {', '.join(shape(s) for s in report.outputs)}   "
-                  f"params {report.params:,}   MACs {report.macs / 1e6:,.2f} M{extra}   "
-                  f"fwd/bwd pass {report.activation_bytes / 1e6:,.2f} MB")
+    from archc.cli.render_plain import totals_tables
+
+    _tables(*totals_tables(report))
+
+
+def _tables(tables, closing: str) -> None:
+    for title, columns, rows in tables:
+        t = Table(title=title, show_header=True)
+        for col, just in columns:
+            t.add_column(col, justify=just)
+        for row in rows:
+            t.add_row(*row)
+        _console().print(t)
+    _console().print(closing)
 
 
 def ops(entries) -> None:

@@ -35,10 +35,15 @@ def summary(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: V
     if json_:
         print(json.dumps(result.to_json()))
         return
-    from archc.cli import render
+    from archc.cli import render_plain
 
-    render.summary(result, layers)
+    if not render_plain.summary(result, layers):  # piped output: the same text without loading rich
+        from archc.cli import render
+
+        render.summary(result, layers)
     if result.latency:
+        from archc.cli import render
+
         render.message(f"predicted latency {result.latency['predicted_ms']:.2f} ms (latency model {latency_model})")
 
 

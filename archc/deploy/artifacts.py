@@ -24,6 +24,7 @@ from archc.measure.layers import rows_of
 from archc.onnx.quantize import quantize
 from archc.measure.profile import latency, speedup
 from archc.measure.targets import Target, profile_model
+from archc.measure.timing import Timing
 from archc.onnx.verify import SAMPLES, SEED, check_simplifier, simplify_and_verify
 from archc.torch.checkpoint import save_weights
 from archc.torch.weights import lowered
@@ -46,8 +47,8 @@ class BuildOptions:
     formats: tuple = ("onnx",)  # and/or "tflite" (`--format`, see deploy/tflite.py)
 
     @property
-    def timing(self) -> dict:
-        return {"threads": self.threads, "warmup": self.warmup, "runs": self.runs, "progress": self.progress}
+    def timing(self) -> Timing:
+        return Timing(self.threads, self.runs, self.warmup)
 
     def check(self, compiled: Compiled) -> None:
         """The cheap checks, before seconds of export are spent."""
@@ -148,7 +149,7 @@ def _quantize(product: Product, qpass, shape, options: BuildOptions, normalize=N
     timing = None if options.profile else options.timing  # with --profile, taken from the interleaved profile
     q = quantize(product.models["float32"], qpass, shape, options.calib, normalize)
     if timing is not None:
-        q.report["latency"] = prof.latency(product.models["float32"], q.path, qpass.mode, **timing)
+        q.report["latency"] = prof.latency(product.models["float32"], q.path, qpass.mode, timing, options.progress)
     product.summary["quantize"] = q.report
     product.models[qpass.mode] = q.path
     if q.warning:
@@ -220,8 +221,7 @@ def _profile_backend(name: str, product: Product, shape, options: BuildOptions, 
     if options.target.per_layer:
         from archc.measure.backends.openvino_layers import profile as counted
 
-        result = counted(product.models["float32"], runner, compiled.report, rows_of(compiled.graph),
-                         options.threads, options.warmup, options.runs)
+        result = counted(product.models["float32"], runner, compiled.report, rows_of(compiled.graph), options.timing)
         return [{**result, "max_abs_diff": diff, "bytes": size}]
     result = prof.measure({name: runner}, options.warmup, options.runs, options.progress)[name]
     return [{**result, "max_abs_diff": diff, "bytes": size}]

@@ -115,9 +115,10 @@ def record(builder, start: tuple, inputs: list, prefix: str, prov, out: str):
         if not name.startswith(head) or None in rel or (node is not None and node.share is not None
                                                          and type(share) is not str):
             return None
-        part = split is not None and op == "slice" and name.startswith(split)
+        spec_op = OPS[op]
+        part = split is not None and spec_op.part and name.startswith(split)
         split = head + name[cut:] + "." if node is None else (split if part else None)
-        entries.append((name[cut:], op, OPS[op], unbound, tuple(rel[:len(ins)]), dict(zip(refs, rel[len(ins):])),
+        entries.append((name[cut:], op, spec_op, unbound, tuple(rel[:len(ins)]), dict(zip(refs, rel[len(ins):])),
                         node, node.roles[depth:] if node is not None else (), part, share))
         if node is not None:
             own.add(name)

@@ -63,13 +63,17 @@ def _block(name, raw, source, doc) -> Block:
                  dict(raw.get("let", {})), tuple(raw["body"]), raw.get("out"), raw.get("example", ""), source)
 
 
+def stdlib_schema() -> dict:
+    """The schema of stdlib.yaml: a mapping of blocks, each as a spec's own block."""
+    return {"$defs": schema()["$defs"], "type": "object",
+            "properties": {"blocks": {"type": "object", "additionalProperties": {"$ref": "#/$defs/block"}}}}
+
+
 @lru_cache(maxsize=1)
 def stdlib() -> dict:
     text = resources.files("archc.lang").joinpath("stdlib.yaml").read_text()
     doc = yamlio.load("archc/lang/stdlib.yaml", text, packaged=True)
-    validate_schema(doc, {"$defs": schema()["$defs"], "type": "object",
-                          "properties": {"blocks": {"type": "object",
-                                                    "additionalProperties": {"$ref": "#/$defs/block"}}}})
+    validate_schema(doc, stdlib_schema())
     return {name: _block(name, raw, "stdlib", doc) for name, raw in doc.data["blocks"].items()}
 
 

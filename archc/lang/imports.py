@@ -20,8 +20,9 @@ make archc read arbitrary files.
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 from archc.errors import SpecError, did_you_mean
 from archc.lang import library
@@ -31,17 +32,26 @@ MAX_DEPTH = 8
 TABLE_ONLY = ("rows", "columns", "from")
 
 
-def import_stages(doc, si: int, st: dict, host_vars: dict, chain: tuple, load, make_library) -> tuple[list, object]:
-    """The stages an `import:` stage stands for, and the imported Spec (its blocks, its sources); `load` reads a
-    spec file and `make_library(blocks)` gives the ops it may use (the spec module's own, passed in so that this
-    module needs nothing beside or above it)."""
+@dataclass(frozen=True)
+class Importer:
+    """What resolving an `import:` needs of the spec module, passed in so that this module needs nothing
+    beside or above it: the files importing so far (`chain`, for the cycle check; empty at the top),
+    `load` (reads a spec file) and `make_library(blocks)` (the ops a spec may use)."""
 
+    chain: tuple
+    load: Callable
+    make_library: Callable
+
+
+def import_stages(doc, si: int, st: dict, host_vars: dict, importer: Importer) -> tuple[list, object]:
+    """The stages an `import:` stage stands for, and the imported Spec (its blocks, its sources)."""
+    load, make_library = importer.load, importer.make_library
     path = ("stages", si)
     for key in TABLE_ONLY:
         if key in st:
             raise SpecError(f"stage '{st['id']}': an `import:` stage takes its rows from the imported spec; "
                             f"remove `{key}:`", doc.mark(path + (key,)))
-    chain = chain or (Path(doc.file).resolve(),)
+    chain = importer.chain or (Path(doc.file).resolve(),)
     shown, real = _locate(doc.file, st["import"], chain, doc.mark(path + ("import",)))
     var_marks = {name: doc.mark(path + ("vars", name)) for name in st.get("vars", {})}
     spec = load(shown, _vars(st, host_vars, shown, doc, path), chain=chain + (real,), var_marks=var_marks)

@@ -1,12 +1,17 @@
 """The spec's JSON Schema (archc/lang/schema/spec.schema.json) and its errors as one line that names the
-token: the most specific sub-error of a oneOf, an unknown key before the missing one it explains."""
+token: the most specific sub-error of a oneOf, an unknown key before the missing one it explains.
+
+jsonschema is the one validator. It is slow to import (~0.08 s CPU), so the documents archc ships (the bundled
+specs and the stdlib) are validated ahead, as .pyc files are compiled ahead: archc/lang/schema/valid.json
+lists the key (sha256 of the schema and the document's data, as canonical JSON) of each shipped document that
+jsonschema accepted, written by `python -m archc.lang.prevalidate` and checked by tests/test_schema_check.py.
+A document whose key is listed skips the import; any other document (every user's spec) is validated."""
 from __future__ import annotations
 
+import hashlib
 import json
 from functools import lru_cache
 from importlib import resources
-
-import jsonschema
 
 from archc.errors import SpecError, did_you_mean
 from archc.lang import yamlio
@@ -18,7 +23,12 @@ def schema() -> dict:
 
 
 def validate_schema(doc: yamlio.Document, sch: dict | None = None) -> None:
-    validator = jsonschema.Draft202012Validator(sch or schema())
+    sch = sch or schema()
+    if document_key(doc.data, sch) in _prevalidated():
+        return
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(sch)
     errors = sorted(validator.iter_errors(doc.data), key=lambda e: (len(e.absolute_path), e.path and str(e.path)))
     if not errors:
         return
@@ -31,6 +41,36 @@ def validate_schema(doc: yamlio.Document, sch: dict | None = None) -> None:
         extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
         raise SpecError(_schema_message(err), doc.key_mark(path + (extra[0],)))
     raise SpecError(_schema_message(err), doc.mark(path))
+
+
+def document_key(data, sch: dict) -> str | None:
+    """sha256 of the schema and the data as canonical JSON; None for data JSON cannot hold exactly
+    (YAML dates, non-string keys): such a document is always validated."""
+    if not _json_exact(data):
+        return None
+    try:
+        text = json.dumps([sch, data], sort_keys=True, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return None
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _json_exact(data) -> bool:
+    """Whether JSON holds `data` without conflating it with other data (string keys only)."""
+    if isinstance(data, dict):
+        return all(isinstance(k, str) and _json_exact(v) for k, v in data.items())
+    if isinstance(data, list):
+        return all(_json_exact(v) for v in data)
+    return True
+
+
+@lru_cache(maxsize=None)
+def _prevalidated() -> frozenset:
+    path = resources.files("archc.lang").joinpath("schema/valid.json")
+    try:
+        return frozenset(json.loads(path.read_text())["keys"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return frozenset()
 
 
 def _deepest(err):

@@ -14,7 +14,7 @@ from archc.lang.blocks import library
 from archc.lang.cached import cached
 from archc.lang.expr import make_divisible
 from archc.lang.grouping import decode_grouping
-from archc.lang.imports import import_stages
+from archc.lang.imports import Importer, import_stages
 from archc.lang.normalize import decode_normalize, default_normalization
 from archc.lang.schema import validate_schema
 
@@ -215,7 +215,8 @@ def decode(doc: yamlio.Document, variables: dict | None = None, header: str = ""
     stages, seen, blocks, sources = [], set(), dict(d.get("blocks", {})), []
     for si, st in enumerate(d["stages"]):
         if "import" in st:
-            new, imported = import_stages(doc, si, st, vars_, chain, partial(load, documents=documents), library)
+            importer = Importer(chain, partial(load, documents=documents), library)
+            new, imported = import_stages(doc, si, st, vars_, importer)
             _merge_blocks(blocks, imported.blocks, doc.mark(("stages", si, "import")))
             sources.extend(imported.sources)
         else:

@@ -17,6 +17,7 @@ from collections import defaultdict
 from statistics import median
 
 from archc.errors import ExportError
+from archc.ops import OPS
 
 PATH_KEY = "archc.path"  # written by archc.torch.provenance.name_nodes
 CONVS = ("Conv", "FusedConv", "ConvTranspose", "QLinearConv", "ConvInteger")
@@ -112,7 +113,7 @@ def attribute(profile_file: str, optimized_file: str, model, warmup: int) -> dic
 
 def rows_of(graph) -> dict:
     """Layer name -> `stage.row`, the spec table row it came from (`gfe.1.2.expand.conv` -> `gfe.1`)."""
-    return {n.name: f"{n.stage}.{n.row}" for n in graph if n.op != "input"}
+    return {n.name: f"{n.stage}.{n.row}" for n in graph if OPS[n.op].layer}
 
 
 def per_layer(report, rows: dict, attributed: dict, end_to_end_ms: float) -> dict:

@@ -12,6 +12,7 @@ import numpy as np
 
 from archc.onnx import runtime
 from archc.errors import ExportError
+from archc.measure.timing import Timing
 
 RUNTIMES = ("ort", "torch", "both", "openvino", "ncnn", "litert")
 
@@ -118,10 +119,10 @@ def cores_here() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def latency(ref_path, q_path, mode: str, threads=1, warmup=5, runs=30, progress=None) -> dict:
+def latency(ref_path, q_path, mode: str, timing: Timing = Timing(), progress=None) -> dict:
     """Median latency of float32 and the quantized model, runs interleaved."""
-    results = measure({"float32": ort_runner(ref_path, threads),
-                               mode: ort_runner(q_path, threads)}, warmup, runs, progress)
+    results = measure({"float32": ort_runner(ref_path, timing.threads),
+                       mode: ort_runner(q_path, timing.threads)}, timing.warmup, timing.runs, progress)
     return speedup(results["float32"], results[mode], mode)
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from archc.errors import ExportError
 from archc.measure import runner
+from archc.measure.timing import Timing
 
 TIMEOUT_S = 900  # a whole remote run; connecting has its own ConnectTimeout
 HOST_RE = re.compile(r"^(?:(?P<user>[^@\s:]+)@)?(?P<host>[^@\s:]+)(?::(?P<port>\d+))?$")
@@ -130,27 +131,25 @@ def get(host: Host, remote_path: str, local: Path) -> None:
     local.write_bytes(done.stdout)
 
 
-def run(host: Host, model: Path, threads: int, warmup: int, runs: int, per_layer: bool = False,
-        fetch_to: Path | None = None) -> dict:
+def run(host: Host, model: Path, timing: Timing, per_layer: bool = False, fetch_to: Path | None = None) -> dict:
     """The runner's JSON from the device; with per_layer its profile and optimized graph
     are copied into `fetch_to` and the paths rewritten to the local copies."""
     with tempfile.TemporaryDirectory(prefix="archc-ssh-") as sock:
         shared = replace(host, control=f"{sock}/cm")  # log in once, not once per command
         try:
-            return _run_in_folder(shared, model, threads, warmup, runs, per_layer, fetch_to)
+            return _run_in_folder(shared, model, timing, per_layer, fetch_to)
         finally:
             subprocess.run(["ssh", *shared.options(), "-O", "exit", host.dest], capture_output=True, timeout=30)
 
 
-def _run_in_folder(host: Host, model: Path, threads: int, warmup: int, runs: int, per_layer: bool,
-                   fetch_to: Path | None) -> dict:
+def _run_in_folder(host: Host, model: Path, timing: Timing, per_layer: bool, fetch_to: Path | None) -> dict:
     folder = ssh(host, "mktemp -d", "making a folder").stdout.decode(errors="replace").strip()
     if not folder.startswith("/"):
         raise ExportError(f"{host}: `mktemp -d` on the device gave {folder!r}; the device needs a POSIX shell")
     try:
         put(host, model, f"{folder}/model.onnx")
         put(host, runner.__file__, f"{folder}/runner.py")
-        out = _run_runner(host, f"{folder}/model.onnx", f"{folder}/runner.py", threads, warmup, runs, per_layer)
+        out = _run_runner(host, f"{folder}/model.onnx", f"{folder}/runner.py", timing, per_layer)
         if per_layer:
             for key in ("profile", "optimized"):
                 get(host, out[key], fetch_to / Path(out[key]).name)
@@ -160,9 +159,9 @@ def _run_in_folder(host: Host, model: Path, threads: int, warmup: int, runs: int
         ssh(host, f"rm -rf {shlex.quote(folder)}", "cleaning up")
 
 
-def _run_runner(host: Host, model: str, script: str, threads: int, warmup: int, runs: int, per_layer: bool) -> dict:
-    cmd = [host.python, script, model, "--threads", str(threads), "--warmup", str(warmup), "--runs", str(runs),
-           "--watch-stdin"]
+def _run_runner(host: Host, model: str, script: str, timing: Timing, per_layer: bool) -> dict:
+    cmd = [host.python, script, model, "--threads", str(timing.threads), "--warmup", str(timing.warmup),
+           "--runs", str(timing.runs), "--watch-stdin"]
     # `; exit $?`: the shell reports a run killed by signal N as 128 + N (ssh itself would say 255)
     line = " ".join(map(shlex.quote, cmd + (["--per-layer"] if per_layer else []))) + "; exit $?"
     done = ssh(host, line, "the timing run", None)
@@ -174,8 +173,8 @@ def _run_runner(host: Host, model: str, script: str, threads: int, warmup: int, 
         raise ExportError(f"{host}: '{host.python}' on the device has no onnxruntime; install it there "
                           f"(pip install onnxruntime) or give --remote-python PATH of one that has it")
     if done.returncode == 4 and '"threads"' in done.stdout:
-        raise ExportError(f"{host}: --threads {threads} is more than the device's cores ({_cores(done.stdout)}); "
-                          f"give at most that")
+        raise ExportError(f"{host}: --threads {timing.threads} is more than the device's cores "
+                          f"({_cores(done.stdout)}); give at most that")
     if done.returncode:
         raise ExportError(f"{host}: the run on the device crashed ({_exit(done.returncode)}): "
                           f"{_last_line(done.stderr)}")

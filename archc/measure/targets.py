@@ -16,6 +16,7 @@ import numpy as np
 
 from archc.measure import layers, remote, runner
 from archc.measure.profile import Runner, stats
+from archc.measure.timing import Timing
 
 
 @dataclass(frozen=True)
@@ -29,23 +30,36 @@ class Target:
         return self.host is not None or self.per_layer
 
 
-def run_runner(path: Path, target: Target, threads: int, warmup: int, runs: int, folder: Path) -> dict:
+@dataclass(frozen=True)
+class Reading:
+    """How a runner's output is read: where it ran, how it was timed, and (per layer) the summary's
+    report and rows its nodes map to; `name` labels the result (default: the model's file name)."""
+
+    host: str
+    timing: Timing
+    report: object = None
+    rows: dict | None = None
+    name: str = ""
+
+
+def run_runner(path: Path, target: Target, timing: Timing, folder: Path) -> dict:
     """The runner's output for one model; its profile files (per layer) land in `folder`."""
     if target.host is not None:
-        return remote.run(target.host, path, threads, warmup, runs, target.per_layer, folder)
+        return remote.run(target.host, path, timing, target.per_layer, folder)
     local = folder / path.name
     if target.per_layer and local != path:  # ORT writes its profile beside the model: never beside the user's
         shutil.copyfile(path, local)
-    return runner.run(str(local if target.per_layer else path), threads, warmup, runs, target.per_layer)
+    return runner.run(str(local if target.per_layer else path), timing.threads, timing.warmup, timing.runs,
+                      target.per_layer)
 
 
 def profile_model(path, target: Target, threads: int, warmup: int, runs: int, report=None, rows=None,
                   name: str = "") -> dict:
     """`profile --json` for one model on `target` (+ "device"; + the per-layer keys)."""
-    path = Path(path)
+    path, timing = Path(path), Timing(threads, runs, warmup)
     with tempfile.TemporaryDirectory(prefix="archc-profile-") as tmp:
-        out = run_runner(path, target, threads, warmup, runs, Path(tmp))
-        return result_of(path, out, str(target.host) if target.host else "local", threads, warmup, report, rows, name)
+        out = run_runner(path, target, timing, Path(tmp))
+        return result_of(path, out, Reading(str(target.host) if target.host else "local", timing, report, rows, name))
 
 
 def profile_many(models: list, threads: int, warmup: int, runs: int) -> list[dict]:
@@ -58,17 +72,19 @@ def profile_many(models: list, threads: int, warmup: int, runs: int) -> list[dic
             if layered:  # ORT writes its profile beside the model: never beside the user's
                 shutil.copyfile(path, local[-1])
         outs = runner.run_many([str(p) for p in local], threads, warmup, runs, [m[1] for m in models])
-        return [result_of(Path(path), out, "local", threads, warmup, report, rows, Path(path).name)
+        timing = Timing(threads, runs, warmup)
+        return [result_of(Path(path), out, Reading("local", timing, report, rows))
                 for (path, _, report, rows), out in zip(models, outs)]
 
 
-def result_of(path: Path, out: dict, host: str, threads: int, warmup: int, report, rows, name: str) -> dict:
+def result_of(path: Path, out: dict, reading: Reading) -> dict:
     """The runner's output as the contract's JSON (per layer when it carries a profile)."""
     import onnx
 
-    result = stats(Runner("onnxruntime", threads, tuple(out["input"]), None, name or path.name), out["times_ms"],
-                   warmup)
-    result["device"] = {"host": host, **out["device"]}
+    warmup, report, rows = reading.timing.warmup, reading.report, reading.rows
+    result = stats(Runner("onnxruntime", reading.timing.threads, tuple(out["input"]), None, reading.name or path.name),
+                   out["times_ms"], warmup)
+    result["device"] = {"host": reading.host, **out["device"]}
     if out.get("cpu_ms"):  # the calling thread's CPU time: on 1 thread, the run without waits for a core
         result["cpu_median_ms"] = round(float(np.median(out["cpu_ms"])), 4)
     if "profile" in out:

@@ -23,7 +23,7 @@ def _channels(shape, who) -> int:
 @op("slice", carry=Carry(sliced, known=lambda node: len(node.shape) != 3),  # a map's slice: no checked rule yet
     params=(Param("start", "int", 0, doc="first channel", min=0),
             Param("end", "int", None, doc="one past the last channel (default: all)", min=1)),
-    call=_slice_call, example="{op: slice, start: 0, end: 8}   # ShuffleNetV2: the first half")
+    call=_slice_call, part=True, example="{op: slice, start: 0, end: 8}   # ShuffleNetV2: the first half")
 def _slice(a, ins):
     """Channels start..end-1 of the input (x[:, start:end]; of a token sequence x[..., start:end]);
     ShuffleNetV2 keeps one half, convolves the other."""

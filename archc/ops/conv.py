@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from archc.errors import GraphError
 from archc.ops.carry import Carry, grouped
-from archc.ops.core import Param, channels, op, padding, pair, product, spatial, windows
+from archc.ops.core import Param, channels, kxk, op, padding, pair, product, spatial, windows
 
 CONV_PARAMS = (
     Param("c", "channels", doc="output channels"),
@@ -14,6 +14,35 @@ CONV_PARAMS = (
     Param("groups", "int", 1, doc="channel groups; in_c for depthwise", min=1),
     Param("bias", "bool", False),
 )
+
+
+def conv_kind(attrs: dict, cin: int) -> str:
+    """dense, depthwise (one filter per input channel), pointwise (1x1, ungrouped) or grouped."""
+    g = attrs.get("groups", 1) or 1
+    if g > 1:
+        return "depthwise" if g == cin else "grouped"
+    return "pointwise" if pair(attrs.get("k", 1)) == (1, 1) else "dense"
+
+
+def _words(op_name: str):
+    """'dw conv 3x3 /2  32→32', 'pw conv 1x1  32→48', 'group conv 1x1 g4  64→64', 'deconv 2x2 /2  8→8'."""
+
+    def words(attrs: dict, cin: int, cout: int, out) -> str:
+        k = conv_kind(attrs, cin)
+        name = {"dense": "conv", "depthwise": "dw conv", "pointwise": "pw conv", "grouped": "group conv"}[k]
+        if op_name == "deconv":
+            name = "deconv" if k == "dense" else f"{k} deconv"
+        parts = [f"{name} {kxk(attrs.get('k', 1))}"]
+        s, d, g = pair(attrs.get("s", 1)), pair(attrs.get("d", 1)), attrs.get("groups", 1) or 1
+        if s != (1, 1):
+            parts.append(f"/{s[0]}" if s[0] == s[1] else f"/{s[0]}x{s[1]}")
+        if d != (1, 1):
+            parts.append(f"d{d[0]}")
+        if k == "grouped":
+            parts.append(f"g{g}")
+        return " ".join(parts) + f"  {cin}\u2192{cout}"
+
+    return words
 
 
 def _check_groups(a, cin):
@@ -45,6 +74,7 @@ def _conv_module(a, ins):
     count=_kernel_count,
     formula=_kernel_formula, module=_conv_module, weighted=True,
     groupable=lambda a: pair(a["k"]) == (1, 1) and a["groups"] == 1,
+    grouped=lambda a: pair(a["k"]) == (1, 1) and a["groups"] > 1, words=_words("conv"), look=conv_kind,
     example="{op: conv, c: 32, k: 3, s: 2}")
 def _conv(a, ins):
     """2-D convolution (nn.Conv2d). Padding defaults to d*(k-1)/2 per side."""
@@ -70,7 +100,8 @@ def _deconv_module(a, ins):
         Param("groups", "int", 1, min=1),
         Param("bias", "bool", True)),
     conv_like=True, stride=lambda a: 1 / pair(a["s"])[0], count=_kernel_count, formula=_kernel_formula,
-    module=_deconv_module, weighted=True, example="{op: deconv, c: 64, k: 3, s: 2, p: 1, output_padding: 1}")
+    module=_deconv_module, weighted=True, words=_words("deconv"), look=conv_kind,
+    example="{op: deconv, c: 64, k: 3, s: 2, p: 1, output_padding: 1}")
 def _deconv(a, ins):
     """Transposed 2-D convolution (nn.ConvTranspose2d), e.g. ERFNet's x2 upsampler."""
     c, h, w = spatial(ins[0], "deconv")
@@ -90,6 +121,7 @@ def _linear_module(a, ins):
 
 @op("linear", carry=Carry(None, "matrix"), params=(Param("c", "channels"), Param("bias", "bool", True)),
     count=lambda a, ins: channels(ins[0]) * a["c"] + (a["c"] if a["bias"] else 0), module=_linear_module, weighted=True,
+    words=lambda a, cin, cout, out: f"linear {cin}\u2192{cout}",
     size_bound="fixes the feature count", example="{op: linear, c: 1000}   # a vector; on an LxC sequence: per token",
     formula=lambda a, ins, out, macs: f"{channels(ins[0])}·{a['c']}" + (f" + {a['c']}" if a["bias"] else "")
     + f" = {macs:,}")

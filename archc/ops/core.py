@@ -84,6 +84,12 @@ class Op:
     size_bound: str = ""  # why the lowering is only right at the build's spatial size ("" if it is not)
     weighted: bool = False  # a weight layer grouping stops at when it looks for the classifier
     groupable: Callable = lambda attrs: False  # a dense 1x1 conv that `groups` / grouping may split
+    grouped: Callable = lambda attrs: False  # a 1x1 conv split into groups already (`groups` finds it done)
+    folds: bool = False  # exported folded into the conv before it (bn): ONNX keeps no node of its own
+    rescale: Callable | None = None  # (row fields, factor) -> fields upsampling `factor` times more, or None
+    part: bool = False  # what an op with `parts` (split, chunk) becomes, once per output (slice)
+    words: Callable | None = None  # (attrs, cin, cout, out) -> its line in drawings and reports; None: its name
+    look: Callable = lambda attrs, cin: "other"  # (attrs, in channels) -> its colour class there (reports.labels)
     quiet: bool = False  # left out of the summary table when it has no parameters
     layer: bool = True  # a layer of the summary (the graph input is not)
     refs: tuple = ()  # parameters that name another node (resize `to:`): renamed by passes
@@ -197,6 +203,12 @@ def check_distinct(op_: Op, inputs) -> None:
 
 def pair(v) -> tuple:
     return (v, v) if isinstance(v, int) else tuple(v)
+
+
+def kxk(v) -> str:
+    """A kernel or grid size as a reader writes it: 3x3, 1x7."""
+    a, b = tuple(v) if isinstance(v, (list, tuple)) else (v, v)
+    return f"{a}x{b}"
 
 
 def channels(shape) -> int:

@@ -14,7 +14,8 @@ def _bn_module(a, ins):
 
 @op("bn", carry=Carry(same, "per_channel"), params=(Param("eps", "float", 1e-5, above=0.0),
                   Param("momentum", "float", 0.1, doc="running-statistics update")),
-    count=lambda a, ins: 2 * ins[0][0], module=_bn_module,
+    count=lambda a, ins: 2 * ins[0][0], module=_bn_module, folds=True,
+    words=lambda a, cin, cout, out: f"batch norm {cout}", look=lambda a, cin: "norm",
     formula=lambda a, ins, out, macs: f"2·{ins[0][0]} = {macs:,}", example="{op: bn, eps: 0.001, momentum: 0.01}")
 def _bn(a, ins):
     """Batch normalization over channels (nn.BatchNorm2d): 2·C parameters."""
@@ -39,7 +40,8 @@ def _act_module(a, ins):
 
 @op("act", carry=SAME, params=(Param("fn", "str", "relu", ACTIVATIONS, aliases=ALIASES,
                          doc="also: " + ", ".join(ALIASES)),),
-    module=_act_module, quiet=True, example="{op: act, fn: hswish}")
+    module=_act_module, quiet=True, words=lambda a, cin, cout, out: str(a.get("fn", "relu")),
+    look=lambda a, cin: "act", example="{op: act, fn: hswish}")
 def _act(a, ins):
     """Element-wise activation; `none` is the identity. Aliases such as hswish and swish are accepted."""
     return tuple(ins[0])
@@ -58,6 +60,7 @@ def _prelu_module(a, ins):
 @op("prelu", params=(Param("num", "int", None, doc="slopes: 1 (one shared) or the input channels (default)", min=1),
                      Param("init", "float", 0.25, doc="initial slope")),
     count=_prelu_count, module=_prelu_module, formula=lambda a, ins, out, macs: f"{_prelu_count(a, ins)} = {macs:,}",
+    look=lambda a, cin: "act",
     example="{op: prelu}   # or {op: prelu, num: 1}")
 def _prelu(a, ins):
     """Parametric ReLU (nn.PReLU, ENet): a learned negative slope per channel, or one for all."""

@@ -5,12 +5,20 @@ import operator
 
 from archc.errors import GraphError
 from archc.ops.carry import SAME
-from archc.ops.core import Param, op, pair, spatial, windows
+from archc.ops.core import Param, kxk, op, pair, spatial, windows
 
 
 def _pool_params(default_k):
     return (Param("k", "ints", default_k, min=1), Param("s", "ints", None, doc="default: k", min=1),
             Param("p", "ints", 0, min=0), Param("ceil", "bool", False))
+
+
+def _pool_words(kind: str):
+    """'max pool 3x3 /2', 'avg pool 2x2'."""
+    def words(a, cin, cout, out) -> str:
+        return f"{kind} pool {kxk(a.get('k', 2))}" + (f" /{pair(a['s'])[0]}" if a.get("s") else "")
+
+    return words
 
 
 def _pool(a, ins, who):
@@ -43,7 +51,8 @@ def _maxpool_call(ctx, node, args):
 
 @op("maxpool", carry=SAME, params=_pool_params(2) + (Param("indices", "bool", False,
                                                            doc="keep the argmax for max_unpool"),),
-    stride=_pool_stride, module=_maxpool_module, call=_maxpool_call, example="{op: maxpool, k: 2, indices: true}")
+    stride=_pool_stride, module=_maxpool_module, call=_maxpool_call, words=_pool_words("max"),
+    example="{op: maxpool, k: 2, indices: true}")
 def _maxpool(a, ins):
     """Max pooling (nn.MaxPool2d); stride defaults to the kernel. `indices: true` keeps where each
     maximum came from, for a later max_unpool (ENet, SegNet)."""
@@ -57,7 +66,7 @@ def _avgpool_module(a, ins):
 
 
 @op("avgpool", carry=SAME, params=_pool_params(2), stride=_pool_stride, module=_avgpool_module,
-    example="{op: avgpool, k: 3, s: 2, p: 1}")
+    words=_pool_words("avg"), example="{op: avgpool, k: 3, s: 2, p: 1}")
 def _avgpool(a, ins):
     """Average pooling (nn.AvgPool2d); stride defaults to the kernel."""
     return _pool(a, ins, "avgpool")
@@ -73,6 +82,7 @@ def _adaptive_module(a, ins):
 
 
 @op("adaptive_avgpool", carry=SAME, params=(Param("size", "ints", 1, doc="output bins, or [h, w]", min=1),),
+    words=lambda a, cin, cout, out: f"avg pool to {kxk(a.get('size', 1))}",
     stride=lambda a: None, module=_adaptive_module, bins=lambda a: pair(a["size"]),
     size_bound="pools to windows fixed by the map size",
     example="{op: adaptive_avgpool, size: 1}")

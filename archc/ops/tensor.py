@@ -13,7 +13,7 @@ def _placeholder(ctx, node, args):
 
 
 @op("input", carry=Carry(), params=(Param("shape", "list", doc="[C, H, W], the spec's `input:`"),), inputs="0",
-    layer=False,
+    layer=False, words=lambda a, cin, cout, out: "input", look=lambda a, cin: "input",
     call=_placeholder, place=lambda op_, a, graph, inputs, refs: 1.0, example="input: 3x224x224   # top of a spec")
 def _input(a, ins):
     """The network's input image (one per graph, named `input`); `from: input` reads it."""
@@ -42,13 +42,28 @@ def _resize_call(ctx, node, args):
     return ctx.fg.call_function(F.interpolate, (args[0],), kwargs)
 
 
+def _resize_words(a, cin, cout, out) -> str:
+    """'resize x8 bilinear', 'resize to 64x64 nearest'."""
+    how = f"x{a['scale']:g}" if a.get("scale") else "to " + "x".join(map(str, out[1:]))
+    return f"resize {how} {a.get('mode', 'bilinear')}"
+
+
+def _resize_rescale(fields: dict, factor):
+    """A resize row by a plain number `scale` upsamples `factor` times more with its scale multiplied."""
+    scale = fields.get("scale")
+    if isinstance(scale, (int, float)) and not isinstance(scale, bool):
+        return {**fields, "scale": scale * factor}
+    return None
+
+
 @op("resize", carry=SAME, params=(
         Param("scale", "float", None, doc="scale factor"),
         Param("size", "ints", None, doc="output [h, w]; `to:` a node sets it"),
         Param("to", "str", None, doc="match the spatial size of this node (e.g. input)"),
         Param("mode", "str", "bilinear", ("bilinear", "nearest")),
         Param("align_corners", "bool", False)),
-    refs=("to",), bind=_resize_bind, place=_resize_place, call=_resize_call,
+    refs=("to",), bind=_resize_bind, place=_resize_place, call=_resize_call, rescale=_resize_rescale,
+    words=_resize_words,
     size_bound="is lowered to a fixed output size", example="{op: resize, scale: 8, align_corners: true}")
 def _resize(a, ins):
     """Bilinear or nearest resize by `scale`, to a fixed `size` or `to:` a node's size (static in the lowered model)."""

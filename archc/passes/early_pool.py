@@ -14,6 +14,7 @@ from dataclasses import replace
 from archc.errors import GraphError, PassError
 from archc.passes import GraphOf
 from archc.lang.spec import Row, Spec, Stage
+from archc.ops import OPS
 
 POOL_ID = "early_downsample"
 
@@ -91,9 +92,10 @@ def _upsample_output(spec: Spec, i: int, factor: int, taken: set) -> Spec:
     at = _closing_row(spec, names[i])
     if at is not None:
         row = spec.stages[at[0]].rows[at[1]]
-        scale = row.fields.get("scale")
-        if row.op == "resize" and row.n == 1 and isinstance(scale, (int, float)) and not isinstance(scale, bool):
-            return _with_row(spec, at, replace(row, fields={**row.fields, "scale": scale * factor}))
+        rescale = OPS[row.op].rescale if row.op in OPS and row.n == 1 else None  # a closing resize scales more
+        fields = rescale(row.fields, factor) if rescale is not None else None
+        if fields is not None:
+            return _with_row(spec, at, replace(row, fields=fields))
     sid = _fresh(f"{names[i].replace('.', '_')}_up", taken)
     taken.add(sid)
     up = Stage(id=sid, frm=(names[i],), rows=(Row(op="resize", fields={"scale": factor}, style="dict"),),

@@ -6,7 +6,7 @@ from typing import Optional
 from archc.errors import PassError
 from archc.ir.grouping import candidates, fits
 from archc.lang.grouping import Grouping
-from archc.ops import pair
+from archc.ops import OPS
 from archc.lang.select import check_nodes
 from archc.lang.spec import Spec
 from . import Pass, register, selector
@@ -47,8 +47,7 @@ class GroupsPass(Pass):
         pool = candidates(graph, sel)
         where = f" in {self.where}" if self.where else ""
         if not pool:
-            done = any(n.op == "conv" and pair(n.attrs["k"]) == (1, 1) and n.attrs["groups"] > 1
-                       and (sel is None or sel.node_matches(n)) for n in graph)
+            done = any(OPS[n.op].grouped(n.attrs) and (sel is None or sel.node_matches(n)) for n in graph)
             raise PassError(f"no dense 1x1 conv{where} to group ("
                             + ("the ones there are grouped already" if done else "the final classifier never is")
                             + ")")

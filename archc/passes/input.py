@@ -67,12 +67,12 @@ def _refusal(graph_of: GraphOf, spec: Spec, chw: tuple, cause: str, strict: bool
     stride = graph_of(spec).total_stride()
     bad = [d for d in (h, w) if d % stride]
     why = (f"{bad[0]} is not divisible by the network's total stride {stride}" if bad else cause)
-    need = _bins_need(graph_of(spec)) if strict else None
-    sizes = [_smallest(graph_of, spec, c, stride, axis, 1, need) for axis in (1, 2)]
+    scan = _Scan(graph_of, spec, c, stride, _bins_need(graph_of(spec)) if strict else None)
+    sizes = [_smallest(scan, axis, 1) for axis in (1, 2)]
     if None in sizes:
         return f"input {c}x{h}x{w}: {why}; no valid size up to {SCAN * stride} found"
     text = f"input {c}x{h}x{w}: {why}; the smallest valid size is {c}x{sizes[0]}x{sizes[1]}"
-    above = [_smallest(graph_of, spec, c, stride, axis, -(-d // stride), need) for axis, d in ((1, h), (2, w))]
+    above = [_smallest(scan, axis, -(-d // stride)) for axis, d in ((1, h), (2, w))]
     if None not in above and max(above) > MAX_DIM:  # a size --input would refuse is no suggestion
         text += f" (sizes go up to {MAX_DIM}: the nearest below is {c}x{h // stride * stride}x{w // stride * stride})"
     elif None not in above and above != sizes:
@@ -83,16 +83,28 @@ def _refusal(graph_of: GraphOf, spec: Spec, chw: tuple, cause: str, strict: bool
     return text
 
 
-def _smallest(graph_of: GraphOf, spec: Spec, c: int, stride: int, axis: int, start: int, need: tuple):
-    """The smallest multiple of `stride` from start*stride that builds, along H (1) or W (2).
-    The search starts where the pooling bins first fit (`need`: bins x the stride they see, per
-    axis; None: not strict), so it usually takes one build; the workspace remembers them, as a
-    sweep asks the same for many inputs."""
+@dataclass(frozen=True)
+class _Scan:
+    """What the search for a valid input size holds fixed: the spec, its graphs, the channels, the total
+    stride, and `need` (bins x the stride they see, per axis; None: not strict)."""
+
+    graph_of: GraphOf
+    spec: Spec
+    c: int
+    stride: int
+    need: tuple | None
+
+
+def _smallest(scan: _Scan, axis: int, start: int):
+    """The smallest multiple of the stride from start*stride that builds, along H (1) or W (2).
+    The search starts where the pooling bins first fit, so it usually takes one build; the workspace
+    remembers them, as a sweep asks the same for many inputs."""
+    stride, need = scan.stride, scan.need
     first = max(1, start, -(-need[axis] // stride) if need is not None else 1)
     for m in range(first, first + SCAN):
-        chw = list(spec.input)
-        chw[0], chw[axis] = c, m * stride
-        if _why(graph_of, spec, tuple(chw), need is not None) is None:
+        chw = list(scan.spec.input)
+        chw[0], chw[axis] = scan.c, m * stride
+        if _why(scan.graph_of, scan.spec, tuple(chw), need is not None) is None:
             return m * stride
     return None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from archc.errors import ArchcError
@@ -129,16 +130,36 @@ def context(rows: list[dict], x: str, y: str, epochs=None) -> str:
     return "; ".join(parts)
 
 
-def plot(rows: list[dict], x: str, y: str, outs: list[tuple], title: str = "", x_low=None, y_low=None,
-         epochs=None) -> list:
+@dataclass(frozen=True)
+class Labels:
+    """What a plot says beside its points: a title ('' : one made from the axes), each axis' direction
+    (None: the direction table's, results.lower_is_better) and the epochs of training behind its mIoU."""
+
+    title: str = ""
+    x_low: bool | None = None
+    y_low: bool | None = None
+    epochs: int | None = None
+
+
+@dataclass(frozen=True)
+class _Ink:
+    size: float
+    color: str
+    force: bool = False  # placed even where every offset overlaps
+
+
+FRONT_INK, OTHER_INK = _Ink(8.5, "black", force=True), _Ink(6.5, "#707070")
+
+
+def plot(rows: list[dict], x: str, y: str, outs: list[tuple], labels: Labels = Labels()) -> list:
     """Draw all configurations and highlight the frontier; write each (path, format) of `outs`."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    x_low = lower_is_better(x) if x_low is None else x_low
-    y_low = lower_is_better(y) if y_low is None else y_low
+    x_low = lower_is_better(x) if labels.x_low is None else labels.x_low
+    y_low = lower_is_better(y) if labels.y_low is None else labels.y_low
     pts = points(rows, x, y)
     front = frontier(pts, x_low, y_low)
     plt.rcParams["svg.fonttype"] = "none"  # labels stay text in SVGs: searchable, and smaller files
@@ -150,9 +171,9 @@ def plot(rows: list[dict], x: str, y: str, outs: list[tuple], title: str = "", x
     _points(ax, pts, front, fx, fy)
     ax.set_xlabel(axis_label(x, x_low), fontsize=11)
     ax.set_ylabel(axis_label(y, y_low), fontsize=11)
-    head = title or (f"{AXES.get(y, (y,))[0].split(' (')[0]} vs {AXES.get(x, (x,))[0].split(' (')[0]}: "
+    head = labels.title or (f"{AXES.get(y, (y,))[0].split(' (')[0]} vs {AXES.get(x, (x,))[0].split(' (')[0]}: "
                      f"{len(front)} of {len(pts)} configurations on the Pareto frontier")
-    about = context(rows, x, y, epochs)
+    about = context(rows, x, y, labels.epochs)
     ax.set_title(head + (f"\n{about}" if about else ""), fontsize=11)
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize=9)
@@ -174,20 +195,21 @@ def _points(ax, pts, front, fx: float, fy: float) -> None:
     placed: list = []
     on_front = {id(p[2]) for p in front}
     for px, py, row in front:
-        _place(ax, placed, (px * fx, py * fy), label(row), 8.5, "black", force=True)
+        _place(ax, placed, (px * fx, py * fy), label(row), FRONT_INK)
     if len(pts) <= DOMINATED_LABELS:
         for px, py, row in pts:
             if id(row) not in on_front:
-                _place(ax, placed, (px * fx, py * fy), label(row), 6.5, "#707070")
+                _place(ax, placed, (px * fx, py * fy), label(row), OTHER_INK)
 
 
 OFFSETS = ((7, 4, "left"), (7, -12, "left"), (-7, 4, "right"), (-7, -12, "right"), (0, 10, "center"),
            (0, -18, "center"))  # points from the marker: right, below right, left, below left, above, below
 
 
-def _place(ax, placed: list, xy, text: str, size: float, color: str, force: bool = False) -> None:
+def _place(ax, placed: list, xy, text: str, ink: _Ink) -> None:
     """Annotate at the first offset whose box (estimated from the text's length) overlaps no placed
-    label; if none is free, the first (force) or none."""
+    label; if none is free, the first (ink.force) or none."""
+    size, color, force = ink.size, ink.color, ink.force
     cx, cy = ax.transData.transform(xy)
     scale = ax.figure.dpi / 72
     w, h = 0.6 * size * len(text) * scale, 1.2 * size * scale

@@ -279,11 +279,12 @@ class Sweep:
                 r.median_ms, r.fps = timings[str(i)]["median_ms"], timings[str(i)]["fps"]
                 r.device = timings[str(i)].get("device", {})
 
-    def _pool_map(self, fn, jobs: list, progress, chunksize: int = 1, inline_below: int = 0,
-                  describe=lambda result: "", inline_while: float = 0):
+    def _pool_map(self, fn, jobs: list, progress, inline_below: int = 0, describe=lambda result: "",
+                  inline_while: float = 0):
+        """The executor's map (one job per task) with progress lines from `describe(result)`."""
         run = self.executor or LocalExecutor(self.jobs)
         step = (lambda result: progress(describe(result))) if progress else None
-        yield from run.map(fn, jobs, step, chunksize=chunksize, inline_below=inline_below, inline_while=inline_while)
+        yield from run.map(fn, jobs, step, inline_below=inline_below, inline_while=inline_while)
 
 
 def _failed(knobs: dict, failure: Failed) -> Result:

@@ -16,6 +16,7 @@ from collections import Counter
 from torch import nn
 
 from archc.ir.graph import Graph
+from archc.ops import OPS
 
 PATH_KEY = "archc.path"
 FUSED_KEY = "archc.fused"  # the batch norm folded into this conv
@@ -96,7 +97,7 @@ def _origin(node, graph: Graph):
     except (ValueError, SyntaxError):
         return None, None
     path = next((s.removesuffix(CALLS) for s in scopes if s.removesuffix(CALLS) in graph), None)
-    if path and node.op_type == "Conv" and graph[path].op == "bn":  # BN folded into its conv
+    if path and node.op_type == "Conv" and OPS[graph[path].op].folds:  # BN folded into its conv
         return graph[path].inputs[0], path
     return path, None
 

@@ -21,16 +21,17 @@ from archc.measure import layers
 from archc.onnx import runtime
 from archc.measure.layers import UNATTRIBUTED, source_index
 from archc.measure.profile import stats
+from archc.measure.timing import Timing
 
 
-def profile(onnx_path: Path, runner, report, rows: dict, threads: int, warmup: int, runs: int) -> dict:
+def profile(onnx_path: Path, runner, report, rows: dict, timing: Timing) -> dict:
     """`profile --json` of the verified OpenVINO `runner` plus the per-layer keys of ORT's (layers,
     rows, stages, node_sum_ms ...): counted runs alternate with the timed ones."""
     import time
 
     import onnx
 
-    request, times = counted_request(onnx_path, threads), []
+    request, times, warmup = counted_request(onnx_path, timing.threads), [], timing.warmup
     x = runtime.inputs(runner.input, 1, 0)[0]
 
     def timed():
@@ -38,7 +39,7 @@ def profile(onnx_path: Path, runner, report, rows: dict, threads: int, warmup: i
         runner.run()
         times.append((time.perf_counter() - start) * 1e3)
 
-    per_node = node_times(request, x, warmup, runs, beside=timed)
+    per_node = node_times(request, x, warmup, timing.runs, beside=timed)
     result = stats(runner, times[warmup:], warmup)
     attributed = attribute(per_node, onnx.load(str(onnx_path), load_external_data=False))
     return {**result, **layers.per_layer(report, rows, attributed, result["median_ms"])}
