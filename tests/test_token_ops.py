@@ -47,6 +47,10 @@ def test_attention_with_and_without_spatial_reduction(tmp_path):
     ([{"op": "tokens"}, {"op": "untokens", "size": [4, 4]}], "untokens to 4x4 needs 16 tokens, got 64"),
     ([{"op": "tokens"}, {"op": "untokens"}], "untokens needs `to: NODE`"),
     ([{"op": "groupnorm", "groups": 3}], "groupnorm groups=3 does not divide the input's 16 channels"),
+    ([{"op": "tokens", "patch": 3}], "tokens patch 3x3 does not tile the 8x8 map"),
+    ([{"op": "tokens"}, {"op": "heads", "heads": 2, "groups": 3}], "heads groups=3 does not divide the sequence's 64"),
+    ([{"op": "tokens"}, {"op": "heads", "heads": 2}, {"op": "merge_heads", "groups": 4}],
+     "merge_heads groups=4 does not divide the tensor's 2 heads"),
     ([{"id": "a", "op": "tokens"}, {"op": "matmul", "from": ["a", "a"]}], "matmul cannot multiply 64x16 by 64x16"),
 ])
 def test_one_line_refusals(tmp_path, rows, message):
@@ -73,3 +77,42 @@ def test_a_skipped_step_named_later_gives_what_it_would_have_read(tmp_path):
     g = compile_spec(spec(tmp_path, [{"op": "blk"}], {"blk": BLOCK})).graph
     assert g["s.0.0.c"].inputs == ("s.0.0.a", "s.0.0.b")  # not b, the step before it
     assert g.shape("s.0.0.c") == (12, 8, 8)
+
+
+def test_patch_tokens_are_runs_by_position_in_the_patch_and_untokens_puts_them_back(tmp_path):
+    """tokens patch 2 equals the plain-torch unfold of MobileViT (tests/refnets/mobilevit.py: run p holds
+    the pixel at position p of every 2x2 patch), and untokens with the same patch inverts it."""
+    import torch
+
+    from archc.torch.lower import lower
+    from refnets.mobilevit import unfold
+
+    path = spec(tmp_path, [{"id": "t", "op": "tokens", "patch": 2}, {"op": "untokens", "to": "input", "patch": 2}],
+                input_="3x4x6")
+    doc = {**yaml.safe_load(path.read_text()), "outputs": ["t", "s.1"]}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    x = torch.randn(1, 3, 4, 6)
+    tokens, back = lower(compile_spec(path).graph)(x)
+    assert torch.equal(tokens, unfold(x).reshape(1, 4 * 6, 3)) and torch.equal(back, x)
+
+
+def test_attention_in_runs_equals_plain_torch_per_run(tmp_path):
+    """attention with groups g on g runs of N tokens (fused qkv, 2 heads) equals plain torch applying
+    the same weights to each run as a batch item."""
+    import torch
+    import torch.nn.functional as F
+
+    from archc.torch.lower import lower
+
+    path = spec(tmp_path, [{"id": "t", "op": "tokens", "patch": 2},
+                           {"id": "a", "op": "attention", "from": ["t", "t"], "heads": 2, "groups": 4, "fused": True}])
+    module = lower(compile_spec(path).graph)
+    w = module.state_dict()
+    x = torch.randn(1, 16, 8, 8)
+    runs = x.reshape(1, 16, 4, 2, 4, 2).permute(0, 3, 5, 2, 4, 1).reshape(4, 16, 16)  # 4 runs of 16 tokens
+    q, k, v = F.linear(runs, w["s.a.0.qkv.weight"], w["s.a.0.qkv.bias"]).reshape(4, 16, 3, 2, 8).permute(2, 0, 3, 1, 4)
+    mixed = ((q @ k.transpose(-2, -1)) * 8 ** -0.5).softmax(-1) @ v
+    want = F.linear(mixed.transpose(1, 2).reshape(4, 16, 16), w["s.a.0.proj.weight"], w["s.a.0.proj.bias"])
+    with torch.no_grad():
+        got = module(x)
+    assert torch.allclose(got.reshape(4, 16, 16), want, atol=1e-6)
