@@ -116,3 +116,34 @@ def test_attention_in_runs_equals_plain_torch_per_run(tmp_path):
     with torch.no_grad():
         got = module(x)
     assert torch.allclose(got.reshape(4, 16, 16), want, atol=1e-6)
+
+
+@pytest.mark.parametrize("sr", [1, 2])
+def test_cross_attention_takes_keys_and_values_from_the_other_map(tmp_path, sr):
+    """attention with cross: queries from the tokens of one map, keys and values from another map (of
+    other channels and size; spatially reduced when sr > 1), as plain torch computes it."""
+    import torch
+    import torch.nn.functional as F
+
+    from archc.torch.lower import lower
+
+    rows = [{"id": "m", "op": "conv", "c": 8, "k": 1}, {"id": "t", "op": "tokens", "from": "input"},
+            {"id": "a", "op": "attention", "from": ["t", "m"], "heads": 2, "cross": True, "sr": sr}]
+    path = spec(tmp_path, rows, input_="16x8x4")
+    agrees(path)
+    module = lower(compile_spec(path).graph)
+    w = {k.removeprefix("s.a.0."): v for k, v in module.state_dict().items()}
+    x = torch.randn(1, 16, 8, 4)
+    other = F.conv2d(x, w["s.m.0.weight"])
+    if sr > 1:
+        other = F.layer_norm(F.conv2d(other, w["sr.weight"], w["sr.bias"], stride=sr).flatten(2).transpose(1, 2),
+                             (16,), w["norm.weight"], w["norm.bias"])
+    else:
+        other = other.flatten(2).transpose(1, 2)
+    heads = lambda t: t.reshape(1, -1, 2, 8).transpose(1, 2)  # noqa: E731
+    q = heads(F.linear(x.flatten(2).transpose(1, 2), w["q.weight"], w["q.bias"]))
+    k, v = F.linear(other, w["kv.weight"], w["kv.bias"]).chunk(2, -1)
+    mixed = ((q @ heads(k).transpose(-2, -1)) * 8 ** -0.5).softmax(-1) @ heads(v)
+    want = F.linear(mixed.transpose(1, 2).reshape(1, 32, 16), w["proj.weight"], w["proj.bias"])
+    with torch.no_grad():
+        assert torch.allclose(module(x), want, atol=1e-6)
