@@ -74,10 +74,18 @@ def _untokens_call(ctx, node, args):
     return ctx.fg.call_method("reshape", (x, -1, c, h, w))
 
 
+def _untokens_place(op_, a, graph, inputs, refs):
+    """Back on the map `to:` names, at its stride; with a fixed size, the tokens' stride undone by the patch."""
+    if refs.get("to"):
+        return graph[refs["to"]].stride
+    base = graph[inputs[0]].stride
+    return None if base is None else base / _patch_stride(a)
+
+
 @op("untokens", carry=SAME, params=(Param("to", "str", None, doc="a map node whose H, W the tokens came from"),
                         Param("size", "ints", None, doc="or the map's [h, w]"), _patch_doc()),
     refs=("to",), bind=_untokens_bind, call=_untokens_call, size_bound="is lowered to a fixed map size",
-    stride=lambda a: 1 / _patch_stride(a),
+    place=_untokens_place,
     example="{op: untokens, size: [32, 32]}   # or to: NODE, the map the tokens came from")
 def _untokens(a, ins):
     """An LxC token sequence back to a CxHxW map of the known size, H·W = L: `to:` a map node (its H
