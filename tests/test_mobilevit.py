@@ -83,6 +83,10 @@ def test_an_input_the_patch_grid_does_not_tile_is_refused_in_one_line(size):
     assert "\n" not in message
 
 
+def test_any_multiple_of_64_works():
+    assert analyze(compile_spec(spec("xxs"), ["input=3x320x192"]).graph).outputs == ((1000,),)
+
+
 def test_width_keeps_the_heads_and_repeat_keeps_one_transformer_layer():
     base = compile_spec(spec("xxs"), ["input=3x64x64"]).graph
     half = compile_spec(spec("xxs"), ["width=0.5", "input=3x64x64"]).graph
