@@ -34,6 +34,12 @@ REFERENCE = {
     "essnetb": (547_120, 10_600_000_000, None, "thesis's grouped rows extrapolated to g=1 (its D row: 683,568; "
                 "GFLOPs 10.60)"),
     "essneta": (None, None, None, "thesis: no row (its ESSNet rows group ESSNetB's D layers)"),
+    "segformer_b0": (3_752_694, 5_472_290_304, 373_293_056, "tests/refnets/segformer.py (smp 0.6 structure) + "
+                     "torchinfo 1.8 (paper: 3.8 M); attention MACs 1,040,187,392 on top"),
+    "mobilevit_xxs": (1_272_024, 197_487_592, 50_323_264, "timm 1.0.31 + torchinfo 1.8 (BNs left out, token layers "
+                      "counted 4 times: docs/specs.md); attention MACs 78,184,448 on top"),
+    "mobilevit_s": (5_578_632, 1_104_653_096, 146_571_072, "timm 1.0.31 + torchinfo 1.8 (BNs left out, token layers "
+                    "counted 4 times: docs/specs.md); attention MACs 177,635,328 on top"),
 }
 
 
@@ -44,6 +50,7 @@ def references():
     from refnets.essnet import ESSNetA, ESSNetB
     from refnets.lraspp import LRASPP
     from refnets.mobilenet import MobileNetV2, mobilenet_v3_large, mobilenet_v3_small
+    from refnets.mobilevit import MobileViT
     from refnets.pidnet import PIDNetS
     from refnets.shufflenetv2 import ShuffleNetV2
 
@@ -56,7 +63,8 @@ def references():
             "mobilenetv3_large": lambda: (mobilenet_v3_large(), "3x224x224"),
             "mobilenetv3_small": lambda: (mobilenet_v3_small(), "3x224x224"),
             "essnetb": lambda: (ESSNetB(), "3x256x512"), "essneta": lambda: (ESSNetA(), "3x256x512"),
-            "pidnet_s": lambda: (PIDNetS(), "3x512x1024")}
+            "pidnet_s": lambda: (PIDNetS(), "3x512x1024"),
+            "mobilevit_xxs": lambda: (MobileViT("xxs"), "3x256x256"), "mobilevit_s": lambda: (MobileViT("s"), "3x256x256")}
 
 
 def fmt(n) -> str:
@@ -68,7 +76,10 @@ def main() -> None:
     print("| spec | input | params | ref. params | MACs | ref. MACs | activation bytes | ref. act. bytes "
           "| max output diff | reference |")
     print("|---|---|---|---|---|---|---|---|---|---|")
+    only = sys.argv[1:]  # names: print only their rows
     for name, path in bundled().items():
+        if only and name not in only:
+            continue
         r = compile_spec(path).report
         p, m, a, src = REFERENCE.get(name, (None, None, None, "-"))
         diff = "-"

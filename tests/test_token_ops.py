@@ -47,6 +47,10 @@ def test_attention_with_and_without_spatial_reduction(tmp_path):
     ([{"op": "tokens"}, {"op": "untokens", "size": [4, 4]}], "untokens to 4x4 needs 16 tokens, got 64"),
     ([{"op": "tokens"}, {"op": "untokens"}], "untokens needs `to: NODE`"),
     ([{"op": "groupnorm", "groups": 3}], "groupnorm groups=3 does not divide the input's 16 channels"),
+    ([{"op": "tokens", "patch": 3}], "tokens patch 3x3 does not tile the 8x8 map"),
+    ([{"op": "tokens"}, {"op": "heads", "heads": 2, "groups": 3}], "heads groups=3 does not divide the sequence's 64"),
+    ([{"op": "tokens"}, {"op": "heads", "heads": 2}, {"op": "merge_heads", "groups": 4}],
+     "merge_heads groups=4 does not divide the tensor's 2 heads"),
     ([{"id": "a", "op": "tokens"}, {"op": "matmul", "from": ["a", "a"]}], "matmul cannot multiply 64x16 by 64x16"),
 ])
 def test_one_line_refusals(tmp_path, rows, message):
@@ -73,3 +77,73 @@ def test_a_skipped_step_named_later_gives_what_it_would_have_read(tmp_path):
     g = compile_spec(spec(tmp_path, [{"op": "blk"}], {"blk": BLOCK})).graph
     assert g["s.0.0.c"].inputs == ("s.0.0.a", "s.0.0.b")  # not b, the step before it
     assert g.shape("s.0.0.c") == (12, 8, 8)
+
+
+def test_patch_tokens_are_runs_by_position_in_the_patch_and_untokens_puts_them_back(tmp_path):
+    """tokens patch 2 equals the plain-torch unfold of MobileViT (tests/refnets/mobilevit.py: run p holds
+    the pixel at position p of every 2x2 patch), and untokens with the same patch inverts it."""
+    import torch
+
+    from archc.torch.lower import lower
+    from refnets.mobilevit import unfold
+
+    path = spec(tmp_path, [{"id": "t", "op": "tokens", "patch": 2}, {"op": "untokens", "to": "input", "patch": 2}],
+                input_="3x4x6")
+    doc = {**yaml.safe_load(path.read_text()), "outputs": ["t", "s.1"]}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    x = torch.randn(1, 3, 4, 6)
+    tokens, back = lower(compile_spec(path).graph)(x)
+    assert torch.equal(tokens, unfold(x).reshape(1, 4 * 6, 3)) and torch.equal(back, x)
+
+
+def test_attention_in_runs_equals_plain_torch_per_run(tmp_path):
+    """attention with groups g on g runs of N tokens (fused qkv, 2 heads) equals plain torch applying
+    the same weights to each run as a batch item."""
+    import torch
+    import torch.nn.functional as F
+
+    from archc.torch.lower import lower
+
+    path = spec(tmp_path, [{"id": "t", "op": "tokens", "patch": 2},
+                           {"id": "a", "op": "attention", "from": ["t", "t"], "heads": 2, "groups": 4, "fused": True}])
+    module = lower(compile_spec(path).graph)
+    w = module.state_dict()
+    x = torch.randn(1, 16, 8, 8)
+    runs = x.reshape(1, 16, 4, 2, 4, 2).permute(0, 3, 5, 2, 4, 1).reshape(4, 16, 16)  # 4 runs of 16 tokens
+    q, k, v = F.linear(runs, w["s.a.0.qkv.weight"], w["s.a.0.qkv.bias"]).reshape(4, 16, 3, 2, 8).permute(2, 0, 3, 1, 4)
+    mixed = ((q @ k.transpose(-2, -1)) * 8 ** -0.5).softmax(-1) @ v
+    want = F.linear(mixed.transpose(1, 2).reshape(4, 16, 16), w["s.a.0.proj.weight"], w["s.a.0.proj.bias"])
+    with torch.no_grad():
+        got = module(x)
+    assert torch.allclose(got.reshape(4, 16, 16), want, atol=1e-6)
+
+
+@pytest.mark.parametrize("sr", [1, 2])
+def test_cross_attention_takes_keys_and_values_from_the_other_map(tmp_path, sr):
+    """attention with cross: queries from the tokens of one map, keys and values from another map (of
+    other channels and size; spatially reduced when sr > 1), as plain torch computes it."""
+    import torch
+    import torch.nn.functional as F
+
+    from archc.torch.lower import lower
+
+    rows = [{"id": "m", "op": "conv", "c": 8, "k": 1}, {"id": "t", "op": "tokens", "from": "input"},
+            {"id": "a", "op": "attention", "from": ["t", "m"], "heads": 2, "cross": True, "sr": sr}]
+    path = spec(tmp_path, rows, input_="16x8x4")
+    agrees(path)
+    module = lower(compile_spec(path).graph)
+    w = {k.removeprefix("s.a.0."): v for k, v in module.state_dict().items()}
+    x = torch.randn(1, 16, 8, 4)
+    other = F.conv2d(x, w["s.m.0.weight"])
+    if sr > 1:
+        other = F.layer_norm(F.conv2d(other, w["sr.weight"], w["sr.bias"], stride=sr).flatten(2).transpose(1, 2),
+                             (16,), w["norm.weight"], w["norm.bias"])
+    else:
+        other = other.flatten(2).transpose(1, 2)
+    heads = lambda t: t.reshape(1, -1, 2, 8).transpose(1, 2)  # noqa: E731
+    q = heads(F.linear(x.flatten(2).transpose(1, 2), w["q.weight"], w["q.bias"]))
+    k, v = F.linear(other, w["kv.weight"], w["kv.bias"]).chunk(2, -1)
+    mixed = ((q @ heads(k).transpose(-2, -1)) * 8 ** -0.5).softmax(-1) @ heads(v)
+    want = F.linear(mixed.transpose(1, 2).reshape(1, 32, 16), w["proj.weight"], w["proj.bias"])
+    with torch.no_grad():
+        assert torch.allclose(module(x), want, atol=1e-6)

@@ -111,9 +111,25 @@ def product_axis(node, axes: dict):
 
 
 def heads(c, node) -> None:
-    """Head h's channel j is the sequence's h·d + j; every head keeps the same positions."""
-    c.tie(node.name, node.inputs[0])
-    c.grid(node.name, node.attrs["heads"])
+    """Head h's channel j is the sequence's h·d + j, in each of the `groups` runs (run-major: channel
+    r·C + h·d + j); every head of every run keeps the same positions."""
+    g, src = node.attrs.get("groups", 1), node.inputs[0]
+    if g == 1:
+        c.tie(node.name, src)
+    else:
+        n = c.sizes[src]
+        c.union(node.name, range(g * n), src, [i % n for i in range(g * n)])
+    c.grid(node.name, node.attrs["heads"] * g)
+
+
+def merged(c, node) -> None:
+    """merge_heads: the inverse of `heads` (with its runs)."""
+    g, src = node.attrs.get("groups", 1), node.inputs[0]
+    if g == 1:
+        c.tie(node.name, src)
+    else:
+        n = c.sizes[node.name]
+        c.union(src, range(g * n), node.name, [i % n for i in range(g * n)])
 
 
 def matmul(c, node) -> None:
