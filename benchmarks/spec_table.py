@@ -34,6 +34,10 @@ REFERENCE = {
     "essnetb": (547_120, 10_600_000_000, None, "thesis's grouped rows extrapolated to g=1 (its D row: 683,568; "
                 "GFLOPs 10.60)"),
     "essneta": (None, None, None, "thesis: no row (its ESSNet rows group ESSNetB's D layers)"),
+    "fpn_resnet18": (13_066_454, 18_077_101_184, 335_282_176, "smp 0.6 + torchinfo 1.8 (benchmarks/smp_cnns.md)"),
+    "unet_resnet18": (14_349_814, 27_256_171_840, 782_237_696, "smp 0.6 + torchinfo 1.8 (benchmarks/smp_cnns.md)"),
+    "pspnet_resnet50": (30_495_446, 111_143_436_672, 2_144_415_744,
+                        "smp 0.6, encoder_depth=5, output_stride=8 + torchinfo 1.8 (benchmarks/smp_cnns.md)"),
 }
 
 
@@ -46,6 +50,7 @@ def references():
     from refnets.mobilenet import MobileNetV2, mobilenet_v3_large, mobilenet_v3_small
     from refnets.pidnet import PIDNetS
     from refnets.shufflenetv2 import ShuffleNetV2
+    from refnets.smp_cnns import FPNResNet18, PSPResNet50, UnetResNet18
 
     return {"shufflenetv2": lambda: (ShuffleNetV2(1.0), "3x224x224"), "enet": lambda: (ENet(), "3x512x512"),
             "mobilenetv4_conv_small": lambda: (mobilenetv4.mobilenetv4_conv_small(), "3x224x224"),
@@ -56,7 +61,9 @@ def references():
             "mobilenetv3_large": lambda: (mobilenet_v3_large(), "3x224x224"),
             "mobilenetv3_small": lambda: (mobilenet_v3_small(), "3x224x224"),
             "essnetb": lambda: (ESSNetB(), "3x256x512"), "essneta": lambda: (ESSNetA(), "3x256x512"),
-            "pidnet_s": lambda: (PIDNetS(), "3x512x1024")}
+            "pidnet_s": lambda: (PIDNetS(), "3x512x1024"), "fpn_resnet18": lambda: (FPNResNet18(), "3x128x128"),
+            "unet_resnet18": lambda: (UnetResNet18(), "3x128x128"),
+            "pspnet_resnet50": lambda: (PSPResNet50(), "3x128x128")}
 
 
 def fmt(n) -> str:

@@ -34,6 +34,9 @@ PINNED = {
     "lraspp_mobilenetv3_large": (3_221_538, 379_343_976),
     "essneta": (771_968, 19_375_069_632),
     "segformer_b0": (3_752_694, 5_472_290_304),
+    "fpn_resnet18": (13_066_454, 18_077_101_184),
+    "unet_resnet18": (14_349_814, 27_256_171_840),
+    "pspnet_resnet50": (30_495_446, 111_143_436_672),
 }
 
 # spec -> what its source publishes, at the source's precision, and how far apart counting methods may
@@ -51,6 +54,10 @@ PUBLISHED = {
     "enet": (0.37, None, 0.02, "Paszke et al. 2016, Table 3: 0.37 M params"),
     "pidnet_s": (7.625715, 11804.01632, 5e-7, "the authors' code (XuJiacong/PIDNet) + torchinfo 1.8 at 3x512x1024"),
     "segformer_b0": (3.8, None, 0.02, "Xie et al. 2021, Table 1: SegFormer-B0 3.8 M params (3.4 encoder + 0.4 decoder)"),
+    "fpn_resnet18": (13.066454, 18077.101184, 5e-7, "smp 0.6 FPN(encoder_name='resnet18') + torchinfo 1.8"),
+    "unet_resnet18": (14.349814, 27256.17184, 5e-7, "smp 0.6 Unet(encoder_name='resnet18') + torchinfo 1.8"),
+    "pspnet_resnet50": (30.495446, 111143.436672, 5e-7, "smp 0.6 PSPNet(encoder_name='resnet50', encoder_depth=5, "
+                        "output_stride=8, classes=150) + torchinfo 1.8 (benchmarks/smp_cnns.md)"),
 }
 # the header quotes the figure this spec gives, except where it quotes a source it does not match
 HEADER_QUOTES_OTHERS = {"essnetb": "quotes the thesis's ESSNetB-D (683,568 params); examples/essnet_grouping.py "
