@@ -94,5 +94,7 @@ def test_weights_carry_through_width_with_groupnorm():
     assert set(c.state) == set(lower(half).state_dict()) and 0.2 < c.kept_norm < 1
     gn = "segmentation.s2.0.gn"
     assert c.state[f"{gn}.weight"].shape == (64,) and half.nodes[gn].attrs["groups"] == 32
+    per_group = [[j % 4 for j in c.kept[gn] if j // 4 == g] for g in range(32)]  # 128 channels, 4 a group
+    assert all(p == per_group[0] and len(p) == 2 for p in per_group)  # the same 2 positions in every group
     with torch.no_grad():
         assert torch.isfinite(lowered(half, c.state)(torch.randn(1, 3, 64, 64))).all()
