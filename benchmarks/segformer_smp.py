@@ -39,8 +39,9 @@ WMAP = {**{f"stage{i}.blocks{i}.{b}.attn.{part}": f"encoder.block{i}.{b}.attn.{p
            for a, b in (("embed", "proj"), ("embed_norm", "norm"))}}
 
 
-def randomized(model):
-    torch.manual_seed(0)
+def randomized(make):
+    torch.manual_seed(0)  # before the model is built: its initial weights too are the same in every run
+    model = make()
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, (torch.nn.BatchNorm2d, torch.nn.LayerNorm)):
@@ -57,7 +58,7 @@ def totals(model, shape):
 
 def measure(size: str) -> dict:
     shape = tuple(int(v) for v in size.split("x"))
-    model = randomized(smp.Segformer(encoder_name="mit_b0", encoder_weights=None, classes=150))
+    model = randomized(lambda: smp.Segformer(encoder_name="mit_b0", encoder_weights=None, classes=150))
     state = model.state_dict()
     refnet = SegFormerB0().eval()
     refnet.load_state_dict(state)  # the same names

@@ -41,8 +41,9 @@ MODELS = {  # spec -> (smp's call as written in the table, the model, the refnet
 SIZES = ("3x512x512", "3x256x384")
 
 
-def randomized(model):
-    torch.manual_seed(0)
+def randomized(make):
+    torch.manual_seed(0)  # before the model is built: its initial weights too are the same in every run
+    model = make()
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, (torch.nn.BatchNorm2d, torch.nn.GroupNorm)):
@@ -60,7 +61,7 @@ def totals(model, shape):
 def measure(name: str, size: str) -> dict:
     shape = tuple(int(v) for v in size.split("x"))
     _, make, refnet_class = MODELS[name]
-    model = randomized(make())
+    model = randomized(make)
     state = model.state_dict()
     refnet = refnet_class().eval()
     refnet.load_state_dict(state)  # the same names, every tensor
