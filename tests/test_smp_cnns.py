@@ -98,3 +98,24 @@ def test_weights_carry_through_width_with_groupnorm():
     assert all(p == per_group[0] and len(p) == 2 for p in per_group)  # the same 2 positions in every group
     with torch.no_grad():
         assert torch.isfinite(lowered(half, c.state)(torch.randn(1, 3, 64, 64))).all()
+
+
+@pytest.mark.slow  # about 7 s of CPU each, export and ONNX Runtime
+@pytest.mark.parametrize("name", REFNETS)
+def test_width_and_input_export_to_onnx_and_verify(name, tmp_path):
+    """`--pass width=0.5 --pass input=...` exports and runs in ONNX Runtime as in torch; PSPNet's bins 3
+    and 6 do not divide its 6x7 map, so they stay adaptive pools in the exported graph too."""
+    import numpy as np
+    import onnxruntime as ort
+
+    from archc.onnx.export import export_onnx
+
+    h, w = (48, 56) if name == "pspnet_resnet50" else (64, 96)  # total strides 8 and 32
+    graph = compile_spec(spec(name), ["width=0.5", f"input=3x{h}x{w}"]).graph
+    exported = export_onnx(graph, tmp_path / "model.onnx")
+    x = torch.randn(1, 3, h, w, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        want = exported.module(x).numpy()
+    got = ort.InferenceSession(str(exported.path), providers=["CPUExecutionProvider"]).run(None, {"input": x.numpy()})
+    assert got[0].shape == want.shape == (1, 150, h, w)
+    assert np.abs(got[0] - want).max() <= 1e-4 * max(1.0, float(np.abs(want).max()))
