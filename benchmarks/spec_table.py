@@ -40,6 +40,10 @@ REFERENCE = {
                       "counted 4 times: docs/specs.md); attention MACs 78,184,448 on top"),
     "mobilevit_s": (5_578_632, 1_104_653_096, 146_571_072, "timm 1.0.31 + torchinfo 1.8 (BNs left out, token layers "
                     "counted 4 times: docs/specs.md); attention MACs 177,635,328 on top"),
+    "fpn_resnet18": (13_066_454, 18_077_101_184, 335_282_176, "smp 0.6 + torchinfo 1.8 (benchmarks/smp_cnns.md)"),
+    "unet_resnet18": (14_349_814, 27_256_171_840, 782_237_696, "smp 0.6 + torchinfo 1.8 (benchmarks/smp_cnns.md)"),
+    "pspnet_resnet50": (30_495_446, 111_143_436_672, 2_144_415_744,
+                        "smp 0.6, encoder_depth=5, output_stride=8 + torchinfo 1.8 (benchmarks/smp_cnns.md)"),
 }
 
 
@@ -53,6 +57,7 @@ def references():
     from refnets.mobilevit import MobileViT
     from refnets.pidnet import PIDNetS
     from refnets.shufflenetv2 import ShuffleNetV2
+    from refnets.smp_cnns import FPNResNet18, PSPResNet50, UnetResNet18
 
     return {"shufflenetv2": lambda: (ShuffleNetV2(1.0), "3x224x224"), "enet": lambda: (ENet(), "3x512x512"),
             "mobilenetv4_conv_small": lambda: (mobilenetv4.mobilenetv4_conv_small(), "3x224x224"),
@@ -64,7 +69,10 @@ def references():
             "mobilenetv3_small": lambda: (mobilenet_v3_small(), "3x224x224"),
             "essnetb": lambda: (ESSNetB(), "3x256x512"), "essneta": lambda: (ESSNetA(), "3x256x512"),
             "pidnet_s": lambda: (PIDNetS(), "3x512x1024"),
-            "mobilevit_xxs": lambda: (MobileViT("xxs"), "3x256x256"), "mobilevit_s": lambda: (MobileViT("s"), "3x256x256")}
+            "mobilevit_xxs": lambda: (MobileViT("xxs"), "3x256x256"), "mobilevit_s": lambda: (MobileViT("s"), "3x256x256"),
+            "fpn_resnet18": lambda: (FPNResNet18(), "3x128x128"),
+            "unet_resnet18": lambda: (UnetResNet18(), "3x128x128"),
+            "pspnet_resnet50": lambda: (PSPResNet50(), "3x128x128")}
 
 
 def fmt(n) -> str:

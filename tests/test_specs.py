@@ -36,6 +36,9 @@ PINNED = {
     "segformer_b0": (3_752_694, 5_472_290_304),
     "mobilevit_xxs": (1_272_024, 195_991_416),
     "mobilevit_s": (5_578_632, 1_095_921_816),
+    "fpn_resnet18": (13_066_454, 18_077_101_184),
+    "unet_resnet18": (14_349_814, 27_256_171_840),
+    "pspnet_resnet50": (30_495_446, 111_143_436_672),
 }
 
 # spec -> what its source publishes, at the source's precision, and how far apart counting methods may
@@ -55,6 +58,10 @@ PUBLISHED = {
     "segformer_b0": (3.8, None, 0.02, "Xie et al. 2021, Table 1: SegFormer-B0 3.8 M params (3.4 encoder + 0.4 decoder)"),
     "mobilevit_xxs": (1.3, None, 0.025, "Mehta & Rastegari 2022 (ICLR), ImageNet results: MobileViT-XXS 1.3 M params"),
     "mobilevit_s": (5.6, None, 0.01, "Mehta & Rastegari 2022 (ICLR), ImageNet results: MobileViT-S 5.6 M params"),
+    "fpn_resnet18": (13.066454, 18077.101184, 5e-7, "smp 0.6 FPN(encoder_name='resnet18') + torchinfo 1.8"),
+    "unet_resnet18": (14.349814, 27256.17184, 5e-7, "smp 0.6 Unet(encoder_name='resnet18') + torchinfo 1.8"),
+    "pspnet_resnet50": (30.495446, 111143.436672, 5e-7, "smp 0.6 PSPNet(encoder_name='resnet50', encoder_depth=5, "
+                        "output_stride=8, classes=150) + torchinfo 1.8 (benchmarks/smp_cnns.md)"),
 }
 # the header quotes the figure this spec gives, except where it quotes a source it does not match
 HEADER_QUOTES_OTHERS = {"essnetb": "quotes the thesis's ESSNetB-D (683,568 params); examples/essnet_grouping.py "

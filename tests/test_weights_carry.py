@@ -59,7 +59,8 @@ def invariant(spec, passes, size, base=(), variables=None) -> float:
 
 UNCARRIED = ("enet", "shufflenetv2")  # channel slices of maps, padding, unpooling, PReLU: no channel rule yet
 # layernorm: its statistics change with C (tests/test_segformer.py and tests/test_mobilevit.py check their carry)
-NOT_EXACT = ("segformer_b0", "mobilevit_s", "mobilevit_xxs")
+NOT_EXACT = ("segformer_b0", "mobilevit_s", "mobilevit_xxs",
+             "fpn_resnet18")  # groupnorm: likewise, per group (tests/test_smp_cnns.py checks its carry)
 
 
 @pytest.mark.parametrize("spec", [s for s in SPECS if s.stem not in UNCARRIED + NOT_EXACT], ids=lambda p: p.stem)
