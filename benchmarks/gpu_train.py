@@ -61,7 +61,7 @@ def model_steps(compiled, dev, amp: bool, batch: int, steps: int, warmup: int) -
 def loop_steps(compiled, data_dir, dev, amp: bool, batch: int, steps: int) -> float:
     """Steps per second of archc's training loop (augmented batches read on the main thread) after its first
     epoch's first step."""
-    config = Config(epochs=1, batch=batch, device=dev.type, amp=amp)
+    config = Config(epochs=1, batch=batch, device=dev.type, amp=amp, scale=(0.5, 2.0))  # as the docstring says
     train_set, _ = datasets(compiled, data_dir, config)
     module = lower(compiled.graph).to(dev)
     opt, sched = make_optimizer(module, config, 10 ** 6)

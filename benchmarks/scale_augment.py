@@ -1,7 +1,11 @@
 """Scale augmentation on (random scale 0.5-2.0 of the image, crop to the input with ignore padding, flip)
-against off (flip only), on the synthetic set: val mIoU after N epochs, the same seeds for both, averaged.
+against off (flip only), on a synthetic set: val mIoU after N epochs, the same seeds for both, averaged.
+`--kind stripes` (classes by stripe period: scaling turns one class into another) or `--kind scenes` (classes
+by shape and pattern drawn relative to the object's size: they hold at any scale, as real scenes' do).
 
     nice -n 10 python benchmarks/scale_augment.py --width 0.5 --images 480 --size 96 --epochs 8 --seeds 0 1 2
+    nice -n 10 python benchmarks/scale_augment.py --kind scenes --settings "scale 0.5-2.0 + flip" "flip only" \
+        "scale 0.9-1.1 + flip" --out benchmarks/scale_augment_scenes.json
 """
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from pathlib import Path
 
 from archc.compile import compile_spec
 from archc.train.loop import Config, train
-from archc.train.synth import synthesize
+from archc.train.synth import KINDS, Recipe, write
 
 SETTINGS = {"scale 0.5-2.0 + flip": (0.5, 2.0), "flip only": None, "scale 0.9-1.1 + flip": (0.9, 1.1)}
 
@@ -27,6 +31,7 @@ def main() -> None:
     ap.add_argument("--classes", type=int, default=6)
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--kind", default="stripes", choices=KINDS)
     ap.add_argument("--settings", nargs="+", default=list(SETTINGS)[:2], choices=list(SETTINGS))
     ap.add_argument("--out", type=Path, default=Path("benchmarks/scale_augment.json"))
     args = ap.parse_args()
@@ -35,7 +40,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
-        synthesize(data, args.classes, args.images, (args.size, args.size), seed=0)
+        write(Recipe(args.kind, args.classes, args.images, (args.size, args.size), seed=0), data)
         for seed in args.seeds:  # interleaved: both settings per seed, so the machine's load falls on both
             for name in args.settings:
                 scale = SETTINGS[name]

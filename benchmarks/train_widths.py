@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from archc.compile import compile_spec
+from archc.train.loop import Config
 from archc.train.proxy import train_and_eval
 from archc.train.quality import quantized_quality
 from archc.train.synth import synthesize
@@ -34,7 +35,7 @@ def main() -> None:
     for w in WIDTHS:
         c = compile_spec("specs/fastscnn.yaml", [f"width={w}"], f"3x{args.size}x{args.size}",
                          {"classes": args.classes})
-        r = train_and_eval(c, data, args.epochs, out=args.out / f"w{w}")
+        r = train_and_eval(c, data, Config(args.epochs), out=args.out / f"w{w}")
         rows.append({"width": w, "params": c.report.params, "macs": c.report.macs, **r})
         print(json.dumps(rows[-1]), flush=True)
     c1 = compile_spec("specs/fastscnn.yaml", [], f"3x{args.size}x{args.size}", {"classes": args.classes})

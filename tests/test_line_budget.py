@@ -24,14 +24,12 @@ PARAMETERS_OVER = {
     ("ir/templates.py", "expand"): 8,  # the workspace's memo passed down
     ("measure/targets.py", "profile_model"): 8,  # sweep/latency_fit.py (another branch today) calls it positionally
     ("sweep/latency_fit.py", "probe"): 11,
-    ("sweep/sweep_train.py", "train_results"): 7,
     ("train/checkpoint.py", "start"): 8,  # the dataset's content key (issue 28)
     ("train/loop.py", "_epochs"): 8,  # the merge of faults' run folder with data's AMP and TensorBoard  # training's own options (data branch owns train/)
     ("train/datasets.py", "__init__"): 9,  # layouts and augmentation settings (issue 26): to become a value
     ("train/gradual.py", "train_grouped"): 10,
     ("train/loop.py", "train_epoch"): 11,
     ("train/loop.py", "train"): 10,
-    ("train/proxy.py", "train_and_eval"): 8,
     ("train/run.py", "train_spec"): 11,
     ("train/evaluate.py", "evaluate_module"): 8,  # full-resolution inference settings (issue 26): to become a value
     ("train/evaluate.py", "evaluate_onnx"): 10,

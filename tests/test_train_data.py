@@ -15,7 +15,8 @@ from archc.errors import ArchcError
 from archc.lang.normalize import IMAGENET
 from archc.train.datasets import Segmentation, find_pairs
 from archc.train.metrics import Confusion
-from archc.train.synth import sample, synthesize
+from archc.train import scenes
+from archc.train.synth import Recipe, sample, synthesize, write
 
 ROOT = Path(__file__).resolve().parent.parent
 SHAPE = (3, 16, 16)
@@ -130,6 +131,35 @@ def test_synth_cli_writes_what_the_function_writes(tmp_path):
     assert all((tmp_path / "x" / f).read_bytes() == (tmp_path / "y" / f).read_bytes() for f in files)
     bad = runner.invoke(app, ["data", "synth", str(tmp_path / "z"), "--size", "big"])
     assert bad.exit_code == 2 and "archc: error: --size big: expected HxW" in bad.output
+
+
+def test_scenes_set_is_deterministic_and_its_classes_are_shape_and_pattern_pairs(tmp_path):
+    a, b = scenes.sample(6, (64, 64), 3, 7), scenes.sample(6, (64, 64), 3, 7)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    assert not np.array_equal(a[0], scenes.sample(6, (64, 64), 4, 7)[0])
+    pairs = [scenes.pair(c) for c in range(1, scenes.MAX_CLASSES)]
+    assert len(set(pairs)) == len(pairs)  # one (shape, pattern) per class, and neither alone names a class:
+    assert all(sum(p[0] == s for p in pairs[:5]) >= 1 for s in range(scenes.SHAPES))
+    assert len({p[1] for p in pairs[:5] if p[0] == 0}) == 2  # with 6 classes, shape 0 carries two patterns
+    masks = [scenes.sample(6, (64, 64), 0, i)[1] for i in range(60)]
+    assert max(m.max() for m in masks) == 5 and {v for m in masks for v in np.unique(m)} == set(range(6))
+    areas = [int((m == c).sum()) for m in masks for c in range(1, 6) if (m == c).any()]
+    assert max(areas) > 20 * min(areas)  # objects near and far (and cut by the border and each other)
+    args = ["--kind", "scenes", "--classes", "3", "--images", "3", "--size", "24x32", "--seed", "5"]
+    assert runner.invoke(app, ["data", "synth", str(tmp_path / "x"), *args]).exit_code == 0
+    assert write(Recipe("scenes", 3, 3, (24, 32), 5), tmp_path / "y")["kind"] == "scenes"
+    files = sorted(p.relative_to(tmp_path / "x") for p in (tmp_path / "x").rglob("*.png"))
+    assert len(files) == 6 and all((tmp_path / "x" / f).read_bytes() == (tmp_path / "y" / f).read_bytes()
+                                   for f in files)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--kind", "city"], "--kind city: choose one of stripes, scenes"),
+    (["--kind", "scenes", "--classes", "14"], "--classes 14: give 1 to 13 for --kind scenes")])
+def test_a_bad_synth_kind_or_class_count_is_one_line_and_writes_nothing(tmp_path, args, message):
+    bad = runner.invoke(app, ["data", "synth", str(tmp_path / "z"), *args])
+    assert bad.exit_code == 2 and f"archc: error: {message}" in bad.output and len(bad.output.splitlines()) == 1
+    assert not (tmp_path / "z").exists()
 
 
 def test_scores_match_hand_counts():

@@ -133,6 +133,7 @@ class Synth:
     size: str = "128x128"  # HxW
     seed: int = 0
     force: bool = False
+    kind: str = "stripes"  # stripes (classes by stripe period) or scenes (classes that hold at any scale)
 
 
 @dataclass(frozen=True)

@@ -36,9 +36,10 @@ def sweep(request: rq.Sweep, hooks: Hooks = QUIET) -> Swept:
         results = engine.run(r.out, settings if r.profile else None, step)
     if r.train is not None:
         from archc.sweep.sweep_train import train_results
+        from archc.train.loop import Config
 
         with hooks.progress(sum(x.status == "ok" for x in results), "train") as step:
-            train_results(engine, results, r.train, r.data, r.out, progress=step)
+            train_results(engine, results, r.data, Config(r.train), r.out, progress=step)
         if r.predict is not None:
             from archc.sweep.sweep_train import predict_sheet
 

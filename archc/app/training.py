@@ -11,10 +11,11 @@ from archc.errors import ArchcError
 
 def synth(request: rq.Synth) -> dict:
     """A deterministic synthetic segmentation set (textured shapes on clutter) in OUT/{train,val};
-    returns the counts (train, val, size, classes)."""
-    from archc.train.synth import synthesize
+    returns the counts (train, val, size, classes, seed, kind)."""
+    from archc.train.synth import Recipe, write
 
-    return synthesize(request.out, request.classes, request.images, size(request.size), request.seed, request.force)
+    r = request
+    return write(Recipe(r.kind, r.classes, r.images, size(r.size), r.seed), r.out, r.force)
 
 
 def train(request: rq.Train, hooks: Hooks = QUIET) -> dict:

@@ -72,8 +72,9 @@ def scores(results: dict) -> None:
 
 
 def synth(counts: dict, out) -> None:
+    h, w = counts["size"]
     Console().print(f"wrote {counts['train']} train + {counts['val']} val images "
-                    f"({counts['size'][0]}x{counts['size'][1]}, {counts['classes']} classes) to {out}")
+                    f"({counts['kind']}, {h}x{w}, {counts['classes']} classes) to {out}")
 
 
 def _pct(v) -> str:

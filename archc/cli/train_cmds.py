@@ -40,11 +40,13 @@ def synth(out: Annotated[Path, typer.Argument(help="folder to write", show_defau
           classes: Annotated[int, typer.Option(help="model classes (1: one object class on background)")] = 4,
           images: Annotated[int, typer.Option(help="images in all; 20% go to val")] = 200,
           size: Annotated[str, typer.Option(help="HxW")] = "128x128", seed: SeedOpt = 0,
-          force: Annotated[bool, typer.Option(help="replace a folder archc wrote before")] = False):
+          force: Annotated[bool, typer.Option(help="replace a folder archc wrote before")] = False,
+          kind: Annotated[str, typer.Option(help="stripes (classes by stripe period and angle) or scenes "
+                                                 "(classes by shape and pattern, at any scale)")] = "stripes"):
     """Write a deterministic synthetic segmentation set (textured shapes on clutter) to OUT/{train,val}."""
     from archc.cli import render_train
 
-    render_train.synth(calls.synth(calls.Synth(out, classes, images, size, seed, force)), out)
+    render_train.synth(calls.synth(calls.Synth(out, classes, images, size, seed, force, kind)), out)
 
 
 @app.command()

@@ -106,7 +106,7 @@ def _model(req: SearchRequest, objectives, constraints) -> dict | None:
 
 
 OUTPUTS = ("study.db", "study.db-journal", "results.csv", "results.json", "front.csv", "spec.yaml", "summary.json",
-           "winner", "cache")
+           "winner", "cache", "train_cache")
 
 
 def run_search(req: SearchRequest, out: Path, progress=None) -> Outcome:

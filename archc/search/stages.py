@@ -14,7 +14,7 @@ from pathlib import Path
 
 from archc.search.space import STAGES, judge, stage_of
 from archc.sweep.executors import Failed, LocalExecutor
-from archc.sweep.sweep import Cache, Result, Sweep, _config, _key, code_digest, passes_of
+from archc.sweep.sweep import Cache, Result, Sweep, _config, _key, _pipeline, code_digest, passes_of
 
 PROFILE = {"runs": 30, "warmup": 5, "threads": 1}  # the sweep's own settings: its cache serves both
 RUNTIMES = ("ort", "torch")  # ONNX Runtime on the exported model, or PyTorch eager (no export)
@@ -90,28 +90,41 @@ class Evaluator:
                  "latency": self.source()} for r in results]
 
     def _train(self, batch: list[dict], rows: list[dict] = ()) -> list[dict]:
-        jobs = [(self.sweep.spec, passes_of(k), self.sweep.variables, dict(self.train)) for k in batch]
-        out = []
-        for result in (self.sweep.executor or LocalExecutor(self.sweep.jobs)).map(train_job, jobs):
-            failed = isinstance(result, Failed)
-            out.append({"status": "failed", "reason": f"train: {result.reason}"} if failed else {"miou": result})
-        return out
+        """Each candidate's val mIoU: from CACHE/train_cache/ under the sweep's key (archc.train.proxy.result_key,
+        one thread per trial), else trained in the executor's workers and stored."""
+        from archc.sweep.sweep_train import model_keys
+        from archc.train.datasets import content_key
+        from archc.train.loop import Config
+        from archc.train.proxy import cached, result_key, store
+
+        config = Config(self.train["epochs"], seed=self.train.get("seed", 0), threads=1)
+        folder = Path(self.cache) / "train_cache" if self.cache else None
+        data_key = content_key(self.train["data"])
+        keys = [result_key(m, data_key, config) for m in model_keys(self.sweep, batch)]
+        found = {k: cached(folder, k) for k in keys}
+        todo = {k: k_ for k, k_ in zip(keys, batch) if found[k] is None}
+        jobs = [(self.sweep.spec, _pipeline(k, self.sweep.input), self.sweep.variables, self.train["data"], config)
+                for k in todo.values()]
+        for key, result in zip(todo, (self.sweep.executor or LocalExecutor(self.sweep.jobs)).map(train_job, jobs)):
+            found[key] = {"failed": result.reason} if isinstance(result, Failed) else result
+            if not isinstance(result, Failed):
+                store(folder, key, result)
+        return [{"status": "failed", "reason": f"train: {found[k]['failed']}"} if "failed" in found[k]
+                else {"miou": float(found[k]["miou"])} for k in keys]
 
 
-def train_job(job) -> float:
-    """One candidate trained for a few epochs on the data (in a worker): its validation mIoU."""
+def train_job(job) -> dict:
+    """One candidate trained for a few epochs on the data (in a worker): its scores (miou and the rest)."""
     from archc.compile import compile_spec
     from archc.errors import ArchcError
 
-    spec, passes, variables, train = job
+    spec, passes, variables, data, config = job
     try:
         from archc.train.proxy import train_and_eval
     except ImportError:
         raise ArchcError("--train needs archc.train (the training stage) in this installation") from None
     compiled = compile_spec(spec, passes, None, variables)
-    metrics = train_and_eval(compiled, train["data"], train["epochs"], seed=train.get("seed", 0), threads=1)
-    return float(metrics["miou"])
-
+    return train_and_eval(compiled, data, config)
 
 
 def eager_latency(sweep: Sweep, batch: list[dict], cache_dir: Path | None, profile: dict) -> list[dict]:

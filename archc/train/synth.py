@@ -8,9 +8,13 @@ Class 0 is the background; with `classes: 1` the one object class is the mask's 
 
     archc data synth data/synth --classes 4 --images 300 --size 128x128 --seed 0
     # data/synth/{train,val}/{images,masks}/00000.png, masks hold class ids
+
+That is `--kind stripes`, the default. Its classes are stripe periods, which scaling turns into each other;
+`--kind scenes` (archc.train.scenes) is a set whose classes hold at any scale, as real scenes' do.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,27 +24,53 @@ from archc.fs import atomic_dir
 
 VAL_FRACTION = 0.2
 MAX_CLASSES = 16  # distinct orientations x periods that stay apart at small sizes
+KINDS = ("stripes", "scenes")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What a synthetic set is: its kind, class count, image count, size (H, W) and seed."""
+
+    kind: str
+    classes: int
+    images: int
+    size: tuple
+    seed: int = 0
 
 
 def synthesize(out, classes: int, images: int, size: tuple, seed: int = 0, force: bool = False) -> dict:
-    """Write `images` image/mask pairs of `size` (H, W) under out/{train,val}; returns the counts."""
-    _check(classes, images, size)
-    n_val = max(1, round(images * VAL_FRACTION))
+    """Write `images` image/mask pairs of `size` (H, W) under out/{train,val} (the stripes set); the counts."""
+    return write(Recipe("stripes", classes, images, size, seed), out, force)
+
+
+def write(recipe: Recipe, out, force: bool = False) -> dict:
+    """Write the set `recipe` describes under out/{train,val}; returns the counts."""
+    make = _check(recipe)
+    n_val = max(1, round(recipe.images * VAL_FRACTION))
     with atomic_dir(out, force) as tmp:
-        for i in range(images):
-            split = "val" if i >= images - n_val else "train"
-            image, mask = sample(classes, size, seed, i)
+        for i in range(recipe.images):
+            split = "val" if i >= recipe.images - n_val else "train"
+            image, mask = make(recipe.classes, recipe.size, recipe.seed, i)
             _save(tmp / split, f"{i:05d}.png", image, mask)
-    return {"train": images - n_val, "val": n_val, "classes": classes, "size": list(size), "seed": seed}
+    return {"train": recipe.images - n_val, "val": n_val, "classes": recipe.classes, "size": list(recipe.size),
+            "seed": recipe.seed, "kind": recipe.kind}
 
 
-def _check(classes: int, images: int, size: tuple) -> None:
-    if not 1 <= classes <= MAX_CLASSES:
-        raise ArchcError(f"--classes {classes}: give 1 to {MAX_CLASSES} (1 = one object class on background)")
-    if images < 2:
-        raise ArchcError(f"--images {images}: give at least 2 (one for train, one for val)")
-    if min(size) < 16 or max(size) > 4096:
-        raise ArchcError(f"--size {size[0]}x{size[1]}: give H and W between 16 and 4096")
+def _check(recipe: Recipe):
+    """The sampler of the recipe's kind, once its numbers are checked."""
+    from archc.train import scenes
+
+    if recipe.kind not in KINDS:
+        raise ArchcError(f"--kind {recipe.kind}: choose one of {', '.join(KINDS)}")
+    top = MAX_CLASSES if recipe.kind == "stripes" else scenes.MAX_CLASSES
+    if not 1 <= recipe.classes <= top:
+        raise ArchcError(f"--classes {recipe.classes}: give 1 to {top} for --kind {recipe.kind} "
+                         f"(1 = one object class on background)")
+    if recipe.images < 2:
+        raise ArchcError(f"--images {recipe.images}: give at least 2 (one for train, one for val)")
+    if min(recipe.size) < 16 or max(recipe.size) > 4096:
+        raise ArchcError(f"--size {recipe.size[0]}x{recipe.size[1]}: give H and W between 16 and 4096")
+    return sample if recipe.kind == "stripes" else scenes.sample
 
 
 def _save(folder: Path, name: str, image: np.ndarray, mask: np.ndarray) -> None:
