@@ -256,8 +256,7 @@ class Sweep:
         with temp_dir("archc-sweep") as tmp:
             jobs = [(self.spec, self.input, self.variables, r.knobs) for r in ok]
             paths = {}
-            names = iter(r.config for r in ok)  # the executors keep the order of the jobs
-            models = self._pool_map(_export, jobs, progress, describe=lambda _: f"exported {next(names)}")
+            models = self._pool_map(_export, jobs, progress, describe=lambda _, job: f"exported {_config(job[3])}")
             for i, (r, model) in enumerate(zip(ok, models)):
                 if isinstance(model, Failed):
                     r.status, r.reason = "failed", f"export: {model.reason}"
@@ -280,9 +279,9 @@ class Sweep:
                 r.device = timings[str(i)].get("device", {})
 
     def _pool_map(self, fn, jobs: list, progress, chunksize: int = 1, inline_below: int = 0,
-                  describe=lambda result: "", inline_while: float = 0):
+                  describe=lambda result, job: "", inline_while: float = 0):
         run = self.executor or LocalExecutor(self.jobs)
-        step = (lambda result: progress(describe(result))) if progress else None
+        step = (lambda result, job: progress(describe(result, job))) if progress else None
         yield from run.map(fn, jobs, step, chunksize=chunksize, inline_below=inline_below, inline_while=inline_while)
 
 
