@@ -3,6 +3,7 @@ refused in one line (nothing of it written) unless it joins with --join; joined 
 real SQLite file, never fail each other's trials and never evaluate one configuration twice."""
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -71,3 +72,42 @@ def test_a_server_database_is_refused_before_any_work(tmp_path):
                                 "--out", tmp_path / "s")
     assert one_error(code, errors, "sqlite:///PATH"), text
     assert not (tmp_path / "s").exists()
+
+
+SITS = """
+import sys, time
+from archc.search.shared import Seat
+
+with Seat.of(sys.argv[1], join=True):
+    print("seated", flush=True)
+    time.sleep(3600)
+"""
+
+
+@pytest.mark.timeout(120)
+def test_a_seat_is_held_by_a_live_process_only_and_freed_by_sigkill(tmp_path):
+    """The liveness the join rules rest on: another process's seat refuses a second one (not a joiner) while
+    that process lives, and its SIGKILL frees it (its POSIX lock goes with it): no stale lock to clear."""
+    import signal
+
+    from archc.errors import ArchcError
+    from archc.search.shared import Seat
+
+    url = f"sqlite:///{tmp_path / 'st.db'}"
+    child = subprocess.Popen([sys.executable, "-c", SITS, url], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "seated"
+        with pytest.raises(ArchcError, match=rf"pid {child.pid}.*--join"):
+            Seat.of(url, join=False).__enter__()
+        with Seat.of(url, join=True) as seat:
+            with seat.mutex():
+                assert seat.shared() and seat.other(child.pid) and not seat.other(os.getpid())
+            child.send_signal(signal.SIGKILL)
+            child.wait(60)
+            with seat.mutex():
+                assert not seat.shared() and not seat.other(child.pid)
+    finally:
+        child.kill()
+        child.wait()
+    with Seat.of(url, join=False):  # alone again: no --join needed
+        pass

@@ -16,7 +16,7 @@ SamplerOpt = Annotated[str, typer.Option(help="grid, tpe or nsga2")]
 TrialsOpt = Annotated[Optional[int], typer.Option(help="finished trials wanted (grid: all)")]
 TrainOpt = Annotated[Optional[int], typer.Option("--train", help="EPOCHS of training per trial (miou)")]
 DataOpt = Annotated[Optional[Path], typer.Option(help="dataset folder for --train (archc data synth)")]
-StorageOpt = Annotated[Optional[str], typer.Option(help="Optuna RDB URL (default sqlite:///OUT/study.db)")]
+StorageOpt = Annotated[Optional[str], typer.Option(help="the study's SQLite file, sqlite:///PATH (default OUT/study.db)")]
 SeedOpt = Annotated[int, typer.Option(help="the sampler's seed")]
 RunsOpt = Annotated[int, typer.Option(help="timed runs per latency measurement")]
 WarmupOpt = Annotated[int, typer.Option(help="untimed runs before each latency measurement")]
@@ -39,8 +39,8 @@ def search(spec: SpecArg,
            trials: Annotated[Optional[int], typer.Option(help="finished trials wanted (grid: all)")] = None,
            train: Annotated[Optional[int], typer.Option("--train", help="EPOCHS of training per trial (miou)")] = None,
            data: Annotated[Optional[Path], typer.Option(help="dataset folder for --train (archc data synth)")] = None,
-           storage: Annotated[Optional[str], typer.Option(help="Optuna RDB URL (default "
-                                                               "sqlite:///OUT/study.db)")] = None,
+           storage: Annotated[Optional[str], typer.Option(help="the study's SQLite file, sqlite:///PATH "
+                                                               "(default OUT/study.db)")] = None,
            seed: Annotated[int, typer.Option(help="the sampler's seed")] = 0,
            runs: Annotated[int, typer.Option(help="timed runs per latency measurement")] = 30,
            runtime: Annotated[str, typer.Option(help="latency in ort (ONNX Runtime, exported) or torch "
