@@ -4,6 +4,7 @@ they did (killed, and by which test) or not (survived). Not part of the timed su
 
     python benchmarks/mutants.py                 # every mutant; writes the table to stdout
     python benchmarks/mutants.py --only ppm      # the mutants whose id contains 'ppm'
+    python benchmarks/mutants.py --second        # only issue 29's second set
 
 The first ten are the bugs that survived the whole suite before (issue 10); the rest are ours.
 """
@@ -134,6 +135,58 @@ MUTANTS = [
      ("tests/test_remote.py",)),
 ]
 
+# issue 29, second set (written with the faults wave): off-by-ones, axes and directions, dropped inputs, ignore
+# handling, constants, H/W swaps, layouts, resume state, signals, schedules, losses, sliding windows, latency
+HONEST_II = ("tests/test_honest_ii.py", "tests/test_honest.py")  # the new file first: it is what the re-run asks
+TRAIN_T, LAYOUT_T, LATENCY_T = (*HONEST_II, "tests/test_train.py"), (*HONEST_II, "tests/test_train_layouts.py"), \
+    (*HONEST_II, "tests/test_latency.py")
+MUTANTS_II = [
+    ("miou-over-every-class", "archc/train/metrics.py", "round(float(np.mean(present)), 6) if present else None",
+     "round(float(np.sum(present) / len(per_class)), 6) if present else None", HONEST_II),
+    ("ignore-pixels-scored-as-class-0", "archc/train/metrics.py", "        keep = target != IGNORE\n",
+     "        target = np.where(target == IGNORE, 0, target)\n        keep = target >= 0\n", HONEST_II),
+    ("schedule-ends-a-step-early", "archc/train/loop.py", "rule(min(step / max(steps, 1), 1.0))",
+     "rule(min(step / max(steps - 1, 1), 1.0))", HONEST_II),
+    ("epochs-one-short", "archc/train/loop.py", 'range(len(state["epochs"]), config.epochs)',
+     'range(len(state["epochs"]), config.epochs - 1)', TRAIN_T),
+    ("resume-forgets-the-optimiser", "archc/train/checkpoint.py", '    opt.load_state_dict(saved["optimizer"])\n', "",
+     ("tests/test_train.py",)),
+    ("ohem-keeps-the-easy-pixels", "archc/train/losses.py", "(per_pixel > -math.log(OHEM_PROBABILITY))",
+     "(per_pixel < -math.log(OHEM_PROBABILITY))", HONEST_II),
+    ("ohem-without-its-minimum", "archc/train/losses.py", "kept = max(hard, math.ceil(OHEM_MIN_KEPT * per_pixel.numel()))",
+     "kept = max(hard, 1)", HONEST_II),
+    ("class-weights-enet-constant", "archc/train/losses.py", "torch.log(1.02 + freq)", "torch.log(1.2 + freq)", HONEST_II),
+    ("class-weights-count-ignore", "archc/train/losses.py", "        mask = mask[mask != IGNORE]\n",
+     "        mask = mask.clamp(max=len(counts) - 1)\n", HONEST_II),
+    ("slide-last-window-not-flush", "archc/train/infer.py",
+     "    return out if out[-1] == size - window else out + [size - window]", "    return out", HONEST_II),
+    ("slide-window-hw-swapped", "archc/train/infer.py", "(h, w), (wh, ww) = x.shape[-2:], window",
+     "(h, w), (ww, wh) = x.shape[-2:], window", HONEST_II),
+    ("calib-resize-hw-swapped", "archc/onnx/calib.py", 'img.convert("L" if c == 1 else "RGB").resize((w, h),',
+     'img.convert("L" if c == 1 else "RGB").resize((h, w),', (*HONEST_II, "tests/test_quantize.py")),
+    ("calib-ignores-the-specs-normalisation", "archc/onnx/calib.py",
+     "for v in (normalize or default_normalization(c)))", "for v in default_normalization(c))", HONEST_II),
+    ("imagenet-std-typo", "archc/lang/normalize.py", "(0.229, 0.224, 0.225))", "(0.229, 0.224, 0.229))",
+     (*HONEST_II, "tests/test_train_data.py")),
+    ("crop-hw-swapped", "archc/train/augment.py", "(ch, cw), (_, h, w) = crop, image.shape",
+     "(cw, ch), (_, h, w) = crop, image.shape", (*HONEST_II, "tests/test_train_data.py")),
+    ("cityscapes-sidewalk-id", "archc/train/classes.py", '(8, 1, "sidewalk"', '(9, 1, "sidewalk"', LAYOUT_T),
+    ("ade20k-without-the-shift", "archc/train/classes.py", "table(151, [(k, k - 1) for k in range(1, 151)])",
+     "table(151, [(k, k) for k in range(0, 150)])", LAYOUT_T),
+    ("latency-bytes-without-inputs", "archc/measure/latency_model.py",
+     "moved = 4 * (sum(prod(s) for s in ins) + prod(node.shape)", "moved = 4 * (prod(node.shape)", LATENCY_T),
+    ("latency-kxk-as-pointwise", "archc/measure/latency_model.py",
+     'return "conv_1x1" if k in (1, [1, 1], (1, 1)) else "conv_kxk"', 'return "conv_1x1"', LATENCY_T),
+    ("budget-at-least-read-as-at-most", "archc/search/space.py",
+     'return value - self.bound if self.op == "<=" else self.bound - value', "return value - self.bound",
+     (*HONEST_II, "tests/test_search.py")),
+    ("sweep-train-key-ignores-epochs", "archc/sweep/sweep_train.py", "str(Path(data).resolve()), epochs, seed,",
+     "str(Path(data).resolve()), seed,", (*HONEST_II, "tests/test_faults2_train.py")),
+    ("remote-signal-named-off-by-one", "archc/measure/remote.py", "signal.Signals(code - 128).name",
+     "signal.Signals(code - 127).name", ("tests/test_remote.py", "tests/test_faults2_remote.py")),
+]
+MUTANTS += MUTANTS_II
+
 
 def copy_tree(dst: Path) -> None:
     """The tracked files of the repository (or every file of an exported snapshot)."""
@@ -175,8 +228,8 @@ def run_one(mid, rel, old, new, extra, timeout: int) -> tuple[str, str, float]:
         return "killed", failed[0] if failed else f"(pytest exit {done.returncode})", seconds
 
 
-def main(only: str | None, timeout: int) -> None:
-    chosen = [m for m in MUTANTS if not only or only in m[0]]
+def main(only: str | None, timeout: int, second: bool = False) -> None:
+    chosen = [m for m in (MUTANTS_II if second else MUTANTS) if not only or any(o in m[0] for o in only.split(","))]
     print("| mutant | file | outcome | killed by | s |\n|---|---|---|---|---|", flush=True)
     outcomes = []
     for mid, rel, old, new, extra in chosen:
@@ -190,7 +243,8 @@ def main(only: str | None, timeout: int) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", help="run the mutants whose id contains this text")
+    parser.add_argument("--only", help="run the mutants whose id contains this text (or one of A,B,...)")
     parser.add_argument("--timeout", type=int, default=600, help="seconds per mutant")
+    parser.add_argument("--second", action="store_true", help="only issue 29's second set (MUTANTS_II)")
     args = parser.parse_args()
-    main(args.only, args.timeout)
+    main(args.only, args.timeout, args.second)

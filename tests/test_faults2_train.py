@@ -232,3 +232,21 @@ def test_sigterm_and_a_pipe(tmp_path):
     assert "epoch 1/50" in err  # progress reached the pipe
     last = [line for line in err.splitlines() if line.startswith("archc: error")]
     assert len(last) == 1 and "--resume" in last[0] and "keeps epoch" in last[0], err
+
+
+def test_the_python_api_prints_nothing_and_hands_its_notes_to_the_hooks(tiny, tmp_path, capfd):
+    """train and eval with a training checkpoint as --weights say what they took through Hooks.notes (the CLI
+    prints it); called from Python they print nothing themselves."""
+    from archc import api
+
+    heard = []
+    hooks = api.Hooks(notes=heard.extend)
+    ckpt = tiny / "run" / "checkpoint.pt"
+    api.evaluate(api.Eval(tiny / "tiny.yaml", tiny / "data", weights=ckpt), hooks)
+    api.train(api.Train(api.Source(tiny / "tiny.yaml"), tiny / "data", 1, tmp_path / "r", batch=4, weights=ckpt),
+              hooks)
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+    assert len(heard) == 2 and all(str(ckpt) in n and "training checkpoint" in n for n in heard), heard
+    code, _, text = _train(tiny, tmp_path / "cli", "--weights", ckpt)
+    assert code == 0 and "training checkpoint" in text  # the CLI renders the same note

@@ -152,7 +152,7 @@ def test_a_checkpoint_is_scored_with_the_specs_normalisation_not_imagenets(tmp_p
     from archc.torch.lower import lower
 
     torch.save(lower(compiled.graph).state_dict(), tmp_path / "w.pt")
-    evaluate.evaluate_checkpoint(compiled, tmp_path / "w.pt", tmp_path / "d")
+    evaluate.evaluate_checkpoint(compiled, evaluate.with_weights(compiled, tmp_path / "w.pt")[0], tmp_path / "d")
     assert [tuple(map(tuple, s)) for s in seen] == [tuple(map(tuple, compiled.spec.normalization()))]
 
 

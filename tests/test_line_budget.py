@@ -27,9 +27,9 @@ PARAMETERS_OVER = {
     ("train/checkpoint.py", "start"): 8,  # the dataset's content key (issue 28)
     ("train/loop.py", "_epochs"): 8,  # the merge of faults' run folder with data's AMP and TensorBoard  # training's own options (data branch owns train/)
     ("train/datasets.py", "__init__"): 9,  # layouts and augmentation settings (issue 26): to become a value
-    ("train/gradual.py", "train_grouped"): 10,
+    ("train/gradual.py", "train_grouped"): 9,
     ("train/loop.py", "train_epoch"): 11,
-    ("train/loop.py", "train"): 10,
+    ("train/loop.py", "train"): 9,
     ("train/run.py", "train_spec"): 11,
     ("train/evaluate.py", "evaluate_module"): 8,  # full-resolution inference settings (issue 26): to become a value
     ("train/evaluate.py", "evaluate_onnx"): 10,

@@ -85,6 +85,55 @@ def test_interrupted_run_resumes_to_the_same_metrics(tiny, whole, tmp_path, sig)
     _same_state(run / "checkpoint.pt", whole[1] / "checkpoint.pt")
 
 
+HALTS = """
+import contextlib, sys, time
+from pathlib import Path
+from archc import api
+
+spec, data, out, marker = sys.argv[1:5]
+
+
+@contextlib.contextmanager
+def training(epochs):
+    def progress(epoch, step, steps, loss, ips):
+        if epoch == 1 and step == steps // 2:  # half of epoch 2 done, in memory only
+            Path(marker).write_text(f"epoch 2, step {step} of {steps}")
+            time.sleep(3600)  # killed here
+    yield progress
+
+
+api.train(api.Train(api.Source(spec), Path(data), 2, Path(out), batch=4), api.Hooks(training=training))
+"""
+
+
+@pytest.mark.timeout(600)
+def test_a_run_killed_inside_an_epoch_restarts_that_epoch_and_ends_bitwise_equal(tiny, whole, tmp_path):
+    """The promise for a kill mid-epoch: nothing of the unfinished epoch is kept; --resume restarts it from the
+    last epoch's checkpoint and the run ends as the uninterrupted one did: model, optimiser moments and step
+    counts, schedule, every epoch's metrics (train loss: the same batches in the same order with the same
+    augmentation and dropout draws, which come from (seed, epoch), not from a saved RNG state) bitwise."""
+    run, marker, script = tmp_path / "cut", tmp_path / "inside", tmp_path / "halts.py"
+    script.write_text(HALTS)
+    proc = subprocess.Popen([sys.executable, str(script), str(tiny / "tiny.yaml"), str(tiny / "long"), str(run),
+                             str(marker)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"})
+    try:
+        deadline = time.monotonic() + 500  # an event (the marker), bounded only against a hang
+        while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert marker.exists(), proc.communicate(timeout=60)[1]
+        proc.send_signal(signal.SIGKILL)  # in the middle of epoch 2, its half-trained model only in memory
+        proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+    assert len(json.loads((run / "metrics.json").read_text())["epochs"]) == 1  # epoch 2 left nothing
+    resumed = _train(tiny, run, "--resume", data="long")
+    assert resumed == whole[0]
+    _same_state(run / "checkpoint.pt", whole[1] / "checkpoint.pt")
+    _same_state(run / "weights.pt", whole[1] / "weights.pt")  # (not the bytes: the zip names its temporary)
+
+
 def _same_state(a, b) -> None:
     """Field by field: model, optimiser (moments and step counts), schedule, epochs; bitwise."""
     import torch

@@ -221,7 +221,7 @@ def test_sweep_predict_adds_a_sheet_across_the_trained_models(synth, tmp_path):
 @pytest.mark.slow
 def test_onnx_model_is_slid_over_larger_images_like_the_torch_model(synth, tmp_path):
     from archc.compile import compile_spec
-    from archc.train.evaluate import evaluate_checkpoint, evaluate_onnx
+    from archc.train.evaluate import evaluate_checkpoint, evaluate_onnx, with_weights
     from archc.train.quality import export_trained
 
     (tmp_path / "tiny.yaml").write_text(tiny_spec(32, 32))
@@ -231,7 +231,8 @@ def test_onnx_model_is_slid_over_larger_images_like_the_torch_model(synth, tmp_p
     synthesize(tmp_path / "big", 3, 4, (48, 80), seed=4)
     compiled = compile_spec(tmp_path / "tiny.yaml")
     onnx_path = export_trained(compiled, tmp_path / "r/weights.pt", tmp_path / "m.onnx")
-    torch_scores = evaluate_checkpoint(compiled, tmp_path / "r/weights.pt", tmp_path / "big")
+    module = with_weights(compiled, tmp_path / "r/weights.pt")[0]
+    torch_scores = evaluate_checkpoint(compiled, module, tmp_path / "big")
     ort_scores = evaluate_onnx(onnx_path, tmp_path / "big")
     assert torch_scores["inference"] == ort_scores["inference"] == "slide"
     assert ort_scores["pixels"] == 48 * 80 and abs(ort_scores["miou"] - torch_scores["miou"]) < 2e-3

@@ -81,9 +81,9 @@ def _latency(compiled, request: ReportRequest):
 def _quality(compiled, request: ReportRequest) -> dict | None:
     if request.weights is None:
         return None
-    from archc.train.evaluate import evaluate_checkpoint
+    from archc.train.evaluate import evaluate_checkpoint, with_weights
 
-    scores = evaluate_checkpoint(compiled, request.weights, request.data)
+    scores = evaluate_checkpoint(compiled, with_weights(compiled, request.weights)[0], request.data)
     return {"miou": scores.get("miou"), "pixel_accuracy": scores.get("pixel_accuracy"),
             "images": scores.get("images"), "weights": str(request.weights), "data": str(request.data)}
 

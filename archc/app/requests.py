@@ -216,3 +216,4 @@ class Search:
     threads: int = 1
     latency_model: Path | None = None  # predict latency with a model file or a shipped device (no export)
     device: Device = Device()  # measure latency on [USER@]HOST over SSH
+    join: bool = False  # work on a --storage study another archc search is running (each with its own out)

@@ -26,7 +26,7 @@ def search(request: rq.Search, hooks: Hooks = QUIET):
                         r.seed, dict(r.source.variables), train, r.storage, executor,
                         profile=dict(PROFILE, runs=r.runs, warmup=r.warmup, threads=r.threads, runtime=r.runtime),
                         build=r.build, latency_model=str(r.latency_model) if r.latency_model else None,
-                        target=device if r.device.host else None)
+                        target=device if r.device.host else None, join=r.join)
     total = make_search(req, r.out).total()  # the request's mistakes, and the count the progress shows
     with hooks.progress(total, "search") as step:
         step("started", 0)  # a line at once: the first trials may take minutes

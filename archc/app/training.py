@@ -37,7 +37,7 @@ def train(request: rq.Train, hooks: Hooks = QUIET) -> dict:
         parent = (compiled(Source(s.spec, narrow, s.input, s.variables, s.recipe), hooks), r.from_parent)
     with hooks.training(r.epochs) as progress:
         return train_spec(c, r.data, config, r.out, r.weights, parent, r.gradual_groups, r.resume, progress,
-                          tensorboard=r.tensorboard)
+                          hooks.notes, r.tensorboard)
 
 
 def evaluate(request: rq.Eval, hooks: Hooks = QUIET) -> dict:
@@ -60,7 +60,7 @@ def evaluate(request: rq.Eval, hooks: Hooks = QUIET) -> dict:
         raise ArchcError(f"{target}: a spec needs --weights CKPT (e.g. RUN/weights.pt from archc train)")
     else:
         c = compiled(Source(target, source.passes, source.input, source.variables), hooks)
-        results = _eval_spec(c, request, how, conf)
+        results = _eval_spec(c, request, how, conf, hooks)
     if r.confusion:
         from archc.train.pictures import confusion_png
 
@@ -77,14 +77,16 @@ def _floats(text: str | None, option: str, sep: str = ",") -> tuple | None:
         raise ArchcError(f"{option} {text}: expected numbers separated by '{sep}'") from None
 
 
-def _eval_spec(c, request: rq.Eval, how: dict, conf) -> dict:
+def _eval_spec(c, request: rq.Eval, how: dict, conf, hooks: Hooks) -> dict:
     import tempfile
 
     from archc.train import evaluate, quality
 
     if request.quantize is None:
-        return {c.spec.name: evaluate.evaluate_checkpoint(c, request.weights, request.data, request.split,
-                                                          conf=conf, **how)}
+        module, took = evaluate.with_weights(c, request.weights)
+        if took != "its state_dict":
+            hooks.notes([f"--weights {request.weights}: took {took}"])
+        return {c.spec.name: evaluate.evaluate_checkpoint(c, module, request.data, request.split, conf=conf, **how)}
     if request.out is not None:  # a transaction (archc.fs): a folder of a user's files refused, archc's replaced whole
         from archc.fs import atomic_dir
         from archc.train.folder import refuse_foreign

@@ -16,12 +16,15 @@ SamplerOpt = Annotated[str, typer.Option(help="grid, tpe or nsga2")]
 TrialsOpt = Annotated[Optional[int], typer.Option(help="finished trials wanted (grid: all)")]
 TrainOpt = Annotated[Optional[int], typer.Option("--train", help="EPOCHS of training per trial (miou)")]
 DataOpt = Annotated[Optional[Path], typer.Option(help="dataset folder for --train (archc data synth)")]
-StorageOpt = Annotated[Optional[str], typer.Option(help="Optuna RDB URL (default sqlite:///OUT/study.db)")]
+StorageOpt = Annotated[Optional[str], typer.Option(help="the study's SQLite file, sqlite:///PATH "
+                                                           "(default OUT/study.db)")]
 SeedOpt = Annotated[int, typer.Option(help="the sampler's seed")]
 RunsOpt = Annotated[int, typer.Option(help="timed runs per latency measurement")]
 WarmupOpt = Annotated[int, typer.Option(help="untimed runs before each latency measurement")]
 BuildOpt = Annotated[bool, typer.Option(help="export and verify the winner into OUT/winner/")]
 JobsOpt = Annotated[int, typer.Option(help="worker processes (0: all cores)")]
+JoinOpt = Annotated[bool, typer.Option("--join", help="work on a --storage study another archc search is running "
+                                       "(each with its own --out); without it a second process is refused")]
 
 
 @app.command()
@@ -37,8 +40,8 @@ def search(spec: SpecArg,
            trials: Annotated[Optional[int], typer.Option(help="finished trials wanted (grid: all)")] = None,
            train: Annotated[Optional[int], typer.Option("--train", help="EPOCHS of training per trial (miou)")] = None,
            data: Annotated[Optional[Path], typer.Option(help="dataset folder for --train (archc data synth)")] = None,
-           storage: Annotated[Optional[str], typer.Option(help="Optuna RDB URL (default "
-                                                               "sqlite:///OUT/study.db)")] = None,
+           storage: Annotated[Optional[str], typer.Option(help="the study's SQLite file, sqlite:///PATH "
+                                                               "(default OUT/study.db)")] = None,
            seed: Annotated[int, typer.Option(help="the sampler's seed")] = 0,
            runs: Annotated[int, typer.Option(help="timed runs per latency measurement")] = 30,
            runtime: Annotated[str, typer.Option(help="latency in ort (ONNX Runtime, exported) or torch "
@@ -46,14 +49,15 @@ def search(spec: SpecArg,
            build: BuildOpt = True, executor: ExecutorOpt = "local", address: AddressOpt = None, jobs: JobsOpt = 0,
            var: VarOpt = None, json_: JsonOpt = False, latency_model: LatencyModelOpt = None,
            host: HostOpt = None, identity: IdentityOpt = None, ssh_config: SshConfigOpt = None,
-           remote_python: RemotePythonOpt = None, threads: ThreadsOpt = 1, warmup: WarmupOpt = 5):
+           remote_python: RemotePythonOpt = None, threads: ThreadsOpt = 1, warmup: WarmupOpt = 5,
+           join: JoinOpt = False):
     """Search a space of pass settings for the best configuration under budgets; resumable. Latency: timed here,
     on --host, or predicted by --latency-model (both: ranked by the model, the front confirmed on the device)."""
     from archc.cli import render_search
 
     request = calls.Search(source(spec, None, None, var), space, tuple(objective), out, tuple(budget or ()), sampler,
                            trials, train, data, storage, seed, runs, runtime, build, executor, address, jobs, warmup,
-                           threads, latency_model, device(host, identity, ssh_config, remote_python))
+                           threads, latency_model, device(host, identity, ssh_config, remote_python), join)
     outcome = calls.search(request, hooks())
     if json_:
         print(json.dumps({"winner": outcome.winner, "front": outcome.front, "trials": len(outcome.rows),

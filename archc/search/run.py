@@ -8,12 +8,14 @@ rewritten after each batch, so an interrupted search leaves what it finished.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from archc.errors import ArchcError
 from archc.fs import atomic_file
+from archc.search.shared import Seat, sqlite_file
 from archc.search.space import load_space, parse_constraint
 from archc.search.stages import PROFILE, Evaluator
 from archc.search.study import Search, needs, parse_objective
@@ -43,6 +45,7 @@ class SearchRequest:
     build: bool = True  # also export, simplify and verify the winner into OUT/winner/
     latency_model: str | None = None  # a model file or a shipped device's name: latency predicted, nothing runs
     target: object = None  # archc.measure.targets.Target with a host: latency measured on that device
+    join: bool = False  # work on a study other processes may be running (archc.search.shared)
 
 
 @dataclass
@@ -72,6 +75,8 @@ def make_search(req: SearchRequest, out: Path) -> Search:
     if "train" in wanted and not req.train:
         raise ArchcError("miou is measured by training: add --train EPOCHS --data DIR")
     model = _model(req, objectives, constraints)
+    if req.storage != "memory":
+        sqlite_file(req.storage)  # a URL archc cannot share safely is refused before OUT is made
     host = req.target if req.target is not None and req.target.host is not None else None
     sweep = Sweep(req.spec, {}, variables=req.variables, executor=req.executor, latency_model=model,
                   target=host if model is None else None)
@@ -105,22 +110,25 @@ def _model(req: SearchRequest, objectives, constraints) -> dict | None:
     return load(req.latency_model).to_json()
 
 
-OUTPUTS = ("study.db", "study.db-journal", "results.csv", "results.json", "front.csv", "spec.yaml", "summary.json",
-           "winner", "cache", "train_cache")
+OUTPUTS = ("study.db", "study.db-journal", ".study.db.archc-study", "results.csv", "results.json", "front.csv",
+           "spec.yaml", "summary.json", "winner", "cache", "train_cache")
 
 
 def run_search(req: SearchRequest, out: Path, progress=None) -> Outcome:
-    """The search into OUT: a folder of archc's own (a user's files refused), locked while it runs."""
+    """The search into OUT: a folder of archc's own (a user's files refused), locked while it runs. A study in
+    another --storage is joined before OUT is made, so a refused second process leaves nothing behind."""
     req = _resolved(req)
     search = make_search(req, Path(out))  # every mistake in the request is found before OUT is made
-    with run_folder(out, OUTPUTS, "--out") as real:
-        return _run(req, search, real, progress)
+    shared = req.storage if req.storage != "memory" else None  # None: OUT/study.db (OUT's lock covers it)
+    with Seat.of(shared, req.join) if shared else contextlib.nullcontext() as seat:
+        with run_folder(out, OUTPUTS, "--out") as real:
+            return _run(req, search, real, progress, seat)
 
 
-def _run(req: SearchRequest, search: Search, out: Path, progress) -> Outcome:
+def _run(req: SearchRequest, search: Search, out: Path, progress, seat) -> Outcome:
     storage = req.storage or f"sqlite:///{out.resolve() / 'study.db'}"
     storage = None if storage == "memory" else storage
-    trials, best = search.run(storage, progress, _Rewriter(out / "results.csv"))
+    trials, best = search.run(storage, progress, _Rewriter(out / "results.csv"), seat)
     rows = [_row(t) for t in trials]
     first = search.objectives[0]
     unique = list({r["config"]: r for r in reversed([_row(t) for t in best])}.values())  # a repeat: its first trial

@@ -9,11 +9,14 @@ process are asked again with the same values. Optuna is imported only here.
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import warnings
 from dataclasses import dataclass
 
 from archc.errors import ArchcError
+from archc.search.shared import Seat
 from archc.search.space import MEASURED, Space, judge, stage_of
 from archc.search.stages import Evaluator
 from archc.sweep.results import lower_is_better
@@ -73,24 +76,44 @@ class Search:
                              f"{GRID_MAX:,} a grid lists in memory; use --sampler tpe or nsga2 (they draw "
                              f"configurations without listing them) or a smaller space")
 
-    def run(self, storage: str, progress=None, on_batch=None) -> tuple[list, list]:
+    def run(self, storage: str | None, progress=None, on_batch=None, seat=None) -> tuple[list, list]:
         """Run (or resume) the study until `trials` distinct configurations finished: (its finished
         trials in order, the feasible front: study.best_trials). A repeat a sampler proposes costs
-        an ask and no evaluation (it is pruned, see _fresh)."""
+        an ask and no evaluation (it is pruned, see _fresh). Other processes may work on the same
+        study only through a joined `seat` (archc.search.shared; default: this process's own, refused
+        if another is there): then a configuration another one finished or is evaluating counts as
+        taken, and only a dead process's running trials are asked again."""
         optuna = _optuna()
-        study = self._study(optuna, storage)
-        total, asks = self.total(), 0
-        seen = {_params_key(t) for t in study.get_trials(deepcopy=False, states=_FINISHED(optuna))}  # kept as it goes:
-        while (left := total - len(seen)) > 0 and asks < ASKS * total:  # re-reading every trial per batch was O(n^2)
-            asked = [study.ask() for _ in range(min(self.batch, left))]
-            asks += len(asked)
-            asked, picks = self._fresh(optuna, study, asked, [self._pick(t) for t in asked], seen)
-            for trial, row in zip(asked, self.evaluator.run([self.space.knobs(p) for p in picks])):
-                if self._tell(optuna, study, trial, row):
-                    seen.add(_params_key(trial))
-                progress and progress()
-            on_batch and on_batch(lambda: study.get_trials(deepcopy=False, states=_FINISHED(optuna)))
-        return study.get_trials(deepcopy=False, states=_FINISHED(optuna)), study.best_trials
+        with contextlib.nullcontext(seat) if seat is not None else Seat.of(storage, False) as seat:
+            with seat.mutex():
+                study = self._study(optuna, storage, seat)
+            total, asks, synced = self.total(), 0, False
+            seen = {_params_key(t) for t in study.get_trials(deepcopy=False, states=_FINISHED(optuna))}  # kept as
+            while asks < ASKS * total:  # it goes: re-reading every trial per batch was O(n^2); joined, it is needed
+                with seat.mutex():
+                    synced = synced or seat.shared()
+                    seen = self._taken(optuna, study, seat) if synced else seen
+                    if (left := total - len(seen)) <= 0:
+                        break
+                    asked = [study.ask() for _ in range(min(self.batch, left))]
+                    asks += len(asked)
+                    asked, picks = self._fresh(optuna, study, asked, [self._pick(t) for t in asked], seen)
+                    for trial in asked if seat.fd is not None else ():
+                        trial.set_user_attr("pid", os.getpid())  # whose it is, for the other processes
+                for trial, row in zip(asked, self.evaluator.run([self.space.knobs(p) for p in picks])):
+                    if self._tell(optuna, study, trial, row):
+                        seen.add(_params_key(trial))
+                    progress and progress()
+                on_batch and on_batch(lambda: study.get_trials(deepcopy=False, states=_FINISHED(optuna)))
+            return study.get_trials(deepcopy=False, states=_FINISHED(optuna)), study.best_trials
+
+    def _taken(self, optuna, study, seat) -> set:
+        """A joined study's taken configurations: every finished one and those another live process is
+        evaluating (a dead process's running trials are failed and queued again first)."""
+        _fail_dead(optuna, study, seat, len(self.space.choices))
+        state = optuna.trial.TrialState
+        trials = study.get_trials(deepcopy=False, states=(state.COMPLETE, state.RUNNING))
+        return {_params_key(t) for t in trials if t.state == state.COMPLETE or seat.other(t.user_attrs.get("pid"))}
 
     def _pick(self, trial) -> dict:
         """Each choice as the index of its value, so that the samplers see an order (width 1 is nearer
@@ -121,12 +144,12 @@ class Search:
         n = self.trials or (self.space.size if self.sampler == "grid" else 100)
         return min(n, self.space.size) if self.sampler == "grid" else n
 
-    def _study(self, optuna, storage: str):
+    def _study(self, optuna, storage: str | None, seat):
         fingerprint = json.dumps({"space": self.space.choices, "objectives": [str(o) for o in self.objectives],
                                   "constraints": [str(c) for c in self.evaluator.constraints],
                                   "spec": self.evaluator.sweep.spec, "sampler": self.sampler, "seed": self.seed,
                                   **self.evaluator.latency_key()})
-        study = optuna.create_study(storage=storage, study_name="archc", load_if_exists=True,
+        study = optuna.create_study(storage=_rdb(optuna, storage), study_name="archc", load_if_exists=True,
                                     sampler=self._sampler(optuna),
                                     directions=["maximize" if o.maximize else "minimize" for o in self.objectives])
         old = study.user_attrs.get("search")
@@ -135,11 +158,7 @@ class Search:
                              f"source differ); "
                              f"use a new --out or --storage")
         study.set_user_attr("search", fingerprint)
-        for stale in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-            params = _stale_params(stale, study.sampler)
-            if len(params) == len(self.space.choices):  # a trial the killed process left half done runs again
-                study.enqueue_trial(params)
-            study.tell(stale.number, state=optuna.trial.TrialState.FAIL)
+        _fail_dead(optuna, study, seat, len(self.space.choices))
         if self.sampler == "grid":
             _requeue_lost_points(optuna, study, len(self.space.choices))
         return study
@@ -227,6 +246,26 @@ def _stale_params(trial, sampler) -> dict:
     if grid_id is None or grids is None or names is None:
         return dict(trial.params)
     return dict(zip(names, grids[grid_id]))
+
+
+def _rdb(optuna, storage: str | None):
+    """The storage; a SQLite file waits up to a minute for another process's write (the default 5 s is
+    short for joined processes on a loaded machine)."""
+    if storage is None or not storage.startswith("sqlite"):
+        return storage
+    return optuna.storages.RDBStorage(storage, engine_kwargs={"connect_args": {"timeout": 60}})
+
+
+def _fail_dead(optuna, study, seat, n_choices: int) -> None:
+    """Trials left running by a process that is gone (killed, or this one's earlier run) run again: each is
+    failed and its values queued; another live process's running trials are left to it."""
+    for stale in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        if seat.other(stale.user_attrs.get("pid")):
+            continue
+        params = _stale_params(stale, study.sampler)
+        if len(params) == n_choices:  # a trial the killed process left half done runs again
+            study.enqueue_trial(params)
+        study.tell(stale.number, state=optuna.trial.TrialState.FAIL)
 
 
 def _requeue_lost_points(optuna, study, n_choices: int) -> None:

@@ -64,20 +64,34 @@ class LocalExecutor:
         while done < len(jobs) and _stays_here(time.perf_counter() - start, done, len(jobs) - done, inline_while):
             result = task(jobs[done])
             done += 1
-            progress and progress(result)  # before the yield: a zip over the results stops at the last
-            yield result
+            progress and progress(result, jobs[done - 1])  # before the yield (a zip over the results
+            yield result  # stops at the last one)
         if done == len(jobs):
             return
-        pool, left = _pool(min(workers, len(jobs) - done)), len(jobs) - done
+        pool = _pool(min(workers, len(jobs) - done))
         try:
-            for i, result in enumerate(pool.map(task, jobs[done:], chunksize=chunksize), start=1):
-                progress and progress(result)
-                if i == left:  # before the last yield: a zip that stops there never resumes this generator,
-                    pool.shutdown()  # and a pool left to the exit leaks its queues' semaphores
-                yield result
+            yield from _as_done(pool, task, jobs[done:], progress)
         except BaseException:  # SIGINT, SIGTERM, an error: no worker outlives the run
             _end_workers(pool)
             raise
+
+
+def _as_done(pool, task, jobs: list, progress):
+    """Results in the jobs' order, each told to `progress(result, job)` as soon as it is done (a slow first
+    job holds back the yields, not the progress lines: `sweep --train` printed its lines in one burst at the
+    end). One job per task: chunks would hold lines back again."""
+    from concurrent.futures import as_completed
+
+    futures = [pool.submit(task, job) for job in jobs]
+    index, finished, following = {f: i for i, f in enumerate(futures)}, set(), 0
+    for future in as_completed(futures):
+        progress and progress(future.result(), jobs[index[future]])
+        finished.add(index[future])
+        while following in finished:
+            if following == len(jobs) - 1:  # before the last yield: a zip that stops there never resumes
+                pool.shutdown()  # this generator, and a pool left to the exit leaks its queues' semaphores
+            yield futures[following].result()
+            following += 1
 
 
 def _stays_here(elapsed: float, done: int, left: int, limit: float) -> bool:
@@ -139,7 +153,7 @@ class RayExecutor:
         # max_retries covers a dead worker; retry_exceptions an error raised inside the task
         remote = ray.remote(max_retries=RETRIES, retry_exceptions=True)(_call)
         refs = [remote.remote(fn, job) for job in jobs]
-        for ref in refs:
+        for job, ref in zip(jobs, refs):
             try:
                 result = ray.get(ref)
             except ray.exceptions.RayTaskError as exc:
@@ -148,7 +162,7 @@ class RayExecutor:
                 result = Failed(f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
             if isinstance(result, _UserError):
                 raise result.error
-            progress and progress(result)
+            progress and progress(result, job)
             yield result
 
     def connect(self) -> None:

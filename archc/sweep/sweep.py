@@ -256,8 +256,7 @@ class Sweep:
         with temp_dir("archc-sweep") as tmp:
             jobs = [(self.spec, self.input, self.variables, r.knobs) for r in ok]
             paths = {}
-            names = iter(r.config for r in ok)  # the executors keep the order of the jobs
-            models = self._pool_map(_export, jobs, progress, describe=lambda _: f"exported {next(names)}")
+            models = self._pool_map(_export, jobs, progress, describe=lambda _, job: f"exported {_config(job[3])}")
             for i, (r, model) in enumerate(zip(ok, models)):
                 if isinstance(model, Failed):
                     r.status, r.reason = "failed", f"export: {model.reason}"
@@ -279,11 +278,11 @@ class Sweep:
                 r.median_ms, r.fps = timings[str(i)]["median_ms"], timings[str(i)]["fps"]
                 r.device = timings[str(i)].get("device", {})
 
-    def _pool_map(self, fn, jobs: list, progress, inline_below: int = 0, describe=lambda result: "",
+    def _pool_map(self, fn, jobs: list, progress, inline_below: int = 0, describe=lambda result, job: "",
                   inline_while: float = 0):
-        """The executor's map (one job per task) with progress lines from `describe(result)`."""
+        """The executor's map (one job per task) with progress lines from `describe(result, job)`."""
         run = self.executor or LocalExecutor(self.jobs)
-        step = (lambda result: progress(describe(result))) if progress else None
+        step = (lambda result, job: progress(describe(result, job))) if progress else None
         yield from run.map(fn, jobs, step, inline_below=inline_below, inline_while=inline_while)
 
 

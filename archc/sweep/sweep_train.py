@@ -70,7 +70,13 @@ def _map(jobs: list, workers: int, sw, progress):
             yield _job(job)
             progress and progress()
         return
-    yield from sw._pool_map(_job, jobs, progress)
+    yield from sw._pool_map(_job, jobs, progress, describe=_told)
+
+
+def _told(scores, job) -> str:
+    """The progress line's text for a configuration trained in a worker (as soon as it is done)."""
+    config = sweep_mod._config(job[0][3])
+    return f"{config}: mIoU {scores['miou']:.4f}" if isinstance(scores, dict) else f"{config}: failed"
 
 
 def predict_sheet(sw, results: list, data, out, images: int) -> dict:

@@ -9,7 +9,6 @@ optionally flipped and at several scales.
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -131,14 +130,17 @@ def model_normalization(model_path: Path, channels: int) -> tuple:
     return default_normalization(channels)
 
 
-def evaluate_checkpoint(compiled, weights, data_dir, split: str = "val", batch: int = 8, threads: int = 1,
+def with_weights(compiled, weights) -> tuple:
+    """(`compiled` lowered with the weights of an archc checkpoint, what it took from the file: say it when it
+    is not "its state_dict", e.g. a training checkpoint's model weights)."""
+    module = lower(compiled.graph)
+    return module, checkpoint.load_own(module, weights)
+
+
+def evaluate_checkpoint(compiled, module, data_dir, split: str = "val", batch: int = 8, threads: int = 1,
                         mode: str = "auto", fmt=None, flip: bool = False, scales=(1.0,), conf=None) -> dict:
-    """Scores of `compiled` with the weights of an archc checkpoint, at full resolution."""
+    """Scores of `compiled`'s `module` (with_weights) at full resolution."""
     with deterministic(threads):
-        module = lower(compiled.graph)
-        took = checkpoint.load_own(module, weights)
-        if took != "its state_dict":
-            print(f"archc: note: --weights {weights}: took {took}", file=sys.stderr, flush=True)
         data = Segmentation(data_dir, split, out_classes(compiled), compiled.graph.input_shape,
                             compiled.spec.normalization(), fmt=fmt, full=True)
         mode = mode_of(compiled.graph) if mode == "auto" else mode

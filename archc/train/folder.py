@@ -77,8 +77,11 @@ def refuse_foreign(target, flag: str = "--out") -> None:
 
 
 def _ours(name: str) -> bool:
-    """archc's lock, or a temporary of a running archc (`.<name>.<pid>.<random>.tmp`, see archc.fs)."""
-    return name == LOCK or re.fullmatch(r"\..+\.\d+\.[A-Za-z0-9_]+\.tmp", name) is not None
+    """archc's lock, a study's seat file (archc.search.shared), or a temporary of a running archc
+    (`.<name>.<pid>.<random>.tmp`, see archc.fs)."""
+    if name == LOCK or name.endswith(".archc-study"):
+        return True
+    return re.fullmatch(r"\..+\.\d+\.[A-Za-z0-9_]+\.tmp", name) is not None
 
 
 def is_run(folder) -> bool:

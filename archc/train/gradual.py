@@ -55,10 +55,10 @@ def targets(dense: Compiled, group: Compiled, g: int) -> list:
                    and dense.graph[n.name].attrs["groups"] == 1})
 
 
-def train_grouped(compiled, module, data, config, g, out, weights, resume, progress, hook) -> dict:
+def train_grouped(compiled, module, data, config, g, out, resume, progress, hook) -> dict:
+    """`module` holds the starting weights (loaded into the plain module, before the parametrization renames
+    its weights)."""
     out = None if out is None else Path(out)
-    if weights is not None:  # into the plain module, before the parametrization renames its weights
-        checkpoint.load_own(module, weights)
     group = grouped(compiled, g)
     names = targets(compiled, group, g)
     alpha = torch.ones(())
@@ -74,7 +74,7 @@ def train_grouped(compiled, module, data, config, g, out, weights, resume, progr
         if hook is not None:
             hook(epoch, step, steps)
 
-    state = train(compiled, data, config, out, None, resume, progress, schedule, module)
+    state = train(compiled, data, config, out, resume, progress, schedule, module)
     for name in names:
         parametrize.remove_parametrizations(modules[name], "weight", leave_parametrized=True)
     state["gradual"] = finish(compiled, group, module, names, g, out)

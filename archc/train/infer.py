@@ -12,6 +12,7 @@ size and keeps the output-to-input ratio it has at its own input, else sliding w
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import torch
 import torch.nn.functional as F
@@ -19,7 +20,7 @@ import torch.nn.functional as F
 from archc.errors import ArchcError
 
 MODES = ("auto", "whole", "slide")
-OVERLAP = 1 / 3
+OVERLAP = Fraction(1, 3)  # exact: 9 * (1 - 1/3) in floats is 6.000000000000001, whose ceiling is 7
 
 
 def first(out):

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import sys
 import time
 from dataclasses import dataclass
 from typing import Optional
@@ -179,18 +178,17 @@ def _first(out):
     return out[0] if isinstance(out, (tuple, list)) else out
 
 
-def train(compiled, data_dir, config: Config, run=None, weights=None, resume=False, progress=None,
+def train(compiled, data_dir, config: Config, run=None, resume=False, progress=None,
           hook=None, module=None, tensorboard: bool = False) -> dict:
     """Train `compiled` (or `module`, its lowered model) and return metrics.json's content.
     `run`: a folder for checkpoint.pt, weights.pt, metrics.json and metrics.csv after every epoch; `hook(epoch,
-    step, steps)` is called before each step (gradual grouping sets alpha through it)."""
+    step, steps)` is called before each step (gradual grouping sets alpha through it). Starting weights are
+    `module`'s (archc.train.run loads --weights into it)."""
     if tensorboard:
         checkpoint.board(run, check_only=True)  # refused before anything is read or written
     with deterministic(config.threads):
         train_set, val_set = datasets(compiled, data_dir, config)
         module = module if module is not None else lower(compiled.graph, config.seed)
-        if weights is not None:
-            note(f"--weights {weights}: took {checkpoint.load_own(module, weights)}")
         dev = device(config.device)
         module.to(dev)
         steps = config.epochs * math.ceil(len(train_set) / config.batch)
@@ -200,10 +198,6 @@ def train(compiled, data_dir, config: Config, run=None, weights=None, resume=Fal
         with run_folder(run, RUN_FILES) if run is not None else contextlib.nullcontext():
             return _epochs(compiled, config, (run, resume, tensorboard), (module, opt, sched), sets,
                            content_key(data_dir), progress, hook)
-
-
-def note(text: str) -> None:
-    print(f"archc: note: {text}", file=sys.stderr, flush=True)
 
 
 def _epochs(compiled, config, where, model, sets, data, progress, hook) -> dict:

@@ -10,21 +10,25 @@ from archc.errors import ArchcError
 from archc.torch.carry import carry
 from archc.torch.lower import lower
 from archc.train import gradual
+from archc.train.checkpoint import load_own
 from archc.train.loop import Config, train
 
 
 def train_spec(compiled, data, config: Config, out=None, weights=None, parent=None, gradual_groups=None,
-               resume=False, progress=None, hook=None, tensorboard: bool = False) -> dict:
-    """`parent`: (the parent's Compiled, its checkpoint) for --from-parent."""
+               resume=False, progress=None, notes=None, tensorboard: bool = False) -> dict:
+    """`parent`: (the parent's Compiled, its checkpoint) for --from-parent. `notes(lines)` hears what a
+    --weights file gave (a training checkpoint's model weights); nothing is printed here."""
     if weights is not None and parent is not None:
         raise ArchcError("--weights and --from-parent both give the starting weights; give one")
     module = lower(compiled.graph, config.seed)
     if parent is not None and not resume:
         module.load_state_dict(carried(compiled, *parent))
+    if weights is not None:
+        took = load_own(module, weights)
+        notes and notes([f"--weights {weights}: took {took}"])
     if gradual_groups is not None:
-        return gradual.train_grouped(compiled, module, data, config, gradual_groups, out, weights, resume,
-                                     progress, hook)
-    return train(compiled, data, config, out, weights, resume, progress, hook, module, tensorboard)
+        return gradual.train_grouped(compiled, module, data, config, gradual_groups, out, resume, progress, None)
+    return train(compiled, data, config, out, resume, progress, None, module, tensorboard)
 
 
 def carried(compiled, parent, parent_ckpt) -> dict:
