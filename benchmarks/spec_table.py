@@ -36,6 +36,8 @@ REFERENCE = {
     "essneta": (None, None, None, "thesis: no row (its ESSNet rows group ESSNetB's D layers)"),
     "segnet": (29_449_355, 104_210_995_712, 1_225_973_760, "tests/refnets/segnet.py (the authors' Caffe layers) + "
                "torchinfo 1.8 (ENet's Table 3: 29.46 M)"),
+    "efficientvit_b0": (3_410_008, 98_172_376, 37_861_184,
+                        "timm 1.0.31 + torchinfo 1.8 (benchmarks/efficient_timm.md)"),
     "ddrnet23_slim": (5_695_987, 36_302_933_376, 1_524_184_064, "the authors' code (ydhongHIT/DDRNet) + torchinfo 1.8 "
                       "(paper: 5.7 M, 36.3 G)"),
 }
@@ -45,6 +47,7 @@ def references():
     from refnets import mobilenetv4
     from refnets.ddrnet import DDRNet23Slim
     from refnets.deeplab import DeepLabV3PlusMobileNetV2
+    from refnets.efficientvit import EfficientViTB0
     from refnets.enet import ENet
     from refnets.essnet import ESSNetA, ESSNetB
     from refnets.lraspp import LRASPP
@@ -63,7 +66,8 @@ def references():
             "mobilenetv3_small": lambda: (mobilenet_v3_small(), "3x224x224"),
             "essnetb": lambda: (ESSNetB(), "3x256x512"), "essneta": lambda: (ESSNetA(), "3x256x512"),
             "pidnet_s": lambda: (PIDNetS(), "3x512x1024"), "segnet": lambda: (SegNet(), "3x64x96"),
-            "ddrnet23_slim": lambda: (DDRNet23Slim(), "3x512x1024")}
+            "ddrnet23_slim": lambda: (DDRNet23Slim(), "3x512x1024"),
+            "efficientvit_b0": lambda: (EfficientViTB0(), "3x224x224")}
 
 
 # specs whose reference stores its modules out of run order: the reference's state_dict (seeded, random BN

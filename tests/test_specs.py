@@ -36,6 +36,7 @@ PINNED = {
     "segformer_b0": (3_752_694, 5_472_290_304),
     "segnet": (29_449_355, 104_210_995_712),
     "ddrnet23_slim": (5_695_987, 36_302_933_376),
+    "efficientvit_b0": (3_410_008, 98_172_376),
 }
 
 # spec -> what its source publishes, at the source's precision, and how far apart counting methods may
@@ -54,6 +55,7 @@ PUBLISHED = {
     "pidnet_s": (7.625715, 11804.01632, 5e-7, "the authors' code (XuJiacong/PIDNet) + torchinfo 1.8 at 3x512x1024"),
     "segformer_b0": (3.8, None, 0.02, "Xie et al. 2021, Table 1: SegFormer-B0 3.8 M params (3.4 encoder + 0.4 decoder)"),
     "segnet": (29.46, None, 0.001, "Paszke et al. 2016 (ENet), Table 3: SegNet 29.46 M params"),
+    "efficientvit_b0": (3.410008, 98.172376, 5e-7, "timm 1.0.31 efficientvit_b0 + torchinfo 1.8 at 224x224"),
     "ddrnet23_slim": (5.7, 36300, 0.002, "Hong et al. 2021: DDRNet-23-slim 5.7 M, 36.3 GFLOPs at 1024x2048"),
 }
 # the header quotes the figure this spec gives, except where it quotes a source it does not match
