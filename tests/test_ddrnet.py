@@ -63,7 +63,7 @@ def test_the_authors_layout_loads_with_the_order_map_and_gives_the_refnet_output
 
 @pytest.mark.slow
 def test_width_and_input_build_count_and_verify_in_onnx(tmp_path):
-    graph = compile_spec(SPEC, ["width=0.25", "input=3x512x1024"]).graph
-    assert graph.shape("layer4.1.0.conv1.conv") == (64, 16, 32) and analyze(graph).outputs == ((19, 64, 128),)
+    graph = compile_spec(SPEC, QUARTER).graph  # a quarter of the width, a sixteenth of the pixels
+    assert graph.shape("layer4.1.0.conv1.conv") == (64, 16, 16) and analyze(graph).outputs == ((19, 64, 64),)
     assert archc_figures(graph) == torchinfo_figures(graph)
     assert onnx_difference(graph, tmp_path) <= 1e-4

@@ -68,7 +68,7 @@ def test_width_keeps_the_head_size_and_carrying_weights_through_it_is_refused():
 
 @pytest.mark.slow
 def test_width_and_input_build_count_and_verify_in_onnx(tmp_path):
-    graph = compile_spec(SPEC, ["width=0.5", "input=3x160x128"]).graph
+    graph = compile_spec(SPEC, ["width=0.5", "input=3x64x96"]).graph
     assert analyze(graph).outputs == ((1000,),)
     assert archc_figures(graph) == torchinfo_figures(graph)
     assert onnx_difference(graph, tmp_path) <= 1e-4
