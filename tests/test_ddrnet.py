@@ -25,8 +25,8 @@ WMAP = {"order": {"high3": "layer3_", "down3": "down3", "compress3": "compressio
 
 def test_counts_equal_the_authors_model_in_torchinfo():
     """torchinfo 1.8 on the authors' DualResNet_imagenet() (github ydhongHIT/DDRNet, SyncBatchNorm swapped
-    for BatchNorm2d) and on the refnet, at 1x3x1024x2048, run once outside CI (2026-12-07): 5,695,987
-    params, 36,302,933,376 MACs (the paper: 5.7 M, 36.3 G), 1,524,184,064 output bytes."""
+    for BatchNorm2d) and on the refnet, at 1x3x1024x2048, outside CI (benchmarks/ddrnet_authors.md):
+    5,695,987 params, 36,302,933,376 MACs (the paper: 5.7 M, 36.3 G), 1,524,184,064 output bytes."""
     r = compile_spec(SPEC).report
     assert (r.params, r.macs, r.activation_bytes) == (5_695_987, 36_302_933_376, 1_524_184_064)
     assert r.outputs == ((19, 128, 256),)  # 1/8 of the input, as the authors' model returns it
