@@ -42,3 +42,22 @@ def max_difference(spec: str, reference: torch.nn.Module, input=None, variables=
     ours, theirs = (ours, theirs) if isinstance(ours, tuple) else ((ours,), (theirs,))
     return max(float((o - t).abs().max()) / (float(t.abs().max()) if relative else 1.0)
                for o, t in zip(ours, theirs))
+
+
+def onnx_difference(graph, folder) -> float:
+    """Export `graph` (seeded weights) to ONNX under `folder`, run it in ONNX Runtime on one seeded input:
+    the largest |ORT - PyTorch| over the first output, divided by max(1, its largest |PyTorch|)."""
+    import numpy as np
+    import onnxruntime as ort
+
+    from archc.onnx.export import export_onnx
+
+    exported = export_onnx(graph, folder / "model.onnx")
+    x = torch.randn(1, *graph.input_shape, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        want = exported.module(x)
+    want = (want[0] if isinstance(want, tuple) else want).numpy()
+    session = ort.InferenceSession(str(exported.path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"input": x.numpy()})[0]
+    assert got.shape == want.shape
+    return float(np.abs(got - want).max()) / max(1.0, float(np.abs(want).max()))

@@ -15,7 +15,9 @@ from archc.lang.emit import emit
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").glob("*.yaml"))
-FIRST = {"pidnet_s": lambda k: [f"input=3x{512 << k}x{1024 << k}"]}  # its total stride 512, doubled k times
+FIRST = {"pidnet_s": lambda k: [f"input=3x{512 << k}x{1024 << k}"],  # its total stride 512, doubled k times
+         "ddrnet23_slim": lambda k: [f"input=3x{1024 << k}x{2048 << k}"],
+         "segnet": lambda k: [f"input=3x{352 << k}x{480 << k}"]}  # 352 = 11 x 32
 
 
 def _segmentation(path: Path) -> bool:

@@ -29,6 +29,13 @@ BAD = {
                                "mul needs inputs of one shape, or a second input of 3x1x1 (channel gate) or 1x32x32 (spatial gate), got 3x32x32 and 1x16x16"),
     "channel_sum of a vector": ("      - {op: flatten}\n      - {op: channel_sum}\n",
                                 "channel_sum needs a CxHxW feature map, got [3072]"),
+    "append to a vector": ("      - {op: flatten}\n      - {op: append, n: 1, value: 1.0}\n",
+                           "s.1.0 (append): append needs a sequence or a heads tensor, got [3072]"),
+    "div by another shape": (("      - {op: avgpool, k: 2, id: h}\n      - {op: div, from: [input, h]}\n"),
+                             "div needs inputs of one shape, or a divisor whose last dim is 1, got 3x32x32 and 3x16x16"),
+    "slice of the last dim out of range": (("      - {op: tokens}\n      - {op: heads, heads: 3}\n"
+                                            "      - {op: slice, start: 0, end: 2, last: true}\n"),
+                                           "slice 0:2 is not a range of the last dim's 1 entries"),
 }
 
 

@@ -39,6 +39,9 @@ PINNED = {
     "fpn_resnet18": (13_066_454, 18_077_101_184),
     "unet_resnet18": (14_349_814, 27_256_171_840),
     "pspnet_resnet50": (30_495_446, 111_143_436_672),
+    "segnet": (29_449_355, 104_210_995_712),
+    "ddrnet23_slim": (5_695_987, 36_302_933_376),
+    "efficientvit_b0": (3_410_008, 98_172_376),
 }
 
 # spec -> what its source publishes, at the source's precision, and how far apart counting methods may
@@ -62,6 +65,9 @@ PUBLISHED = {
     "unet_resnet18": (14.349814, 27256.17184, 5e-7, "smp 0.6 Unet(encoder_name='resnet18') + torchinfo 1.8"),
     "pspnet_resnet50": (30.495446, 111143.436672, 5e-7, "smp 0.6 PSPNet(encoder_name='resnet50', encoder_depth=5, "
                         "output_stride=8, classes=150) + torchinfo 1.8 (benchmarks/smp_cnns.md)"),
+    "segnet": (29.46, None, 0.001, "Paszke et al. 2016 (ENet), Table 3: SegNet 29.46 M params"),
+    "efficientvit_b0": (3.410008, 98.172376, 5e-7, "timm 1.0.31 efficientvit_b0 + torchinfo 1.8 at 224x224"),
+    "ddrnet23_slim": (5.7, 36300, 0.002, "Hong et al. 2021: DDRNet-23-slim 5.7 M, 36.3 GFLOPs at 1024x2048"),
 }
 # the header quotes the figure this spec gives, except where it quotes a source it does not match
 HEADER_QUOTES_OTHERS = {"essnetb": "quotes the thesis's ESSNetB-D (683,568 params); examples/essnet_grouping.py "

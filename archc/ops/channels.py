@@ -11,7 +11,7 @@ from archc.ops.core import Param, op, spatial
 def _slice_call(ctx, node, args):
     a = node.attrs
     cut = slice(a["start"], a["end"])
-    where = (Ellipsis, cut) if len(node.shape) == 2 else (slice(None), cut)
+    where = (Ellipsis, cut) if len(node.shape) == 2 or a["last"] else (slice(None), cut)
     return ctx.fg.call_function(operator.getitem, (args[0], where))
 
 
@@ -20,13 +20,21 @@ def _channels(shape, who) -> int:
     return shape[1] if len(shape) == 2 else spatial(shape, who)[0]
 
 
-@op("slice", carry=Carry(sliced, known=lambda node: len(node.shape) != 3),  # a map's slice: no checked rule yet
+@op("slice", carry=Carry(sliced, known=lambda node: len(node.shape) != 3),  # a map's or heads': no checked rule yet
     params=(Param("start", "int", 0, doc="first channel", min=0),
-            Param("end", "int", None, doc="one past the last channel (default: all)", min=1)),
+            Param("end", "int", None, doc="one past the last channel (default: all)", min=1),
+            Param("last", "bool", False, doc="slice the last dim: a heads tensor's per-head channels")),
     call=_slice_call, part=True, example="{op: slice, start: 0, end: 8}   # ShuffleNetV2: the first half")
 def _slice(a, ins):
     """Channels start..end-1 of the input (x[:, start:end]; of a token sequence x[..., start:end]);
-    ShuffleNetV2 keeps one half, convolves the other."""
+    ShuffleNetV2 keeps one half, convolves the other. `last: true` slices the last dim of any tensor
+    (x[..., start:end]): EfficientViT cuts each head's q, k and v apart."""
+    if a["last"] and len(ins[0]) > 1:
+        c = ins[0][-1]
+        if not 0 <= a["start"] < (c if a["end"] is None else a["end"]) <= c:
+            raise GraphError(f"slice {a['start']}:{a['end']} is not a range of the last dim's {c} entries; "
+                             f"use 0 <= start < end <= {c}")
+        return (*ins[0][:-1], (c if a["end"] is None else a["end"]) - a["start"])
     c = _channels(ins[0], "slice")
     end = c if a["end"] is None else a["end"]
     if not 0 <= a["start"] < end <= c:
@@ -86,3 +94,20 @@ def _pad(a, ins):
     if a["c"] < cin:
         raise GraphError(f"pad c={a['c']} is fewer than the input's {cin} channels; padding only adds channels")
     return (a["c"], *ins[0][1:])
+
+
+def _append_call(ctx, node, args):
+    import torch.nn.functional as F
+
+    return ctx.fg.call_function(F.pad, (args[0], (0, node.attrs["n"])), {"value": node.attrs["value"]})
+
+
+@op("append", params=(Param("n", "int", 1, doc="entries added to the last dim", min=1),
+                      Param("value", "float", 0.0, doc="their value")),
+    call=_append_call, example="{op: append, n: 1, value: 1.0}   # EfficientViT: v's column of ones")
+def _append(a, ins):
+    """n constant entries after the last dim of a token sequence or heads tensor (F.pad(x, (0, n),
+    value=value)): EfficientViT's linear attention appends ones to v, so that kᵀ·v also sums k."""
+    if len(ins[0]) not in (2, 3):
+        raise GraphError(f"append needs a sequence or a heads tensor, got {list(ins[0])}")
+    return (*ins[0][:-1], ins[0][-1] + a["n"])

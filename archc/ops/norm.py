@@ -86,9 +86,10 @@ def _dropout(a, ins):
 
 
 
-def _norm_channels(ins, who) -> int:
-    if len(ins[0]) not in (2, 3):
-        raise GraphError(f"{who} needs a CxHxW map or an LxC token sequence, got {list(ins[0])}")
+def _norm_channels(ins, who, vector: bool = False) -> int:
+    if len(ins[0]) not in ((1, 2, 3) if vector else (2, 3)):
+        also = ", a C vector" if vector else ""
+        raise GraphError(f"{who} needs a CxHxW map{also} or an LxC token sequence, got {list(ins[0])}")
     return channels(ins[0])
 
 
@@ -114,9 +115,10 @@ def _affine_formula(a, ins, out, macs) -> str:
     count=_affine_count, module=_layernorm_module, formula=_affine_formula,
     example="{op: layernorm, eps: 0.000001}   # over channels: a map's per pixel, a sequence's per token")
 def _layernorm(a, ins):
-    """Layer normalization over the channels: an LxC token sequence's last dim (nn.LayerNorm), or a
-    CxHxW map's channels at each pixel (SegFormer's and ConvNeXt's LayerNorm2d). 2·C parameters."""
-    _norm_channels(ins, "layernorm")
+    """Layer normalization over the channels: an LxC token sequence's last dim or a C vector's
+    (nn.LayerNorm; EfficientViT's classifier), or a CxHxW map's channels at each pixel (SegFormer's and
+    ConvNeXt's LayerNorm2d). 2·C parameters."""
+    _norm_channels(ins, "layernorm", vector=True)
     return tuple(ins[0])
 
 

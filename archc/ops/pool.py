@@ -4,7 +4,7 @@ from __future__ import annotations
 import operator
 
 from archc.errors import GraphError
-from archc.ops.carry import SAME
+from archc.ops.carry import SAME, Carry, each
 from archc.ops.core import Param, kxk, op, pair, spatial, windows
 
 
@@ -114,6 +114,8 @@ def _unpool_call(ctx, node, args):
 
 
 @op("max_unpool", inputs="2", bind=_unpool_bind, call=_unpool_call, stride=lambda a: 1 / a["s"][0],
+    carry=Carry(each),  # the map's, the pool's (its indices) and the output's channels are one another's
+    size_bound="is lowered to a fixed output size (its pool's input size)",
     example="{op: max_unpool, from: [x, pool]}   # pool: {op: maxpool, indices: true}")
 def _max_unpool(a, ins):
     """Max-unpooling (nn.MaxUnpool2d): each value of the first input goes back to where the maximum was

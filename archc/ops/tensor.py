@@ -1,4 +1,5 @@
-"""Parameter-free tensor ops: the graph input, resize, add, mul, channel_sum, concat, shuffle, flatten, identity."""
+"""Parameter-free tensor ops: the graph input, resize, add, mul, div, channel_sum, concat, shuffle, flatten,
+identity."""
 from __future__ import annotations
 
 import operator
@@ -136,6 +137,23 @@ def _mul(a, ins):
     raise GraphError(f"mul needs inputs of one shape, or a second input of {x[0]}x1x1 (channel gate) or "
                      f"1x{'x'.join(map(str, x[1:]))} (spatial gate), got {'x'.join(map(str, x))} and "
                      f"{'x'.join(map(str, g))}")
+
+
+def _div_call(ctx, node, args):
+    den = args[1] if not node.attrs["eps"] else ctx.fg.call_function(operator.add, (args[1], node.attrs["eps"]))
+    return ctx.fg.call_function(operator.truediv, (args[0], den))
+
+
+@op("div", inputs="2", params=(Param("eps", "float", 0.0, doc="added to the divisor first"),), call=_div_call,
+    example="{op: div, from: [num, den], eps: 0.00001}")
+def _div(a, ins):
+    """Element-wise quotient x / (y + eps); y may have a last dim of 1 that broadcasts (EfficientViT's
+    linear attention divides each token's mix by its normalizer). No params, no MACs in torchinfo."""
+    x, y = tuple(ins[0]), tuple(ins[1])
+    if y == x or (len(y) == len(x) and y[:-1] == x[:-1] and y[-1] == 1):
+        return x
+    raise GraphError(f"div needs inputs of one shape, or a divisor whose last dim is 1, got {'x'.join(map(str, x))} "
+                     f"and {'x'.join(map(str, y))}")
 
 
 def _channel_sum_call(ctx, node, args):

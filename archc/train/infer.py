@@ -3,7 +3,7 @@ sliding windows of the network's input with a third of overlap (logits averaged 
 for one with a fixed input; optionally the flipped image and several scales averaged too.
 
 Which one a compiled spec gets (`auto`, `mode_of`): sliding windows when one of its nodes is lowered for the
-build size only (an op with `size_bound` in archc/ops: resize, adaptive pooling, flatten, linear), else the
+build size only (an op with `size_bound` in archc/ops: resize, adaptive pooling, flatten, linear, max_unpool), else the
 whole image. Without a graph (a bare module) `auto` tries the network: whole when it runs at the image's
 size and keeps the output-to-input ratio it has at its own input, else sliding windows.
 
