@@ -164,12 +164,12 @@ def _report_models(r: rq.QuantizeReport, hooks: Hooks) -> tuple:
     from archc.app.values import Weights
     from archc.train.datasets import find_pairs
 
-    if r.weights is None:
+    source, weights = from_run(r.source, Weights(r.weights))  # a training run: its spec.yaml and weights.pt
+    if weights.file is None:
         raise ArchcError(f"{r.source.spec}: quantize-report needs --weights CKPT (e.g. RUN/weights.pt from "
                          f"archc train)")
     for split in ("train", "val"):  # calibration and scores: both before seconds of export
         find_pairs(r.data, split)
-    source, weights = from_run(r.source, Weights(r.weights))
     c = compiled(source, hooks)
     if c.quantize is not None:
         raise ArchcError("--pass quantize: quantize-report builds every mode itself; drop the quantize pass")
