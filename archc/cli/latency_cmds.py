@@ -50,7 +50,7 @@ def quantize_report(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None
                     images: Annotated[int, typer.Option(help="val images in masks/sheet.png")] = 4,
                     samples: Annotated[int, typer.Option(help="train images calibrating int8")] = 32,
                     threads: ThreadsOpt = 1, runs: RunsOpt = 30, warmup: WarmupOpt = 5, json_: JsonOpt = False):
-    """A trained model in fp32, fp16, dynamic and int8, in ONNX Runtime and LiteRT (archc[litert]): size,
+    """A trained model in fp32, fp16, dynamic and int8, in ONNX Runtime and LiteRT (the litert extra): size,
     median latency (interleaved, as benchmark), pixel accuracy, mIoU and its change, max output difference,
     all against the float32 ONNX model on the val split; --qat RUN adds the int8 models of QAT weights."""
     from archc.cli import render_litert
