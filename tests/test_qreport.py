@@ -197,3 +197,17 @@ def archc_module(spec):
     import archc
 
     return archc.compile(str(spec)).module()
+
+
+def test_skipped_rows_keep_the_install_command_whole(capsys):
+    """A reason is printed as text: rich would read '[litert]' as markup and print "pip install 'archc'"."""
+    from archc.cli.render_litert import quantize_report
+
+    why = "LiteRT needs litert-torch, which is not installed; pip install 'archc[litert]'"
+    ok = {"format": "fp32", "runtime": "onnxruntime", "weights": "ptq", "bytes": 2000, "median_ms": 1.0,
+          "pixel_accuracy": 0.5, "miou": 0.25, "miou_change": 0.0, "max_abs_diff": 0.0, "status": "ok"}
+    result = {"rows": [ok, {"format": "fp32", "runtime": "litert", "weights": "ptq", "status": "skipped",
+                            "reason": why}],
+              "images": 2, "reference": "fp32 onnxruntime (ptq)", "timing": {"runs": 2, "warmup": 1, "threads": 1}}
+    quantize_report(result, None)
+    assert f"litert: skipped: {why}" in capsys.readouterr().out

@@ -28,7 +28,6 @@ def built(t: dict, out) -> None:
 
 def quantize_report(result: dict, out) -> None:
     """One row per model; a skipped one says why below the table."""
-    from rich.markup import escape
     from rich.table import Table
 
     from archc.cli.render import _console
@@ -49,6 +48,6 @@ def quantize_report(result: dict, out) -> None:
     _console().print(table)
     reasons = sorted({r["reason"] for r in result["rows"] if r["status"] != "ok"})
     for reason in reasons:
-        message(escape(f"litert: skipped: {reason}"))  # '[litert]' of the install command is no markup
+        message(f"litert: skipped: {reason}")
     if out is not None:
         message(f"{out}/report.csv, report.json, masks/sheet.png and the models in {out}/models")
