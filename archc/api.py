@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from archc.app import (QUIET, Benchmark, Build, Device, Diff, Eval, Explain, Graph, Hooks,  # noqa: F401
-                       LatencyFit, Ops, Pareto, Predict, Profile, Search, Source, Summary, Sweep, Synth, Timing, Train,
-                       Validate, Weights)
-from archc.app.exporting import benchmark, build, devices, latency_fit, profile  # noqa: F401
+                       LatencyFit, Ops, Pareto, Predict, Profile, QuantizeReport, Search, Source, Summary, Sweep, Synth,
+                       Timing, Train, Validate, Weights)
+from archc.app.exporting import benchmark, build, devices, latency_fit, profile, quantize_report  # noqa: F401
 from archc.app.reading import diff, explain, graph, ops, passes, spec_reference, specs, summary, validate  # noqa: F401
 from archc.app.searching import search  # noqa: F401
 from archc.app.sweeping import pareto, sweep  # noqa: F401
@@ -54,6 +54,7 @@ COMMANDS = {
     "diff": diff, "build": build, "profile": profile, "sweep": sweep, "pareto": pareto, "data synth": synth,
     "train": train, "eval": evaluate, "benchmark": benchmark, "latency fit": latency_fit, "search": search,
     "specs": specs, "spec-reference": spec_reference, "predict": predict_masks, "report": report, "devices": devices,
+    "quantize-report": quantize_report,
 }
 
 

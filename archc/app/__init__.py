@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 
 from archc.app.requests import (Benchmark, Build, Diff, Eval, Explain, Graph, LatencyFit, Ops, Pareto,  # noqa: F401
-                                Predict, Profile, Search, Summary, Sweep, Synth, Train, Validate)
+                                Predict, Profile, QuantizeReport, Search, Summary, Sweep, Synth, Train, Validate)
 from archc.app.values import QUIET, Device, Hooks, Source, Timing, Weights  # noqa: F401
 
 # function -> the module that defines it
@@ -21,7 +21,8 @@ CALLS = {
     "validate": "reading", "summary": "reading", "graph": "reading", "explain": "reading", "diff": "reading",
     "ops": "reading", "passes": "reading", "specs": "reading", "spec_reference": "reading",
     "build": "exporting", "profile": "exporting", "benchmark": "exporting", "latency_fit": "exporting",
-    "fit_device": "exporting", "devices": "exporting", "recommend": "exporting", "write_report": "report",
+    "fit_device": "exporting", "quantize_report": "exporting", "devices": "exporting", "recommend": "exporting",
+    "write_report": "report",
         "ReportRequest": "report",
     "synth": "training", "train": "training", "evaluate": "training", "predict_masks": "training",
     "sweep": "sweeping", "pareto": "sweeping", "search": "searching",

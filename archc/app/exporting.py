@@ -126,3 +126,71 @@ def recommend(rows: list) -> list:
     from archc.deploy.benchmark import recommend as conclude
 
     return conclude(rows)
+
+
+def quantize_report(request: rq.QuantizeReport, hooks: Hooks = QUIET) -> dict:
+    """fp32, fp16, dynamic and int8 of a trained model in ONNX Runtime and LiteRT (and int8 of its QAT
+    weights), each scored on the val split and timed interleaved: {"rows": [...], ...} (archc.deploy.qreport);
+    with `out`, also OUT/report.csv, report.json, masks/sheet.png and the models."""
+    import tempfile
+
+    from archc.deploy import qreport
+    from archc.measure.profile import check_runs, check_threads
+
+    r, t = request, request.timing
+    check_threads(t.threads)
+    check_runs(t.runs, t.warmup)
+    if r.images < 1 or r.samples < 1:
+        raise ArchcError(f"--images {r.images} / --samples {r.samples}: give 1 or more")
+    c, modules = _report_models(r, hooks)
+    plan = qreport.Plan(Path(r.data), r.images, r.samples, t.threads, t.warmup, t.runs, hooks.progress)
+    reason = _litert_reason()
+    if r.out is None:
+        with tempfile.TemporaryDirectory(prefix="archc-qreport-") as tmp:
+            return qreport.report(c, modules, Path(tmp), plan, reason)
+    from archc.fs import atomic_dir
+    from archc.train.folder import refuse_foreign
+
+    refuse_foreign(r.out)
+    with atomic_dir(r.out, flag="--out") as tmp:
+        result = qreport.report(c, modules, tmp / "models", plan, reason)
+        qreport.write(result, tmp)
+        qreport.sheet(c, result, tmp / "models", plan, tmp / "masks")
+    return result
+
+
+def _report_models(r: rq.QuantizeReport, hooks: Hooks) -> tuple:
+    """The compiled spec and {"ptq": module[, "qat": module]}, every pairing checked before any work."""
+    from archc.app.values import Weights
+    from archc.train.datasets import find_pairs
+
+    source, weights = from_run(r.source, Weights(r.weights))  # a training run: its spec.yaml and weights.pt
+    if weights.file is None:
+        raise ArchcError(f"{r.source.spec}: quantize-report needs --weights CKPT (e.g. RUN/weights.pt from "
+                         f"archc train)")
+    for split in ("train", "val"):  # calibration and scores: both before seconds of export
+        find_pairs(r.data, split)
+    c = compiled(source, hooks)
+    if c.quantize is not None:
+        raise ArchcError("--pass quantize: quantize-report builds every mode itself; drop the quantize pass")
+    modules = {}
+    for kind, flag, file in (("ptq", "--weights", weights.file), ("qat", "--qat", r.qat)):
+        if file is None:
+            continue
+        file = Path(file) / "weights.pt" if Path(file).is_dir() else Path(file)  # a run folder: its weights
+        try:
+            modules[kind] = paired(c, source, Weights(file), hooks).module
+        except ArchcError as exc:
+            raise ArchcError(f"{flag} {exc.message}") from None
+    return c, modules
+
+
+def _litert_reason() -> str | None:
+    """None when the litert extra is installed, else the one line its rows show."""
+    from archc.litert import require
+
+    try:
+        require("litert_torch", "ai_edge_litert", "ai_edge_quantizer", what="LiteRT")
+    except ArchcError as exc:
+        return exc.message
+    return None

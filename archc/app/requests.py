@@ -162,6 +162,7 @@ class Train:
     device: str = "auto"
     amp: bool = True
     tensorboard: bool = False
+    qat: bool = False  # fine-tune --weights with fake quantization; RUN/model.int8.onnx at the end
 
 
 @dataclass(frozen=True)
@@ -217,3 +218,15 @@ class Search:
     latency_model: Path | None = None  # predict latency with a model file or a shipped device (no export)
     device: Device = Device()  # measure latency on [USER@]HOST over SSH
     join: bool = False  # work on a --storage study another archc search is running (each with its own out)
+
+
+@dataclass(frozen=True)
+class QuantizeReport:
+    source: Source  # a spec (with passes, input, variables) or a training run folder
+    weights: Path | None  # its trained checkpoint (required)
+    data: Path  # a dataset with train (calibration) and val (scores) splits
+    out: Path | None = None  # report.csv, report.json, masks/sheet.png and the models
+    qat: Path | None = None  # a run of `archc train --qat` (its weights.pt) or its checkpoint: int8 QAT rows
+    images: int = 4  # val images in masks/sheet.png
+    samples: int = 32  # train images calibrating int8
+    timing: Timing = Timing()

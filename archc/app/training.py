@@ -28,7 +28,7 @@ def train(request: rq.Train, hooks: Hooks = QUIET) -> dict:
     config = Config(r.epochs, r.batch, r.lr, r.optimizer, r.schedule, augment=r.augment, seed=r.seed,
                     threads=r.threads, crop=size(r.crop, "--crop") if r.crop else None,
                     scale=_floats(r.scale, "--scale", "-"), jitter=r.jitter, loss=r.loss,
-                    class_weights=r.class_weights, format=r.format, device=r.device, amp=r.amp)
+                    class_weights=r.class_weights, format=r.format, device=r.device, amp=r.amp, qat=r.qat)
     c = compiled(r.source, hooks)
     parent = None
     if r.from_parent is not None:  # the parent: the same spec and passes without the width pass

@@ -36,6 +36,34 @@ def benchmark(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var:
         render.message(line)
 
 
+@app.command("quantize-report")
+@boundary
+def quantize_report(spec: SpecArg, pass_: PassOpt = None, input: InputOpt = None, var: VarOpt = None,
+                    weights: Annotated[Optional[Path], typer.Option(help="the trained checkpoint (RUN/weights.pt)")]
+                    = None,
+                    data: Annotated[Path, typer.Option(help="dataset: train images calibrate int8, val scores")]
+                    = Path("data"),
+                    qat: Annotated[Optional[Path], typer.Option(help="a run of archc train --qat (or its weights): "
+                                                                     "int8 QAT rows")] = None,
+                    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="report.csv, report.json, "
+                                                                "masks/sheet.png and the models")] = None,
+                    images: Annotated[int, typer.Option(help="val images in masks/sheet.png")] = 4,
+                    samples: Annotated[int, typer.Option(help="train images calibrating int8")] = 32,
+                    threads: ThreadsOpt = 1, runs: RunsOpt = 30, warmup: WarmupOpt = 5, json_: JsonOpt = False):
+    """A trained model in fp32, fp16, dynamic and int8, in ONNX Runtime and LiteRT (the litert extra): size,
+    median latency (interleaved, as benchmark), pixel accuracy, mIoU and its change, max output difference,
+    all against the float32 ONNX model on the val split; --qat RUN adds the int8 models of QAT weights."""
+    from archc.cli import render_litert
+
+    request = calls.QuantizeReport(source(spec, pass_, input, var), weights, data, out, qat, images, samples,
+                                   calls.Timing(threads, runs, warmup))
+    result = calls.quantize_report(request, hooks(quiet_weights=json_))
+    if json_:
+        print(json.dumps(result))
+        return
+    render_litert.quantize_report(result, out)
+
+
 latency_app = typer.Typer(no_args_is_help=True, help="Latency models: fit per-op costs on a device, then predict.")
 app.add_typer(latency_app, name="latency")
 

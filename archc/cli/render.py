@@ -63,8 +63,9 @@ def ops(entries) -> None:
 
 
 def message(text: str) -> None:
-    """One logical line, never wrapped by rich (a terminal wraps it; a pipe keeps figures whole)."""
-    _console().print(text, highlight=False, soft_wrap=True)
+    """One logical line, never wrapped by rich (a terminal wraps it; a pipe keeps figures whole), printed as it
+    is: brackets are text, not rich markup (`archc[litert]` in an install command stays whole)."""
+    _console().print(text, highlight=False, soft_wrap=True, markup=False)
 
 
 def markdown(text: str, raw: bool = False) -> None:

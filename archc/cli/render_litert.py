@@ -24,3 +24,30 @@ def built(t: dict, out) -> None:
         message(f"{out}/{q['file']} {_io(q)}" + (f"; {lat['speedup']:.2f}x the speed of model.tflite in LiteRT "
                                                  f"{ms}"
                                                  if lat else ""))
+
+
+def quantize_report(result: dict, out) -> None:
+    """One row per model; a skipped one says why below the table."""
+    from rich.table import Table
+
+    from archc.cli.render import _console
+
+    t = result["timing"]
+    table = Table(title=f"{result['images']} val images; median of {t['runs']} interleaved runs after {t['warmup']} "
+                        f"warmup, {t['threads']} thread(s); changes and differences vs {result['reference']}")
+    for col in ("format", "runtime", "size MB", "median ms", "pixel acc", "mIoU", "mIoU change", "max |diff|"):
+        table.add_column(col, justify="left" if col in ("format", "runtime") else "right")
+    for r in result["rows"]:
+        name = r["format"] + (" QAT" if r["weights"] == "qat" else "")
+        if r["status"] != "ok":
+            table.add_row(name, r["runtime"], *["-"] * 6)
+            continue
+        table.add_row(name, r["runtime"], f"{r['bytes'] / 1e6:.3f}", f"{r['median_ms']:.3f}",
+                      f"{100 * r['pixel_accuracy']:.2f}%", f"{100 * r['miou']:.2f}%", f"{r['miou_change']:+.2f} pt",
+                      f"{r['max_abs_diff']:.3g}")
+    _console().print(table)
+    reasons = sorted({r["reason"] for r in result["rows"] if r["status"] != "ok"})
+    for reason in reasons:
+        message(f"litert: skipped: {reason}")
+    if out is not None:
+        message(f"{out}/report.csv, report.json, masks/sheet.png and the models in {out}/models")

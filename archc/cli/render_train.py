@@ -54,6 +54,9 @@ def epochs(state: dict) -> None:
     for e in state["epochs"]:
         table.add_row(str(e["epoch"]), f"{e['train_loss']:.4f}", _pct(e["miou"]), _pct(e["pixel_accuracy"]))
     Console().print(table)
+    if state.get("int8"):  # --qat
+        Console().print(f"{state['int8']}: the int8 model of these weights (val mIoU above: fake-quantized); "
+                        f"archc quantize-report ... --qat RUN compares it", highlight=False, soft_wrap=True)
 
 
 def scores(results: dict) -> None:

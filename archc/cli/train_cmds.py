@@ -69,13 +69,15 @@ def train(spec: SpecArg, data: DataOpt, epochs: Annotated[int, typer.Option(help
                                                                 "grouping into G groups")] = None,
           resume: Annotated[bool, typer.Option(help="continue the run in --out from its last epoch")] = False,
           seed: SeedOpt = 0, threads: Annotated[int, typer.Option(help="CPU threads")] = 1,
+          qat: Annotated[bool, typer.Option("--qat", help="fine-tune --weights with fake quantization; then "
+                                            "OUT/model.int8.onnx (docs/quantization.md)")] = False,
           json_: JsonOpt = False):
     """Train SPEC (after passes) on DATA; after every epoch OUT/checkpoint.pt, weights.pt and metrics.json."""
     from archc.cli import render_train
 
     request = calls.Train(source(spec, pass_, input, var, recipe), data, epochs, out, batch, lr, optimizer, schedule,
                           augment, weights, from_parent, gradual_groups, resume, seed, threads, crop, scale, jitter,
-                          loss, class_weights, format, device, amp, tensorboard)
+                          loss, class_weights, format, device, amp, tensorboard, qat)
     state = calls.train(request, hooks())
     if json_:
         print(json.dumps(state))

@@ -28,12 +28,17 @@ def fingerprint(compiled) -> str:
     return hashlib.sha256(emit(compiled.spec).encode()).hexdigest()[:16]
 
 
+def _config(config) -> dict:
+    """The config as a run records it; qat only when set (runs recorded before it existed resume)."""
+    return {k: v for k, v in asdict(config).items() if k != "qat" or v}
+
+
 def start(run, compiled, config, module, opt, sched, resume: bool, data: dict | None = None) -> dict:
     """metrics.json's content so far: empty for a new run, the finished epochs for a resumed one (whose
     model, optimiser and schedule are restored in place). `data`: the dataset's content key (a resumed run
     must see the same files). A new run also writes RUN/spec.yaml, the model it trains (`archc build RUN`)."""
     state = {"spec": compiled.spec.name, "model": fingerprint(compiled), "input": list(compiled.graph.input_shape),
-             "config": asdict(config), "data": data, "epochs": []}
+             "config": _config(config), "data": data, "epochs": []}
     if run is None:
         return state
     run = Path(run)

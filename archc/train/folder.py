@@ -19,7 +19,8 @@ from archc.errors import ArchcError
 from archc.fs import MARKER, claim_dir, guard
 
 LOCK = ".archc-lock"  # held (flock) by the process running in the folder; holds its pid
-RUN_FILES = ("checkpoint.pt", "weights.pt", "metrics.json", "spec.yaml", "grouped")
+RUN_FILES = ("checkpoint.pt", "weights.pt", "metrics.json", "spec.yaml", "grouped",
+             "model.onnx", "model.int8.onnx")  # the int8 export of a --qat run
 
 
 @contextlib.contextmanager

@@ -57,6 +57,7 @@ class Config:
     format: Optional[str] = None  # the dataset layout (archc.train.layouts); None: detected
     device: str = "auto"  # auto (CUDA when torch sees a GPU), cuda or cpu
     amp: bool = True  # mixed precision (float16 autocast, loss scaling) on CUDA; ignored on the CPU
+    qat: bool = False  # fake quantization as the int8 export quantizes (archc.train.qat)
 
     def __post_init__(self):
         for name, value, choices in (("--optimizer", self.optimizer, OPTIMIZERS),

@@ -76,6 +76,20 @@ def from_onnx(path) -> Model:
                  _final_miou(path.parent))
 
 
+def from_tflite(path) -> Model:
+    """A .tflite model in the LiteRT interpreter (fixed input: sliding windows), as from_onnx."""
+    from archc.litert.interpreter import Model as Lite
+    from archc.train.evaluate import model_normalization
+
+    lite = Lite(path)
+    out = lite.output_details[0]["shape"].tolist()
+    if len(out) != 4:
+        raise ArchcError(f"{path}: its first output has shape {out}; a segmentation model gives NxKxHxW")
+    net = lambda x: torch.from_numpy(lite.run(np.ascontiguousarray(x.numpy()))[0])  # noqa: E731
+    return Model(lite.path.name, net, lite.input, model_normalization(lite.path, lite.input[0]), out[1], "slide",
+                 _final_miou(lite.path.parent))
+
+
 def _final_miou(folder: Path):
     try:
         return json.loads((folder / "metrics.json").read_text())["final"]["miou"]

@@ -21,6 +21,11 @@ def train_spec(compiled, data, config: Config, out=None, weights=None, parent=No
     if weights is not None and parent is not None:
         raise ArchcError("--weights and --from-parent both give the starting weights; give one")
     module = lower(compiled.graph, config.seed)
+    if config.qat:
+        _check_qat(weights, resume, gradual_groups)
+        from archc.train import qat
+
+        qat.prepare(module, compiled.graph.input_shape)
     if parent is not None and not resume:
         module.load_state_dict(carried(compiled, *parent))
     if weights is not None:
@@ -28,7 +33,35 @@ def train_spec(compiled, data, config: Config, out=None, weights=None, parent=No
         notes and notes([f"--weights {weights}: took {took}"])
     if gradual_groups is not None:
         return gradual.train_grouped(compiled, module, data, config, gradual_groups, out, resume, progress, None)
-    return train(compiled, data, config, out, resume, progress, None, module, tensorboard)
+    state = train(compiled, data, config, out, resume, progress, None, module, tensorboard)
+    if config.qat and out is not None:
+        state["int8"] = str(_qat_export(compiled, data, out))
+    return state
+
+
+def _check_qat(weights, resume: bool, gradual_groups) -> None:
+    if weights is None and not resume:
+        raise ArchcError("--qat fine-tunes a trained model with fake quantization: give its checkpoint with "
+                         "--weights CKPT (e.g. RUN/weights.pt from archc train)")
+    if gradual_groups is not None:
+        raise ArchcError("--qat and --gradual-groups: train the groups first, then fine-tune with --qat")
+
+
+def _qat_export(compiled, data, out):
+    """RUN/model.onnx and RUN/model.int8.onnx of the trained QAT weights, written whole under the run's lock."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from archc.train.folder import RUN_FILES, run_folder
+    from archc.train.qat import export_int8
+
+    with run_folder(out, RUN_FILES):
+        with tempfile.TemporaryDirectory(dir=out, prefix=".qat-") as tmp:
+            export_int8(compiled, Path(out) / "weights.pt", data, tmp)
+            for name in ("model.onnx", "model.int8.onnx"):
+                os.replace(Path(tmp) / name, Path(out) / name)
+    return Path(out) / "model.int8.onnx"
 
 
 def carried(compiled, parent, parent_ckpt) -> dict:
