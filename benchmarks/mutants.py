@@ -180,8 +180,8 @@ MUTANTS_II = [
     ("budget-at-least-read-as-at-most", "archc/search/space.py",
      'return value - self.bound if self.op == "<=" else self.bound - value', "return value - self.bound",
      (*HONEST_II, "tests/test_search.py")),
-    ("sweep-train-key-ignores-epochs", "archc/sweep/sweep_train.py", "str(Path(data).resolve()), epochs, seed,",
-     "str(Path(data).resolve()), seed,", (*HONEST_II, "tests/test_faults2_train.py")),
+    ("sweep-train-key-ignores-epochs", "archc/train/proxy.py", "    settings = asdict(config) | {",
+     '    settings = asdict(config) | {"epochs": 0} | {', (*HONEST_II, "tests/test_train_cache_key.py")),
     ("remote-signal-named-off-by-one", "archc/measure/remote.py", "signal.Signals(code - 128).name",
      "signal.Signals(code - 127).name", ("tests/test_remote.py", "tests/test_faults2_remote.py")),
 ]

@@ -159,15 +159,17 @@ def test_a_budgets_violation_is_its_relative_excess_in_its_own_direction(op, bou
     assert Constraint("miou" if op == ">=" else "params", op, bound).violation(value) == pytest.approx(want)
 
 
-JOB = ("s.yaml", "3x64x64", {"classes": 3}, {"width": "0.5"}, "data", 2, 0, 1)
+@pytest.mark.parametrize("field, other", [("epochs", 3), ("seed", 1), ("lr", 0.02), ("batch", 4),
+                                          ("scale", (0.5, 2.0)), ("crop", (48, 48))])
+def test_the_training_cache_key_changes_with_every_input_of_a_result(field, other):
+    """The key of a trained score (archc.train.proxy.result_key, sweep --train and search --train): the model's
+    key, the data's content key and each training setting (tests/test_train_cache_key.py covers every field)."""
+    from dataclasses import replace
 
+    from archc.train.loop import Config
+    from archc.train.proxy import result_key
 
-@pytest.mark.parametrize("at, other", [(1, "3x96x96"), (2, {"classes": 4}), (3, {"width": "0.25"}), (4, "other"),
-                                       (5, 3), (6, 1)])
-def test_the_training_cache_key_changes_with_every_input_of_a_result(at, other):
-    from archc.sweep.sweep_train import _key
-
-    changed = JOB[:at] + (other,) + JOB[at + 1:]
-    data = {"key": "k"}
-    assert _key("text", changed, data) != _key("text", JOB, data)
-    assert _key("text2", JOB, data) != _key("text", JOB, data) != _key("text", JOB, {"key": "k2"})
+    base, data = Config(2), {"key": "k"}
+    assert result_key("m", data, replace(base, **{field: other})) != result_key("m", data, base)
+    assert result_key("m2", data, base) != result_key("m", data, base) != result_key("m", {"key": "k2"}, base)
+    assert result_key("m", {"key": "k", "path": "elsewhere"}, base) == result_key("m", data, base)  # moved data
