@@ -31,10 +31,6 @@ PARAMETERS_OVER = {
     ("train/loop.py", "train_epoch"): 11,
     ("train/loop.py", "train"): 9,
     ("train/run.py", "train_spec"): 11,
-    ("train/evaluate.py", "evaluate_module"): 8,  # full-resolution inference settings (issue 26): to become a value
-    ("train/evaluate.py", "evaluate_onnx"): 10,
-    ("train/evaluate.py", "evaluate_tflite"): 10,  # the same options as evaluate_onnx
-    ("train/evaluate.py", "evaluate_checkpoint"): 11,
 }
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from line_count import per_package  # noqa: E402

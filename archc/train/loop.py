@@ -212,7 +212,8 @@ def _epochs(compiled, config, where, model, sets, data, progress, hook) -> dict:
     for epoch in range(len(state["epochs"]), config.epochs):
         loss = train_epoch(module, train_set, config, epoch, opt, sched, dev, progress, hook, criterion, scaler)
         _check_finite(module, epoch)
-        scores = evaluate.evaluate_module(module, val_set, config.batch, dev, mode_of(compiled.graph))
+        how = evaluate.Inference(mode=mode_of(compiled.graph), batch=config.batch)
+        scores = evaluate.evaluate_module(module, val_set, how, dev)
         state["epochs"].append({"epoch": epoch + 1, "train_loss": round(loss, 6), "lr": sched.get_last_lr()[0],
                                 **{k: scores[k] for k in ("miou", "pixel_accuracy", "per_class_iou")}})
         checkpoint.save(run, state, module, opt, sched, board)
