@@ -34,7 +34,7 @@ from archc.compile import compile_spec
 from archc.torch.lower import lower
 from archc.train.augment import Augment
 from archc.train.datasets import Segmentation
-from archc.train.loop import Config, train
+from archc.train.loop import Config, Run, train
 from archc.train.synth import synthesize
 
 
@@ -81,8 +81,7 @@ def measure(compiled, data_dir, plain: Plain, module, args) -> tuple:
     with tempfile.TemporaryDirectory() as run:
         start = time.process_time()
         config = Config(args.epochs, args.batch, threads=args.threads, scale=(0.5, 2.0))  # as the plain side's
-        train(compiled, data_dir, config, Path(run) / "run",
-              progress=progress, hook=hook, module=module)
+        train(compiled, data_dir, config, Run(Path(run) / "run", progress=progress, hook=hook), module)
         return ours, time.process_time() - start
 
 

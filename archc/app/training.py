@@ -21,8 +21,8 @@ def synth(request: rq.Synth) -> dict:
 def train(request: rq.Train, hooks: Hooks = QUIET) -> dict:
     """Train a compiled spec; after every epoch OUT/checkpoint.pt, weights.pt and metrics.json.
     Returns metrics.json's content."""
-    from archc.train.loop import Config
-    from archc.train.run import train_spec
+    from archc.train.loop import Config, Run
+    from archc.train.run import Start, train_spec
 
     r = request
     config = Config(r.epochs, r.batch, r.lr, r.optimizer, r.schedule, augment=r.augment, seed=r.seed,
@@ -36,8 +36,8 @@ def train(request: rq.Train, hooks: Hooks = QUIET) -> dict:
         s = r.source
         parent = (compiled(Source(s.spec, narrow, s.input, s.variables, s.recipe), hooks), r.from_parent)
     with hooks.training(r.epochs) as progress:
-        return train_spec(c, r.data, config, r.out, r.weights, parent, r.gradual_groups, r.resume, progress,
-                          hooks.notes, r.tensorboard)
+        return train_spec(c, r.data, config, Run(r.out, r.resume, progress, tensorboard=r.tensorboard),
+                          Start(r.weights, parent, r.gradual_groups), hooks.notes)
 
 
 def evaluate(request: rq.Eval, hooks: Hooks = QUIET) -> dict:
