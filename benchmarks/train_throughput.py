@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from archc.compile import compile_spec
 from archc.torch.lower import lower
 from archc.train.augment import Augment
-from archc.train.datasets import Segmentation
+from archc.train.datasets import Reading, Segmentation
 from archc.train.loop import Config, Run, train
 from archc.train.synth import synthesize
 
@@ -101,7 +101,7 @@ def main() -> None:
         synthesize(data_dir, 1, args.images, (args.size, args.size), seed=0)
         compiled = compile_spec("specs/fastscnn.yaml", [f"width={args.width}"], f"3x{args.size}x{args.size}")
         data = Segmentation(data_dir, "train", 1, compiled.graph.input_shape, compiled.spec.normalization(),
-                            Augment(), seed=1)
+                            Reading(Augment(), seed=1))
         a, b = lower(compiled.graph), lower(compiled.graph)
         b.load_state_dict(a.state_dict())
         plain = Plain(a, data, args.batch)

@@ -24,7 +24,6 @@ PARAMETERS_OVER = {
     ("ir/templates.py", "expand"): 8,  # the workspace's memo passed down
     ("measure/targets.py", "profile_model"): 8,  # sweep/latency_fit.py (another branch today) calls it positionally
     ("sweep/latency_fit.py", "probe"): 11,
-    ("train/datasets.py", "__init__"): 9,  # layouts and augmentation settings (issue 26): to become a value
 }
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from line_count import per_package  # noqa: E402

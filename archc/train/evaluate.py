@@ -21,7 +21,7 @@ from archc.lang.normalize import default_normalization
 from archc.lang.spec import load
 from archc.torch.lower import lower
 from archc.train import checkpoint
-from archc.train.datasets import Segmentation
+from archc.train.datasets import Reading, Segmentation
 from archc.train.env import deterministic, out_classes
 from archc.train.infer import accepts, infer, mode_of
 from archc.train.metrics import Confusion
@@ -122,7 +122,7 @@ def _score(model_path: Path, model: tuple, where: tuple, conf) -> dict:
     if classes is None:
         raise ArchcError(f"{model_path}: its first output has shape {out}; a segmentation model gives NxKxHxW")
     norm = how.normalize or model_normalization(model_path, shape[0])
-    data = Segmentation(data_dir, how.split, classes, shape, norm, fmt=how.fmt, full=True)
+    data = Segmentation(data_dir, how.split, classes, shape, norm, Reading(fmt=how.fmt, full=True))
     mode = ("slide" if fixed else "whole") if how.mode == "auto" else how.mode
     conf = (conf or Confusion(classes)).fit(classes)
     for i in range(len(data)):
@@ -153,7 +153,7 @@ def evaluate_checkpoint(compiled, module, data_dir, how: Inference = Inference()
     """Scores of `compiled`'s `module` (with_weights) at full resolution (normalised as its spec says)."""
     with deterministic(how.threads):
         data = Segmentation(data_dir, how.split, out_classes(compiled), compiled.graph.input_shape,
-                            compiled.spec.normalization(), fmt=how.fmt, full=True)
+                            compiled.spec.normalization(), Reading(fmt=how.fmt, full=True))
         if how.mode == "auto":
             how = replace(how, mode=mode_of(compiled.graph))
         return evaluate_module(module, data, how, torch.device("cpu"), conf)

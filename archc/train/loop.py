@@ -28,7 +28,7 @@ from archc.train import checkpoint, evaluate, losses
 from archc.train.augment import Augment
 from archc.train.env import deterministic, device, out_classes
 from archc.train.infer import mode_of
-from archc.train.datasets import Segmentation, content_key
+from archc.train.datasets import Reading, Segmentation, content_key
 from archc.train.folder import RUN_FILES, run_folder
 
 OPTIMIZERS = {"adamw": (torch.optim.AdamW, 1e-3), "sgd": (torch.optim.SGD, 0.01)}  # name -> (class, default lr)
@@ -111,8 +111,8 @@ def datasets(compiled, data_dir, config: Config) -> tuple:
     crop = (shape[0], *config.crop) if config.crop else shape
     norm = compiled.spec.normalization()
     aug = Augment(config.scale, True, config.jitter) if config.augment else None
-    return (Segmentation(data_dir, "train", classes, crop, norm, aug, config.seed, config.format),
-            Segmentation(data_dir, "val", classes, shape, norm, fmt=config.format, full=True))
+    return (Segmentation(data_dir, "train", classes, crop, norm, Reading(aug, config.seed, config.format)),
+            Segmentation(data_dir, "val", classes, shape, norm, Reading(fmt=config.format, full=True)))
 
 
 def make_optimizer(module, config: Config, steps: int):
