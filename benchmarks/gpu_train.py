@@ -25,7 +25,7 @@ import torch
 from archc.compile import compile_spec
 from archc.torch.lower import lower
 from archc.train import losses
-from archc.train.loop import Config, datasets, make_optimizer, train_epoch
+from archc.train.loop import Config, Run, Tools, datasets, make_optimizer, train_epoch
 from archc.train.synth import synthesize
 
 SIZE, CLASSES = [512, 1024], 11  # --size changes SIZE (a smoke test on a small machine)
@@ -69,8 +69,8 @@ def loop_steps(compiled, data_dir, dev, amp: bool, batch: int, steps: int) -> fl
     ticks = []
     epoch = 0
     while len(ticks) < steps + 1:
-        train_epoch(module, train_set, config, epoch, opt, sched, dev, lambda *a: ticks.append(time.perf_counter()),
-                    scaler=scaler)
+        train_epoch(module, train_set, config, epoch, Tools(opt, sched, dev, scaler=scaler),
+                    Run(progress=lambda *a: ticks.append(time.perf_counter())))
         epoch += 1
     return steps / (ticks[steps] - ticks[0])  # the loss.item() of each step synchronises CUDA
 

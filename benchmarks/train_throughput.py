@@ -33,8 +33,8 @@ import torch.nn.functional as F
 from archc.compile import compile_spec
 from archc.torch.lower import lower
 from archc.train.augment import Augment
-from archc.train.datasets import Segmentation
-from archc.train.loop import Config, train
+from archc.train.datasets import Reading, Segmentation
+from archc.train.loop import Config, Run, train
 from archc.train.synth import synthesize
 
 
@@ -81,8 +81,7 @@ def measure(compiled, data_dir, plain: Plain, module, args) -> tuple:
     with tempfile.TemporaryDirectory() as run:
         start = time.process_time()
         config = Config(args.epochs, args.batch, threads=args.threads, scale=(0.5, 2.0))  # as the plain side's
-        train(compiled, data_dir, config, Path(run) / "run",
-              progress=progress, hook=hook, module=module)
+        train(compiled, data_dir, config, Run(Path(run) / "run", progress=progress, hook=hook), module)
         return ours, time.process_time() - start
 
 
@@ -102,7 +101,7 @@ def main() -> None:
         synthesize(data_dir, 1, args.images, (args.size, args.size), seed=0)
         compiled = compile_spec("specs/fastscnn.yaml", [f"width={args.width}"], f"3x{args.size}x{args.size}")
         data = Segmentation(data_dir, "train", 1, compiled.graph.input_shape, compiled.spec.normalization(),
-                            Augment(), seed=1)
+                            Reading(Augment(), seed=1))
         a, b = lower(compiled.graph), lower(compiled.graph)
         b.load_state_dict(a.state_dict())
         plain = Plain(a, data, args.batch)

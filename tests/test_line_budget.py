@@ -24,17 +24,6 @@ PARAMETERS_OVER = {
     ("ir/templates.py", "expand"): 8,  # the workspace's memo passed down
     ("measure/targets.py", "profile_model"): 8,  # sweep/latency_fit.py (another branch today) calls it positionally
     ("sweep/latency_fit.py", "probe"): 11,
-    ("train/checkpoint.py", "start"): 8,  # the dataset's content key (issue 28)
-    ("train/loop.py", "_epochs"): 8,  # the merge of faults' run folder with data's AMP and TensorBoard  # training's own options (data branch owns train/)
-    ("train/datasets.py", "__init__"): 9,  # layouts and augmentation settings (issue 26): to become a value
-    ("train/gradual.py", "train_grouped"): 9,
-    ("train/loop.py", "train_epoch"): 11,
-    ("train/loop.py", "train"): 9,
-    ("train/run.py", "train_spec"): 11,
-    ("train/evaluate.py", "evaluate_module"): 8,  # full-resolution inference settings (issue 26): to become a value
-    ("train/evaluate.py", "evaluate_onnx"): 10,
-    ("train/evaluate.py", "evaluate_tflite"): 10,  # the same options as evaluate_onnx
-    ("train/evaluate.py", "evaluate_checkpoint"): 11,
 }
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from line_count import per_package  # noqa: E402

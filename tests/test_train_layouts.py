@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from archc.cli import app
 from archc.errors import ArchcError
 from archc.lang.normalize import IMAGENET
-from archc.train.datasets import Segmentation
+from archc.train.datasets import Reading, Segmentation
 from tinyspec import STEM, tiny_spec
 
 runner = CliRunner()
@@ -81,7 +81,7 @@ LAYOUTS = {"cityscapes": (make_cityscapes, CITYSCAPES, 19, "road"), "ade20k": (m
 def test_layout_maps_every_pixel_as_its_table_says(tmp_path, name):
     make, ids, classes, _ = LAYOUTS[name]
     root = make(tmp_path / name)
-    data = Segmentation(root, "train", classes, (3, H, W), IMAGENET, full=True)
+    data = Segmentation(root, "train", classes, (3, H, W), IMAGENET, Reading(full=True))
     assert data.layout.name == name and len(data) == 3
     for k in range(len(data)):
         expected = np.vectorize(ids.get)(_mask(ids, k))  # the hand-written mapping, pixel by pixel
@@ -116,7 +116,7 @@ def test_cityscapes_train_ids_files_are_used_when_present(tmp_path):
     train_ids = np.full((H, W), 255, np.uint8)
     train_ids[:, :10] = 5  # pole
     _label(label, train_ids)
-    data = Segmentation(root, "train", 19, (3, H, W), IMAGENET, full=True)
+    data = Segmentation(root, "train", 19, (3, H, W), IMAGENET, Reading(full=True))
     assert np.array_equal(data.raw(0)[1].numpy(), train_ids) and data.pairs[0][1] == label
     _label(label, np.full((H, W), 19, np.uint8))  # train ids stop at 18
     with pytest.raises(ArchcError, match="labelTrainIds.png holds id 19, which the cityscapes layout's table"):
@@ -167,9 +167,9 @@ def test_a_split_too_big_to_hold_is_read_per_item_with_the_same_items(tmp_path, 
     import archc.train.datasets as datasets
 
     root = make_camvid(tmp_path / "cv")
-    held = Segmentation(root, "train", 11, (3, H, W), IMAGENET, full=True)
+    held = Segmentation(root, "train", 11, (3, H, W), IMAGENET, Reading(full=True))
     monkeypatch.setattr(datasets, "IN_MEMORY", 2 * H * W * 4)  # room for one image and a half
-    lazy = Segmentation(root, "train", 11, (3, H, W), IMAGENET, full=True)
+    lazy = Segmentation(root, "train", 11, (3, H, W), IMAGENET, Reading(full=True))
     assert held._held is not None and lazy._held is None and lazy.sizes == [(H, W)] * 3
     assert all(torch_equal(held[i], lazy[i]) for i in range(3))
 
@@ -186,7 +186,7 @@ def test_voc_has_its_names_and_a_voc_style_folder_of_other_classes_reads_as_stor
     mask[0] = 255
     Image.fromarray(mask).convert("P").save(tmp_path / "SegmentationClass/2007_000032.png")
     (tmp_path / "ImageSets/Segmentation/train.txt").write_text("2007_000032\n")
-    voc = Segmentation(tmp_path, "train", 21, (3, H, W), IMAGENET, full=True)
+    voc = Segmentation(tmp_path, "train", 21, (3, H, W), IMAGENET, Reading(full=True))
     assert voc.names[15] == "person" and tuple(voc.palette[15]) == (192, 128, 128)
     assert np.array_equal(voc.raw(0)[1].numpy(), mask)
     with pytest.raises(ArchcError, match="holds class id 15, but the model has 4 classes"):

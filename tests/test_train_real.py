@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from archc.cli import app
 from archc.lang.normalize import IMAGENET
 from archc.train.augment import Augment
-from archc.train.datasets import Segmentation
+from archc.train.datasets import Reading, Segmentation
 from archc.train.losses import loss_fn
 from archc.train.synth import synthesize
 from tinyspec import tiny_spec
@@ -30,8 +30,8 @@ DIGEST = """
 import hashlib, sys
 from archc.lang.normalize import IMAGENET
 from archc.train.augment import Augment
-from archc.train.datasets import Segmentation
-data = Segmentation(sys.argv[1], "train", 3, (3, 32, 32), IMAGENET, Augment((0.5, 2.0), True, 0.2), seed=7)
+from archc.train.datasets import Reading, Segmentation
+data = Segmentation(sys.argv[1], "train", 3, (3, 32, 32), IMAGENET, Reading(Augment((0.5, 2.0), True, 0.2), seed=7))
 h = hashlib.sha256()
 for epoch in (0, 1):
     data.epoch = epoch
@@ -60,7 +60,8 @@ def _digest(data, epoch: int) -> str:
 
 
 def test_augmentation_differs_across_epochs_and_is_the_same_in_another_process(synth):
-    data = Segmentation(synth / "data", "train", 3, (3, 32, 32), IMAGENET, Augment((0.5, 2.0), True, 0.2), seed=7)
+    data = Segmentation(synth / "data", "train", 3, (3, 32, 32), IMAGENET,
+                        Reading(Augment((0.5, 2.0), True, 0.2), seed=7))
     here = hashlib.sha256()
     for epoch in (0, 1):
         data.epoch = epoch
@@ -73,7 +74,8 @@ def test_augmentation_differs_across_epochs_and_is_the_same_in_another_process(s
                            text=True, timeout=120, env={"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"})
     assert other.returncode == 0, other.stderr
     assert other.stdout.strip() == here.hexdigest()  # the same seed, the same crops in a fresh process
-    reseeded = Segmentation(synth / "data", "train", 3, (3, 32, 32), IMAGENET, Augment((0.5, 2.0), True, 0.2), seed=8)
+    reseeded = Segmentation(synth / "data", "train", 3, (3, 32, 32), IMAGENET,
+                            Reading(Augment((0.5, 2.0), True, 0.2), seed=8))
     assert _digest(reseeded, 0) != _digest(data, 0)
 
 
@@ -258,7 +260,7 @@ def test_eval_flip_scales_and_confusion_picture(synth, tmp_path):
     module = lower(compile_spec(tmp_path / "tiny.yaml").graph)
     module.load_state_dict(torch.load(tmp_path / "r/weights.pt", weights_only=True))
     module.eval()
-    data = Segmentation(synth / "data", "val", 3, (3, 32, 32), IMAGENET, full=True)
+    data = Segmentation(synth / "data", "val", 3, (3, 32, 32), IMAGENET, Reading(full=True))
     hits = total = 0
     with torch.inference_mode():
         for i in range(len(data)):

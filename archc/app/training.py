@@ -21,8 +21,8 @@ def synth(request: rq.Synth) -> dict:
 def train(request: rq.Train, hooks: Hooks = QUIET) -> dict:
     """Train a compiled spec; after every epoch OUT/checkpoint.pt, weights.pt and metrics.json.
     Returns metrics.json's content."""
-    from archc.train.loop import Config
-    from archc.train.run import train_spec
+    from archc.train.loop import Config, Run
+    from archc.train.run import Start, train_spec
 
     r = request
     config = Config(r.epochs, r.batch, r.lr, r.optimizer, r.schedule, augment=r.augment, seed=r.seed,
@@ -36,17 +36,18 @@ def train(request: rq.Train, hooks: Hooks = QUIET) -> dict:
         s = r.source
         parent = (compiled(Source(s.spec, narrow, s.input, s.variables, s.recipe), hooks), r.from_parent)
     with hooks.training(r.epochs) as progress:
-        return train_spec(c, r.data, config, r.out, r.weights, parent, r.gradual_groups, r.resume, progress,
-                          hooks.notes, r.tensorboard)
+        return train_spec(c, r.data, config, Run(r.out, r.resume, progress, tensorboard=r.tensorboard),
+                          Start(r.weights, parent, r.gradual_groups), hooks.notes)
 
 
 def evaluate(request: rq.Eval, hooks: Hooks = QUIET) -> dict:
     """{model name: mIoU, per-class IoU, pixel accuracy} of a trained spec (and with `quantize`, of its
     quantized export) or of an ONNX model (in ONNX Runtime)."""
+    from archc.train.evaluate import Inference
     from archc.train.metrics import Confusion
 
     target, source, r = Path(request.target), request.source or Source(request.target), request
-    how = dict(mode=r.inference, fmt=r.format, flip=r.flip, scales=_floats(r.scales, "--scales") or (1.0,))
+    how = Inference(r.split, r.inference, r.format, r.flip, _floats(r.scales, "--scales") or (1.0,))
     conf = Confusion(0) if r.confusion else None
     if target.suffix in (".onnx", ".tflite"):
         if request.weights or source.passes or source.input or source.variables or request.quantize:
@@ -55,7 +56,7 @@ def evaluate(request: rq.Eval, hooks: Hooks = QUIET) -> dict:
         from archc.train.evaluate import evaluate_onnx, evaluate_tflite
 
         score = evaluate_tflite if target.suffix == ".tflite" else evaluate_onnx
-        results = {target.name: score(target, request.data, request.split, conf=conf, **how)}
+        results = {target.name: score(target, request.data, how, conf)}
     elif request.weights is None:
         raise ArchcError(f"{target}: a spec needs --weights CKPT (e.g. RUN/weights.pt from archc train)")
     else:
@@ -77,7 +78,8 @@ def _floats(text: str | None, option: str, sep: str = ",") -> tuple | None:
         raise ArchcError(f"{option} {text}: expected numbers separated by '{sep}'") from None
 
 
-def _eval_spec(c, request: rq.Eval, how: dict, conf, hooks: Hooks) -> dict:
+def _eval_spec(c, request: rq.Eval, how, conf, hooks: Hooks) -> dict:
+    """`how`: the Inference (archc.train.evaluate) archc eval's options ask for."""
     import tempfile
 
     from archc.train import evaluate, quality
@@ -86,7 +88,7 @@ def _eval_spec(c, request: rq.Eval, how: dict, conf, hooks: Hooks) -> dict:
         module, took = evaluate.with_weights(c, request.weights)
         if took != "its state_dict":
             hooks.notes([f"--weights {request.weights}: took {took}"])
-        return {c.spec.name: evaluate.evaluate_checkpoint(c, module, request.data, request.split, conf=conf, **how)}
+        return {c.spec.name: evaluate.evaluate_checkpoint(c, module, request.data, how, conf)}
     if request.out is not None:  # a transaction (archc.fs): a folder of a user's files refused, archc's replaced whole
         from archc.fs import atomic_dir
         from archc.train.folder import refuse_foreign

@@ -93,13 +93,13 @@ def report(compiled, modules: dict, folder: Path, plan: Plan, litert_reason: str
     """Build every variant into `folder`, score, compare and time them: {"rows": [...], "reference": ...,
     "timing": ..., "images": n}; rows in COLUMNS (miou_change in points, both comparisons against the
     float32 ONNX model)."""
-    from archc.train.evaluate import evaluate_onnx, evaluate_tflite
+    from archc.train.evaluate import Inference, evaluate_onnx, evaluate_tflite
 
     found = variants(compiled, modules, folder, plan, litert_reason)
     norm = compiled.spec.normalization()
     ready = [v for v in found if v.path is not None]
     scores = {v.path: (evaluate_onnx if v.runtime == "onnxruntime" else evaluate_tflite)(
-        v.path, plan.data, normalize=norm, threads=plan.threads) for v in ready}
+        v.path, plan.data, Inference(normalize=norm, threads=plan.threads)) for v in ready}
     xs = _val_inputs(compiled, plan.data, norm)
     ref_path = ready[0].path  # the float32 ONNX model of the checkpoint as given
     ref_out = _outputs(ready[0], xs)

@@ -33,10 +33,10 @@ def _config(config) -> dict:
     return {k: v for k, v in asdict(config).items() if k != "qat" or v}
 
 
-def start(run, compiled, config, module, opt, sched, resume: bool, data: dict | None = None) -> dict:
+def start(run, compiled, config, model: tuple, resume: bool, data: dict | None = None) -> dict:
     """metrics.json's content so far: empty for a new run, the finished epochs for a resumed one (whose
-    model, optimiser and schedule are restored in place). `data`: the dataset's content key (a resumed run
-    must see the same files). A new run also writes RUN/spec.yaml, the model it trains (`archc build RUN`)."""
+    `model`, (module, optimiser, schedule), is restored in place). `data`: the dataset's content key (a resumed
+    run must see the same files). A new run also writes RUN/spec.yaml, the model it trains (`archc build RUN`)."""
     state = {"spec": compiled.spec.name, "model": fingerprint(compiled), "input": list(compiled.graph.input_shape),
              "config": _config(config), "data": data, "epochs": []}
     if run is None:
@@ -56,6 +56,7 @@ def start(run, compiled, config, module, opt, sched, resume: bool, data: dict | 
         if saved["state"].get(key) is not None and saved["state"][key] != state.get(key):
             raise ArchcError(f"--resume {run}: the run was started with another {key} "
                              f"({_differs(saved['state'][key], state[key])}); give {fix}")
+    module, opt, sched = model
     module.load_state_dict(saved["module"])
     opt.load_state_dict(saved["optimizer"])
     sched.load_state_dict(saved["schedule"])

@@ -8,13 +8,16 @@ background, anything else = the object (0/255 or 0/1 PNGs, the IoT thesis's case
     data = Segmentation("data/synth", "train", classes=4, shape=(3, 128, 128), normalize=IMAGENET)
     image, mask = data[0]   # float32 3x128x128 normalized, int64 128x128
 
-`full=True` keeps every image at its own size (evaluation at full resolution); otherwise images are resized
-to `shape` (bilinear; masks nearest). With `augment` (an archc.train.augment.Augment) a training item is a
-random scale of the full image, cropped to `shape` with ignore padding, flipped, optionally colour-jittered.
+`Reading(full=True)` keeps every image at its own size (evaluation at full resolution); otherwise images are
+resized to `shape` (bilinear; masks nearest). With `Reading(augment=...)` (an archc.train.augment.Augment) a
+training item is a random scale of the full image, cropped to `shape` with ignore padding, flipped, optionally
+colour-jittered.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -122,19 +125,28 @@ def _ranges(ids) -> list:
     return out
 
 
+@dataclass(frozen=True)
+class Reading:
+    """How a split's items are made: its layout, full size or resized, augmented or not."""
+
+    augment: object = None  # an archc.train.augment.Augment (True: the default one); None: no augmentation
+    seed: int = 0  # the augmentation's draws come from (seed, epoch)
+    fmt: Optional[str] = None  # the dataset layout (archc.train.layouts); None: detected
+    full: bool = False  # every image at its own size (evaluation at full resolution)
+
+
 class Segmentation:
     """A split checked whole at construction (every image read, every mask mapped), held in memory as uint8
     when it fits IN_MEMORY, else read again per item. Items: normalized float32 images, int64 masks."""
 
-    def __init__(self, root, split: str, classes: int, shape: tuple, normalize: tuple, augment=None,
-                 seed: int = 0, fmt=None, full: bool = False):
+    def __init__(self, root, split: str, classes: int, shape: tuple, normalize: tuple, how: Reading = Reading()):
         import torch
 
         from archc.train.augment import Augment
 
-        self.classes, self.shape, self.seed, self.epoch, self.full = classes, tuple(shape), seed, 0, full
-        self.augment = Augment() if augment is True else (augment or None)
-        self.layout, found = find(root, split, fmt)
+        self.classes, self.shape, self.seed, self.epoch, self.full = classes, tuple(shape), how.seed, 0, how.full
+        self.augment = Augment() if how.augment is True else (how.augment or None)
+        self.layout, found = find(root, split, how.fmt)
         self.pairs = [(i, m) for i, m, _ in found]
         self.tables = [t for _, _, t in found]
         self.names, self.palette, _ = class_table(self.layout, self.tables[0], classes)

@@ -9,7 +9,9 @@ optionally flipped and at several scales.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import torch
@@ -19,28 +21,42 @@ from archc.lang.normalize import default_normalization
 from archc.lang.spec import load
 from archc.torch.lower import lower
 from archc.train import checkpoint
-from archc.train.datasets import Segmentation
+from archc.train.datasets import Reading, Segmentation
 from archc.train.env import deterministic, out_classes
 from archc.train.infer import accepts, infer, mode_of
 from archc.train.metrics import Confusion
 
 
-def evaluate_module(module, data: Segmentation, batch: int = 8, device=None, mode: str = "auto",
-                    flip: bool = False, scales=(1.0,), conf=None) -> dict:
-    """Scores of a torch module (eval mode, batch norm's running statistics) on `data`; `conf`: a Confusion
-    to count into (for the confusion-matrix picture)."""
+@dataclass(frozen=True)
+class Inference:
+    """How a split is read and each of its images inferred (archc eval's options); each evaluate_* uses
+    the fields that apply to its model."""
+
+    split: str = "val"
+    mode: str = "auto"  # auto, whole or slide (archc.train.infer)
+    fmt: Optional[str] = None  # the dataset layout (archc.train.layouts); None: detected
+    flip: bool = False
+    scales: tuple = (1.0,)
+    threads: int = 1
+    batch: int = 8  # torch modules: images per forward pass
+    normalize: Optional[tuple] = None  # ONNX/.tflite: (mean, std); None: the spec.yaml beside it, else ImageNet's
+
+
+def evaluate_module(module, data: Segmentation, how: Inference = Inference(), device=None, conf=None) -> dict:
+    """Scores of a torch module (eval mode, batch norm's running statistics) on `data` (`how`: its batch,
+    mode, flip and scales); `conf`: a Confusion to count into (for the confusion-matrix picture)."""
     device = device or next(module.parameters()).device
     was_training = module.training
     module.eval()
     conf = (conf or Confusion(data.classes)).fit(data.classes)
     used = set()
     with torch.inference_mode():
-        for idx in _same_size_batches(data, batch):
+        for idx in _same_size_batches(data, how.batch):
             items = [data[i] for i in idx]
             x, m = torch.stack([a for a, _ in items]).to(device), torch.stack([b for _, b in items])
-            how = _mode(module, data, tuple(x.shape[-2:]), mode, device)
-            used.add(how)
-            conf.add(infer(module, x, data.shape[1:], how, flip, scales).numpy(), m.numpy())
+            mode = _mode(module, data, tuple(x.shape[-2:]), how.mode, device)
+            used.add(mode)
+            conf.add(infer(module, x, data.shape[1:], mode, how.flip, how.scales).numpy(), m.numpy())
     module.train(was_training)
     return _scores(conf, data, used)
 
@@ -68,32 +84,28 @@ def _same_size_batches(data, batch: int):
         yield run
 
 
-def evaluate_onnx(model_path, data_dir, split: str = "val", normalize=None, threads: int = 1, mode: str = "auto",
-                  fmt=None, flip: bool = False, scales=(1.0,), conf=None) -> dict:
+def evaluate_onnx(model_path, data_dir, how: Inference = Inference(), conf=None) -> dict:
     """Scores of an ONNX model in ONNX Runtime, one image at a time; a fixed input size means sliding windows
-    (`auto`); `normalize` (mean, std) defaults to the spec.yaml beside the model, else ImageNet's."""
+    (`auto`); `how.normalize` (mean, std) defaults to the spec.yaml beside the model, else ImageNet's."""
     from archc.onnx import runtime
 
     model_path = _existing(model_path)
-    sess = runtime.session(model_path, threads)
+    sess = runtime.session(model_path, how.threads)
     net = lambda x: torch.from_numpy(runtime.run_ort(sess, np.ascontiguousarray(x.numpy()))[0])  # noqa: E731
     fixed = all(isinstance(d, int) for d in sess.get_inputs()[0].shape[2:])
     model = (net, runtime.input_shape(sess), sess.get_outputs()[0].shape, fixed)
-    return _score(model_path, model, (data_dir, split, normalize),
-                  dict(mode=mode, fmt=fmt, flip=flip, scales=scales, conf=conf))
+    return _score(model_path, model, (data_dir, how), conf)
 
 
-def evaluate_tflite(model_path, data_dir, split: str = "val", normalize=None, threads: int = 1, mode: str = "auto",
-                    fmt=None, flip: bool = False, scales=(1.0,), conf=None) -> dict:
+def evaluate_tflite(model_path, data_dir, how: Inference = Inference(), conf=None) -> dict:
     """Scores of a .tflite model in the LiteRT interpreter (XNNPACK), as `evaluate_onnx` scores ONNX (its input
     size is fixed: `auto` slides windows of it)."""
     from archc.litert.interpreter import Model
 
-    lite = Model(_existing(model_path), threads)
+    lite = Model(_existing(model_path), how.threads)
     net = lambda x: torch.from_numpy(lite.run(np.ascontiguousarray(x.numpy()))[0])  # noqa: E731
     model = (net, lite.input, lite.output_details[0]["shape"].tolist(), True)
-    return _score(lite.path, model, (data_dir, split, normalize),
-                  dict(mode=mode, fmt=fmt, flip=flip, scales=scales, conf=conf))
+    return _score(lite.path, model, (data_dir, how), conf)
 
 
 def _existing(model_path) -> Path:
@@ -103,20 +115,20 @@ def _existing(model_path) -> Path:
     return model_path
 
 
-def _score(model_path: Path, model: tuple, where: tuple, opts: dict) -> dict:
-    """(net, input shape, output shape, fixed input) scored on (data_dir, split, normalize)."""
-    (net, shape, out, fixed), (data_dir, split, normalize) = model, where
+def _score(model_path: Path, model: tuple, where: tuple, conf) -> dict:
+    """(net, input shape, output shape, fixed input) scored on (data_dir, Inference)."""
+    (net, shape, out, fixed), (data_dir, how) = model, where
     classes = out[1] if len(out) == 4 and isinstance(out[1], int) else None
     if classes is None:
         raise ArchcError(f"{model_path}: its first output has shape {out}; a segmentation model gives NxKxHxW")
-    data = Segmentation(data_dir, split, classes, shape, normalize or model_normalization(model_path, shape[0]),
-                        fmt=opts["fmt"], full=True)
-    how = ("slide" if fixed else "whole") if opts["mode"] == "auto" else opts["mode"]
-    conf = (opts["conf"] or Confusion(classes)).fit(classes)
+    norm = how.normalize or model_normalization(model_path, shape[0])
+    data = Segmentation(data_dir, how.split, classes, shape, norm, Reading(fmt=how.fmt, full=True))
+    mode = ("slide" if fixed else "whole") if how.mode == "auto" else how.mode
+    conf = (conf or Confusion(classes)).fit(classes)
     for i in range(len(data)):
         x, m = data[i]
-        conf.add(infer(net, x[None], shape[1:], how, opts["flip"], opts["scales"]).numpy(), m[None].numpy())
-    return {**_scores(conf, data, {how}), "model": str(model_path)}
+        conf.add(infer(net, x[None], shape[1:], mode, how.flip, how.scales).numpy(), m[None].numpy())
+    return {**_scores(conf, data, {mode}), "model": str(model_path)}
 
 
 def model_normalization(model_path: Path, channels: int) -> tuple:
@@ -137,14 +149,14 @@ def with_weights(compiled, weights) -> tuple:
     return module, checkpoint.load_own(module, weights)
 
 
-def evaluate_checkpoint(compiled, module, data_dir, split: str = "val", batch: int = 8, threads: int = 1,
-                        mode: str = "auto", fmt=None, flip: bool = False, scales=(1.0,), conf=None) -> dict:
-    """Scores of `compiled`'s `module` (with_weights) at full resolution."""
-    with deterministic(threads):
-        data = Segmentation(data_dir, split, out_classes(compiled), compiled.graph.input_shape,
-                            compiled.spec.normalization(), fmt=fmt, full=True)
-        mode = mode_of(compiled.graph) if mode == "auto" else mode
-        return evaluate_module(module, data, batch, torch.device("cpu"), mode, flip, scales, conf)
+def evaluate_checkpoint(compiled, module, data_dir, how: Inference = Inference(), conf=None) -> dict:
+    """Scores of `compiled`'s `module` (with_weights) at full resolution (normalised as its spec says)."""
+    with deterministic(how.threads):
+        data = Segmentation(data_dir, how.split, out_classes(compiled), compiled.graph.input_shape,
+                            compiled.spec.normalization(), Reading(fmt=how.fmt, full=True))
+        if how.mode == "auto":
+            how = replace(how, mode=mode_of(compiled.graph))
+        return evaluate_module(module, data, how, torch.device("cpu"), conf)
 
 
 def side_by_side(scores: dict) -> dict:

@@ -24,7 +24,7 @@ from archc.ir.build import build
 from archc.lang.emit import emit
 from archc.torch.lower import lower
 from archc.train import checkpoint
-from archc.train.loop import train
+from archc.train.loop import Run, train
 
 TOLERANCE = 1e-4  # dense at alpha 0 vs grouped: the same sums in another order
 
@@ -55,10 +55,10 @@ def targets(dense: Compiled, group: Compiled, g: int) -> list:
                    and dense.graph[n.name].attrs["groups"] == 1})
 
 
-def train_grouped(compiled, module, data, config, g, out, resume, progress, hook) -> dict:
+def train_grouped(compiled, module, data, config, g, run: Run = Run()) -> dict:
     """`module` holds the starting weights (loaded into the plain module, before the parametrization renames
-    its weights)."""
-    out = None if out is None else Path(out)
+    its weights); `run`: its folder, resume and progress as for loop.train, its hook called after alpha is set."""
+    out, hook = None if run.folder is None else Path(run.folder), run.hook
     group = grouped(compiled, g)
     names = targets(compiled, group, g)
     alpha = torch.ones(())
@@ -74,7 +74,7 @@ def train_grouped(compiled, module, data, config, g, out, resume, progress, hook
         if hook is not None:
             hook(epoch, step, steps)
 
-    state = train(compiled, data, config, out, resume, progress, schedule, module)
+    state = train(compiled, data, config, replace(run, folder=out, hook=schedule), module)
     for name in names:
         parametrize.remove_parametrizations(modules[name], "weight", leave_parametrized=True)
     state["gradual"] = finish(compiled, group, module, names, g, out)

@@ -17,7 +17,7 @@ import math
 import os
 import time
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 import torch
 import torch.nn.functional as F
@@ -28,7 +28,7 @@ from archc.train import checkpoint, evaluate, losses
 from archc.train.augment import Augment
 from archc.train.env import deterministic, device, out_classes
 from archc.train.infer import mode_of
-from archc.train.datasets import Segmentation, content_key
+from archc.train.datasets import Reading, Segmentation, content_key
 from archc.train.folder import RUN_FILES, run_folder
 
 OPTIMIZERS = {"adamw": (torch.optim.AdamW, 1e-3), "sgd": (torch.optim.SGD, 0.01)}  # name -> (class, default lr)
@@ -78,6 +78,29 @@ class Config:
             raise ArchcError(f"--crop {self.crop}: give HxW, e.g. 512x1024")
 
 
+@dataclass(frozen=True)
+class Run:
+    """Where a training run writes and whom it tells; none of it decides the result."""
+
+    folder: object = None  # RUN: checkpoint.pt, weights.pt and metrics after every epoch; None: nothing written
+    resume: bool = False  # go on from RUN's last finished epoch
+    progress: Optional[Callable] = None  # progress(epoch, step, steps, mean loss, images/s) after each step
+    hook: Optional[Callable] = None  # hook(epoch, step, steps) before each step (gradual grouping sets alpha)
+    tensorboard: bool = False  # RUN/tensorboard event files too
+
+
+@dataclass(frozen=True)
+class Tools:
+    """What each optimiser step uses: the optimiser, its schedule, the device, the loss (None: the config's)
+    and the gradient scaler (None or disabled: full precision)."""
+
+    opt: object
+    sched: object
+    dev: object
+    criterion: Optional[Callable] = None
+    scaler: object = None
+
+
 def datasets(compiled, data_dir, config: Config) -> tuple:
     """The train split (augmented crops of config.crop, else the spec's input) and the val split at full size."""
     out = compiled.graph.shape(compiled.graph.outputs[0])
@@ -88,8 +111,8 @@ def datasets(compiled, data_dir, config: Config) -> tuple:
     crop = (shape[0], *config.crop) if config.crop else shape
     norm = compiled.spec.normalization()
     aug = Augment(config.scale, True, config.jitter) if config.augment else None
-    return (Segmentation(data_dir, "train", classes, crop, norm, aug, config.seed, config.format),
-            Segmentation(data_dir, "val", classes, shape, norm, fmt=config.format, full=True))
+    return (Segmentation(data_dir, "train", classes, crop, norm, Reading(aug, config.seed, config.format)),
+            Segmentation(data_dir, "val", classes, shape, norm, Reading(fmt=config.format, full=True)))
 
 
 def make_optimizer(module, config: Config, steps: int):
@@ -113,11 +136,11 @@ def batches(data: Segmentation, batch: int, seed: int, epoch: int):
         yield torch.stack([x for x, _ in items]), torch.stack([m for _, m in items])
 
 
-def train_epoch(module, data, config, epoch, opt, sched, dev, progress=None, hook=None, criterion=None,
-                scaler=None) -> float:
-    """One epoch; returns the mean training loss."""
+def train_epoch(module, data, config, epoch, tools: Tools, run: Run = Run()) -> float:
+    """One epoch; returns the mean training loss (`run`: its progress and hook; nothing is written here)."""
+    (opt, sched, dev), progress, hook = (tools.opt, tools.sched, tools.dev), run.progress, run.hook
     module.train()
-    criterion = criterion or losses.criterion(config)
+    criterion = tools.criterion or losses.criterion(config)
     torch.manual_seed(config.seed * 100_003 + epoch)  # dropout's draws depend on the epoch only
     total, count, steps = 0.0, 0, math.ceil(len(data) / config.batch)
     start = time.perf_counter()
@@ -125,7 +148,7 @@ def train_epoch(module, data, config, epoch, opt, sched, dev, progress=None, hoo
         if hook is not None:
             hook(epoch, step, steps)
         x, m = x.to(dev, non_blocking=True), m.to(dev, non_blocking=True)
-        loss = _step(module, (x, m), opt, config, criterion, scaler)
+        loss = _step(module, (x, m), opt, config, criterion, tools.scaler)
         if not math.isfinite(loss):
             raise Diverged(epoch, f"the training loss is {loss} at step {step + 1}")
         sched.step()
@@ -179,14 +202,13 @@ def _first(out):
     return out[0] if isinstance(out, (tuple, list)) else out
 
 
-def train(compiled, data_dir, config: Config, run=None, resume=False, progress=None,
-          hook=None, module=None, tensorboard: bool = False) -> dict:
+def train(compiled, data_dir, config: Config, run: Run = Run(), module=None) -> dict:
     """Train `compiled` (or `module`, its lowered model) and return metrics.json's content.
-    `run`: a folder for checkpoint.pt, weights.pt, metrics.json and metrics.csv after every epoch; `hook(epoch,
-    step, steps)` is called before each step (gradual grouping sets alpha through it). Starting weights are
-    `module`'s (archc.train.run loads --weights into it)."""
-    if tensorboard:
-        checkpoint.board(run, check_only=True)  # refused before anything is read or written
+    `run.folder`: a folder for checkpoint.pt, weights.pt, metrics.json and metrics.csv after every epoch;
+    `run.hook(epoch, step, steps)` is called before each step (gradual grouping sets alpha through it).
+    Starting weights are `module`'s (archc.train.run loads --weights into it)."""
+    if run.tensorboard:
+        checkpoint.board(run.folder, check_only=True)  # refused before anything is read or written
     with deterministic(config.threads):
         train_set, val_set = datasets(compiled, data_dir, config)
         module = module if module is not None else lower(compiled.graph, config.seed)
@@ -195,24 +217,24 @@ def train(compiled, data_dir, config: Config, run=None, resume=False, progress=N
         steps = config.epochs * math.ceil(len(train_set) / config.batch)
         opt, sched = make_optimizer(module, config, steps)
         scaler = torch.amp.GradScaler(dev.type, enabled=config.amp and dev.type == "cuda")
-        sets = (train_set, val_set, dev, losses.criterion(config, train_set, dev), scaler)
-        with run_folder(run, RUN_FILES) if run is not None else contextlib.nullcontext():
-            return _epochs(compiled, config, (run, resume, tensorboard), (module, opt, sched), sets,
-                           content_key(data_dir), progress, hook)
+        tools = Tools(opt, sched, dev, losses.criterion(config, train_set, dev), scaler)
+        with run_folder(run.folder, RUN_FILES) if run.folder is not None else contextlib.nullcontext():
+            return _epochs(compiled, config, run, module, tools, (train_set, val_set, content_key(data_dir)))
 
 
-def _epochs(compiled, config, where, model, sets, data, progress, hook) -> dict:
-    (run, resume, tensorboard), (module, opt, sched) = where, model
-    train_set, val_set, dev, criterion, scaler = sets
-    state = checkpoint.start(run, compiled, config, module, opt, sched, resume, data)
+def _epochs(compiled, config, where: Run, module, tools: Tools, sets: tuple) -> dict:
+    """The epochs still to train; `sets`: (train split, val split, the data's content key)."""
+    (train_set, val_set, data), run, (opt, sched, dev) = sets, where.folder, (tools.opt, tools.sched, tools.dev)
+    state = checkpoint.start(run, compiled, config, (module, opt, sched), where.resume, data)
     state["classes"] = train_set.names
-    board = checkpoint.board(run) if tensorboard else None
+    board = checkpoint.board(run) if where.tensorboard else None
     if run is not None and not state["epochs"]:
         KEPT[:] = [f"{run} holds no finished epoch: run the same command again"]
     for epoch in range(len(state["epochs"]), config.epochs):
-        loss = train_epoch(module, train_set, config, epoch, opt, sched, dev, progress, hook, criterion, scaler)
+        loss = train_epoch(module, train_set, config, epoch, tools, where)
         _check_finite(module, epoch)
-        scores = evaluate.evaluate_module(module, val_set, config.batch, dev, mode_of(compiled.graph))
+        how = evaluate.Inference(mode=mode_of(compiled.graph), batch=config.batch)
+        scores = evaluate.evaluate_module(module, val_set, how, dev)
         state["epochs"].append({"epoch": epoch + 1, "train_loss": round(loss, 6), "lr": sched.get_last_lr()[0],
                                 **{k: scores[k] for k in ("miou", "pixel_accuracy", "per_class_iou")}})
         checkpoint.save(run, state, module, opt, sched, board)

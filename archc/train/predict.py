@@ -101,14 +101,15 @@ def sources(items, classes: int, split: str = "val", fmt=None, limit: Optional[i
     """([(name, image uint8 H x W x 3, ground truth or None)], class names, palette) from image files, folders
     of images, or dataset folders (their `split`, first `limit` images, masks mapped by the layout)."""
     from archc.train import classes as tables
-    from archc.train.datasets import DataError, Segmentation, read_image
+    from archc.train.datasets import DataError, Reading, Segmentation, read_image
     from archc.train.layouts import IMAGES
 
     out, names, palette = [], *tables.generic(classes)[:2]
     for item in map(Path, items):
         if item.is_dir():
             try:
-                data = Segmentation(item, split, classes, (3, 8, 8), ((0, 0, 0), (1, 1, 1)), fmt=fmt, full=True)
+                data = Segmentation(item, split, classes, (3, 8, 8), ((0, 0, 0), (1, 1, 1)),
+                                    Reading(fmt=fmt, full=True))
             except DataError as exc:
                 if "no " + split + " split found" not in str(exc):
                     raise

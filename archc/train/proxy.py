@@ -22,7 +22,7 @@ import torch
 from archc.errors import KEPT
 from archc.fs import atomic_file
 from archc.train.env import device
-from archc.train.loop import Config, train
+from archc.train.loop import Config, Run, train
 
 KEY_VERSION = 2  # 2: the whole training Config and torch's version joined the key (issue 26)
 
@@ -34,7 +34,7 @@ def train_and_eval(compiled, data_dir, config: Config, out=None) -> dict:
     start = time.perf_counter()
     resume = out is not None and (Path(out) / "checkpoint.pt").is_file()  # a run a killed sweep left: finish it
     try:
-        state = train(compiled, data_dir, config, out, resume=resume)
+        state = train(compiled, data_dir, config, Run(out, resume))
     finally:
         KEPT.clear()  # a sweep or search resumes its runs itself: train's "--resume" advice is not theirs
     last = state["epochs"][-1]

@@ -17,7 +17,7 @@ from archc.torch.lower import lower
 from archc.torch.provenance import name_nodes, scoped
 from archc.train import checkpoint
 from archc.train.datasets import find_pairs
-from archc.train.evaluate import evaluate_onnx, side_by_side
+from archc.train.evaluate import Inference, evaluate_onnx, side_by_side
 
 
 def export_trained(compiled, weights, path) -> Path:
@@ -47,6 +47,6 @@ def quantized_quality(compiled, weights, data_dir, mode: str, folder, samples: i
     norm = compiled.spec.normalization()  # calibration images get the same as the scored ones
     q = quantize(f32, QuantizePass(mode, samples=samples), compiled.graph.input_shape,
                  calib_folder(data_dir) if mode == "int8" else None, normalize=norm)
-    scores = {"float32": evaluate_onnx(f32, data_dir, normalize=norm),
-              mode: evaluate_onnx(q.path, data_dir, normalize=norm)}
+    how = Inference(normalize=norm)
+    scores = {"float32": evaluate_onnx(f32, data_dir, how), mode: evaluate_onnx(q.path, data_dir, how)}
     return side_by_side(scores)

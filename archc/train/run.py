@@ -2,22 +2,36 @@
 with --from-parent), the training loop, and gradual grouping when asked.
 
     state = train_spec(compile_spec("specs/fastscnn.yaml", ["width=0.25"], "3x128x128"), "data/synth",
-                       Config(epochs=2), "run")
+                       Config(epochs=2), Run("run"))
 """
 from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Optional
 
 from archc.errors import ArchcError
 from archc.torch.carry import carry
 from archc.torch.lower import lower
 from archc.train import gradual
 from archc.train.checkpoint import load_own
-from archc.train.loop import Config, train
+from archc.train.loop import Config, Run, train
 
 
-def train_spec(compiled, data, config: Config, out=None, weights=None, parent=None, gradual_groups=None,
-               resume=False, progress=None, notes=None, tensorboard: bool = False) -> dict:
-    """`parent`: (the parent's Compiled, its checkpoint) for --from-parent. `notes(lines)` hears what a
+@dataclass(frozen=True)
+class Start:
+    """What a run starts from: a --weights file, or `parent`, (the parent's Compiled, its checkpoint), for
+    --from-parent; `gradual_groups` G trains with ESSNet's gradual grouping (archc.train.gradual)."""
+
+    weights: object = None
+    parent: Optional[tuple] = None
+    gradual_groups: Optional[int] = None
+
+
+def train_spec(compiled, data, config: Config, run: Run = Run(), start: Start = Start(), notes=None) -> dict:
+    """Train `compiled` on `data` from `start`, writing and telling as `run` says. `notes(lines)` hears what a
     --weights file gave (a training checkpoint's model weights); nothing is printed here."""
+    weights, parent, gradual_groups = start.weights, start.parent, start.gradual_groups
+    resume, out = run.resume, run.folder
     if weights is not None and parent is not None:
         raise ArchcError("--weights and --from-parent both give the starting weights; give one")
     module = lower(compiled.graph, config.seed)
@@ -32,8 +46,9 @@ def train_spec(compiled, data, config: Config, out=None, weights=None, parent=No
         took = load_own(module, weights)
         notes and notes([f"--weights {weights}: took {took}"])
     if gradual_groups is not None:
-        return gradual.train_grouped(compiled, module, data, config, gradual_groups, out, resume, progress, None)
-    state = train(compiled, data, config, out, resume, progress, None, module, tensorboard)
+        return gradual.train_grouped(compiled, module, data, config, gradual_groups,
+                                     replace(run, hook=None, tensorboard=False))
+    state = train(compiled, data, config, replace(run, hook=None), module)
     if config.qat and out is not None:
         state["int8"] = str(_qat_export(compiled, data, out))
     return state
