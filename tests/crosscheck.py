@@ -39,3 +39,19 @@ def forward_shapes(graph) -> tuple:
     expected["<outputs>"] = [tuple(graph.shape(o)) for o in graph.outputs]
     seen["<outputs>"] = [tuple(o.shape[1:]) for o in outs]
     return expected, seen
+
+
+def refnet_agrees(graph, ref, shape: tuple, mapping=None) -> None:
+    """The refnet's state_dict (random BN statistics, seeded) loaded into archc's lowered `graph` by
+    --weights' pairing (`mapping`: a weights map) pairs every tensor, and the two give the same output on a
+    seeded input of `shape` (N, C, H, W): within 1e-5 of the output's magnitude (1.0 at the least)."""
+    from archc.torch.weights import lowered_report, randomize_bn
+
+    randomize_bn(ref)
+    ref.eval()
+    module, report = lowered_report(graph, ref.state_dict(), mapping)
+    assert len(report.paired) == sum(1 for k in ref.state_dict() if not k.endswith("num_batches_tracked"))
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        got, want = module(x), ref(x)
+    assert float((got - want).abs().max()) <= 1e-5 * max(1.0, float(want.abs().max()))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torchinfo
-from crosscheck import archc_figures, forward_shapes, torchinfo_figures
+from crosscheck import archc_figures, forward_shapes, refnet_agrees, torchinfo_figures
 from libcheck import onnx_difference
 
 from archc.compile import compile_spec
@@ -53,12 +53,7 @@ def test_the_authors_layout_loads_with_the_order_map_and_gives_the_refnet_output
     ref.eval()
     with pytest.raises(WeightsError, match="does not match checkpoint 'layer4.0.conv1.weight'"):
         lowered_report(graph, ref.state_dict())  # by order alone, stage 4 meets the high branch
-    module, report = lowered_report(graph, ref.state_dict(), WMAP)
-    assert len(report.paired) == sum(1 for k in ref.state_dict() if not k.endswith("num_batches_tracked"))
-    x = torch.randn(1, 3, 512, 512, generator=torch.Generator().manual_seed(1))
-    with torch.no_grad():
-        got, want = module(x), ref(x)
-    assert float((got - want).abs().max()) <= 1e-5 * max(1.0, float(want.abs().max()))
+    refnet_agrees(graph, ref, (1, 3, 512, 512), WMAP)
 
 
 @pytest.mark.slow

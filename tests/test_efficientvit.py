@@ -8,14 +8,14 @@ from __future__ import annotations
 import pytest
 import torch
 import torchinfo
-from crosscheck import archc_figures, forward_shapes, torchinfo_figures
+from crosscheck import archc_figures, forward_shapes, refnet_agrees, torchinfo_figures
 from libcheck import onnx_difference
 
 from archc.compile import compile_spec
 from archc.ir.analysis import analyze
 from archc.torch.carry import carry
 from archc.torch.weightmap import WeightsError
-from archc.torch.weights import lower_seeded, lowered_report, randomize_bn
+from archc.torch.weights import lower_seeded
 from refnets.efficientvit import EfficientViTB0
 
 SPEC = "specs/efficientvit_b0.yaml"
@@ -45,15 +45,7 @@ def test_small_input_matches_torch_and_torchinfo_on_the_refnet():
 def test_refnet_state_dict_gives_the_refnet_outputs():
     graph = compile_spec(SPEC, input="3x64x96").graph
     torch.manual_seed(0)
-    ref = EfficientViTB0()
-    randomize_bn(ref)
-    ref.eval()
-    module, report = lowered_report(graph, ref.state_dict())
-    assert len(report.paired) == sum(1 for k in ref.state_dict() if not k.endswith("num_batches_tracked"))
-    x = torch.randn(2, 3, 64, 96, generator=torch.Generator().manual_seed(1))
-    with torch.no_grad():
-        got, want = module(x), ref(x)
-    assert float((got - want).abs().max()) <= 1e-5 * max(1.0, float(want.abs().max()))
+    refnet_agrees(graph, EfficientViTB0(), (2, 3, 64, 96))
 
 
 def test_width_keeps_the_head_size_and_carrying_weights_through_it_is_refused():

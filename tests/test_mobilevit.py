@@ -7,12 +7,12 @@ from __future__ import annotations
 import pytest
 import torch
 import torchinfo
-from crosscheck import archc_figures, forward_shapes, torchinfo_figures
+from crosscheck import archc_figures, forward_shapes, refnet_agrees, torchinfo_figures
 
 from archc.compile import compile_spec
 from archc.errors import ArchcError
 from archc.ir.analysis import analyze
-from archc.torch.weights import lowered_report, randomize_bn
+from archc.torch.weights import lowered_report
 from refnets.mobilevit import CONFIGS, MobileViT
 
 SIZES = ("xxs", "s")
@@ -62,15 +62,7 @@ def test_small_input_matches_torch_and_torchinfo_and_the_refnet(size):
 def test_refnet_state_dict_gives_the_refnet_outputs(size):
     graph = compile_spec(spec(size), input="3x64x128").graph
     torch.manual_seed(0)
-    ref = MobileViT(size)
-    randomize_bn(ref)
-    ref.eval()
-    module, report = lowered_report(graph, ref.state_dict(), None)
-    assert len(report.paired) == sum(1 for k in ref.state_dict() if not k.endswith("num_batches_tracked"))
-    x = torch.randn(2, 3, 64, 128, generator=torch.Generator().manual_seed(1))
-    with torch.no_grad():
-        got, want = module(x), ref(x)
-    assert float((got - want).abs().max()) <= 1e-5 * max(1.0, float(want.abs().max()))
+    refnet_agrees(graph, MobileViT(size), (2, 3, 64, 128))
 
 
 @pytest.mark.parametrize("size", ["3x250x250", "3x224x224"])

@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 import torch
 import torchinfo
-from crosscheck import archc_figures, forward_shapes, torchinfo_figures
+from crosscheck import archc_figures, forward_shapes, refnet_agrees, torchinfo_figures
 
 from archc.compile import compile_spec
 from archc.errors import ArchcError
 from archc.ir.analysis import analyze
-from archc.torch.weights import lowered_report, randomize_bn
+from archc.torch.weights import lowered_report
 from refnets.segformer import DIMS, SR, SegFormerB0
 
 SPEC = "specs/segformer_b0.yaml"
@@ -46,15 +46,7 @@ def test_small_input_matches_torch_and_torchinfo_and_the_refnet():
 def test_refnet_state_dict_gives_the_refnet_outputs():
     graph = compile_spec(SPEC, input="3x64x96").graph
     torch.manual_seed(0)
-    ref = SegFormerB0()
-    randomize_bn(ref)
-    ref.eval()
-    module, report = lowered_report(graph, ref.state_dict(), WMAP)
-    assert len(report.paired) == sum(1 for k in ref.state_dict() if not k.endswith("num_batches_tracked"))
-    x = torch.randn(2, 3, 64, 96, generator=torch.Generator().manual_seed(1))
-    with torch.no_grad():
-        got, want = module(x), ref(x)
-    assert float((got - want).abs().max()) <= 1e-5 * max(1.0, float(want.abs().max()))
+    refnet_agrees(graph, SegFormerB0(), (2, 3, 64, 96), WMAP)
 
 
 @pytest.mark.parametrize("line", ["width=0.5", "repeat=1", "quantize=int8"])

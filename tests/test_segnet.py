@@ -6,13 +6,12 @@ from __future__ import annotations
 import pytest
 import torch
 import torchinfo
-from crosscheck import archc_figures, forward_shapes, torchinfo_figures
+from crosscheck import archc_figures, forward_shapes, refnet_agrees, torchinfo_figures
 from libcheck import onnx_difference
 
 from archc.compile import compile_spec
 from archc.errors import ArchcError
 from archc.ir.analysis import analyze
-from archc.torch.weights import lowered_report, randomize_bn
 from refnets.segnet import SegNet
 
 SPEC = "specs/segnet.yaml"
@@ -42,15 +41,7 @@ def test_refnet_state_dict_gives_the_refnet_outputs():
     """The Caffe layer names (conv1_1 ... conv1_1_D) pair by order; unpooling uses each pool's indices."""
     graph = compile_spec(SPEC, QUARTER).graph
     torch.manual_seed(0)
-    ref = SegNet(w=0.25)
-    randomize_bn(ref)
-    ref.eval()
-    module, report = lowered_report(graph, ref.state_dict())
-    assert len(report.paired) == sum(1 for k in ref.state_dict() if not k.endswith("num_batches_tracked"))
-    x = torch.randn(2, 3, 32, 64, generator=torch.Generator().manual_seed(1))
-    with torch.no_grad():
-        got, want = module(x), ref(x)
-    assert float((got - want).abs().max()) <= 1e-5 * max(1.0, float(want.abs().max()))
+    refnet_agrees(graph, SegNet(w=0.25), (2, 3, 32, 64))
 
 
 def test_the_papers_360x480_is_refused_in_one_line():
