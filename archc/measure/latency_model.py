@@ -192,8 +192,9 @@ def _check_fields(path, data: dict) -> None:
             raise ArchcError(f"--latency-model {path}: \"{key}\" is missing or not a number; write the file "
                              f"again with archc latency fit")
     roof = data.get("roofline")
-    if roof is not None and not (isinstance(roof, dict) and isinstance(roof.get("kinds"), list)
-                                 and isinstance(roof.get("bytes_per_mac"), (int, float)) and roof["bytes_per_mac"] >= 0):
+    ridge = roof.get("bytes_per_mac") if isinstance(roof, dict) else None
+    kinds = roof.get("kinds") if isinstance(roof, dict) else None
+    if roof is not None and not (isinstance(kinds, list) and isinstance(ridge, (int, float)) and ridge >= 0):
         raise ArchcError(f"--latency-model {path}: \"roofline\" is not {{\"kinds\": [...], \"bytes_per_mac\": number "
                          f">= 0}}; write the file again with archc latency fit")
 
