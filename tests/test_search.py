@@ -151,6 +151,19 @@ def test_an_unbuildable_configuration_ranks_below_every_one_over_budget(tmp_path
         assert type(_step_mutation(optuna)).__name__ == "PolynomialMutation"
 
 
+def test_a_winner_tied_with_other_front_candidates_is_said_to_be_arbitrary(tmp_path):
+    """One objective: Optuna's front is every trial at the best value. Candidates that tie on it (here two
+    input sizes of one width: the same params; after a 1-epoch training, the same mIoU) make the winner
+    one of them by no merit: the search says so, and not when the best is alone."""
+    space = _space(tmp_path, "choices:\n  width: [0.25, 0.125]\n  drop: [ppm]\n  input: [3x64x64, 3x96x96]\n")
+    req = SearchRequest("specs/fastscnn.yaml", space, ["params:max"], sampler="grid", build=False)
+    outcome = run_search(req, tmp_path / "s")
+    assert len(outcome.front) == 2 and "2 candidates of the front tie at params" in outcome.warning
+    alone = run_search(SearchRequest("specs/fastscnn.yaml", space, ["macs:max"], sampler="grid", build=False),
+                       tmp_path / "m")
+    assert len(alone.front) == 1 and alone.warning == ""
+
+
 def test_the_search_tpe_proposes_what_optunas_own_tpe_proposes():
     """archc's TPE converts a finished trial's values once instead of on every ask, and tells Optuna one
     summed constraint instead of one per budget: neither may change what it samples. Both samplers, same
