@@ -52,9 +52,12 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--sqlite", action="store_true", help="the study in sqlite (the CLI's default) instead of memory")
     ap.add_argument("--only-this", action="store_true", help="time this tree alone")
+    ap.add_argument("--this-first", action="store_true", help="this tree first in each round")
     a = ap.parse_args()
     storage = "sqlite" if a.sqlite else "memory"
     trees = {"this": ROOT} if a.only_this else {"before": Path(a.before).resolve(), "this": ROOT}
+    if a.this_first:  # a second invocation in the other order: drift of the load then falls on both alike
+        trees = dict(reversed(list(trees.items())))
     results = {name: [] for name in trees}
     load = [os.getloadavg()]
     for r in range(a.rounds):
