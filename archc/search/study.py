@@ -25,7 +25,8 @@ GRID_MAX = 1_000_000  # configurations a grid search may list (Optuna's GridSamp
 INVALID = 1e6  # an unbuildable configuration's constraint violation: above any measured relative excess
 # the one constraint Optuna is told: the summed positive excesses. Optuna reads constraints only as "feasible
 # when all <= 0" and "rank infeasible by the sum of the positive ones", which this one value answers alike;
-# one key instead of one per budget: its samplers parse every trial's constraints on every ask
+# one key instead of one per budget, and none on a feasible trial (no constraint is feasible to Optuna):
+# its samplers parse every trial's constraints on every ask
 EXCESS = "excess"
 
 
@@ -175,7 +176,8 @@ class Search:
         built = row["status"] in ("ok", "infeasible")
         excess = [0.0 if built else INVALID] + [v if v is not None and built else 0.0
                                                 for _, v in judge(self.evaluator.constraints, row)]
-        trial.set_constraint(EXCESS, sum(max(v, 0.0) for v in excess))
+        if (total := sum(max(v, 0.0) for v in excess)) > 0:  # a feasible trial has none: Optuna reads none as
+            trial.set_constraint(EXCESS, total)                # feasible, and its samplers parse none on every ask
         study.tell(trial, [self._value(o, row) for o in self.objectives])
         return True
 
