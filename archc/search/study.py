@@ -1,5 +1,5 @@
 """The search loop: Optuna's ask/tell over a space, a batch of trials at a time through the stages,
-the budget as Optuna constraints (`trial.set_constraint`, feasible when <= 0) and `study.best_trials`
+the budgets as one Optuna constraint (`trial.set_constraint`, EXCESS; none when feasible) and `study.best_trials`
 as the feasible front. The study lives in an RDB storage (default sqlite:///OUT/study.db): a search
 interrupted by SIGINT or SIGKILL resumes where it stopped, and trials left running by the dead
 process are asked again with the same values. Optuna is imported only here.
