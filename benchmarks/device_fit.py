@@ -41,8 +41,16 @@ OTHERS = [(spec, [f"width={w}", f"input=3x{h}x{wd}"]) for spec, sizes in
            ("specs/bisenetv2.yaml", ((256, 512), (384, 768)))) for w in ("1", "0.5") for h, wd in sizes]
 
 
-def _x(spec, passes) -> np.ndarray:
-    return df.design(lm.kind_totals(compile_spec(spec, passes).graph))
+def _layers(spec, passes) -> list:
+    return lm.layer_features(compile_spec(spec, passes).graph)
+
+
+def _fit(rows: df.Rows, which) -> tuple[float, np.ndarray]:
+    return df.fit_rows(rows, np.asarray(which))
+
+
+def _predict(rows: df.Rows, fitted, which) -> np.ndarray:
+    return df.predict_rows(rows, fitted[0], fitted[1], np.asarray(which))
 
 
 def _q(p, m, names) -> str:
@@ -53,21 +61,22 @@ def _q(p, m, names) -> str:
 
 def pi() -> None:
     rows = measurements.read(PI)
-    x = np.array([_x(SPEC, list(m.passes)) for m in rows])
-    ms, names = np.array([m.latency_ms for m in rows]), [m.config for m in rows]
+    data = df.Rows([_layers(SPEC, list(m.passes)) for m in rows], np.array([m.latency_ms for m in rows]))
+    ms, names = data.ms, [m.config for m in rows]
     print(f"{len(rows)} configurations ({sum(len(m.lines) for m in rows)} rows) of {PI.name}")
-    print(f"- leave-one-out: {_q(df.cross_validate(x, ms), ms, names)}")
+    print(f"- leave-one-out: {_q(df.cross_validate(data), ms, names)}")
     for seed in (0, 1, 2):
-        print(f"- 5-fold (seed {seed}): {_q(df.cross_validate(x, ms, 5, seed), ms, names)}")
+        print(f"- 5-fold (seed {seed}): {_q(df.cross_validate(data, 5, seed), ms, names)}")
     tables = {t: [i for i, m in enumerate(rows) if _table(m) == t] for t in ("4.6", "4.12", "4.15", "4.9")}
     for name, fit_on in (("Table 4.12 (width x expand, 13 rows)", tables["4.12"]),
                          ("Tables 4.6 + 4.15 (input sizes, repeats: 11 rows)", tables["4.6"] + tables["4.15"])):
         keep = np.zeros(len(ms), bool)
         keep[fit_on] = True
-        p = x @ df.solve(x[keep], ms[keep])
+        p = _predict(data, _fit(data, keep), np.ones(len(ms), bool))
         print(f"- fit on {name}, predict the other {(~keep).sum()}: {_q(p[~keep], ms[~keep], np.array(names)[~keep])}")
-    coef = df.solve(x, ms)
-    print("- costs fitted on all rows: " + ", ".join(f"{k} {v:.4g}" for k, v in zip(df.PARAMS, coef)))
+    ridge, coef = df.fit_rows(data)
+    print("- costs fitted on all rows: " + ", ".join(f"{k} {v:.4g}" for k, v in zip(df.PARAMS, coef))
+          + f", bytes_per_mac {ridge:.4g} (dense_macs {coef[3] * ridge:.4g})")
 
 
 def _table(m) -> str:
@@ -102,24 +111,26 @@ def time_all(models: list, runs: int, warmup: int) -> dict:
 
 def local(raw: dict) -> None:
     m = raw["models"]
-    x = np.array([_x(r["spec"], r["passes"]) for r in m])
-    ms, names = np.array([r["cpu_median_ms"] for r in m]), [f"{Path(r['spec']).stem} {' '.join(r['passes'])}" for r in m]
+    data = df.Rows([_layers(r["spec"], r["passes"]) for r in m], np.array([r["cpu_median_ms"] for r in m]))
+    ms, names = data.ms, np.array([f"{Path(r['spec']).stem} {' '.join(r['passes'])}" for r in m])
     print(f"timed here: {len(m)} models, median of {raw['runs']} interleaved runs after {raw['warmup']}, "
           f"1 thread, CPU ms; load average before/after {raw['load']}")
-    fit, test, other = slice(0, 12), slice(12, 36), slice(36, None)
-    coef = df.solve(x[fit], ms[fit])
-    print(f"- fit on 12 Fast-SCNN variants, predict 24 others: {_q(x[test] @ coef, ms[test], names[test])}")
-    loo = df.cross_validate(x[:36], ms[:36])
-    print(f"- leave-one-out on the 36: {_q(loo, ms[:36], names[:36])}")
-    coef36 = df.solve(x[:36], ms[:36])
-    for label, c in (("12", coef), ("36", coef36)):
+    n = len(ms)
+    rng = np.arange(n)
+    fit, test, other = rng < 12, (rng >= 12) & (rng < 36), rng >= 36
+    fitted = _fit(data, fit)
+    print(f"- fit on 12 Fast-SCNN variants, predict 24 others: {_q(_predict(data, fitted, test), ms[test], names[test])}")
+    first = df.Rows(data.layers[:36], ms[:36])
+    print(f"- leave-one-out on the 36: {_q(df.cross_validate(first), ms[:36], names[:36])}")
+    for label, f in (("12", fitted), ("36", _fit(data, rng < 36))):
         for spec in dict.fromkeys(r["spec"] for r in m[36:]):
-            idx = [i for i in range(36, len(m)) if m[i]["spec"] == spec]
+            idx = np.array([i >= 36 and m[i]["spec"] == spec for i in range(n)])
             print(f"- cross-architecture, fit on {label} Fast-SCNN rows, predict {Path(spec).stem}: "
-                  f"{_q(x[idx] @ c, ms[idx], [names[i] for i in idx])}")
-        p = x[other] @ c
-        print(f"- all 12 other-network models (fit on {label}): {_q(p, ms[other], names[other])}")
-    print("- costs (12 rows): " + ", ".join(f"{k} {v:.4g}" for k, v in zip(df.PARAMS, coef)))
+                  f"{_q(_predict(data, f, idx), ms[idx], names[idx])}")
+        print(f"- all 12 other-network models (fit on {label}): {_q(_predict(data, f, other), ms[other], names[other])}")
+    ridge, coef = fitted
+    print("- costs (12 rows): " + ", ".join(f"{k} {v:.4g}" for k, v in zip(df.PARAMS, coef))
+          + f", bytes_per_mac {ridge:.4g} (dense_macs {coef[3] * ridge:.4g})")
 
 
 def main() -> None:

@@ -60,11 +60,14 @@ def _configs():
 
 
 def test_the_fit_recovers_a_synthetic_devices_known_costs(tmp_path):
-    """A device whose latency is exactly the model's form with known costs: the fit from its 24
-    end-to-end timings (through the CSV and the CLI) gives those costs back, and its held-out error is ~0."""
-    truth = dict(zip(device_fit.PARAMS, (2.0, 0.01, 0.05, 0.8, 0.3, 1.5)))
-    rows = [(" ".join(p), float(device_fit.design(lm.kind_totals(compile_spec("specs/fastscnn.yaml", p).graph))
-                                @ list(truth.values()))) for p in _configs()]
+    """A device whose latency is exactly the model's form with known costs and roofline ridge: the fit
+    from its 24 end-to-end timings (through the CSV and the CLI) gives them back, and its held-out error is ~0."""
+    truth, ridge = dict(zip(device_fit.PARAMS, (2.0, 0.01, 0.8, 0.3, 1.5))), device_fit.RIDGES[12]
+
+    def device(g):
+        return float(device_fit.design(lm.kind_totals(g, device_fit.roofline(ridge))) @ list(truth.values()))
+
+    rows = [(" ".join(p), device(compile_spec("specs/fastscnn.yaml", p).graph)) for p in _configs()]
     path = _csv(tmp_path, "passes,latency_ms\n" + "".join(f"{p},{ms!r}\n" for p, ms in rows))
     result = runner.invoke(app, ["latency", "fit", "fastscnn", "--measurements", str(path), "--out",
                                  str(tmp_path / "dev.json")])
@@ -73,10 +76,21 @@ def test_the_fit_recovers_a_synthetic_devices_known_costs(tmp_path):
     model = lm.load(tmp_path / "dev.json")
     for name, value in truth.items():
         assert model.meta["group_costs"][name] == pytest.approx(value, rel=1e-4), name
+    assert model.meta["group_costs"]["bytes_per_mac"] == ridge and model.roofline["bytes_per_mac"] == ridge
     assert model.meta["fit"]["loo"]["max_error"] < 1e-4
     g = compile_spec("specs/fastscnn.yaml", ["width=0.75", "drop=ppm", "input=3x192x192"]).graph  # a configuration not fitted
-    expected = device_fit.design(lm.kind_totals(g)) @ list(truth.values())
-    assert model.predict(g) == pytest.approx(expected, rel=1e-4)
+    assert model.predict(g) == pytest.approx(device(g), rel=1e-4)
+
+
+def test_under_the_roofline_a_dense_conv_costs_its_bytes_or_its_macs_whichever_is_more():
+    """A 1x1 conv of few channels moves more bytes than its MACs count at the ridge: priced by bytes;
+    a 3x3 conv of many channels does 9x the MACs per byte: priced by its MACs (it was priced by bytes
+    before, which made networks of 3x3 convs look 2-3x faster than they ran)."""
+    roof = device_fit.roofline(0.5)
+    thin, thick = np.array([1.0, 1e6, 4e6]), np.array([1.0, 9e7, 4e6])  # [layers, MACs, bytes]
+    assert list(lm.roofed("conv_1x1", thin, roof)) == [1.0, 1e6, 4e6]
+    assert list(lm.roofed("conv_kxk", thick, roof)) == [1.0, 9e7, 4.5e7]
+    assert list(lm.roofed("conv_depthwise", thick, roof)) == [1.0, 9e7, 4e6]  # depthwise: its own MAC cost
 
 
 def test_too_few_rows_warn_in_one_line_and_three_are_refused(tmp_path):

@@ -94,7 +94,9 @@ def test_a_damaged_study_is_one_line(tmp_path):
 
 def test_a_latency_model_with_missing_fields_is_one_line(tmp_path):
     path = tmp_path / "lat.json"
-    for body in ({"format": "archc-latency-model-1"}, {"format": "archc-latency-model-1", "costs": {}, "scale": "x"}):
+    for body in ({"format": "archc-latency-model-1"}, {"format": "archc-latency-model-1", "costs": {}, "scale": "x"},
+                 {"costs": {}, "scale": 1, "offset": 0, "roofline": [0.3]},
+                 {"costs": {}, "scale": 1, "offset": 0, "roofline": {"kinds": ["conv_1x1"], "bytes_per_mac": -1}}):
         from archc.measure.latency_model import FORMAT
 
         path.write_text(json.dumps({**body, "format": FORMAT}))

@@ -141,13 +141,55 @@ def test_an_unbuildable_configuration_ranks_below_every_one_over_budget(tmp_path
     refused = [c for c, r in rows.items() if r["status"] == "skipped"]
     over = [c for c, r in rows.items() if r["status"] == "infeasible"]
     assert len(rows) == 24 and len(refused) == 6 and over
-    assert all(excess[c] == {"valid": INVALID, "params<=30000": 0.0} for c in refused)
+    assert all(excess[c] == {"excess": INVALID} for c in refused)
     for c in over:
-        assert excess[c]["params<=30000"] == pytest.approx(rows[c]["params"] / 30000 - 1) and excess[c]["valid"] == 0
-    assert max(sum(excess[c].values()) for c in over) < INVALID
+        assert excess[c] == {"excess": pytest.approx(rows[c]["params"] / 30000 - 1)}
+    assert all(excess[c] == {} for c, r in rows.items() if r["status"] == "ok")  # feasible: no constraint
+    assert max(excess[c]["excess"] for c in over) < INVALID
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # Optuna's ExperimentalWarning for the mutation is not the user's
         assert type(_step_mutation(optuna)).__name__ == "PolynomialMutation"
+
+
+def test_a_winner_tied_with_other_front_candidates_is_said_to_be_arbitrary(tmp_path):
+    """One objective: Optuna's front is every trial at the best value. Candidates that tie on it (here two
+    input sizes of one width: the same params; after a 1-epoch training, the same mIoU) make the winner
+    one of them by no merit: the search says so, and not when the best is alone."""
+    space = _space(tmp_path, "choices:\n  width: [0.25, 0.125]\n  drop: [ppm]\n  input: [3x64x64, 3x96x96]\n")
+    req = SearchRequest("specs/fastscnn.yaml", space, ["params:max"], sampler="grid", build=False)
+    outcome = run_search(req, tmp_path / "s")
+    assert len(outcome.front) == 2 and "2 candidates of the front tie at params" in outcome.warning
+    alone = run_search(SearchRequest("specs/fastscnn.yaml", space, ["macs:max"], sampler="grid", build=False),
+                       tmp_path / "m")
+    assert len(alone.front) == 1 and alone.warning == ""
+
+
+def test_the_search_tpe_proposes_what_optunas_own_tpe_proposes():
+    """archc's TPE converts a finished trial's values once instead of on every ask, and tells Optuna one
+    summed constraint instead of one per budget (none when feasible): neither may change what it samples.
+    Both samplers, same seed, the same constrained toy problem told through ask/tell: the same 60 proposals."""
+    import optuna
+
+    from archc.search.study import EXCESS, _tpe
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+    def run(sampler, summed: bool) -> list:
+        study = optuna.create_study(sampler=sampler, directions=["maximize"])
+        for _ in range(60):
+            t = study.ask()
+            x = [t.suggest_int(f"x{i}", 0, 3) for i in range(5)]
+            excess = [max(0.0, sum(x) / 8 - 1), 1e6 if x[0] == x[1] == 3 else 0.0, -0.5]
+            if summed and sum(max(v, 0.0) for v in excess) > 0:  # as the search tells it: none when feasible
+                t.set_constraint(EXCESS, sum(max(v, 0.0) for v in excess))
+            else:
+                for i, v in enumerate(excess):
+                    t.set_constraint(str(i), v)
+            study.tell(t, [float(x[2] * 3 + x[3] - x[4])])
+        return [t.params for t in study.trials]
+
+    ours = run(_tpe(optuna)(seed=3, multivariate=True, n_startup_trials=10), summed=True)
+    assert ours == run(optuna.samplers.TPESampler(seed=3, multivariate=True, n_startup_trials=10), summed=False)
 
 
 @pytest.mark.slow

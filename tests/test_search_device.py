@@ -2,10 +2,10 @@
 runs), measured there (--host, against the suite's real localhost sshd), or both (ranked by the
 model, the front confirmed on the device); resumes after SIGKILL without measuring again."""
 import json
+import os
 import signal
 import subprocess
 import sys
-import time
 
 import optuna
 import pytest
@@ -93,13 +93,54 @@ def test_search_on_the_device_measures_there_and_with_a_model_confirms_its_front
     assert winner["latency"] == f"measured: {sshd['dest']}" and winner["median_ms"] != winner["predicted_ms"]
 
 
-def _kill_after(cmd, out, n) -> int:
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 200
-    while _rows(out) < n and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(60)
+HELD = """#!{python}
+# the device's Python, held: once OUT/results.csv lists a finished batch, a timing run says so through a FIFO
+# and waits for the lock the test holds, so the search cannot get past its next batch before the test kills it
+import csv, fcntl, os, sys
+try:
+    with open({out!r}) as f:
+        held = len(list(csv.DictReader(f))) >= {n}
+except OSError:
+    held = False
+if held and os.path.exists({fifo!r}):  # the test removes the FIFO once it has killed the search
+    with open({fifo!r}, "w") as said:
+        said.write("held\\n")
+    with open({lock!r}) as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+os.execv(sys.executable, [sys.executable] + sys.argv[1:])
+"""
+
+
+def _held_python(tmp_path, out, n):
+    """The --remote-python that holds timing runs once `n` trials are finished (see HELD), and its FIFO and lock."""
+    fifo, lock, script = tmp_path / "held.fifo", tmp_path / "device.lock", tmp_path / "held_python"
+    os.mkfifo(fifo)
+    lock.write_text("")
+    script.write_text(HELD.format(python=sys.executable, out=str(out / "results.csv"), n=n, fifo=str(fifo),
+                                  lock=str(lock)))
+    script.chmod(0o755)
+    return script, fifo, lock
+
+
+def _kill_when_held(cmd, fifo, lock) -> int:
+    """Run the search with the device held (see HELD); SIGKILL it when a timing run says it is held: an
+    event, not a guess. (Polling results.csv with sleeps, a loaded machine could let the search finish,
+    or a 200 s deadline pass, before the test looked: it failed 1 run in 5.) Ends early if the search does."""
+    import fcntl
+    import select
+
+    with open(lock) as device:
+        fcntl.flock(device, fcntl.LOCK_EX)
+        said = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # Linux: not readable until a writer has written
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            while proc.poll() is None and not select.select([said], [], [], 1.0)[0]:
+                pass
+        finally:
+            os.close(said)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(60)
+            os.unlink(fifo)  # the runs after this one are not held
     return proc.returncode
 
 
@@ -116,16 +157,18 @@ def test_a_device_search_resumes_after_sigkill_and_an_unreachable_device_keeps_t
     out = tmp_path / "s"  # 9 configurations, asked 4 at a time
     cmd = [sys.executable, "-m", "archc", "search", "fastscnn", "--space", space, "--objective", "macs:max",
            "--budget", "median_ms<=1000", "--sampler", "grid", *RUN, "--out", str(out)]
-    assert _kill_after(cmd + ["--trials", "8", *_host(sshd, config)], out, 4) == -signal.SIGKILL
+    python, fifo, lock = _held_python(tmp_path, out, 4)
+    held = _host(sshd, config)[:-1] + [str(python)]  # --remote-python: the held one
+    assert _kill_when_held(cmd + ["--trials", "8", *held], fifo, lock) == -signal.SIGKILL
     first = {n: t.user_attrs["row"]["median_ms"] for n, t in _complete(out).items()}
-    assert 4 <= len(first) < 8
-    done = subprocess.run(cmd + ["--trials", "8", *_host(sshd, config)], cwd=ROOT, capture_output=True, text=True,
+    assert len(first) == 4  # the first batch, and no more: the device was held
+    done = subprocess.run(cmd + ["--trials", "8", *held], cwd=ROOT, capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stderr
     after = _complete(out)
     assert {n: after[n].user_attrs["row"]["median_ms"] for n in first} == first and len(after) >= 8
     config.write_text(alias.format(port=1))  # the device is gone
-    gone = subprocess.run(cmd + ["--trials", "9", *_host(sshd, config)], cwd=ROOT, capture_output=True, text=True,
+    gone = subprocess.run(cmd + ["--trials", "9", *held], cwd=ROOT, capture_output=True, text=True,
                           timeout=300)
     assert gone.returncode == 2 and gone.stderr.count("\n") == 1 and "archc-dev" in gone.stderr, gone.stderr
     assert {n for n in _complete(out)} >= set(after) and _rows(out) >= len(after)

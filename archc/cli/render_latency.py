@@ -81,7 +81,7 @@ def _error(q: dict | None) -> str:
 
 
 def measured_fit(model: dict) -> None:
-    """A fit on end-to-end measurements: its six costs and its own held-out error."""
+    """A fit on end-to-end measurements: its costs (and roofline ridge) and its own held-out error."""
     on = model["fitted_on"]
     t = Table(title=f"latency model from {on['configurations']} configurations ({on['rows']} rows) of "
                     f"{on['measurements']}")

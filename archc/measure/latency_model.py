@@ -24,8 +24,8 @@ import numpy as np
 from archc.errors import ArchcError
 from archc.ir.analysis import analyze
 
-FORMAT = "archc-latency-model/2"  # /2 added fixed_scale; /1 files (one scale for both parts) still load
-FORMATS = (FORMAT, "archc-latency-model/1")
+FORMAT = "archc-latency-model/3"  # /3 added roofline, /2 fixed_scale; /2 and /1 files still load
+FORMATS = (FORMAT, "archc-latency-model/2", "archc-latency-model/1")
 FEATURES = ("layers", "macs", "bytes")  # per kind: a fixed cost per layer, per MAC, per byte moved
 SCALE = {"layers": 1.0, "macs": 1e-6, "bytes": 1e-6}  # ms per (layer, MMAC, MB): well-conditioned columns
 
@@ -60,12 +60,27 @@ def layer_features(graph) -> list[tuple[str, str, np.ndarray]]:
     return out
 
 
-def kind_totals(graph) -> dict:
-    """Kind -> summed features: all a prediction needs of a graph."""
+def kind_totals(graph, roofline: dict | None = None) -> dict:
+    """Kind -> summed features: all a prediction needs of a graph (see `roofed` for `roofline`)."""
+    return totals_of(layer_features(graph), roofline)
+
+
+def totals_of(layers: list, roofline: dict | None = None) -> dict:
+    """Kind -> summed features of `layer_features`' rows."""
     totals: dict = {}
-    for _, k, f in layer_features(graph):
-        totals[k] = totals.get(k, 0) + f
+    for _, k, f in layers:
+        totals[k] = totals.get(k, 0) + roofed(k, f, roofline)
     return totals
+
+
+def roofed(kind_: str, f: np.ndarray, roofline: dict | None) -> np.ndarray:
+    """A layer's features under a roofline ({"kinds": [...], "bytes_per_mac": r}): a layer of those kinds
+    counts max(bytes, r * MACs) bytes, since it takes as long as its memory traffic or its arithmetic,
+    whichever is longer (Williams et al., 2009), so its cost per byte prices both sides: a 1x1 conv of
+    a few channels is bound by its bytes, a 3x3 conv of 256 by its MACs. Without one, unchanged."""
+    if not roofline or kind_ not in roofline["kinds"]:
+        return f
+    return np.array([f[0], f[1], max(f[2], roofline["bytes_per_mac"] * f[1])])
 
 
 @dataclass
@@ -75,10 +90,11 @@ class LatencyModel:
     offset: float = 0.0
     meta: dict = field(default_factory=dict)  # device, runtime, threads, probes, fit quality
     fixed_scale: float | None = None  # None: `scale` (one ratio for both parts)
+    roofline: dict | None = None  # {"kinds": [...], "bytes_per_mac": r}: see `roofed` (None: bytes as moved)
 
     def predict(self, graph) -> float:
         """Predicted end-to-end median ms of `graph` on the device the model was fitted on."""
-        return self.calibrated(kind_totals(graph))
+        return self.calibrated(kind_totals(graph, self.roofline))
 
     def calibrated(self, totals: dict) -> float:
         fixed, work = self.parts(totals)
@@ -96,7 +112,7 @@ class LatencyModel:
         fixed_scale = self.scale if self.fixed_scale is None else self.fixed_scale
         out = {}
         for name, k, f in layer_features(graph):
-            terms = _scaled(f) * [self.costs.get(k, {}).get(n, 0.0) for n in FEATURES]
+            terms = _scaled(roofed(k, f, self.roofline)) * [self.costs.get(k, {}).get(n, 0.0) for n in FEATURES]
             out[name] = float(fixed_scale * terms[0] + self.scale * terms[1:].sum())
         return out
 
@@ -104,15 +120,17 @@ class LatencyModel:
         return sum(self.parts(totals))
 
     def to_json(self) -> dict:
+        roof = {"roofline": self.roofline} if self.roofline else {}
         return {"format": FORMAT, "costs": self.costs, "scale": self.scale, "fixed_scale": self.fixed_scale,
-                "offset": self.offset, **self.meta}
+                "offset": self.offset, **roof, **self.meta}
 
     @classmethod
     def from_json(cls, data: dict) -> "LatencyModel":
-        meta = {k: v for k, v in data.items() if k not in ("format", "costs", "scale", "fixed_scale", "offset")}
+        meta = {k: v for k, v in data.items()
+                if k not in ("format", "costs", "scale", "fixed_scale", "offset", "roofline")}
         fixed = data.get("fixed_scale")
         return cls(data["costs"], float(data["scale"]), float(data["offset"]), meta,
-                   None if fixed is None else float(fixed))
+                   None if fixed is None else float(fixed), data.get("roofline"))
 
     def save(self, path) -> None:
         from archc.fs import atomic_file
@@ -173,6 +191,12 @@ def _check_fields(path, data: dict) -> None:
         if not isinstance(data.get(key), (int, float)) or isinstance(data.get(key), bool):
             raise ArchcError(f"--latency-model {path}: \"{key}\" is missing or not a number; write the file "
                              f"again with archc latency fit")
+    roof = data.get("roofline")
+    ridge = roof.get("bytes_per_mac") if isinstance(roof, dict) else None
+    kinds = roof.get("kinds") if isinstance(roof, dict) else None
+    if roof is not None and not (isinstance(kinds, list) and isinstance(ridge, (int, float)) and ridge >= 0):
+        raise ArchcError(f"--latency-model {path}: \"roofline\" is not {{\"kinds\": [...], \"bytes_per_mac\": number "
+                         f">= 0}}; write the file again with archc latency fit")
 
 
 def nnls(a: np.ndarray, b: np.ndarray) -> np.ndarray:

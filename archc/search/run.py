@@ -148,7 +148,19 @@ def _run(req: SearchRequest, search: Search, out: Path, progress, seat) -> Outco
         tmp.write_text(json.dumps(summary, indent=1) + "\n")
     if winner:
         _write_winner(req, search.space.passes(winner), winner, out)
-    return Outcome(rows, front, winner, degenerate(rows, first.column), summary)
+    return Outcome(rows, front, winner, degenerate(rows, first.column) or tied(front, first.column), summary)
+
+
+def tied(front: list, column: str) -> str:
+    """A warning when several front candidates share the winner's score on the first objective (one
+    objective: Optuna's front is every trial at the best value), e.g. after a training too short to tell
+    them apart; the winner is then one of them by no merit of its own."""
+    best = [r for r in front if front and r.get(column) == front[0].get(column)]
+    if len(best) < 2:
+        return ""
+    return (f"{len(best)} candidates of the front tie at {column} = {front[0].get(column)}: the winner is an "
+            f"arbitrary one of them" + ("; train longer (--train EPOCHS) to tell them apart" if column == "miou"
+                                         else ""))
 
 
 def degenerate(rows: list, column: str) -> str:

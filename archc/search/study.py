@@ -1,5 +1,5 @@
 """The search loop: Optuna's ask/tell over a space, a batch of trials at a time through the stages,
-the budget as Optuna constraints (`trial.set_constraint`, feasible when <= 0) and `study.best_trials`
+the budgets as one Optuna constraint (`trial.set_constraint`, EXCESS; none when feasible) and `study.best_trials`
 as the feasible front. The study lives in an RDB storage (default sqlite:///OUT/study.db): a search
 interrupted by SIGINT or SIGKILL resumes where it stopped, and trials left running by the dead
 process are asked again with the same values. Optuna is imported only here.
@@ -26,6 +26,11 @@ ASKS = 10  # at most this many trials per distinct configuration wanted (sampler
 WORST = 1e18  # the value an unmeasured objective gets: such a trial is infeasible, so it never ranks
 GRID_MAX = 1_000_000  # configurations a grid search may list (Optuna's GridSampler materialises them all)
 INVALID = 1e6  # an unbuildable configuration's constraint violation: above any measured relative excess
+# the one constraint Optuna is told: the summed positive excesses. Optuna reads constraints only as "feasible
+# when all <= 0" and "rank infeasible by the sum of the positive ones", which this one value answers alike;
+# one key instead of one per budget, and none on a feasible trial (no constraint is feasible to Optuna):
+# its samplers parse every trial's constraints on every ask
+EXCESS = "excess"
 
 
 @dataclass(frozen=True)
@@ -172,12 +177,13 @@ class Search:
         if self.sampler == "nsga2":
             return s.NSGAIISampler(seed=self.seed, population_size=max(8, min(50, self.total() // 25)),
                                    mutation=_step_mutation(optuna))
-        return s.TPESampler(seed=self.seed, multivariate=True, n_startup_trials=max(10, self.total() // 10))
+        return _tpe(optuna)(seed=self.seed, multivariate=True, n_startup_trials=max(10, self.total() // 10))
 
     def _tell(self, optuna, study, trial, row: dict) -> bool:
         """Record the row; a trial whose task failed is FAIL (asked again on resume), any other COMPLETE
-        with every constraint's excess relative to its bound (0 for one never measured because an
-        earlier one broke: 0.1 is 10% over), so that budgets in ms and in MACs add up comparably.
+        with the sum of its constraints' positive excesses, each relative to its bound (0 for one never
+        measured because an earlier one broke: 0.1 is 10% over), so that budgets in ms and in MACs add up
+        comparably (one Optuna constraint, EXCESS).
         TPE and NSGA-II rank infeasible trials by their summed excess: an unbuildable configuration
         gets INVALID, so that one over budget (measured, and nearer) always ranks above it (with
         1.0, a PPM refusal outranked every configuration more than 1 ms over a 20 ms budget; on the
@@ -187,9 +193,10 @@ class Search:
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
             return False
         built = row["status"] in ("ok", "infeasible")
-        trial.set_constraint("valid", 0.0 if built else INVALID)
-        for c, violation in judge(self.evaluator.constraints, row):
-            trial.set_constraint(str(c), violation if violation is not None and built else 0.0)
+        excess = [0.0 if built else INVALID] + [v if v is not None and built else 0.0
+                                                for _, v in judge(self.evaluator.constraints, row)]
+        if (total := sum(max(v, 0.0) for v in excess)) > 0:  # a feasible trial has none: Optuna reads none as
+            trial.set_constraint(EXCESS, total)                # feasible, and its samplers parse none on every ask
         study.tell(trial, [self._value(o, row) for o in self.objectives])
         return True
 
@@ -211,6 +218,34 @@ def _grid(optuna):
             return None
 
     return Grid
+
+
+def _tpe(optuna):
+    """TPESampler that converts each finished trial's values to its internal form once, not on every
+    ask: Optuna redoes it for every trial of the study twice per ask (below and above), which made the
+    sampler's cost quadratic in Python work (at 2,000 trials, most of its time). A finished trial's
+    params never change, so the arrays it builds, and what it samples, are the same."""
+
+    class TPE(optuna.samplers.TPESampler):
+        def _get_internal_repr(self, trials, search_space, study):
+            import numpy as np
+
+            memo = self.__dict__.setdefault("_archc_reprs", {}).setdefault(tuple(search_space.items()), {})
+            rows = []
+            for trial in trials:
+                row = memo.get(trial._trial_id)
+                if row is None:
+                    params = self._get_params(trial, study)
+                    row = tuple(d.to_internal_repr(params[n]) for n, d in search_space.items()) \
+                        if search_space.keys() <= params.keys() else ()
+                    if trial.state.is_finished():
+                        memo[trial._trial_id] = row
+                if row:  # a trial without every value is left out, as Optuna leaves it out
+                    rows.append(row)
+            table = np.array(rows, dtype=float).reshape(-1, len(search_space))
+            return {name: np.ascontiguousarray(table[:, i]) for i, name in enumerate(search_space)}
+
+    return TPE
 
 
 def _step_mutation(optuna):

@@ -188,6 +188,7 @@ class Sweep:
     executor: object = None  # where the tasks run (archc.sweep.executors); None: a local pool of `jobs`
     code: str = ""  # code_digest(), worked out on the first evaluate
     _workspace: object = field(default=None, repr=False, compare=False)  # see workspace()
+    _spec: object = field(default=None, repr=False, compare=False)  # the parsed spec, see evaluate()
 
     def workspace(self):
         """This sweep's workspace (archc.ir.workspace): its compiles' memories, made on first use and
@@ -207,7 +208,9 @@ class Sweep:
         """These configurations (grid name -> value), through the cache at `out`, in their order."""
         from archc.lang.spec import load
 
-        spec = load(self.spec, self.variables)  # once, here: workers get the Spec, not the file
+        # read once per Sweep (a search asks it for every batch of 4: re-parsing the YAML each time was 6% of
+        # a 2,000-trial search's CPU, benchmarks/search_speed.md); workers get the Spec, not the file
+        spec = self._spec = self._spec or load(self.spec, self.variables)
         cache, todo, results = Cache(out), [], {}
         code = self.code = self.code or code_digest()  # archc's sources, hashed once per Sweep (a search: per batch)
         keyed = profile if self.latency_model is None else {**(profile or {}), "latency_model": self.latency_model}
