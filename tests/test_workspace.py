@@ -27,6 +27,7 @@ MUTATED_TABLES = {
 CACHED = {
     ("search/space.py", "schema"): "the packaged space schema (a constant)",
     ("lang/schema.py", "schema"): "the packaged spec schema (a constant)",
+    ("lang/schema.py", "_prevalidated"): "a frozenset of the shipped documents' keys (packaged data, a constant)",
     ("lang/blocks.py", "stdlib"): "the packaged standard blocks (a constant)",
     ("lang/blocks.py", "stdlib_strings"): "a tuple of the standard blocks' strings (a constant)",
     ("lang/yamlio.py", "_constructor"): "one stateless YAML scalar constructor",

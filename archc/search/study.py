@@ -227,10 +227,14 @@ def _tpe(optuna):
     params never change, so the arrays it builds, and what it samples, are the same."""
 
     class TPE(optuna.samplers.TPESampler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._reprs = {}  # (search space) -> finished trial id -> its values' internal form
+
         def _get_internal_repr(self, trials, search_space, study):
             import numpy as np
 
-            memo = self.__dict__.setdefault("_archc_reprs", {}).setdefault(tuple(search_space.items()), {})
+            memo = self._reprs.setdefault(tuple(search_space.items()), {})
             rows = []
             for trial in trials:
                 row = memo.get(trial._trial_id)
