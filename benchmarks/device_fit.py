@@ -95,6 +95,7 @@ def variants(seed: int = 0) -> list[list[str]]:
 
 def time_all(models: list, runs: int, warmup: int) -> dict:
     from archc.measure.targets import profile_many
+    from archc.measure.timing import Timing
     from archc.onnx.export import export_onnx
 
     load = [os.getloadavg()]
@@ -102,7 +103,7 @@ def time_all(models: list, runs: int, warmup: int) -> dict:
         paths = []
         for i, (spec, passes) in enumerate(models):
             paths.append(export_onnx(compile_spec(spec, passes).graph, f"{tmp}/{i}.onnx").path)
-        results = profile_many([(p, False, None, None) for p in paths], 1, warmup, runs)
+        results = profile_many([(p, False, None, None) for p in paths], Timing(1, runs, warmup))
     load.append(os.getloadavg())
     return {"load": load, "runs": runs, "warmup": warmup,
             "models": [{"spec": s, "passes": p, "cpu_median_ms": r["cpu_median_ms"], "median_ms": r["median_ms"]}

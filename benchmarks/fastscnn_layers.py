@@ -21,6 +21,7 @@ from archc.compile import compile_spec
 from archc.onnx.export import export_onnx
 from archc.measure.layers import rows_of
 from archc.measure.targets import profile_many
+from archc.measure.timing import Timing
 
 SPEC = "specs/fastscnn.yaml"
 CASES = [("1", 512), ("1", 96), ("0.125", 512), ("0.125", 96)]
@@ -33,7 +34,7 @@ def measure(runs: int, warmup: int) -> dict:
             c = compile_spec(SPEC, [f"width={w}", f"input=3x{s}x{s},strict=false"], None, {})
             models.append((export_onnx(c.graph, f"{tmp}/{i}.onnx").path, True, c.report, rows_of(c.graph)))
         load = [uptime()]
-        results = profile_many(models, 1, warmup, runs)
+        results = profile_many(models, Timing(1, runs, warmup))
         load.append(uptime())
     return {"uptime": load, "cases": [{"width": w, "size": s, "profile": r} for (w, s), r in zip(CASES, results)]}
 

@@ -22,7 +22,8 @@ from archc.compile import compile_spec
 from archc.ir.analysis import analyze
 from archc.measure import latency_model as lm
 from archc.measure.targets import Target
-from archc.sweep.latency_fit import fit_probes, probe
+from archc.measure.timing import Timing
+from archc.sweep.latency_fit import Probing, fit_probes, probe
 from archc.sweep.sweep import Sweep, configurations, passes_of
 
 SPEC = "specs/fastscnn.yaml"
@@ -46,8 +47,8 @@ def measure(a) -> dict:
     """Time probes (per layer) and held-out models (end to end) interleaved; the raw figures."""
     tests = held_out(a.held_out, a.seed, PROBES)
     load = [uptime()]
-    timed = probe(SPEC, PROBES, Target(per_layer=True), threads=1, warmup=a.warmup, runs=a.runs, plain=tests,
-                  keep=a.keep and _folder(a.keep))
+    how = Probing(Timing(1, a.runs, a.warmup), plain=tuple(tests), keep=a.keep and _folder(a.keep))
+    timed = probe(SPEC, PROBES, Target(per_layer=True), how)
     load.append(uptime())
     knobs = PROBES + tests  # probe() keeps the order; every probe and held-out configuration is valid
     assert len(timed) == len(knobs), "a configuration was refused"

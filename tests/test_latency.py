@@ -24,7 +24,7 @@ def per_layer(small_build):
     from archc.measure.targets import Target, profile_model
 
     compiled, out, _ = small_build
-    return compiled, profile_model(out / "model.onnx", Target(per_layer=True), 1, 2, 5, compiled.report,
+    return compiled, profile_model(out / "model.onnx", Target(per_layer=True), Timing(1, 5, 2), compiled.report,
                                    rows_of(compiled.graph))
 
 
@@ -57,7 +57,7 @@ def test_models_timed_interleaved_in_one_process(small_build, tmp_path):
     compiled, out, _ = small_build
     shutil.copyfile(out / "model.onnx", tmp_path / "plain.onnx")
     layered, plain = profile_many([(out / "model.onnx", True, compiled.report, rows_of(compiled.graph)),
-                                   (tmp_path / "plain.onnx", False, None, None)], 1, 2, 5)
+                                   (tmp_path / "plain.onnx", False, None, None)], Timing(1, 5, 2))
     for r in (layered, plain):
         assert r["runs"] == 5 and r["warmup"] == 2 and r["input"] == [3, 128, 128] and r["device"]["host"] == "local"
         assert 0 < r["cpu_median_ms"] <= r["median_ms"] * 1.01 + 0.01

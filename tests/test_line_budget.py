@@ -22,8 +22,6 @@ PARAMETERS_OVER = {
     ("ir/build.py", "primitive"): 7,
     ("ir/dilate.py", "apply"): 7,
     ("ir/templates.py", "expand"): 8,  # the workspace's memo passed down
-    ("measure/targets.py", "profile_model"): 8,  # sweep/latency_fit.py (another branch today) calls it positionally
-    ("sweep/latency_fit.py", "probe"): 11,
 }
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from line_count import per_package  # noqa: E402

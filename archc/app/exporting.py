@@ -82,7 +82,7 @@ def latency_fit(request: rq.LatencyFit, hooks: Hooks = QUIET) -> dict:
     """Probe configurations of a spec per layer (here or on a device), fit per-op-kind costs, write the
     model file; returns its JSON."""
     from archc.measure.profile import check_threads
-    from archc.sweep.latency_fit import fit_spec
+    from archc.sweep.latency_fit import Probing, fit_spec
     from archc.sweep.sweep import parse_grid
 
     if request.measurements is not None:
@@ -93,9 +93,8 @@ def latency_fit(request: rq.LatencyFit, hooks: Hooks = QUIET) -> dict:
     t = request.timing
     check_threads(t.threads, request.device.host is not None)
     grid = parse_grid(list(request.grid)) if request.grid else None
-    model = fit_spec(request.source.spec, grid, request.device.target(), request.out, threads=t.threads,
-                     warmup=t.warmup, runs=t.runs, variables=dict(request.source.variables), jobs=request.jobs,
-                     progress=None)
+    how = Probing(t, dict(request.source.variables), request.jobs)
+    model = fit_spec(request.source.spec, grid, request.device.target(), request.out, how)
     return model.to_json()
 
 

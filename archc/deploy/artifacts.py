@@ -162,7 +162,7 @@ def profile(product: Product, shape, options: BuildOptions, ort: bool = True, to
     on a device or per layer, one model after the other by the runner script."""
     if options.target.special:
         report, rows = (compiled.report, rows_of(compiled.graph)) if compiled else (None, None)
-        return [profile_model(path, options.target, options.threads, options.warmup, options.runs, report, rows)
+        return [profile_model(path, options.target, options.timing, report, rows)
                 for path in product.models.values()]
     runners = {name: prof.ort_runner(path, options.threads, path.name)
                for name, path in product.models.items()} if ort else {}
@@ -194,7 +194,7 @@ def profile_target(target, compiled, runtime_: str, options) -> tuple[list, list
         if any(m.suffix == ".tflite" for m in models):
             return tflite.profile_files(models, options), []
         if options.target.special:
-            return [profile_model(m, options.target, options.threads, options.warmup, options.runs)
+            return [profile_model(m, options.target, options.timing)
                     for m in models], []
         runners = {path.name: prof.ort_runner(path, options.threads, path.name) for path in models}
         return list(prof.measure(runners, options.warmup, options.runs, options.progress).values()), []

@@ -53,16 +53,15 @@ def run_runner(path: Path, target: Target, timing: Timing, folder: Path) -> dict
                       target.per_layer)
 
 
-def profile_model(path, target: Target, threads: int, warmup: int, runs: int, report=None, rows=None,
-                  name: str = "") -> dict:
+def profile_model(path, target: Target, timing: Timing, report=None, rows=None, name: str = "") -> dict:
     """`profile --json` for one model on `target` (+ "device"; + the per-layer keys)."""
-    path, timing = Path(path), Timing(threads, runs, warmup)
+    path = Path(path)
     with tempfile.TemporaryDirectory(prefix="archc-profile-") as tmp:
         out = run_runner(path, target, timing, Path(tmp))
         return result_of(path, out, Reading(str(target.host) if target.host else "local", timing, report, rows, name))
 
 
-def profile_many(models: list, threads: int, warmup: int, runs: int) -> list[dict]:
+def profile_many(models: list, timing: Timing) -> list[dict]:
     """`profile_model` for several models on this machine, timed interleaved in one process
     (runner.run_many): models = (path, per layer?, report or None, rows or None) each."""
     with tempfile.TemporaryDirectory(prefix="archc-profile-") as tmp:
@@ -71,8 +70,8 @@ def profile_many(models: list, threads: int, warmup: int, runs: int) -> list[dic
             local.append(Path(tmp) / f"{i}.onnx" if layered else Path(path))
             if layered:  # ORT writes its profile beside the model: never beside the user's
                 shutil.copyfile(path, local[-1])
-        outs = runner.run_many([str(p) for p in local], threads, warmup, runs, [m[1] for m in models])
-        timing = Timing(threads, runs, warmup)
+        outs = runner.run_many([str(p) for p in local], timing.threads, timing.warmup, timing.runs,
+                               [m[1] for m in models])
         return [result_of(Path(path), out, Reading("local", timing, report, rows))
                 for (path, _, report, rows), out in zip(models, outs)]
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from archc.errors import ArchcError
 from archc.measure import latency_model as lm
+from archc.measure.timing import Timing
 from archc.sweep.executors import Failed
 from archc.sweep.sweep import Sweep, _export, configurations, passes_of
 
@@ -43,16 +44,26 @@ def compile_valid(spec, configs: list[dict], variables: dict) -> list[tuple[dict
     return out
 
 
-def probe(spec, configs: list[dict], target, threads: int = 1, warmup: int = 5, runs: int = 20, variables=None,
-          jobs: int = 0, progress=None, plain: list[dict] = (), keep: Path | None = None) -> list[Probe]:
+@dataclass(frozen=True)
+class Probing:
+    """How `probe` works: its timing, the spec's variables, export workers (0: one per core), configurations
+    timed only end to end (`plain`), and `keep`: a folder where the exported models stay, named by
+    configuration, and are reused."""
+    timing: Timing = Timing(threads=1, runs=20, warmup=5)
+    variables: dict | None = None
+    jobs: int = 0
+    plain: tuple = ()
+    keep: Path | None = None
+
+
+def probe(spec, configs: list[dict], target, how: Probing = Probing(), progress=None) -> list[Probe]:
     """Export every valid configuration (in parallel), then time them: on this machine all in one
     process, their runs interleaved (so a changing load hits all alike); on a device one at a time.
-    `configs` are profiled per layer when `target` says so; `plain` ones only end to end.
-    `keep`: a folder where the exported models stay, named by configuration, and are reused."""
+    `configs` are profiled per layer when `target` says so; `how.plain` ones only end to end."""
     from archc.measure.layers import rows_of
     from archc.measure.targets import Target, profile_many, profile_model
 
-    variables = variables or {}
+    variables, plain, keep, jobs = how.variables or {}, list(how.plain), how.keep, how.jobs
     valid = [(k, c, True) for k, c in compile_valid(spec, configs, variables)]
     valid += [(k, c, False) for k, c in (compile_valid(spec, list(plain), variables) if plain else [])]
     with tempfile.TemporaryDirectory(prefix="archc-fit-") as tmp:
@@ -66,9 +77,9 @@ def probe(spec, configs: list[dict], target, threads: int = 1, warmup: int = 5, 
         specs = [(p, layered and target.per_layer, c.report, rows_of(c.graph))
                  for p, (_, c, layered) in zip(paths, valid)]
         if target.host is None:
-            results = profile_many(specs, threads, warmup, runs)
+            results = profile_many(specs, how.timing)
         else:
-            results = [profile_model(p, Target(target.host, per_layer=pl), threads, warmup, runs, report, rows)
+            results = [profile_model(p, Target(target.host, per_layer=pl), how.timing, report, rows)
                        for p, pl, report, rows in specs]
     return [Probe(" ".join(passes_of(k)), c.graph, r) for (k, c, _), r in zip(valid, results)]
 
@@ -98,11 +109,11 @@ def fit_probes(probes: list[Probe], key: str = "median_ms") -> lm.LatencyModel:
     return model
 
 
-def fit_spec(spec, grid: dict | None, target, out: Path, **timing) -> lm.LatencyModel:
+def fit_spec(spec, grid: dict | None, target, out: Path, how: Probing = Probing()) -> lm.LatencyModel:
     """Probe, fit, write MODEL.json; the model's own fit quality is in its "fit" key."""
     from archc.measure.targets import Target
 
     target = Target(target.host, per_layer=True)  # the fit needs layer times
-    model = fit_probes(probe(spec, configurations(grid or DEFAULT_GRID), target, **timing))
+    model = fit_probes(probe(spec, configurations(grid or DEFAULT_GRID), target, how))
     model.save(out)
     return model

@@ -268,9 +268,10 @@ class Sweep:
                 Path(paths[str(i)]).write_bytes(model)
             if self.target is not None:  # on a device: one model after the other, by the runner script
                 from archc.measure.targets import profile_model
+                from archc.measure.timing import Timing
 
-                timings = {i: profile_model(path, self.target, settings["threads"], settings["warmup"],
-                                            settings["runs"]) for i, path in paths.items()}
+                timing = Timing(settings["threads"], settings["runs"], settings["warmup"])
+                timings = {i: profile_model(path, self.target, timing) for i, path in paths.items()}
             else:
                 runners = {i: ort_runner(path, settings["threads"]) for i, path in paths.items()}
                 progress and progress(f"timing {len(runners)} models, {settings['warmup'] + settings['runs']} "
