@@ -35,10 +35,13 @@ def _command(name: str, tiny, out) -> list:
         "search": ["search", spec, "--space", tiny / "space.yaml", "--objective", "macs", "--sampler", "grid",
                    "--no-build", "--out", out],
         "predict": ["predict", "--models", run, data, "--images", 1, "--out", out],
+        "quantize-report": ["quantize-report", spec, "--weights", run / "weights.pt", "--data", data, "--images", 1,
+                            "--out", out],
     }[name]
 
 
-@pytest.mark.parametrize("name", ["build", "sweep", "train", "eval --quantize", "search", "predict"])
+@pytest.mark.parametrize("name", ["build", "sweep", "train", "eval --quantize", "search", "predict",
+                                  "quantize-report"])
 def test_a_folder_of_a_users_files_is_refused_or_kept(tiny, tmp_path, name):
     """The property: for every command taking --out, a user's files (named like archc's outputs) survive."""
     out = tmp_path / "mine"
