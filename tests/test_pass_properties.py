@@ -30,6 +30,8 @@ def pipelines(spec):
                                                                                  for r in s.rows})
     c, h, w = spec.input
     stride = build(spec).total_stride()
+    off = h % stride  # an unpadded network (the paper's U-Net) takes its own size less multiples of the stride
+    sized = lambda n, m: n - m * 2 * stride if off else m * 2 * stride  # noqa: E731
     one = st.one_of(
         st.sampled_from([0.25, 0.5, 0.75, 1.5]).map(lambda a: f"width={a}"),
         st.sampled_from([1, 2, 4, 6]).map(lambda t: f"expand={t}"),
@@ -40,10 +42,12 @@ def pipelines(spec):
         st.tuples(st.integers(1, 2), st.booleans()).map(
             lambda e: f"early_downsample={e[0]}" + (",mode=pool" if e[1] else "")),
         st.tuples(st.sampled_from([1, 3]), st.integers(1, 4), st.integers(1, 4)).map(  # multiples of the stride
-            lambda s: f"input={s[0]}x{s[1] * 2 * stride}x{s[2] * 2 * stride},strict=false"),
+            lambda s: f"input={s[0]}x{sized(h, s[1])}x{sized(w, s[2])},strict=false"),
     )
-    small = lambda n, k: max(stride, n // k // stride * stride)  # noqa: E731
-    smaller = st.sampled_from([2, 4]).map(lambda k: f"input={c}x{small(h, k)}x{small(w, k)},strict=false")
+    small = lambda n, k: (n - (n - n // k) // stride * stride if off  # noqa: E731
+                          else max(stride, n // k // stride * stride))
+    smaller = st.sampled_from([2] if off else [2, 4]).map(
+        lambda k: f"input={c}x{small(h, k)}x{small(w, k)},strict=false")
     return st.tuples(st.lists(one, min_size=1, max_size=4), smaller).map(lambda p: p[0] + [p[1]])
 
 

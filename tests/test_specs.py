@@ -42,6 +42,7 @@ PINNED = {
     "segnet": (29_449_355, 104_210_995_712),
     "ddrnet23_slim": (5_695_987, 36_302_933_376),
     "efficientvit_b0": (3_410_008, 98_172_376),
+    "unet": (31_030_658, 167_456_910_112),
 }
 
 # spec -> what its source publishes, at the source's precision, and how far apart counting methods may

@@ -18,7 +18,7 @@ from archc.torch.weights import lower_seeded, lowered
 from conftest import SPECS
 
 SIZES = {"erfnet": "3x32x64", "essnetb": "3x32x64", "essneta": "3x32x64", "fastscnn": "3x128x128",
-         "pidnet_s": "3x512x512", "ddrnet23_slim": "3x512x512"}  # else 3x64x64
+         "pidnet_s": "3x512x512", "ddrnet23_slim": "3x512x512", "unet": "1x188x188"}  # else 3x64x64
 # MobileNetV3-Small at width 0.5: a 40 -> 48 block becomes 24 -> 24 and gains a residual, so 0.75
 
 

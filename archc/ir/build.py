@@ -69,7 +69,7 @@ class Builder:
                 prev = self._stage(stage, prev)
             outs = self.lookup(spec.outputs, {}, spec.mark) if spec.outputs else prev
         except (GraphError, SpecError):
-            check_input_stride(self.graph, spec)
+            check_input_stride(self.graph, spec, partial=True)
             raise
         check_input_stride(self.graph, spec)
         self.graph.outputs = list(outs)

@@ -140,8 +140,37 @@ class Graph:
                 for n in self] + [("outputs", tuple(self.outputs))]
 
 
-def check_input_stride(graph: Graph, spec) -> None:
-    """`spec`'s input H and W are multiples of the network's total stride (of the nodes built so far)."""
+def unpadded(graph) -> bool:
+    """A network that crops one map to another's size (the paper's U-Net): its unpadded windows shrink the
+    maps, so its input sizes are not multiples of the total stride, and each pooling is checked instead."""
+    return any(node.op == "crop" for node in graph.structure())
+
+
+def _check_windows(graph, spec) -> None:
+    """Every strided window of an unpadded network sees a map its stride divides (no row or column dropped)."""
+    from archc.ops import OPS
+
+    c, h, w = spec.input
+    for node in graph.structure():
+        factor = OPS[node.op].stride(node.attrs) if node.inputs else None
+        shape = graph.shape(node.inputs[0]) if factor and factor > 1 else ()
+        if len(shape) == 3 and (shape[1] % factor or shape[2] % factor):
+            raise GraphError(f"input {c}x{h}x{w}: '{node.name}' ({node.op} /{factor:g}) sees a {shape[1]}x{shape[2]} "
+                             f"map that {factor:g} does not divide (an unpadded network: each pooling is checked)",
+                             spec.input_mark)
+
+
+def _crops(spec) -> bool:
+    """`spec` writes a crop (in a row or a block's body): asked of a build that stopped before reaching it."""
+    return any(row.op == "crop" for st in spec.stages for row in st.rows) or "'op': 'crop'" in repr(spec.blocks)
+
+
+def check_input_stride(graph: Graph, spec, partial: bool = False) -> None:
+    """`spec`'s input H and W are multiples of the network's total stride (of the nodes built so far, `partial`
+    when the build stopped early); in an unpadded network (one that crops), every strided window sees a map
+    its stride divides."""
+    if unpadded(graph) or (partial and _crops(spec)):
+        return _check_windows(graph, spec)
     total = graph.total_stride()
     c, h, w = spec.input
     if total > 1 and (h % total or w % total):

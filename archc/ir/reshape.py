@@ -135,7 +135,7 @@ def reshape(source: Graph, spec: Spec, steps: list | None = None) -> Graph:
             if stride is not None and (graph._top is None or stride > graph._top):
                 graph._top = stride
     except GraphError:
-        check_input_stride(graph, spec)  # the stride error comes first, as in a full build
+        check_input_stride(graph, spec, partial=True)  # the stride error comes first, as in a full build
         raise
     check_input_stride(graph, spec)
     graph.outputs, graph.refs, graph._totals = list(source.outputs), dict(source.refs), (params, macs, act)

@@ -1,4 +1,4 @@
-"""Parameter-free tensor ops: the graph input, resize, add, mul, div, channel_sum, concat, shuffle, flatten,
+"""Parameter-free tensor ops: the graph input, resize, crop, add, mul, div, channel_sum, concat, shuffle, flatten,
 identity."""
 from __future__ import annotations
 
@@ -78,6 +78,42 @@ def _resize(a, ins):
     if oh < 1 or ow < 1:
         raise GraphError(f"resize to {oh}x{ow} is empty")
     return (c, oh, ow)
+
+
+def _crop_bind(a, graph, inputs, refs) -> dict:
+    return {**a, "size": list(graph.shape(refs["to"])[1:])} if refs.get("to") else a
+
+
+def crop_box(hw, size) -> tuple:
+    """(top, left) of a centre crop of an h x w map to `size`: the larger half of an odd margin is below/right."""
+    return (hw[0] - size[0]) // 2, (hw[1] - size[1]) // 2
+
+
+def _crop_call(ctx, node, args):
+    h, w = node.shape[1:]
+    top, left = crop_box(ctx.shape(node.inputs[0])[1:], (h, w))
+    box = (slice(None), slice(None), slice(top, top + h), slice(left, left + w))
+    return ctx.fg.call_function(operator.getitem, (args[0], box))
+
+
+@op("crop", carry=SAME, params=(
+        Param("to", "str", None, doc="crop to the spatial size of this node"),
+        Param("size", "ints", None, doc="or to a fixed [h, w]; `to:` a node sets it")),
+    refs=("to",), bind=_crop_bind, call=_crop_call, size_bound="is lowered to fixed crop offsets",
+    words=lambda a, cin, cout, out: "crop to " + "x".join(map(str, out[1:])),
+    example="{op: crop, size: [24, 24]}   # or U-Net's copy and crop: {op: crop, from: SKIP, to: UP}")
+def _crop(a, ins):
+    """Centre crop of a map to the spatial size of the node named by `to:` (or a fixed `size:`), as the
+    paper's U-Net crops its contracting path's maps to the expanding path's: x[..., t:t+h, l:l+w] with
+    t = (H - h) // 2, l = (W - w) // 2. No parameters, no MACs; a network with one is an
+    unpadded network, whose input sizes archc checks pooling by pooling (see the input size check)."""
+    c, h, w = spatial(ins[0], "crop")
+    if a["size"] is None:
+        raise GraphError("crop needs `to: NODE` (a map of the target size) or `size: [h, w]`")
+    th, tw = pair(a["size"])
+    if th > h or tw > w:
+        raise GraphError(f"crop to {th}x{tw} is larger than its {h}x{w} map; use a larger input")
+    return (c, th, tw)
 
 
 def _same_shapes(ins, who):

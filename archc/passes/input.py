@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from archc.errors import ArchcError, GraphError, PassError
 from archc.ops import OPS
 from archc.lang.spec import MAX_DIM, Spec, parse_input
+from archc.ir.graph import unpadded
 from . import Pass, register
 from archc.passes import GraphOf
 
@@ -64,6 +65,8 @@ class InputPass(Pass):
 def _refusal(graph_of: GraphOf, spec: Spec, chw: tuple, cause: str, strict: bool) -> str:
     """Why `chw` does not fit, and the smallest size that does."""
     c, h, w = chw
+    if unpadded(graph_of(spec)):
+        return _unpadded_refusal(graph_of, spec, chw, cause, strict)
     stride = graph_of(spec).total_stride()
     bad = [d for d in (h, w) if d % stride]
     why = (f"{bad[0]} is not divisible by the network's total stride {stride}" if bad else cause)
@@ -81,6 +84,25 @@ def _refusal(graph_of: GraphOf, spec: Spec, chw: tuple, cause: str, strict: bool
     if bad and list(first[1:]) != sizes and list(first[1:]) != above and max(first[1:]) <= MAX_DIM:
         text += f"; {first[0]}x{first[1]}x{first[2]} fails too: {_why(graph_of, spec, first, strict)}"
     return text
+
+
+def _unpadded_refusal(graph_of: GraphOf, spec: Spec, chw: tuple, cause: str, strict: bool) -> str:
+    """An unpadded network's sizes are not multiples of its stride: the nearest valid size at or above,
+    looked for one pixel at a time over eight periods of the total stride (each axis on its own)."""
+    c, h, w = chw
+    step = max(SCAN, 8 * graph_of(spec).total_stride())
+    found = []
+    for axis, start in ((1, h), (2, w)):
+        for d in range(start, min(start + step, MAX_DIM + 1)):
+            size = list(spec.input)
+            size[0], size[axis] = c, d
+            if _why(graph_of, spec, tuple(size), strict) is None:
+                found.append(d)
+                break
+    text = cause if cause.startswith(f"input {c}x{h}x{w}") else f"input {c}x{h}x{w}: {cause}"
+    if len(found) < 2:
+        return f"{text}; no valid size within {step} above it found"
+    return f"{text}; the nearest valid size at or above is {c}x{found[0]}x{found[1]}"
 
 
 @dataclass(frozen=True)
