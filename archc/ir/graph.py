@@ -143,7 +143,9 @@ class Graph:
 def unpadded(graph) -> bool:
     """A network that crops one map to another's size (the paper's U-Net): its unpadded windows shrink the
     maps, so its input sizes are not multiples of the total stride, and each pooling is checked instead."""
-    return any(node.op == "crop" for node in graph.structure())
+    from archc.ops import OPS
+
+    return any(OPS[node.op].crops for node in graph.structure())
 
 
 def _check_windows(graph, spec) -> None:
@@ -162,7 +164,16 @@ def _check_windows(graph, spec) -> None:
 
 def _crops(spec) -> bool:
     """`spec` writes a crop (in a row or a block's body): asked of a build that stopped before reaching it."""
-    return any(row.op == "crop" for st in spec.stages for row in st.rows) or "'op': 'crop'" in repr(spec.blocks)
+    from archc.ops import OPS
+
+    names = [row.op for st in spec.stages for row in st.rows]
+    names += [_row_op(r) for b in spec.blocks.values() if isinstance(b, dict) for r in b.get("body") or ()]
+    return any(name in OPS and OPS[name].crops for name in names if isinstance(name, str))
+
+
+def _row_op(row):
+    """The op a block's body row names: `{op: ...}` or a table row's first column."""
+    return row.get("op") if isinstance(row, dict) else row[0] if isinstance(row, list) and row else None
 
 
 def check_input_stride(graph: Graph, spec, partial: bool = False) -> None:

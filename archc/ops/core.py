@@ -88,6 +88,7 @@ class Op:
     folds: bool = False  # exported folded into the conv before it (bn): ONNX keeps no node of its own
     rescale: Callable | None = None  # (row fields, factor) -> fields upsampling `factor` times more, or None
     part: bool = False  # what an op with `parts` (split, chunk) becomes, once per output (slice)
+    crops: bool = False  # cuts a map down to another's size: the network's windows are unpadded (U-Net's crop)
     words: Callable | None = None  # (attrs, cin, cout, out) -> its line in drawings and reports; None: its name
     look: Callable = lambda attrs, cin: "other"  # (attrs, in channels) -> its colour class there (reports.labels)
     quiet: bool = False  # left out of the summary table when it has no parameters

@@ -22,6 +22,7 @@ def _input(a, ins):
 
 
 def _resize_bind(a, graph, inputs, refs) -> dict:
+    """`to: NAME` as the named map's spatial size (resize and crop)."""
     return {**a, "size": list(graph.shape(refs["to"])[1:])} if refs.get("to") else a
 
 
@@ -80,10 +81,6 @@ def _resize(a, ins):
     return (c, oh, ow)
 
 
-def _crop_bind(a, graph, inputs, refs) -> dict:
-    return {**a, "size": list(graph.shape(refs["to"])[1:])} if refs.get("to") else a
-
-
 def crop_box(hw, size) -> tuple:
     """(top, left) of a centre crop of an h x w map to `size`: the larger half of an odd margin is below/right."""
     return (hw[0] - size[0]) // 2, (hw[1] - size[1]) // 2
@@ -99,7 +96,7 @@ def _crop_call(ctx, node, args):
 @op("crop", carry=SAME, params=(
         Param("to", "str", None, doc="crop to the spatial size of this node"),
         Param("size", "ints", None, doc="or to a fixed [h, w]; `to:` a node sets it")),
-    refs=("to",), bind=_crop_bind, call=_crop_call, size_bound="is lowered to fixed crop offsets",
+    refs=("to",), bind=_resize_bind, call=_crop_call, size_bound="is lowered to fixed crop offsets", crops=True,
     words=lambda a, cin, cout, out: "crop to " + "x".join(map(str, out[1:])),
     example="{op: crop, size: [24, 24]}   # or U-Net's copy and crop: {op: crop, from: SKIP, to: UP}")
 def _crop(a, ins):
