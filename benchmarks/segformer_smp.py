@@ -19,12 +19,13 @@ from pathlib import Path
 
 import segmentation_models_pytorch as smp
 import torch
-import torchinfo
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
 
 from refnets.segformer import SR, SegFormerB0  # noqa: E402
+
+from refcheck import randomized, totals  # noqa: E402
 
 from archc.compile import compile_spec  # noqa: E402
 from archc.ir.analysis import analyze  # noqa: E402
@@ -39,26 +40,10 @@ WMAP = {**{f"stage{i}.blocks{i}.{b}.attn.{part}": f"encoder.block{i}.{b}.attn.{p
            for a, b in (("embed", "proj"), ("embed_norm", "norm"))}}
 
 
-def randomized(make):
-    torch.manual_seed(0)  # before the model is built: its initial weights too are the same in every run
-    model = make()
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, (torch.nn.BatchNorm2d, torch.nn.LayerNorm)):
-                m.weight.uniform_(0.5, 1.5), m.bias.uniform_(-0.2, 0.2)
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.uniform_(-0.2, 0.2), m.running_var.uniform_(0.5, 1.5)
-    return model.eval()
-
-
-def totals(model, shape):
-    s = torchinfo.summary(model, (1, *shape), verbose=0, device="cpu")
-    return s.total_params, s.total_mult_adds, s.total_output_bytes
-
-
 def measure(size: str) -> dict:
     shape = tuple(int(v) for v in size.split("x"))
-    model = randomized(lambda: smp.Segformer(encoder_name="mit_b0", encoder_weights=None, classes=150))
+    model = randomized(lambda: smp.Segformer(encoder_name="mit_b0", encoder_weights=None, classes=150),
+                       (torch.nn.BatchNorm2d, torch.nn.LayerNorm))
     state = model.state_dict()
     refnet = SegFormerB0().eval()
     refnet.load_state_dict(state)  # the same names
