@@ -20,21 +20,21 @@ def test_expressions_are_bounded_before_they_run(tmp_path, expr, words):
     spec.write_text(f"name: s\ninput: [3, 64, 64]\nstages:\n  - id: a\n    columns: [op, c, s]\n"
                     f"    rows:\n      - [conv_bn_act, '${expr}', 1]\n")
     before = fingerprint(tmp_path)
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: a runaway expression burns it; a loaded machine barely adds to it
     code, errors, text = invoke("validate", spec)
     assert one_error(code, errors, words), text
-    assert time.perf_counter() - start < 10 and fingerprint(tmp_path) == before
+    assert time.process_time() - start < 10 and fingerprint(tmp_path) == before
 
 
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("address, words", [("127.0.0.1:1", "no Ray cluster there"), ("garbage", "HOST:PORT"),
                                             ("ray://:99999", "HOST:PORT")])
 def test_ray_address_fails_fast(tmp_path, address, words):
-    start = time.perf_counter()
+    """The bound is the test's timeout (60 s; the hang it pins ran over ten minutes), not a clock read here."""
     code, errors, text = invoke("sweep", "specs/fastscnn.yaml", "--grid", "width=1,0.5", "--executor", "ray",
                                 "--address", address, "--out", tmp_path / "sw")
     assert one_error(code, errors, words), text
-    assert time.perf_counter() - start < 15 and not (tmp_path / "sw").exists()
+    assert not (tmp_path / "sw").exists()
 
 
 @pytest.mark.parametrize("command", [["profile", "specs/enet.yaml", "--input", "3x64x64"],
@@ -53,11 +53,11 @@ def test_a_grid_over_a_huge_space_is_refused_before_it_is_listed(tmp_path):
     values = ", ".join(str(round(0.1 + i * 0.01, 2)) for i in range(90))
     (tmp_path / "huge.yaml").write_text("choices:\n" + "".join(f"  width@body.{i}: [{values}]\n" for i in range(4))
                                         + "  input: [3x64x64, 3x128x128]\n")
-    start = time.perf_counter()
+    start = time.process_time()  # listing 3.3e10 configurations would burn CPU (and memory) long before 20 s
     code, errors, text = invoke("search", spec, "--space", tmp_path / "huge.yaml", "--objective", "macs",
                                 "--sampler", "grid", "--trials", 3, "--out", tmp_path / "s")
     assert one_error(code, errors, "--sampler grid"), text
-    assert "tpe" in errors[0] and time.perf_counter() - start < 20 and not (tmp_path / "s").exists()
+    assert "tpe" in errors[0] and time.process_time() - start < 20 and not (tmp_path / "s").exists()
 
 
 def _search(tmp_path, *extra, out=None):
