@@ -17,12 +17,13 @@ from pathlib import Path
 
 import timm
 import torch
-import torchinfo
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
 
 from refnets.efficientvit import EfficientViTB0  # noqa: E402
+
+from refcheck import randomized, totals  # noqa: E402
 
 from archc.compile import compile_spec  # noqa: E402
 from archc.torch.weights import lowered_report  # noqa: E402
@@ -31,23 +32,8 @@ SPEC = ROOT / "specs" / "efficientvit_b0.yaml"
 SIZES = ((224, 224), (256, 320))
 
 
-def randomized(model):
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.weight.uniform_(0.5, 1.5), m.bias.uniform_(-0.2, 0.2)
-                m.running_mean.uniform_(-0.2, 0.2), m.running_var.uniform_(0.5, 1.5)
-    return model.eval()
-
-
-def totals(model, h, w):
-    s = torchinfo.summary(model, (1, 3, h, w), verbose=0, device="cpu")
-    return s.total_params, s.total_mult_adds, s.total_output_bytes
-
-
 def measure(h: int, w: int, tmp: Path) -> dict:
-    model = randomized(timm.create_model("efficientvit_b0"))
+    model = randomized(lambda: timm.create_model("efficientvit_b0"))
     refnet = EfficientViTB0().eval()
     refnet.load_state_dict(model.state_dict())  # strict: timm's names
     torch.save(model.state_dict(), tmp / "efficientvit_b0.pth")
@@ -58,7 +44,7 @@ def measure(h: int, w: int, tmp: Path) -> dict:
         want = model(x)
         d_ref, d_archc = float((refnet(x) - want).abs().max()), float((module(x) - want).abs().max())
     r = c.report
-    return {"size": f"{h}x{w}", "timm": totals(model, h, w), "refnet": totals(refnet, h, w),
+    return {"size": f"{h}x{w}", "timm": totals(model, (3, h, w)), "refnet": totals(refnet, (3, h, w)),
             "archc": (r.params, r.macs, r.activation_bytes), "attention": r.macs_attention,
             "scale": float(want.abs().max()), "d_ref": d_ref, "d_archc": d_archc, "paired": len(report.paired),
             "how": report.how}

@@ -15,12 +15,13 @@ from pathlib import Path
 
 import timm
 import torch
-import torchinfo
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
 
 from refnets.mobilevit import MobileViT  # noqa: E402
+
+from refcheck import randomized, totals  # noqa: E402
 
 from archc.compile import compile_spec  # noqa: E402
 from archc.torch.weights import lowered_report  # noqa: E402
@@ -28,23 +29,8 @@ from archc.torch.weights import lowered_report  # noqa: E402
 MODELS = {"mobilevit_xxs": "xxs", "mobilevit_s": "s"}
 
 
-def randomized(model):
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):  # timm's BatchNormAct2d is one
-                m.weight.uniform_(0.5, 1.5), m.bias.uniform_(-0.2, 0.2)
-                m.running_mean.uniform_(-0.2, 0.2), m.running_var.uniform_(0.5, 1.5)
-    return model.eval()
-
-
-def totals(model, size):
-    s = torchinfo.summary(model, (1, 3, size, size), verbose=0)
-    return s.total_params, s.total_mult_adds, s.total_output_bytes
-
-
 def measure(name: str, size_key: str, tmp: Path) -> dict:
-    torch.manual_seed(0)
-    model = randomized(timm.create_model(name))
+    model = randomized(lambda: timm.create_model(name))
     size = model.pretrained_cfg["input_size"][-1]
     refnet = MobileViT(size_key).eval()
     refnet.load_state_dict(model.state_dict(), strict=True)
@@ -58,7 +44,8 @@ def measure(name: str, size_key: str, tmp: Path) -> dict:
     r = compiled.report
     bn = sum(layer.params for layer in r.layers if layer.op == "bn")
     tokens = sum(layer.params for layer in r.layers if layer.op in ("linear", "layernorm") and len(layer.out) == 2)
-    return {"name": name, "size": size, "timm": totals(model, size), "refnet": totals(refnet, size),
+    shape = (3, size, size)
+    return {"name": name, "size": size, "timm": totals(model, shape), "refnet": totals(refnet, shape),
             "archc": (r.params, r.macs, r.activation_bytes), "attention": r.macs_attention, "bn": bn,
             "tokens": tokens, "scale": float(want.abs().max()), "d_ref": d_ref, "d_archc": d_archc,
             "paired": len(report.paired), "how": report.how}
