@@ -32,10 +32,12 @@ def model(tmp_path_factory):
 
 def test_nothing_listening_fails_before_the_export(sshd):  # noqa: F811
     dest = f"root@127.0.0.1:{_free_port()}"
-    start = time.perf_counter()
+    start = time.process_time()
     code, errors, text = invoke("profile", "specs/fastscnn.yaml", *_ssh_args(sshd, **{"--host": dest}))
     assert one_error(code, errors, "host unreachable"), text
-    assert time.perf_counter() - start < 15  # ssh's own answer, not after exporting Fast-SCNN
+    # ssh's own answer, not after exporting Fast-SCNN: the export alone costs this process about 6 s of CPU
+    # (measured quiet), ssh's refusal almost none; CPU time, which a loaded machine barely inflates
+    assert time.process_time() - start < 3
 
 
 def test_a_runner_printing_other_json_is_one_line(sshd, model, tmp_path):  # noqa: F811
