@@ -133,17 +133,17 @@ def test_a_converter_refusal_is_one_line_naming_the_op(tmp_path, monkeypatch):
         assert not (tmp_path / f"{name}.tflite").exists()
 
 
-def _unpool_net(h: int, w: int):
+def _unpool_net(h: int, w: int, ceil: bool = False):
     import torch.nn.functional as F
 
-    class Pool(torch.nn.Module):  # ENet's pair: a max-pool keeping indices, a max-unpool using them
+    class Pool(torch.nn.Module):  # ENet's pair (SegNet's with ceil): a max-pool keeping indices, an unpool using them
         def __init__(self):
             super().__init__()
-            self.pool = torch.nn.MaxPool2d(2, return_indices=True)
+            self.pool = torch.nn.MaxPool2d(2, return_indices=True, ceil_mode=ceil)
 
         def forward(self, x):
             y, i = self.pool(x)
-            return F.max_unpool2d(torch.relu(y) * 2, i, (2, 2), (2, 2), (0, 0), (h, w))
+            return F.max_unpool2d(torch.relu(y) * 2 + 1, i, (2, 2), (2, 2), (0, 0), (h, w))
 
     class Outer(torch.nn.Module):
         def __init__(self):
@@ -156,11 +156,12 @@ def _unpool_net(h: int, w: int):
     return Outer().eval()
 
 
-@pytest.mark.parametrize("h, w", [(8, 8), (9, 6), (7, 11)])
-def test_tiled_maxpool_and_select_unpool_compute_the_same_function(h, w):
+@pytest.mark.parametrize("h, w, ceil", [(8, 8, False), (9, 6, False), (7, 11, False), (8, 8, True), (9, 6, True),
+                                        (7, 11, True)])
+def test_tiled_maxpool_and_select_unpool_compute_the_same_function(h, w, ceil):
     from archc.litert.convert import convertible
 
-    net = _unpool_net(h, w)
+    net = _unpool_net(h, w, ceil)
     swapped = convertible(net)
     assert type(swapped.b.pool).__name__ == "_TiledMaxPool" and type(net.b.pool).__name__ == "MaxPool2d"
     x = torch.randn(2, 3, h, w)
@@ -179,6 +180,41 @@ def test_enets_unpooling_converts_exactly(tmp_path):
     x = torch.randn(1, 2, 9, 8)
     got = Model(convert(net, (2, 9, 8), tmp_path / "u.tflite")).run(x.numpy())[0]
     assert np.abs(got - net(x).detach().numpy()).max() < 1e-6
+
+
+@needs_litert
+@pytest.mark.slow
+def test_segnets_ceil_mode_unpooling_converts_exactly(tmp_path):
+    """SegNet's Caffe pooling rounds up (ceil_mode): converted as torch has it, its indices came out wrong and
+    the .tflite differed by 5.08 at 3x352x480. Ties (ReLU zeros) and an odd size, where a window hangs over.
+    Against another graph (floor mode: the last row and column stay zero) the refusal names the unpool."""
+    from archc.errors import ExportError
+    from archc.litert.convert import convert
+    from archc.litert.interpreter import Model
+    from archc.litert.verify import verify
+
+    net = _unpool_net(9, 7, ceil=True)
+    torch.manual_seed(0)
+    x = torch.relu(torch.randn(1, 2, 9, 7))  # half zeros: tied windows must keep the first, as torch (values 2y+1)
+    model = Model(convert(net, (2, 9, 7), tmp_path / "u.tflite"))
+    assert np.abs(model.run(x.numpy())[0] - net(x).detach().numpy()).max() < 1e-6
+    assert verify(model, net, (2, 9, 7), 1)["max_abs_diff"] < 1e-6
+    with pytest.raises(ExportError, match=r"^verification failed: .*; op 'max_unpool' \(max_unpool2d\) moves"):
+        verify(model, _unpool_net(9, 7, ceil=False), (2, 9, 7), 1)
+
+
+@needs_litert
+def test_a_pool_with_indices_whose_windows_overlap_is_refused_naming_the_op(tmp_path):
+    """The converter lowers it without an error but with wrong indices; archc refuses it before converting."""
+    from archc.errors import ExportError
+    from archc.litert.convert import convert
+
+    net = torch.nn.Sequential(torch.nn.MaxPool2d(3, 2, 1, return_indices=True)).eval()
+    with pytest.raises(ExportError) as info:
+        convert(net, (2, 9, 8), tmp_path / "p.tflite", "overlap")
+    text = str(info.value)
+    assert "\n" not in text and not (tmp_path / "p.tflite").exists()
+    assert text.startswith("LiteRT conversion of 'overlap' failed: the converter gives op 'aten.max_pool2d_with_indices'")
 
 
 def test_recommendation_names_the_fastest_float32_runtime_and_a_slower_int8():

@@ -5,8 +5,10 @@ One lowering is changed for the converter, computing the same function: a transp
 output padding (ENet's and ERFNet's `deconv k:3 s:2 p:1 output_padding:1`) becomes a transposed
 conv without padding whose output is cropped, since the converter cannot legalize the asymmetric
 padding the first gives ('mhlo.convolution ... lhs_dilation'). ONNX keeps the one ConvTranspose.
-Likewise ENet's max-unpooling: the converter's scatter becomes a BROADCAST_TO LiteRT cannot prepare,
-so a non-overlapping unpool is a select between the repeated values and zeros.
+Likewise ENet's and SegNet's max-pooling with indices and max-unpooling: the converter gives the pool's
+indices wrong (zeros) and its scatter becomes a BROADCAST_TO LiteRT cannot prepare, so a pool whose windows
+tile the map (floor or ceil mode) is a reshape + argmax and its unpool a select between the repeated values
+and zeros; a pool with indices whose windows overlap is refused, naming the op.
 """
 from __future__ import annotations
 
@@ -88,10 +90,11 @@ def _croppable(m) -> bool:
 
 
 def _tiled(m) -> bool:
-    """Windows that tile the map: kernel = stride, no padding or dilation, floor mode."""
+    """Windows that tile the map: kernel = stride, no padding or dilation, floor or ceil mode (SegNet's
+    Caffe pooling rounds up: the last window may hang over the edge)."""
     pair = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v, v)  # noqa: E731
     return (pair(m.kernel_size) == pair(m.stride or m.kernel_size) and not any(pair(m.padding))
-            and pair(m.dilation) == (1, 1) and not m.ceil_mode)
+            and pair(m.dilation) == (1, 1))
 
 
 def TiledMaxPool(m):  # noqa: N802 - made on first use, as CroppedDeconv
@@ -101,16 +104,19 @@ def TiledMaxPool(m):  # noqa: N802 - made on first use, as CroppedDeconv
     class _TiledMaxPool(nn.Module):
         """MaxPool2d(return_indices=True) over tiling windows as a reshape and an argmax: the converter
         gives max_pool2d_with_indices' indices as zeros. The same maxima; the same flat indices (the
-        first maximum of a window, as torch picks it)."""
+        first maximum of a window, as torch picks it). Floor mode drops the rows and columns no window
+        covers; ceil mode pads the last windows with -inf, which no value of the map loses to."""
 
         def __init__(self, pool):
             super().__init__()
             k = pool.kernel_size
-            self.k = tuple(k) if isinstance(k, (tuple, list)) else (k, k)
+            self.k, self.ceil = tuple(k) if isinstance(k, (tuple, list)) else (k, k), bool(pool.ceil_mode)
 
         def forward(self, x):
             (n, c, h, w), (kh, kw) = x.shape, self.k
-            oh, ow = h // kh, w // kw
+            oh, ow = (-(-h // kh), -(-w // kw)) if self.ceil else (h // kh, w // kw)
+            if oh * kh > h or ow * kw > w:
+                x = torch.nn.functional.pad(x, (0, ow * kw - w, 0, oh * kh - h), value=float("-inf"))
             t = x[:, :, :oh * kh, :ow * kw].reshape(n, c, oh, kh, ow, kw).permute(0, 1, 2, 4, 3, 5)
             t = t.reshape(n, c, oh, ow, kh * kw)
             best, arg = t.max(-1)
@@ -158,6 +164,7 @@ def convert(module, shape, path, name: str = "model") -> Path:
     from archc.onnx.export import quiet
 
     module = convertible(module).eval()
+    untiled(module, name)
     x = torch.zeros(1, *shape)
     try:
         with quiet(), quiet_fd():
@@ -167,6 +174,19 @@ def convert(module, shape, path, name: str = "model") -> Path:
     except Exception as exc:  # torch.export, the lowering and the converter raise many types
         raise ExportError(refusal(name, exc)) from None
     return Path(path)
+
+
+def untiled(module, name: str) -> None:
+    """Refuse a max-pool keeping indices that `convertible` could not rewrite (windows that overlap, padding,
+    dilation): the converter lowers it without an error but gives wrong indices, so its unpool scatters wrong."""
+    import torch.nn as nn
+
+    for path, m in module.named_modules():
+        if isinstance(m, nn.MaxPool2d) and m.return_indices:
+            raise ExportError(f"LiteRT conversion of '{name}' failed: the converter gives op "
+                              f"'aten.max_pool2d_with_indices' ({path}: kernel {m.kernel_size}, stride {m.stride}, "
+                              f"padding {m.padding}) wrong indices; only windows that tile the map (kernel = stride, "
+                              f"no padding or dilation) convert; the ONNX build (--format onnx) is unaffected")
 
 
 def refusal(name: str, exc: Exception) -> str:

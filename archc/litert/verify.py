@@ -37,6 +37,24 @@ def verify(model, module, shape, layers: int) -> dict:
     tol = tolerance(scale, layers)
     if not worst <= tol:
         raise ExportError(f"verification failed: LiteRT and PyTorch differ by up to {worst:.3g} (tolerance "
-                          f"{tol:.3g} for output scale {scale:.3g} and depth {layers}) on {SAMPLES} seeded inputs")
+                          f"{tol:.3g} for output scale {scale:.3g} and depth {layers}) on {SAMPLES} seeded inputs"
+                          + _ties(module))
     return {"runtime": "litert", "against": "torch", "max_abs_diff": worst, "tolerance": tol,
             "output_max_abs": scale, "inputs": f"{SAMPLES} seeded standard-normal inputs (seed {SEED})"}
+
+
+def _ties(module) -> str:
+    """Why a graph that max-unpools may fail here with a correct file: the unpool puts each value where its
+    pooling window's maximum was, and a window whose two largest values lie within float32 rounding of each
+    other picks either under another (valid) rounding; the value then lands one pixel over (SegNet)."""
+    import torch.fx
+    import torch.nn.functional as F
+
+    paths = [n.meta.get("archc", n.name) for m in module.modules() if isinstance(m, torch.fx.GraphModule)
+             for n in m.graph.nodes if n.op == "call_function" and n.target is F.max_unpool2d]
+    if not paths:
+        return ""
+    more = f" and {len(paths) - 1} more" if len(paths) > 1 else ""
+    return (f"; op 'max_unpool' ({paths[0]}{more}) moves each value to its pooling window's maximum, and where two "
+            f"values of a window are within float32 rounding of each other LiteRT may keep the other one (PyTorch "
+            f"with another conv algorithm may too): see docs/export.md, LiteRT")
