@@ -1,6 +1,8 @@
 """Training augmentation at real sizes: a random scale of the full image (0.5-2.0 by default, as the
-Cityscapes recipes use; drawn uniformly, as mmcv's RandomResize draws its ratio), a uniform random crop to the training size with ignore padding where the scaled image is
-smaller, a horizontal flip, and an optional photometric jitter.
+Cityscapes recipes use; drawn uniformly, as mmcv's RandomResize draws its ratio; the label resized
+nearest-exact, the image bilinear, in the same pixel-centre geometry), a uniform random crop to the training
+size with ignore padding where the scaled image is smaller, a horizontal flip, and an optional photometric
+jitter.
 
 Every draw comes from the generator the dataset makes from (seed, epoch, index): different every epoch, the
 same in every process with the same seed (a resumed run, a sweep worker, another machine).
