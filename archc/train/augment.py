@@ -1,6 +1,8 @@
 """Training augmentation at real sizes: a random scale of the full image (0.5-2.0 by default, as the
-Cityscapes recipes use), a random crop to the training size with ignore padding where the scaled image is
-smaller, a horizontal flip, and an optional photometric jitter.
+Cityscapes recipes use; drawn uniformly, as mmcv's RandomResize draws its ratio; the label resized
+nearest-exact, the image bilinear, in the same pixel-centre geometry), a uniform random crop to the training
+size with ignore padding where the scaled image is smaller, a horizontal flip, and an optional photometric
+jitter.
 
 Every draw comes from the generator the dataset makes from (seed, epoch, index): different every epoch, the
 same in every process with the same seed (a resumed run, a sweep worker, another machine).
@@ -40,7 +42,10 @@ class Augment:
             size = (max(1, round(image.shape[1] * s)), max(1, round(image.shape[2] * s)))
             if size != tuple(image.shape[1:]):
                 image = F.interpolate(image[None], size, mode="bilinear", align_corners=False)[0]
-                mask = F.interpolate(mask[None, None].float(), size, mode="nearest")[0, 0].to(mask.dtype)
+                # nearest-exact: the pixel-centre geometry of bilinear with align_corners=False, so every label
+                # lands where its pixel's colour does; plain "nearest" (OpenCV's rule) shifts the mask toward
+                # the top left by up to half a source pixel (tests/test_augment_geometry.py)
+                mask = F.interpolate(mask[None, None].float(), size, mode="nearest-exact")[0, 0].to(mask.dtype)
         if self.jitter:
             image = _jitter(rng, image, self.jitter)
         image, mask = _crop(rng, image, mask, crop, mean)
