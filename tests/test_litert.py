@@ -199,7 +199,8 @@ def test_matmul_pool_computes_adaptive_average_pooling(h, w, bins):
 @needs_litert
 def test_adaptive_pooling_runs_in_xnnpack_and_quantizes(tmp_path):
     """The pool converts to ops XNNPACK takes (one delegated partition, none of torch.export's gather and
-    mask ops left to LiteRT's reference kernels), with torch's values, and int8 quantizes it."""
+    mask ops left to LiteRT's reference kernels), with torch's values, and int8 quantizes it. The tensor
+    names are short and unique (the converter's carry torch.export's wrapper path, ~250 characters)."""
     from archc.litert.convert import convert
     from archc.litert.interpreter import Model, quiet_fd
     from archc.litert.quantize import quantize
@@ -213,6 +214,8 @@ def test_adaptive_pooling_runs_in_xnnpack_and_quantizes(tmp_path):
         ops = [op["op_name"] for op in model.interp._get_ops_details()]
     assert ops.count("DELEGATE") == 1 and not {"GATHER_ND", "SELECT", "BROADCAST_TO", "SLICE"} & set(ops), ops
     assert np.abs(model.run(x.numpy())[0] - net(x).detach().numpy()).max() < 1e-5
+    names = [t["name"] for t in model.interp.get_tensor_details()]
+    assert len(set(names)) == len(names) and max(map(len, names)) < 80 and not any("torch.export" in n for n in names)
     path, report, _ = quantize(model.path, parse_pass("quantize=int8"), (3, 3, 3))
     assert Model(path).run(x.numpy())[0].shape == (1, 4, 8, 8) and report["fidelity"]["sqnr_db"] > 20
 

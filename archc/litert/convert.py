@@ -220,7 +220,32 @@ def convert(module, shape, path, name: str = "model") -> Path:
             litert_torch.convert(module, (x,)).export(str(path))
     except Exception as exc:  # torch.export, the lowering and the converter raise many types
         raise ExportError(refusal(name, exc)) from None
+    shorten_names(Path(path))
     return Path(path)
+
+
+_WRAPPER = re.compile(r"[\w.<>]*<locals>\.Wrapper/?")  # torch.export's wrapper, ~115 characters, in most names
+_MODULES = re.compile(r"torch\.nn\.modules\.\w+\.")  # 'torch.nn.modules.conv.Conv2d_conv' -> 'Conv2d_conv'
+
+
+def shorten_names(path: Path) -> bool:
+    """Rewrite the converter's tensor names without torch.export's wrapper path and torch.nn's module
+    prefix, when the names stay unique (ai-edge-quantizer keys tensors by name): 'BatchNorm2d_bn;;Conv2d_conv;4'
+    is what remains of 250 characters on average, a third of Fast-SCNN width 0.125's file
+    (benchmarks/litert_bytes.md). Files whose weights lie outside the flatbuffer (over 2 GB) are left
+    as they are. True when rewritten."""
+    from ai_edge_litert.tools import flatbuffer_utils as fb
+
+    model = fb.read_model(str(path))
+    tensors = [t for g in model.subgraphs for t in g.tensors if t.name]
+    short = [_MODULES.sub("", _WRAPPER.sub("", t.name.decode())).encode() for t in tensors]
+    if any(b.offset for b in model.buffers) or len(set(short)) < len(short) or all(
+            len(a) == len(t.name) for a, t in zip(short, tensors)):
+        return False
+    for t, name in zip(tensors, short):
+        t.name = name
+    fb.write_model(model, str(path))
+    return True
 
 
 def refusal(name: str, exc: Exception) -> str:
