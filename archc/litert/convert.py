@@ -7,11 +7,12 @@ conv without padding whose output is cropped, since the converter cannot legaliz
 padding the first gives ('mhlo.convolution ... lhs_dilation'). ONNX keeps the one ConvTranspose.
 Likewise ENet's max-unpooling: the converter's scatter becomes a BROADCAST_TO LiteRT cannot prepare,
 so a non-overlapping unpool is a select between the repeated values and zeros. And adaptive average
-pooling whose bins do not divide the map (Fast-SCNN's PPM below 256 px; archc lowers the dividing case
-to AvgPool2d) is one matrix product with the averaging weights: torch.export's gather-and-mask
-decomposition becomes ~25 GATHER_ND / SELECT / BROADCAST_TO / SLICE ops per pool that XNNPACK does not
-take, run by LiteRT's reference kernels between three delegated partitions, with a C×bins×2×bins×2 mask
-constant-folded into the file (benchmarks/litert.md: Fast-SCNN at 96 px).
+pooling whose bins do not divide the map (Fast-SCNN's PPM unless the input is a multiple of 256 px;
+archc lowers the dividing case to AvgPool2d) is one matrix product with the averaging weights:
+torch.export's gather-and-mask decomposition becomes 10 to 26 GATHER_ND / SELECT / BROADCAST_TO / SLICE
+ops per pool that XNNPACK does not take, run by LiteRT's reference kernels between three delegated
+partitions, with masks of C×bins×2×bins×2 floats constant-folded into the file (benchmarks/litert.md:
+Fast-SCNN at 96 px).
 """
 from __future__ import annotations
 
@@ -231,8 +232,8 @@ _MODULES = re.compile(r"torch\.nn\.modules\.\w+\.")  # 'torch.nn.modules.conv.Co
 def shorten_names(path: Path) -> bool:
     """Rewrite the converter's tensor names without torch.export's wrapper path and torch.nn's module
     prefix, when the names stay unique (ai-edge-quantizer keys tensors by name): 'BatchNorm2d_bn;;Conv2d_conv;4'
-    is what remains of 250 characters on average, a third of Fast-SCNN width 0.125's file
-    (benchmarks/litert_bytes.md). Files whose weights lie outside the flatbuffer (over 2 GB) are left
+    is what remains of 250 characters on average, 30-35% of Fast-SCNN width 0.125's files
+    (docs/export.md). Files whose weights lie outside the flatbuffer (over 2 GB) are left
     as they are. True when rewritten."""
     from ai_edge_litert.tools import flatbuffer_utils as fb
 
