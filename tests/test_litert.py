@@ -217,6 +217,45 @@ def test_a_pool_with_indices_whose_windows_overlap_is_refused_naming_the_op(tmp_
     assert text.startswith("LiteRT conversion of 'overlap' failed: the converter gives op 'aten.max_pool2d_with_indices'")
 
 
+@pytest.mark.parametrize("h, w, bins", [(3, 3, (8, 8)), (3, 3, (2, 2)), (5, 3, (4, 2)), (7, 6, (3, 4)), (6, 6, 1)])
+def test_matmul_pool_computes_adaptive_average_pooling(h, w, bins):
+    """Fast-SCNN's PPM at 96 px pools a 3x3 map to 2, 4 and 8 bins (windows overlap): the product with
+    the averaging matrix gives torch's AdaptiveAvgPool2d values; a pool keeping an axis (None) is left."""
+    from archc.litert.convert import convertible
+
+    net = torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(bins), torch.nn.AdaptiveAvgPool2d((None, 2))).eval()
+    x = torch.randn(2, 5, h, w)
+    swapped = convertible(net)
+    assert [type(m).__name__ for m in swapped] == ["_MatmulPool", "AdaptiveAvgPool2d"]
+    assert type(net[0]).__name__ == "AdaptiveAvgPool2d"  # the original is left as it was (ONNX keeps it)
+    with torch.no_grad():
+        assert torch.allclose(swapped[0](x), net[0](x), atol=1e-6)
+
+
+@needs_litert
+def test_adaptive_pooling_runs_in_xnnpack_and_quantizes(tmp_path):
+    """The pool converts to ops XNNPACK takes (one delegated partition, none of torch.export's gather and
+    mask ops left to LiteRT's reference kernels), with torch's values, and int8 quantizes it. The tensor
+    names are short and unique (the converter's carry torch.export's wrapper path, ~250 characters)."""
+    from archc.litert.convert import convert
+    from archc.litert.interpreter import Model, quiet_fd
+    from archc.litert.quantize import quantize
+    from archc.passes import parse_pass
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 1), torch.nn.AdaptiveAvgPool2d(8), torch.nn.Conv2d(8, 4, 1))
+    x = torch.randn(1, 3, 3, 3)
+    model = Model(convert(net.eval(), (3, 3, 3), tmp_path / "p.tflite"))
+    with quiet_fd():
+        ops = [op["op_name"] for op in model.interp._get_ops_details()]
+    assert ops.count("DELEGATE") == 1 and not {"GATHER_ND", "SELECT", "BROADCAST_TO", "SLICE"} & set(ops), ops
+    assert np.abs(model.run(x.numpy())[0] - net(x).detach().numpy()).max() < 1e-5
+    names = [t["name"] for t in model.interp.get_tensor_details()]
+    assert len(set(names)) == len(names) and max(map(len, names)) < 80 and not any("torch.export" in n for n in names)
+    path, report, _ = quantize(model.path, parse_pass("quantize=int8"), (3, 3, 3))
+    assert Model(path).run(x.numpy())[0].shape == (1, 4, 8, 8) and report["fidelity"]["sqnr_db"] > 20
+
+
 def test_recommendation_names_the_fastest_float32_runtime_and_a_slower_int8():
     from archc.deploy.benchmark import recommend
 

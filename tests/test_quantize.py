@@ -50,6 +50,44 @@ def test_int8_is_static_qdq_uint8_activations_int8_per_channel_weights(small_bui
     assert inits[dq_x.input[2]].data_type == onnx.TensorProto.UINT8
 
 
+def test_all_zero_zero_points_are_dropped_and_the_model_computes_the_same(tmp_path):
+    """ORT's quantizer writes a zero point per weight and bias channel, all zeros (symmetric int8): without
+    them DequantizeLinear takes its default, 0, so ORT gives the same outputs from a smaller file."""
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    from archc.onnx.quantize import drop_zero_points
+
+    rng = np.random.default_rng(0)
+    w, b = rng.standard_normal((16, 3, 3, 3)).astype(np.float32), rng.standard_normal(16).astype(np.float32)
+    graph = helper.make_graph([helper.make_node("Conv", ["x", "w", "b"], ["y"], pads=[1, 1, 1, 1])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 16, 8, 8])],
+                              [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(tmp_path / "f.onnx"))
+    xs = [rng.standard_normal((1, 3, 8, 8)).astype(np.float32) for _ in range(4)]
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.it = iter({"x": x} for x in xs)
+
+        def get_next(self):
+            return next(self.it, None)
+
+    quantize_static(str(tmp_path / "f.onnx"), str(tmp_path / "q.onnx"), Reader(), quant_format=QuantFormat.QDQ,
+                    per_channel=True, weight_type=QuantType.QInt8)
+    (tmp_path / "d.onnx").write_bytes((tmp_path / "q.onnx").read_bytes())
+    assert drop_zero_points(tmp_path / "d.onnx") == 2  # the weights' (int8) and the bias's (int32)
+    onnx.checker.check_model(str(tmp_path / "d.onnx"))
+    want, got = (ort.InferenceSession(str(tmp_path / n), providers=["CPUExecutionProvider"]) for n in ("q.onnx", "d.onnx"))
+    for x in xs:
+        assert np.array_equal(want.run(None, {"x": x})[0], got.run(None, {"x": x})[0])
+    assert (tmp_path / "d.onnx").stat().st_size < (tmp_path / "q.onnx").stat().st_size - 16 * 5
+    assert drop_zero_points(tmp_path / "d.onnx") == 0
+
+
 @pytest.mark.slow
 def test_int8_report(small_build):
     _, _, summary = small_build

@@ -8,7 +8,13 @@ padding the first gives ('mhlo.convolution ... lhs_dilation'). ONNX keeps the on
 Likewise ENet's and SegNet's max-pooling with indices and max-unpooling: the converter gives the pool's
 indices wrong (zeros) and its scatter becomes a BROADCAST_TO LiteRT cannot prepare, so a pool whose windows
 tile the map (floor or ceil mode) is a reshape + argmax and its unpool a select between the repeated values
-and zeros; a pool with indices whose windows overlap is refused, naming the op.
+and zeros; a pool with indices whose windows overlap is refused, naming the op. And adaptive average
+pooling whose bins do not divide the map (Fast-SCNN's PPM unless the input is a multiple of 256 px;
+archc lowers the dividing case to AvgPool2d) is one matrix product with the averaging weights:
+torch.export's gather-and-mask decomposition becomes 10 to 26 GATHER_ND / SELECT / BROADCAST_TO / SLICE
+ops per pool that XNNPACK does not take, run by LiteRT's reference kernels between three delegated
+partitions, with masks of C×bins×2×bins×2 floats constant-folded into the file (benchmarks/litert.md:
+Fast-SCNN at 96 px).
 """
 from __future__ import annotations
 
@@ -21,12 +27,14 @@ from archc.litert import require
 
 
 def convertible(module):
-    """A copy of `module` in which each ConvTranspose2d with output padding is a CroppedDeconv and
-    each non-overlapping max_unpool2d a select_unpool (`module` itself when it has neither)."""
+    """A copy of `module` in which each ConvTranspose2d with output padding is a CroppedDeconv, each
+    non-overlapping max_unpool2d a select_unpool and each AdaptiveAvgPool2d with fixed bins a MatmulPool
+    (`module` itself when it has none of them)."""
     import torch.nn as nn
 
     if not any(isinstance(m, nn.ConvTranspose2d) and any(m.output_padding) or isinstance(m, nn.MaxPool2d)
-               and m.return_indices for m in module.modules()) and not any(_unpools(m) for m in module.modules()):
+               and m.return_indices or _fixed_bins(m) for m in module.modules()) \
+            and not any(_unpools(m) for m in module.modules()):
         return module
     module = copy.deepcopy(module)
     for name, child in list(module.named_modules()):
@@ -35,6 +43,8 @@ def convertible(module):
                 setattr(child, key, CroppedDeconv(sub))
             if isinstance(sub, nn.MaxPool2d) and sub.return_indices and _tiled(sub):
                 setattr(child, key, TiledMaxPool(sub))
+            if _fixed_bins(sub):
+                setattr(child, key, MatmulPool(sub))
         if _unpools(child):
             for node in _unpools(child):
                 a = {**dict(zip(("input", "indices", "kernel_size", "stride", "padding", "output_size"), node.args)),
@@ -128,6 +138,51 @@ def TiledMaxPool(m):  # noqa: N802 - made on first use, as CroppedDeconv
     return _TiledMaxPool(m)
 
 
+def _fixed_bins(m) -> bool:
+    """An AdaptiveAvgPool2d whose bins are all given (None keeps that axis' size: left as it is)."""
+    import torch.nn as nn
+
+    return isinstance(m, nn.AdaptiveAvgPool2d) and None not in _pair(m.output_size)
+
+
+def _pair(v) -> tuple:
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+
+
+def averaging(n: int, bins: int) -> list:
+    """The bins×n matrix of adaptive average pooling along one axis, as rows: row i averages the
+    pixels [floor(i·n/bins), ceil((i+1)·n/bins)), torch's windows (overlapping when bins > n)."""
+    rows = []
+    for i in range(bins):
+        start, end = i * n // bins, -(-(i + 1) * n // bins)
+        rows.append([1.0 / (end - start) if start <= j < end else 0.0 for j in range(n)])
+    return rows
+
+
+def MatmulPool(m):  # noqa: N802 - made on first use, as CroppedDeconv
+    import torch.nn as nn
+
+    class _MatmulPool(nn.Module):
+        """AdaptiveAvgPool2d((bh, bw)) as one matrix product over the flattened map, by the (bh·bw)×(h·w)
+        Kronecker product of each axis' averaging matrix, made from the map's (static) size when traced:
+        the same values up to float rounding. One FULLY_CONNECTED op in LiteRT: two products (A_h·x·A_wᵀ)
+        would share one constant when h = w, which ai-edge-quantizer's int8 then cannot quantize for both."""
+
+        def __init__(self, pool):
+            super().__init__()
+            self.bins = _pair(pool.output_size)
+
+        def forward(self, x):
+            import torch
+
+            (n, c, h, w), (bh, bw) = x.shape, self.bins  # constants in the exported graph
+            rows, cols = averaging(h, bh), averaging(w, bw)
+            k = torch.tensor([[a * b for a in r for b in q] for r in rows for q in cols], dtype=x.dtype)
+            return (x.reshape(n, c, h * w) @ k.T).reshape(n, c, bh, bw)
+
+    return _MatmulPool(m)
+
+
 def _cropped_deconv():
     import torch.nn as nn
     import torch.nn.functional as F
@@ -173,6 +228,7 @@ def convert(module, shape, path, name: str = "model") -> Path:
             litert_torch.convert(module, (x,)).export(str(path))
     except Exception as exc:  # torch.export, the lowering and the converter raise many types
         raise ExportError(refusal(name, exc)) from None
+    shorten_names(Path(path))
     return Path(path)
 
 
@@ -187,6 +243,30 @@ def untiled(module, name: str) -> None:
                               f"'aten.max_pool2d_with_indices' ({path}: kernel {m.kernel_size}, stride {m.stride}, "
                               f"padding {m.padding}) wrong indices; only windows that tile the map (kernel = stride, "
                               f"no padding or dilation) convert; the ONNX build (--format onnx) is unaffected")
+
+
+_WRAPPER = re.compile(r"[\w.<>]*<locals>\.Wrapper/?")  # torch.export's wrapper, ~115 characters, in most names
+_MODULES = re.compile(r"torch\.nn\.modules\.\w+\.")  # 'torch.nn.modules.conv.Conv2d_conv' -> 'Conv2d_conv'
+
+
+def shorten_names(path: Path) -> bool:
+    """Rewrite the converter's tensor names without torch.export's wrapper path and torch.nn's module
+    prefix, when the names stay unique (ai-edge-quantizer keys tensors by name): 'BatchNorm2d_bn;;Conv2d_conv;4'
+    is what remains of 250 characters on average, 30-35% of Fast-SCNN width 0.125's files
+    (docs/export.md). Files whose weights lie outside the flatbuffer (over 2 GB) are left
+    as they are. True when rewritten."""
+    from ai_edge_litert.tools import flatbuffer_utils as fb
+
+    model = fb.read_model(str(path))
+    tensors = [t for g in model.subgraphs for t in g.tensors if t.name]
+    short = [_MODULES.sub("", _WRAPPER.sub("", t.name.decode())).encode() for t in tensors]
+    if any(b.offset for b in model.buffers) or len(set(short)) < len(short) or all(
+            len(a) == len(t.name) for a, t in zip(short, tensors)):
+        return False
+    for t, name in zip(tensors, short):
+        t.name = name
+    fb.write_model(model, str(path))
+    return True
 
 
 def refusal(name: str, exc: Exception) -> str:
