@@ -13,6 +13,7 @@ from onnx import numpy_helper
 from typer.testing import CliRunner
 
 from archc.cli import app
+from archc.litert import available
 from archc.train.synth import synthesize
 from tinyspec import tiny_spec
 
@@ -122,6 +123,9 @@ def test_report_quantizes_ptq_and_qat_on_the_given_grid(base, tmp_path):
         model = onnx.load(str(tmp_path / "qr" / "models" / kind / "model.int8.onnx"))
         scales = [numpy_helper.to_array(t) for t in model.graph.initializer if t.name.endswith(".weight_scale")]
         assert len(scales) == 4 and all(s.shape == () for s in scales)
+        if available():  # LiteRT's int8 (ai-edge-quantizer) takes the same setting: one scale per conv filter
+            assert [len(s) for s in _tflite_filter_scales(tmp_path / "qr" / "models" / kind / "model.int8.tflite")
+                    ] == [1, 1, 1, 1]
     bad = runner.invoke(app, common + ["--pass", "quantize=fp16"])
     assert bad.exit_code == 2 and bad.output.strip().splitlines()[-1].startswith("archc: error: --pass quantize=fp16")
 
@@ -132,3 +136,13 @@ def test_qat_refuses_a_pass_that_is_not_int8(base, tmp_path):
                                  "--pass", "quantize=fp16"])
     assert result.exit_code == 2 and not (tmp_path / "run").exists(), result.output
     assert result.output.strip().splitlines()[-1].startswith("archc: error: --qat --pass quantize=fp16")
+
+
+def _tflite_filter_scales(path) -> list:
+    """The quantization scales of every conv's filter in a .tflite model, read with the LiteRT interpreter."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(str(path))
+    tensors = {d["index"]: d for d in interp.get_tensor_details()}
+    return [tensors[op["inputs"][1]]["quantization_parameters"]["scales"] for op in interp._get_ops_details()
+            if op["op_name"] in ("CONV_2D", "DEPTHWISE_CONV_2D")]

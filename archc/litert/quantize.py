@@ -15,19 +15,20 @@ from archc.onnx.quantize import FIDELITY_SAMPLES, FIDELITY_SEED, _agreement, _ru
 
 
 def _recipe(mode: str, per_channel: bool = True):
-    """ai-edge-quantizer's recipe: int8 (int8 weights and activations) and dynamic with one weight scale per
-    output channel, or per tensor (per_channel=false); fp16 casts the weights."""
+    """ai-edge-quantizer's recipe: int8 (int8 weights and activations) with one weight scale per output
+    channel, or per tensor (per_channel=false); dynamic always per channel (LiteRT's hybrid kernels gave NaN
+    outputs with per-tensor weights: benchmarks/qat.md); fp16 casts the weights."""
     from ai_edge_quantizer import qtyping, recipe, recipe_manager
 
-    if mode in ("int8", "dynamic") and per_channel:
-        return recipe.static_wi8_ai8() if mode == "int8" else recipe.dynamic_wi8_afp32()
+    if mode == "dynamic":
+        return recipe.dynamic_wi8_afp32()
+    if mode == "int8" and per_channel:
+        return recipe.static_wi8_ai8()
     manager, every = recipe_manager.RecipeManager(), qtyping.TFLOperationName.ALL_SUPPORTED
     tensorwise = qtyping.QuantGranularity.TENSORWISE
     if mode == "int8":
         manager.add_static_config(regex=".*", operation_name=every, activation_num_bits=8, weight_num_bits=8,
                                   weight_granularity=tensorwise)
-    elif mode == "dynamic":
-        manager.add_dynamic_config(regex=".*", operation_name=every, num_bits=8, granularity=tensorwise)
     else:  # fp16: weights cast to float16, dequantized before each op
         manager.add_weight_only_config(regex=".*", operation_name=every, num_bits=16, granularity=tensorwise,
                                        algorithm_key=recipe.AlgorithmName.FLOAT_CASTING)
