@@ -1,6 +1,6 @@
 """What int8 post-training quantization costs a trained model, and whether quantization-aware training wins
-it back (issue 25): Fast-SCNN at width 0.125 (wide activation ranges for 8 bits), 6 classes, 3x96x96, trained
-from scratch on `archc data synth` images; then
+it back (issue 25): Fast-SCNN at a width (--width), 6 classes, 3x96x96, trained from scratch on `archc data
+synth` images; then
 
 - PTQ: `archc quantize-report` of that checkpoint (ORT and LiteRT int8, calibrated on 32 train images);
 - QAT: `archc train --qat --weights` for a few more epochs, its int8 models in the same report (`--qat`);
@@ -12,7 +12,8 @@ from scratch on `archc data synth` images; then
 
 --per-tensor: the harder case, one weight scale per tensor (`--pass quantize=int8,per_channel=false`, which the
 QAT's fake quantization follows too); a case of its own in qat.json ("W per-tensor"), kept beside the width's
-per-channel case.
+per-channel case. --seed S: the seed of the QAT and control fine-tuning (their shuffles and augmentation;
+the fp32 checkpoint stays seed 0's), a case of its own ("W per-tensor seed S") to see how far one run moves.
 
 Writes benchmarks/qat.md (the tables, the method, the machine's load) and qat.json (every row). Use the
 litert venv for the LiteRT rows (archc[litert]); without it they say why.
@@ -40,9 +41,9 @@ def source(width: str, grid: tuple = ()) -> api.Source:
     return api.Source(SPEC, ((f"width={width}",) if width != "1" else ()) + grid, "3x96x96", {"classes": 6})
 
 
-def train(data: Path, out: Path, epochs: int, weights=None, qat=False, lr=None, width="1", grid=()) -> dict:
+def train(data: Path, out: Path, epochs: int, weights=None, qat=False, lr=None, width="1", grid=(), seed=0) -> dict:
     return api.train(api.Train(source(width, grid), data, epochs, out, batch=8, lr=lr, weights=weights, qat=qat,
-                               seed=0))
+                               seed=seed))
 
 
 def report(weights: Path, data: Path, qat=None, width="1", grid=()) -> dict:
@@ -57,6 +58,7 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=480)
     ap.add_argument("--width", default="1")
     ap.add_argument("--per-tensor", action="store_true", help="per-tensor int8 weights (PTQ and QAT)")
+    ap.add_argument("--seed", type=int, default=0, help="of the QAT and control fine-tuning")
     ap.add_argument("--out", type=Path, default=Path("/tmp/archc-qat"))
     ap.add_argument("--render", action="store_true", help="only write qat.md again from qat.json")
     ap.add_argument("--spread", action="store_true", help="only add the weight spread of --out's fp32 checkpoint "
@@ -68,7 +70,7 @@ def main() -> None:
         return
     if a.spread:
         cases = json.loads((ROOT / "qat.json").read_text())["cases"]
-        key = a.width + (" per-tensor" if a.per_tensor else "")
+        key = _key({"width": a.width, "weights": "per-tensor" if a.per_tensor else "", "seed": a.seed})
         save({**cases[key], "spread": spread(a.width, a.out / "fp32" / "weights.pt"), "qat_val": _val(a.out)})
         return
     start, cpu0, load0 = time.time(), time.process_time(), os.getloadavg()
@@ -82,11 +84,13 @@ def main() -> None:
     runs = {"qat": True, "control": False}  # the control has no fake quantization: the same for either grid
     for name, qat in runs.items():
         if not (a.out / name / "weights.pt").exists():
-            train(data, a.out / name, a.qat_epochs, base / "weights.pt", qat, lr=1e-4, width=a.width, grid=grid)
+            train(data, a.out / name, a.qat_epochs, base / "weights.pt", qat, lr=1e-4, width=a.width, grid=grid,
+                  seed=a.seed)
     main_report = report(base / "weights.pt", data, qat=a.out / "qat", width=a.width, grid=grid)
     control = report(a.out / "control" / "weights.pt", data, width=a.width, grid=grid)
     result = {"main": main_report, "control": control, "epochs": a.epochs, "qat_epochs": a.qat_epochs,
               "images": a.images, "width": a.width, "weights": "per-tensor" if a.per_tensor else "per-channel",
+              "seed": a.seed,
               "seconds": round(time.time() - start), "cpu_s": round(time.process_time() - cpu0),
               "load": [load0, os.getloadavg()], "machine": f"{platform.processor() or platform.machine()}, "
                                                           f"{os.cpu_count()} cores",
@@ -148,12 +152,13 @@ def save(result: dict) -> None:
 
 
 def _key(result: dict) -> str:
-    """A case's name in qat.json: its width, and " per-tensor" for that grid."""
-    return result["width"] + (" per-tensor" if result.get("weights") == "per-tensor" else "")
+    """A case's name in qat.json: its width, " per-tensor" for that grid, " seed S" for another fine-tuning seed."""
+    return (result["width"] + (" per-tensor" if result.get("weights") == "per-tensor" else "")
+            + (f" seed {result['seed']}" if result.get("seed") else ""))
 
 
 def _order(kv) -> tuple:
-    return kv[1].get("weights") == "per-tensor", -float(kv[1]["width"])
+    return kv[1].get("weights") == "per-tensor", -float(kv[1]["width"]), kv[1].get("seed", 0)
 
 
 def _pct(v) -> str:
@@ -240,9 +245,11 @@ def markdown(cases: dict) -> str:
         "will) and to both reports (ORT: 7-bit per-tensor weights; LiteRT: ai-edge-quantizer with TENSORWISE "
         "weight granularity, 8-bit). Their fp32 and control checkpoints are the per-channel case's of the same "
         "width (its folders copied into `--out`: neither depends on the grid), so such a case's invocation "
-        "trained QAT and ran the reports only. Their LiteRT `dynamic` rows were made with per-tensor weights "
-        "too, which LiteRT's hybrid kernels turned into NaN outputs (every pixel one class: the 11.53% mIoU); "
-        "archc has since kept LiteRT's dynamic model per channel. The int8 rows are not affected.",
+        "trained QAT and ran the reports only (a case at another fine-tuning seed, `--seed`, trained its own "
+        "control too). The LiteRT `dynamic` rows of the per-tensor cases at seed 0 were made with per-tensor "
+        "weights too, which LiteRT's hybrid kernels turned into NaN outputs (every pixel one class: the 11.53% "
+        "mIoU); archc has since kept LiteRT's dynamic model per channel (the seed 1 case ran after). The int8 "
+        "rows are not affected.",
         *(["- The per-channel cases' QAT ran before `train --qat` followed the export's grid exactly: its fake "
            "quantization rounded weights in steps of absmax / 63 (-63..63) where ONNX Runtime's reduce_range "
            "int8 stores steps of absmax / 64 (-64..64), a step 1.6% off; the per-tensor cases train on the "
@@ -276,7 +283,7 @@ def summary(cases: dict, grid: str) -> list:
     control."""
     ptq, gain = [], []
     for result in cases.values():
-        width = result["width"]
+        width = result["width"] + (f" (fine-tuning seed {result['seed']})" if result.get("seed") else "")
         rows = {(r["format"], r["runtime"], r["weights"]): r for r in result["main"]["rows"] if r["status"] == "ok"}
         ctl = {(r["format"], r["runtime"]): r for r in result["control"]["rows"] if r["status"] == "ok"}
         ref = rows[("fp32", "onnxruntime", "ptq")]["miou"]
@@ -305,7 +312,7 @@ def summary(cases: dict, grid: str) -> list:
                                            else ".") if lost else
                   "PTQ never loses more than 1 point here either, so the goal is not tested by this case.")
     return [f"## Answer, {grid} weights", "",
-            f"- The largest mIoU change of int8 PTQ against fp32 over {len(cases)} width(s) and both runtimes: "
+            f"- The largest mIoU change of int8 PTQ against fp32 over {len(cases)} case(s) and both runtimes: "
             f"{worst[0]:+.2f} points (width {worst[1]}, {worst[2]}).",
             "- " + tested,
             f"- int8 QAT against the control's int8 (the same extra epochs without fake quantization): "
@@ -321,7 +328,8 @@ def case(width: str, result: dict) -> list:
     ctl_fp32 = next(r for r in control["rows"] if r["format"] == "fp32" and r["runtime"] == "onnxruntime")
     ref = next(r for r in main["rows"] if r["format"] == "fp32" and r["runtime"] == "onnxruntime")
     grid = _grid(result)
-    return [f"## Width {width}" + (f", per-tensor weights (`--pass {PER_TENSOR}`)" if grid == "per-tensor" else ""),
+    return [f"## Width {width}" + (f", per-tensor weights (`--pass {PER_TENSOR}`)" if grid == "per-tensor" else "")
+            + (f", fine-tuning seed {result['seed']}" if result.get("seed") else ""),
             "",
             f"{result['seconds']} s wall, {result['cpu_s']} s CPU of the script's process; load average "
             f"{l0[0]:.1f} at the start, {l1[0]:.1f} at the end.", "", *head,
