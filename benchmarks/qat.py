@@ -248,7 +248,7 @@ def markdown(cases: dict) -> str:
         "trained QAT and ran the reports only (a case at another fine-tuning seed, `--seed`, trained its own "
         "control too). The LiteRT `dynamic` rows of the per-tensor cases at seed 0 were made with per-tensor "
         "weights too, which LiteRT's hybrid kernels turned into NaN outputs (every pixel one class: the 11.53% "
-        "mIoU); archc has since kept LiteRT's dynamic model per channel (the seed 1 case ran after). The int8 "
+        "mIoU); archc has since kept LiteRT's dynamic model per channel (the cases at other seeds ran after). The int8 "
         "rows are not affected.",
         *(["- The per-channel cases' QAT ran before `train --qat` followed the export's grid exactly: its fake "
            "quantization rounded weights in steps of absmax / 63 (-63..63) where ONNX Runtime's reduce_range "
