@@ -125,7 +125,7 @@ def test_qat_run_is_an_int8_model_that_scores(tiny):
 
 def test_fake_quantization_keeps_the_checkpoint_and_rounds_as_int8(tmp_path):
     """prepare() adds no saved state (RUN/weights.pt stays the spec's checkpoint) and its eval output is the
-    float model's with weights rounded to 7 bits per channel and tensors to 256 levels."""
+    float model's with weights rounded to 7 bits (-64..64) per channel and tensors to 256 levels."""
     import archc
     from archc.train import qat
 
@@ -146,9 +146,9 @@ def test_fake_quantization_keeps_the_checkpoint_and_rounds_as_int8(tmp_path):
         got = module(x)
         conv = next(m for m in module.modules() if isinstance(m, qat.QatConv2d))
         w, weight = qat._weight(conv.weight), conv.weight.detach()
-    steps = [w[c] / (weight[c].abs().max() / 63) for c in range(w.shape[0])]  # whole steps of absmax / 63
-    assert all(torch.allclose(s, torch.round(s), atol=1e-3) and s.abs().max() <= 63 + 1e-3 for s in steps)
-    assert torch.allclose(w, weight, atol=float(weight.abs().max()) / 63)
+    steps = [w[c] / (weight[c].abs().max() / 64) for c in range(w.shape[0])]  # whole steps of absmax / 64
+    assert all(torch.allclose(s, torch.round(s), atol=1e-3) and s.abs().max() <= 64 + 1e-3 for s in steps)
+    assert torch.allclose(w, weight, atol=float(weight.abs().max()) / 64)
     assert 0 < float((got - ref).abs().max()) < 0.5 * float(ref.abs().max())
 
 

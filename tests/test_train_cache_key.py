@@ -20,6 +20,7 @@ CHANGED = {  # each Config field -> another value a user could give (sweep/searc
     "epochs": 3, "batch": 4, "lr": 0.05, "optimizer": "sgd", "schedule": "poly", "weight_decay": 0.0,
     "augment": False, "seed": 1, "threads": 2, "gradual_groups": 4, "crop": (48, 48), "scale": (0.5, 2.0),
     "jitter": 0.2, "loss": "ohem", "class_weights": True, "format": "voc", "device": "cpu", "amp": False, "qat": True,
+    "quantize": "quantize=int8,per_channel=false",
 }
 CPU = not torch.cuda.is_available()
 SAME_ON_THIS_MACHINE = {"device": CPU, "amp": CPU}  # auto is the CPU here (cpu = auto), and AMP acts only on CUDA

@@ -142,7 +142,7 @@ def quantize_report(request: rq.QuantizeReport, hooks: Hooks = QUIET) -> dict:
     if r.images < 1 or r.samples < 1:
         raise ArchcError(f"--images {r.images} / --samples {r.samples}: give 1 or more")
     c, modules = _report_models(r, hooks)
-    plan = qreport.Plan(Path(r.data), r.images, r.samples, t.threads, t.warmup, t.runs, hooks.progress)
+    plan = qreport.Plan(Path(r.data), r.images, r.samples, t.threads, t.warmup, t.runs, hooks.progress, c.quantize)
     reason = _litert_reason()
     if r.out is None:
         with tempfile.TemporaryDirectory(prefix="archc-qreport-") as tmp:
@@ -170,18 +170,42 @@ def _report_models(r: rq.QuantizeReport, hooks: Hooks) -> tuple:
     for split in ("train", "val"):  # calibration and scores: both before seconds of export
         find_pairs(r.data, split)
     c = compiled(source, hooks)
-    if c.quantize is not None:
-        raise ArchcError("--pass quantize: quantize-report builds every mode itself; drop the quantize pass")
+    if c.quantize is not None and c.quantize.mode != "int8":
+        raise ArchcError(f"--pass {c.quantize.describe()}: quantize-report builds every mode itself; give "
+                         f"quantize=int8 only to set how int8 quantizes (per_channel, reduce_range, act), or no pass")
     modules = {}
     for kind, flag, file in (("ptq", "--weights", weights.file), ("qat", "--qat", r.qat)):
         if file is None:
             continue
+        if kind == "qat":
+            _same_grid(Path(file) if Path(file).is_dir() else Path(file).parent, c.quantize)
         file = Path(file) / "weights.pt" if Path(file).is_dir() else Path(file)  # a run folder: its weights
         try:
             modules[kind] = paired(c, source, Weights(file), hooks).module
         except ArchcError as exc:
             raise ArchcError(f"{flag} {exc.message}") from None
     return c, modules
+
+
+def _same_grid(run: Path, qpass) -> None:
+    """Refuse a --qat run whose fake quantization followed another weight grid than this report's int8."""
+    import json
+
+    from archc.passes import parse_pass
+    from archc.train.qat import Grid
+
+    try:
+        config = json.loads((run / "metrics.json").read_text())["config"]
+        qat, recorded = config.get("qat"), config.get("quantize")
+    except (OSError, ValueError, KeyError, AttributeError, TypeError):
+        return  # not a run's metrics: the weights are checked as any checkpoint is
+    if not qat:
+        return
+    trained = Grid.of(parse_pass(recorded) if recorded else None)
+    if trained != Grid.of(qpass):
+        said = f"--pass {recorded}" if recorded else "no quantize pass"
+        raise ArchcError(f"--qat {run}: trained for another int8 weight grid ({said}: {trained}); give the "
+                         f"report the same --pass, so that PTQ and QAT are compared under one setting")
 
 
 def _litert_reason() -> str | None:

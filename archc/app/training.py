@@ -30,6 +30,9 @@ def train(request: rq.Train, hooks: Hooks = QUIET) -> dict:
                     scale=_floats(r.scale, "--scale", "-"), jitter=r.jitter, loss=r.loss,
                     class_weights=r.class_weights, format=r.format, device=r.device, amp=r.amp, qat=r.qat)
     c = compiled(r.source, hooks)
+    if c.quantize is not None and not r.qat:
+        hooks.notes([f"--pass {c.quantize.describe()} acts on exports; training uses it only with --qat (the "
+                     f"int8 grid its fake quantization follows)"])
     parent = None
     if r.from_parent is not None:  # the parent: the same spec and passes without the width pass
         narrow = tuple(p for p in r.source.passes if not p.strip().startswith("width"))

@@ -69,8 +69,9 @@ def train(spec: SpecArg, data: DataOpt, epochs: Annotated[int, typer.Option(help
                                                                 "grouping into G groups")] = None,
           resume: Annotated[bool, typer.Option(help="continue the run in --out from its last epoch")] = False,
           seed: SeedOpt = 0, threads: Annotated[int, typer.Option(help="CPU threads")] = 1,
-          qat: Annotated[bool, typer.Option("--qat", help="fine-tune --weights with fake quantization; then "
-                                            "OUT/model.int8.onnx (docs/quantization.md)")] = False,
+          qat: Annotated[bool, typer.Option("--qat", help="fine-tune --weights with fake quantization on the "
+                                            "grid of --pass quantize=int8[,per_channel=false] (default: its "
+                                            "defaults); then OUT/model.int8.onnx (docs/quantization.md)")] = False,
           json_: JsonOpt = False):
     """Train SPEC (after passes) on DATA; after every epoch OUT/checkpoint.pt, weights.pt and metrics.json."""
     from archc.cli import render_train

@@ -38,6 +38,16 @@ class Plan:
     warmup: int = 5
     runs: int = 30
     progress: object = None
+    quantize: object = None  # a quantize=int8 pass: its act, per_channel and reduce_range (None: the defaults)
+
+    def qpass(self, mode: str):
+        """The QuantizePass of `mode` built here: the given pass's settings where the mode has them."""
+        from archc.passes.quantize import QuantizePass
+
+        q = self.quantize or QuantizePass("int8")
+        if mode == "int8":
+            return QuantizePass(mode, self.samples, q.act, q.per_channel, q.reduce_range)
+        return QuantizePass(mode, self.samples, per_channel=q.per_channel)
 
 
 @dataclass
@@ -53,7 +63,6 @@ def variants(compiled, modules: dict, folder: Path, plan: Plan, litert_reason: s
     """Every model file: {"ptq": module, "qat": module} -> fp32 and each mode (QAT: int8 only) per runtime."""
     from archc.deploy.tflite import add_tflite
     from archc.onnx.quantize import quantize
-    from archc.passes.quantize import QuantizePass
     from archc.train.quality import calib_folder
 
     shape, norm, calib = compiled.graph.input_shape, compiled.spec.normalization(), calib_folder(plan.data)
@@ -65,8 +74,8 @@ def variants(compiled, modules: dict, folder: Path, plan: Plan, litert_reason: s
         modes = MODES if kind == "ptq" else ("int8",)
         onnx = {"fp32": product.models["float32"]}
         for mode in modes:
-            onnx[mode] = quantize(onnx["fp32"], QuantizePass(mode, samples=plan.samples), shape,
-                                  calib if mode == "int8" else None, normalize=norm).path
+            onnx[mode] = quantize(onnx["fp32"], plan.qpass(mode), shape, calib if mode == "int8" else None,
+                                  normalize=norm).path
         out += [Variant(m, "onnxruntime", kind, onnx[m]) for m in (("fp32",) if kind == "ptq" else ()) + modes]
         reason = litert_reason
         if reason is None:
@@ -74,7 +83,7 @@ def variants(compiled, modules: dict, folder: Path, plan: Plan, litert_reason: s
                 add_tflite(product, compiled, sub, BuildOptions())
                 tfl = {"fp32": product.tflite["float32"]}
                 for mode in modes:
-                    tfl[mode] = _tflite(tfl["fp32"], mode, shape, calib, norm, plan.samples)
+                    tfl[mode] = _tflite(tfl["fp32"], plan.qpass(mode), shape, calib, norm)
             except ArchcError as exc:  # a converter's refusal: LiteRT's rows say it, ORT's stand
                 reason = exc.message
         out += [Variant(m, "litert", kind, None if reason else tfl[m], reason)
@@ -82,11 +91,10 @@ def variants(compiled, modules: dict, folder: Path, plan: Plan, litert_reason: s
     return out
 
 
-def _tflite(fp32: Path, mode: str, shape, calib, norm, samples: int) -> Path:
+def _tflite(fp32: Path, qpass, shape, calib, norm) -> Path:
     from archc.litert.quantize import quantize
-    from archc.passes.quantize import QuantizePass
 
-    return quantize(fp32, QuantizePass(mode, samples=samples), shape, calib if mode == "int8" else None, norm)[0]
+    return quantize(fp32, qpass, shape, calib if qpass.mode == "int8" else None, norm)[0]
 
 
 def report(compiled, modules: dict, folder: Path, plan: Plan, litert_reason: str | None = None) -> dict:
@@ -108,6 +116,7 @@ def report(compiled, modules: dict, folder: Path, plan: Plan, litert_reason: str
     ref = scores[ref_path]
     rows = [_row(v, scores.get(v.path), ref, diffs.get(v.path), timed.get(v.path)) for v in found]
     return {"rows": rows, "reference": "fp32 onnxruntime (ptq)", "images": ref["images"],
+            "quantize": plan.qpass("int8").describe(),
             "classes": ref["classes"], "timing": {"threads": plan.threads, "warmup": plan.warmup, "runs": plan.runs,
                                                   "clock": "wall (time.perf_counter), as archc benchmark"},
             "compared_on": f"{len(xs)} val images at the model's input size"}

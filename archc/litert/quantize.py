@@ -14,17 +14,24 @@ from archc.onnx import calib, runtime
 from archc.onnx.quantize import FIDELITY_SAMPLES, FIDELITY_SEED, _agreement, _rule
 
 
-def _recipe(mode: str):
+def _recipe(mode: str, per_channel: bool = True):
+    """ai-edge-quantizer's recipe: int8 (int8 weights and activations) with one weight scale per output
+    channel, or per tensor (per_channel=false); dynamic always per channel (LiteRT's hybrid kernels gave NaN
+    outputs with per-tensor weights: benchmarks/qat.md); fp16 casts the weights."""
     from ai_edge_quantizer import qtyping, recipe, recipe_manager
 
-    if mode == "int8":
-        return recipe.static_wi8_ai8()
     if mode == "dynamic":
         return recipe.dynamic_wi8_afp32()
-    manager = recipe_manager.RecipeManager()  # fp16: weights cast to float16, dequantized before each op
-    manager.add_weight_only_config(regex=".*", operation_name=qtyping.TFLOperationName.ALL_SUPPORTED, num_bits=16,
-                                   granularity=qtyping.QuantGranularity.TENSORWISE,
-                                   algorithm_key=recipe.AlgorithmName.FLOAT_CASTING)
+    if mode == "int8" and per_channel:
+        return recipe.static_wi8_ai8()
+    manager, every = recipe_manager.RecipeManager(), qtyping.TFLOperationName.ALL_SUPPORTED
+    tensorwise = qtyping.QuantGranularity.TENSORWISE
+    if mode == "int8":
+        manager.add_static_config(regex=".*", operation_name=every, activation_num_bits=8, weight_num_bits=8,
+                                  weight_granularity=tensorwise)
+    else:  # fp16: weights cast to float16, dequantized before each op
+        manager.add_weight_only_config(regex=".*", operation_name=every, num_bits=16, granularity=tensorwise,
+                                       algorithm_key=recipe.AlgorithmName.FLOAT_CASTING)
     return manager.get_quantization_recipe()
 
 
@@ -38,7 +45,7 @@ def quantize(fp32_path: Path, qpass, shape, calib_dir=None, normalize=None) -> t
     data = calib.Calibration(shape, calib_dir, qpass.samples, normalize) if qpass.mode == "int8" else None
     try:
         with quiet(), quiet_fd():
-            _run(fp32_path, out, qpass.mode, data)
+            _run(fp32_path, out, _recipe(qpass.mode, qpass.per_channel), data)
     except Exception as exc:  # the quantizer raises many types
         text = str(exc).strip()
         raise ExportError(f"LiteRT quantize={qpass.mode} failed: {type(exc).__name__}: "
@@ -56,10 +63,10 @@ def quantize(fp32_path: Path, qpass, shape, calib_dir=None, normalize=None) -> t
     return out, report, data.warning if data is not None else None
 
 
-def _run(src: Path, dst: Path, mode: str, data) -> None:
+def _run(src: Path, dst: Path, recipe, data) -> None:
     from ai_edge_quantizer import quantizer
 
-    q = quantizer.Quantizer(str(src), _recipe(mode))
+    q = quantizer.Quantizer(str(src), recipe)
     result = None
     if data is not None:
         signature = next(iter(_signatures(src)))

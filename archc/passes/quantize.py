@@ -25,6 +25,9 @@ class QuantizePass(Pass):
         --pass quantize=int8          recipe: - quantize: int8
         --pass quantize=int8,samples=32,act=int8
         --pass quantize=int8,reduce_range=false   (8-bit weights, for CPUs with VNNI)
+        --pass quantize=int8,per_channel=false    (one weight scale per tensor)
+
+    `archc train --qat` fine-tunes on the weight grid of the quantize=int8 pass it is given.
     """
 
     name = "quantize"

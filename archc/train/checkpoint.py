@@ -29,8 +29,9 @@ def fingerprint(compiled) -> str:
 
 
 def _config(config) -> dict:
-    """The config as a run records it; qat only when set (runs recorded before it existed resume)."""
-    return {k: v for k, v in asdict(config).items() if k != "qat" or v}
+    """The config as a run records it; qat and quantize only when set (runs recorded before they existed
+    resume)."""
+    return {k: v for k, v in asdict(config).items() if k not in ("qat", "quantize") or v}
 
 
 def start(run, compiled, config, model: tuple, resume: bool, data: dict | None = None) -> dict:

@@ -58,6 +58,7 @@ class Config:
     device: str = "auto"  # auto (CUDA when torch sees a GPU), cuda or cpu
     amp: bool = True  # mixed precision (float16 autocast, loss scaling) on CUDA; ignored on the CPU
     qat: bool = False  # fake quantization as the int8 export quantizes (archc.train.qat)
+    quantize: Optional[str] = None  # with qat: the quantize pass (its --pass text) whose int8 grid QAT follows
 
     def __post_init__(self):
         for name, value, choices in (("--optimizer", self.optimizer, OPTIMIZERS),

@@ -2,27 +2,31 @@
 placed where the ONNX int8 export (QDQ, archc.onnx.quantize) quantizes, so that the weights learn to live with
 the rounding the int8 model will do:
 
-- weights of every conv and linear layer: symmetric, one scale per output channel, 7 bits (-63..63) as
-  the export's default `reduce_range` stores them (a scale per output channel commutes with folding batch
-  norm into the conv, so the unfolded weights round as the folded ones will);
+- weights of every conv and linear layer: symmetric, on the grid `quantize=int8` will store them with (Grid,
+  from the quantize pass the run is given, ONNX Runtime's rule): one scale per output channel or one per
+  tensor (per_channel), -64..64 (reduce_range, the default) or -127..127, scale = absmax / 64 or / 127. A
+  conv whose output feeds only batch norm is exported with the norm folded into it, so its weight is rounded
+  folded (w * gamma / sqrt(running_var + eps), the norm's running statistics) and unfolded again: per
+  channel that is the same as rounding w, per tensor it is not (one scale over the folded channels);
 - activations: uint8, asymmetric, one range per tensor (an exponential moving average of the batch's min
   and max while training, frozen in eval mode), on the input and on every float tensor an op gives, except
   a conv's output that only feeds batch norm (folded into the conv) and a tensor that only feeds a ReLU
-  (the export fuses it into the producer's output range).
+  (the export fuses it into the producer's output range). int8 activations (act=int8) have the same grid
+  shifted by 128.
 
 Fake quantization passes gradients straight through (torch.fake_quantize_*). The module keeps its parameter
 names and adds no saved state (the ranges are non-persistent buffers), so RUN/weights.pt is an ordinary
-checkpoint of the spec: `export_int8` quantizes it as `archc build --pass quantize=int8` does, calibrated
-on the train images.
+checkpoint of the spec: `export_int8` quantizes it as `archc build --pass quantize=int8` (with the run's
+per_channel and reduce_range) does, calibrated on the train images.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import fx, nn
 
-WEIGHT_MAX = 63  # 7-bit weights: quantize=int8's reduce_range default (docs/quantization.md)
 MOMENTUM = 0.01  # of the ranges' moving average (torch's MovingAverageMinMaxObserver default)
 PASS_THROUGH = (nn.BatchNorm2d, nn.ReLU, nn.ReLU6)  # outputs quantized after these, not before
 
@@ -52,32 +56,87 @@ class FakeQuant(nn.Module):
         return torch.fake_quantize_per_tensor_affine(x.float(), scale, zero, 0, 255).to(x.dtype)
 
 
-def _weight(w):
-    """Symmetric, one scale per output channel (axis 0), -WEIGHT_MAX..WEIGHT_MAX."""
-    scale = (w.detach().abs().flatten(1).amax(1) / WEIGHT_MAX).clamp(min=1e-8).float()
-    zero = torch.zeros_like(scale, dtype=torch.int32)
-    return torch.fake_quantize_per_channel_affine(w, scale, zero, 0, -WEIGHT_MAX, WEIGHT_MAX)
+@dataclass(frozen=True)
+class Grid:
+    """The weight grid of ONNX Runtime's int8 QDQ export (quantize_static, symmetric int8 weights)."""
+
+    per_channel: bool = True
+    reduce_range: bool = True  # 7-bit: -64..64 (ORT's reduced int8 range), else -127..127
+
+    @property
+    def qmax(self) -> int:
+        return 64 if self.reduce_range else 127
+
+    def __str__(self) -> str:
+        return f"{'per-channel' if self.per_channel else 'per-tensor'} weights on -{self.qmax}..{self.qmax}"
+
+    @classmethod
+    def of(cls, qpass) -> "Grid":
+        """The grid of a quantize pass (None: quantize=int8's defaults)."""
+        return cls() if qpass is None else cls(qpass.per_channel, qpass.reduce_range)
+
+
+def _weight(w, grid: Grid = Grid(), fold=None):
+    """`w` fake-quantized on `grid`; `fold` (one factor per output channel, the batch norm the export folds
+    into the conv) is applied before the rounding and taken off after it."""
+    f = None if fold is None else _shaped(fold.detach(), w)
+    f = None if f is None else torch.where(f == 0, torch.ones_like(f), f)  # a zero gamma: nothing to fold
+    v = w if f is None else w * f
+    if grid.per_channel:
+        scale = (v.detach().abs().flatten(1).amax(1) / grid.qmax).clamp(min=1e-12).float()
+        q = torch.fake_quantize_per_channel_affine(v, scale, torch.zeros_like(scale, dtype=torch.int32), 0,
+                                                   -grid.qmax, grid.qmax)
+    else:
+        scale = (v.detach().abs().max() / grid.qmax).clamp(min=1e-12).float()
+        q = torch.fake_quantize_per_tensor_affine(v, scale, torch.zeros((), dtype=torch.int32), -grid.qmax,
+                                                  grid.qmax)
+    return q if f is None else q / f
+
+
+def _shaped(f, w):
+    return f.reshape(-1, *([1] * (w.dim() - 1))).to(w.dtype)
+
+
+def folded(layer) -> tuple:
+    """(the weight as the int8 export folds it, its fake-quantized value): what `layer` (a QatConv2d or
+    QatLinear, in eval mode) trains against, to compare with the export's int8 weights and scales."""
+    f, w = _fold(layer), layer.weight.detach()
+    v = w if f is None else w * _shaped(f.detach(), w)
+    return v, _weight(v, layer.qat_grid)
+
+
+def _fold(layer):
+    """The per-channel factor gamma / sqrt(running_var + eps) of the batch norm folded into `layer`, or None."""
+    bn = getattr(layer, "qat_bn", ())
+    if not bn:
+        return None
+    bn = bn[0]
+    return (bn.weight if bn.affine else torch.ones_like(bn.running_var)) / torch.sqrt(bn.running_var + bn.eps)
 
 
 class QatConv2d(nn.Conv2d):
+    qat_grid, qat_bn = Grid(), ()  # set by prepare(); qat_bn: (the batch norm it feeds,) or ()
+
     def forward(self, x):
-        return self._conv_forward(x, _weight(self.weight), self.bias)
+        return self._conv_forward(x, _weight(self.weight, self.qat_grid, _fold(self)), self.bias)
 
 
 class QatLinear(nn.Linear):
+    qat_grid, qat_bn = Grid(), ()
+
     def forward(self, x):
-        return nn.functional.linear(x, _weight(self.weight), self.bias)
+        return nn.functional.linear(x, _weight(self.weight, self.qat_grid), self.bias)
 
 
-def prepare(module: fx.GraphModule, shape) -> fx.GraphModule:
-    """`module` (an archc lowered GraphModule) with fake quantization, in place; returns it."""
+def prepare(module: fx.GraphModule, shape, grid: Grid = Grid()) -> fx.GraphModule:
+    """`module` (an archc lowered GraphModule) with fake quantization on `grid`, in place; returns it."""
     from torch.fx.passes.shape_prop import ShapeProp, TensorMetadata
 
     for sub in module.modules():  # the class only: parameters, names and the state_dict stay
-        if type(sub) is nn.Conv2d:
-            sub.__class__ = QatConv2d
-        elif type(sub) is nn.Linear:
-            sub.__class__ = QatLinear
+        if type(sub) in (nn.Conv2d, nn.Linear):
+            sub.__class__ = QatConv2d if type(sub) is nn.Conv2d else QatLinear
+            sub.qat_grid = grid
+    _find_folds(module)
     was = module.training
     module.eval()
     with torch.no_grad():
@@ -101,17 +160,32 @@ def prepare(module: fx.GraphModule, shape) -> fx.GraphModule:
     return module
 
 
+def _find_folds(module) -> None:
+    """Each conv whose output feeds one batch norm only gets it as `qat_bn` (a tuple: not a submodule)."""
+    for node in module.graph.nodes:
+        if node.op != "call_module" or not isinstance(module.get_submodule(node.target), QatConv2d):
+            continue
+        users = list(node.users)
+        if len(users) == 1 and users[0].op == "call_module" and \
+                isinstance(module.get_submodule(users[0].target), nn.BatchNorm2d):
+            module.get_submodule(node.target).qat_bn = (module.get_submodule(users[0].target),)
+
+
 def _passes(module, node) -> bool:
     return node.op == "call_module" and isinstance(module.get_submodule(node.target), PASS_THROUGH)
 
 
 def export_int8(compiled, weights, data_dir, folder, samples: int = 32) -> Path:
     """folder/model.onnx (float32, verified) and folder/model.int8.onnx of QAT weights, int8 calibrated on
-    `samples` train images normalized as the spec says (as `archc build --pass quantize=int8`)."""
+    `samples` train images normalized as the spec says (as `archc build --pass quantize=int8`, with the
+    compiled spec's quantize pass's act, per_channel and reduce_range when it has one)."""
+    from dataclasses import replace
+
     from archc.onnx.quantize import quantize
     from archc.passes.quantize import QuantizePass
     from archc.train.quality import calib_folder, export_trained
 
     f32 = export_trained(compiled, weights, Path(folder) / "model.onnx")
-    return quantize(f32, QuantizePass("int8", samples=samples), compiled.graph.input_shape, calib_folder(data_dir),
+    qpass = replace(compiled.quantize or QuantizePass("int8"), samples=samples)
+    return quantize(f32, qpass, compiled.graph.input_shape, calib_folder(data_dir),
                     normalize=compiled.spec.normalization()).path

@@ -36,10 +36,11 @@ def train_spec(compiled, data, config: Config, run: Run = Run(), start: Start = 
         raise ArchcError("--weights and --from-parent both give the starting weights; give one")
     module = lower(compiled.graph, config.seed)
     if config.qat:
-        _check_qat(weights, resume, gradual_groups)
+        _check_qat(weights, resume, gradual_groups, compiled.quantize)
         from archc.train import qat
 
-        qat.prepare(module, compiled.graph.input_shape)
+        qat.prepare(module, compiled.graph.input_shape, qat.Grid.of(compiled.quantize))
+        config = replace(config, quantize=compiled.quantize and compiled.quantize.describe())  # metrics.json says
     if parent is not None and not resume:
         module.load_state_dict(carried(compiled, *parent))
     if weights is not None:
@@ -54,7 +55,10 @@ def train_spec(compiled, data, config: Config, run: Run = Run(), start: Start = 
     return state
 
 
-def _check_qat(weights, resume: bool, gradual_groups) -> None:
+def _check_qat(weights, resume: bool, gradual_groups, qpass) -> None:
+    if qpass is not None and qpass.mode != "int8":
+        raise ArchcError(f"--qat --pass {qpass.describe()}: QAT imitates int8; give quantize=int8 (with its "
+                         f"per_channel and reduce_range) or no quantize pass")
     if weights is None and not resume:
         raise ArchcError("--qat fine-tunes a trained model with fake quantization: give its checkpoint with "
                          "--weights CKPT (e.g. RUN/weights.pt from archc train)")
