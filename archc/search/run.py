@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from archc.errors import ArchcError
+from archc.errors import KEPT, ArchcError
 from archc.fs import atomic_file
 from archc.search.shared import Seat, sqlite_file
 from archc.search.space import load_space, parse_constraint
@@ -81,6 +81,10 @@ def make_search(req: SearchRequest, out: Path) -> Search:
     sweep = Sweep(req.spec, {}, variables=req.variables, executor=req.executor, latency_model=model,
                   target=host if model is None else None)
     train = dict(req.train, seed=req.seed) if req.train else None
+    if train is not None:  # a bad --data: refused before OUT is made and anything is evaluated
+        from archc.train.datasets import find_pairs
+
+        find_pairs(train["data"], "train"), find_pairs(train["data"], "val")
     profile = dict(req.profile, host=str(host.host)) if host and model is None else req.profile
     evaluator = Evaluator(sweep, constraints, wanted, req.cache or out, profile, train, req.latency_model or "")
     return Search(space, objectives, evaluator, req.sampler, req.trials, req.seed, req.batch, notes=tuple(notes))
@@ -128,6 +132,9 @@ def run_search(req: SearchRequest, out: Path, progress=None) -> Outcome:
 def _run(req: SearchRequest, search: Search, out: Path, progress, seat) -> Outcome:
     storage = req.storage or f"sqlite:///{out.resolve() / 'study.db'}"
     storage = None if storage == "memory" else storage
+    KEPT[:] = [f"{out} keeps the study ({'its study.db' if not req.storage else storage}): the same command "
+               f"continues where it stopped" if storage else
+               f"the study was in memory (--storage memory): {out}/results.csv holds the trials of its last write"]
     trials, best = search.run(storage, progress, _Rewriter(out / "results.csv"), seat)
     rows = [_row(t) for t in trials]
     first = search.objectives[0]
