@@ -109,3 +109,16 @@ def test_two_trains_at_once_one_refuses(tiny, tmp_path):
         lines = [l for l in loser[1].splitlines() if l.startswith("archc:")]
         assert len(lines) == 1 and ("another archc process" in lines[0] or "--resume" in lines[0]), loser[1]
     assert len(__import__("json").loads((out / "metrics.json").read_text())["epochs"]) == 3
+
+
+@pytest.mark.parametrize("name", ["sweep", "search"])
+def test_a_bad_data_folder_is_refused_before_the_output_folder_is_made(tiny, tmp_path, name):
+    """sweep --train and search --train check --data before anything is analysed: they left OUT/cache (and a
+    search its study.db) behind the one-line refusal."""
+    out, missing = tmp_path / "out", tmp_path / "no-data"
+    args = {"sweep": ["sweep", tiny / "tiny.yaml", "-g", "width=0.5,0.25", "--train", 1],
+            "search": ["search", tiny / "tiny.yaml", "--space", tiny / "space.yaml", "--objective", "miou:max",
+                       "--trials", 2, "--train", 1, "--no-build"]}[name]
+    code, errors, output = invoke(*args, "--data", missing, "--out", out)
+    assert one_error(code, errors, f"--data {missing}: not a directory"), output
+    assert not out.exists()

@@ -64,16 +64,17 @@ def _temporaries(*folders) -> list:
     return sorted(str(p) for f in folders if f.is_dir() for p in f.rglob("*.tmp"))
 
 
-def _kill(proc, sig):
+def _kill(proc, sig) -> str:
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=120)
     code, word = CODES[sig]
     assert proc.returncode == code, err
     if sig == signal.SIGKILL:  # no last word; multiprocessing's tracker may report the semaphores it freed
-        return
+        return err
     errors = [line for line in err.splitlines()  # pass notes and progress lines (`build 1/2 (3.1 s): ...`) aside
               if not line.startswith("note:") and not re.match(r"^[a-z][\w ]* \d+/\d+ \(\d+\.\d s\)", line)]
     assert "Traceback" not in err and len(errors) == (1 if word else 0) and word in err, err  # one line
+    return err
 
 
 EARLY = lambda tmp: True  # noqa: E731 - the temporary folder exists: exporting
@@ -118,7 +119,8 @@ def test_killed_sweeps_end_their_workers(tmp_path, sig):
         assert _wait_for(lambda: len(_descendants(pid)) >= 3, proc), proc.communicate()[1]  # noqa: B023 - 2 + tracker
         time.sleep(delay)
         workers = _descendants(proc.pid)
-        _kill(proc, sig)
+        err = _kill(proc, sig)
+        assert sig == signal.SIGKILL or f"{out} keeps what was finished (cache/): the same command reuses it" in err
         end = time.monotonic() + 15
         while any(map(_alive, workers)) and time.monotonic() < end:
             time.sleep(0.1)
@@ -129,3 +131,19 @@ def test_killed_sweeps_end_their_workers(tmp_path, sig):
     assert rerun.returncode == 0, rerun.stderr
     assert _temporaries(tmp_path) == [] and (out / "results.csv").is_file()
     assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_an_interrupted_search_says_it_keeps_its_study(tmp_path):
+    """SIGINT's one line says what the search leaves: its study, which the same command continues (it said
+    "no partial output left")."""
+    import optuna
+
+    out = tmp_path / "s"
+    proc = _start(["search", "fastscnn", "--space", "spaces/fastscnn_stages.yaml", "--latency-model",
+                   "rpi4-ort-thesis", "--trials", "3000", "--objective", "macs:max", "--no-build", "--out", out],
+                  tmp_path)
+    assert _wait_for(lambda: (out / "results.csv").is_file(), proc), proc.communicate()[1]  # a batch is told
+    err = _kill(proc, signal.SIGINT)
+    assert f"{out} keeps the study (its study.db): the same command continues where it stopped" in err
+    study = optuna.load_study(study_name="archc", storage=f"sqlite:///{out / 'study.db'}")
+    assert len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))) >= 1

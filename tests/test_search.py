@@ -164,10 +164,13 @@ def test_a_winner_tied_with_other_front_candidates_is_said_to_be_arbitrary(tmp_p
     assert len(alone.front) == 1 and alone.warning == ""
 
 
-def test_the_search_tpe_proposes_what_optunas_own_tpe_proposes():
-    """archc's TPE converts a finished trial's values once instead of on every ask, and tells Optuna one
-    summed constraint instead of one per budget (none when feasible): neither may change what it samples.
-    Both samplers, same seed, the same constrained toy problem told through ask/tell: the same 60 proposals."""
+@pytest.mark.parametrize("directions", [["maximize"], ["minimize"], ["maximize", "minimize"]])
+def test_the_search_tpe_proposes_what_optunas_own_tpe_proposes(directions):
+    """archc's TPE keeps each finished trial's values in internal form, its side of the split and its
+    infeasibility score instead of recomputing them on every ask, and tells Optuna one summed constraint
+    instead of one per budget (none when feasible): none of it may change what it samples. Both samplers,
+    same seed, the same constrained toy problem told through ask/tell as the search tells it (a repeat
+    pruned, values that tie, trials infeasible by different amounts): the same 90 proposals."""
     import optuna
 
     from archc.search.study import EXCESS, _tpe
@@ -175,17 +178,22 @@ def test_the_search_tpe_proposes_what_optunas_own_tpe_proposes():
     optuna.logging.set_verbosity(optuna.logging.ERROR)
 
     def run(sampler, summed: bool) -> list:
-        study = optuna.create_study(sampler=sampler, directions=["maximize"])
-        for _ in range(60):
-            t = study.ask()
-            x = [t.suggest_int(f"x{i}", 0, 3) for i in range(5)]
-            excess = [max(0.0, sum(x) / 8 - 1), 1e6 if x[0] == x[1] == 3 else 0.0, -0.5]
-            if summed and sum(max(v, 0.0) for v in excess) > 0:  # as the search tells it: none when feasible
-                t.set_constraint(EXCESS, sum(max(v, 0.0) for v in excess))
-            else:
-                for i, v in enumerate(excess):
-                    t.set_constraint(str(i), v)
-            study.tell(t, [float(x[2] * 3 + x[3] - x[4])])
+        study, seen = optuna.create_study(sampler=sampler, directions=directions), set()
+        for _ in range(30):  # asked 3 at a time, as the search asks its batches: running trials in the split
+            asked = [study.ask() for _ in range(3)]
+            for t, x in [(t, [t.suggest_int(f"x{i}", 0, 3) for i in range(5)]) for t in asked]:
+                if tuple(x) in seen:
+                    study.tell(t, state=optuna.trial.TrialState.PRUNED)
+                    continue
+                seen.add(tuple(x))
+                excess = [max(0.0, sum(x) / 8 - 1), 1e6 if x[0] == x[1] == 3 else 0.0, -0.5]
+                if summed and sum(max(v, 0.0) for v in excess) > 0:  # as the search tells it: none when feasible
+                    t.set_constraint(EXCESS, sum(max(v, 0.0) for v in excess))
+                else:
+                    for i, v in enumerate(excess):
+                        t.set_constraint(str(i), v)
+                study.tell(t, [float(x[2] * 3 + x[3] - x[4]), float(x[0])][:len(directions)])
+        assert 0 < sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials) < 60
         return [t.params for t in study.trials]
 
     ours = run(_tpe(optuna)(seed=3, multivariate=True, n_startup_trials=10), summed=True)

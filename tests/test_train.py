@@ -221,6 +221,22 @@ def test_gradual_grouping_ends_equal_to_the_grouped_conv(tiny, tmp_path):
     assert np.max(np.abs(got - runtime.run_torch(dense.eval(), x)[0])) < 1e-4  # exported grouped = dense
 
 
+def test_gradual_grouping_takes_tensorboard_as_any_training_does(tiny, tmp_path):
+    """--tensorboard with --gradual-groups writes event files, or is refused in one line when the package is
+    missing (it was dropped in silence)."""
+    args = ["train", str(tiny / "tiny.yaml"), "--data", str(tiny / "data"), "--epochs", "1", "--batch", "4",
+            "--gradual-groups", "2", "--tensorboard", "--out", str(tmp_path / "g")]
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        bad = runner.invoke(app, args)
+        assert bad.exit_code == 2 and "pip install 'archc[tensorboard]'" in bad.output, bad.output
+        assert not (tmp_path / "g").exists()
+    else:
+        assert runner.invoke(app, args).exit_code == 0
+        assert list((tmp_path / "g/tensorboard").glob("events.*"))
+
+
 def test_from_parent_starts_the_child_from_the_parents_strongest_channels(tiny, tmp_path):
     import torch
 

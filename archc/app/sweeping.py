@@ -7,7 +7,7 @@ from pathlib import Path
 
 from archc.app import requests as rq
 from archc.app.values import QUIET, Hooks
-from archc.errors import ArchcError
+from archc.errors import KEPT, ArchcError
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,9 @@ def sweep(request: rq.Sweep, hooks: Hooks = QUIET) -> Swept:
         raise ArchcError("--predict N needs --train EPOCHS, --data DIR and --out DIR (N >= 1): it shows the trained "
                          "models' masks")
     start, settings = time.perf_counter(), _settings(r)
+    if r.out is not None:  # what an interrupted sweep leaves (the CLI's last line)
+        KEPT[:] = [f"{r.out} keeps what was finished (cache/" + (", train_cache/, train_runs/" if r.train else "")
+                   + "): the same command reuses it"]
     with hooks.progress(len(configurations(engine.grid)) * (2 if r.profile else 1), "sweep") as step:
         results = engine.run(r.out, settings if r.profile else None, step)
     if r.train is not None:
@@ -80,6 +83,10 @@ def _checked(r: rq.Sweep):
         axes(r.plot, "--plot")
     if (r.train is None) != (r.data is None):
         raise ArchcError("--train EPOCHS and --data DIR go together: give both or neither")
+    if r.train is not None:  # a bad --data: refused before the folder is made and anything is analysed
+        from archc.train.datasets import find_pairs
+
+        find_pairs(r.data, "train"), find_pairs(r.data, "val")
     model = load(r.latency_model).to_json() if r.latency_model else None
     runner = make_executor(r.executor, r.address, r.jobs)  # a bad --address: refused before the folder is made
     if r.out:

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from archc.errors import ArchcError
+from archc.errors import KEPT, ArchcError
 from archc.fs import atomic_file
 from archc.search.shared import Seat, sqlite_file
 from archc.search.space import load_space, parse_constraint
@@ -81,6 +81,10 @@ def make_search(req: SearchRequest, out: Path) -> Search:
     sweep = Sweep(req.spec, {}, variables=req.variables, executor=req.executor, latency_model=model,
                   target=host if model is None else None)
     train = dict(req.train, seed=req.seed) if req.train else None
+    if train is not None:  # a bad --data: refused before OUT is made and anything is evaluated
+        from archc.train.datasets import find_pairs
+
+        find_pairs(train["data"], "train"), find_pairs(train["data"], "val")
     profile = dict(req.profile, host=str(host.host)) if host and model is None else req.profile
     evaluator = Evaluator(sweep, constraints, wanted, req.cache or out, profile, train, req.latency_model or "")
     return Search(space, objectives, evaluator, req.sampler, req.trials, req.seed, req.batch, notes=tuple(notes))
@@ -128,6 +132,9 @@ def run_search(req: SearchRequest, out: Path, progress=None) -> Outcome:
 def _run(req: SearchRequest, search: Search, out: Path, progress, seat) -> Outcome:
     storage = req.storage or f"sqlite:///{out.resolve() / 'study.db'}"
     storage = None if storage == "memory" else storage
+    KEPT[:] = [f"{out} keeps the study ({'its study.db' if not req.storage else storage}): the same command "
+               f"continues where it stopped" if storage else
+               f"the study was in memory (--storage memory): {out}/results.csv holds the trials of its last write"]
     trials, best = search.run(storage, progress, _Rewriter(out / "results.csv"), seat)
     rows = [_row(t) for t in trials]
     first = search.objectives[0]
@@ -175,9 +182,10 @@ def degenerate(rows: list, column: str) -> str:
 
 class _Rewriter:
     """results.csv after a batch, so that an interrupted search leaves what it finished; rewritten
-    only when the time since the last write is 10x what that write took, so that its cost stays
-    under ~10% of the search (rewritten after every batch, a 2,000-trial search spent most of its
-    time writing its own rows: O(trials^2)). The study itself is in its storage after every trial."""
+    only when the time since the last write is 30x what that write took, so that its cost stays
+    under ~3% of the search (rewritten after every batch, a 2,000-trial search spent most of its time
+    writing its own rows: O(trials^2); at 10x, 8% of it). The study itself is in its storage after
+    every trial, and a resumed search rewrites the rows from it."""
 
     def __init__(self, path: Path):
         self.path, self.next = path, 0.0
@@ -190,7 +198,7 @@ class _Rewriter:
             return
         start = time.perf_counter()
         write_rows([_row(t) for t in finished()], self.path)
-        self.next = time.perf_counter() + 10 * (time.perf_counter() - start)
+        self.next = time.perf_counter() + 30 * (time.perf_counter() - start)
 
 
 def _row(trial) -> dict:

@@ -221,35 +221,11 @@ def _grid(optuna):
 
 
 def _tpe(optuna):
-    """TPESampler that converts each finished trial's values to its internal form once, not on every
-    ask: Optuna redoes it for every trial of the study twice per ask (below and above), which made the
-    sampler's cost quadratic in Python work (at 2,000 trials, most of its time). A finished trial's
-    params never change, so the arrays it builds, and what it samples, are the same."""
+    """Optuna's TPESampler keeping what each finished trial contributes (archc.search.tpe); imported only
+    when a search samples with TPE."""
+    from archc.search.tpe import KeptTPE
 
-    class TPE(optuna.samplers.TPESampler):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self._reprs = {}  # (search space) -> finished trial id -> its values' internal form
-
-        def _get_internal_repr(self, trials, search_space, study):
-            import numpy as np
-
-            memo = self._reprs.setdefault(tuple(search_space.items()), {})
-            rows = []
-            for trial in trials:
-                row = memo.get(trial._trial_id)
-                if row is None:
-                    params = self._get_params(trial, study)
-                    row = tuple(d.to_internal_repr(params[n]) for n, d in search_space.items()) \
-                        if search_space.keys() <= params.keys() else ()
-                    if trial.state.is_finished():
-                        memo[trial._trial_id] = row
-                if row:  # a trial without every value is left out, as Optuna leaves it out
-                    rows.append(row)
-            table = np.array(rows, dtype=float).reshape(-1, len(search_space))
-            return {name: np.ascontiguousarray(table[:, i]) for i, name in enumerate(search_space)}
-
-    return TPE
+    return KeptTPE
 
 
 def _step_mutation(optuna):

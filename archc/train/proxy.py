@@ -33,10 +33,11 @@ def train_and_eval(compiled, data_dir, config: Config, out=None) -> dict:
     an interrupted sweep left is resumed."""
     start = time.perf_counter()
     resume = out is not None and (Path(out) / "checkpoint.pt").is_file()  # a run a killed sweep left: finish it
+    before = list(KEPT)
     try:
         state = train(compiled, data_dir, config, Run(out, resume))
     finally:
-        KEPT.clear()  # a sweep or search resumes its runs itself: train's "--resume" advice is not theirs
+        KEPT[:] = before  # a sweep or search resumes its runs itself: train's "--resume" advice is not theirs
     last = state["epochs"][-1]
     return {"miou": last["miou"], "pixel_accuracy": last["pixel_accuracy"], "train_loss": last["train_loss"],
             "per_class_iou": last["per_class_iou"], "epochs": config.epochs,

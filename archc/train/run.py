@@ -47,8 +47,7 @@ def train_spec(compiled, data, config: Config, run: Run = Run(), start: Start = 
         took = load_own(module, weights)
         notes and notes([f"--weights {weights}: took {took}"])
     if gradual_groups is not None:
-        return gradual.train_grouped(compiled, module, data, config, gradual_groups,
-                                     replace(run, hook=None, tensorboard=False))
+        return gradual.train_grouped(compiled, module, data, config, gradual_groups, replace(run, hook=None))
     state = train(compiled, data, config, replace(run, hook=None), module)
     if config.qat and out is not None:
         state["int8"] = str(_qat_export(compiled, data, out))
