@@ -257,3 +257,24 @@ def test_rebuild_without_quantize_removes_the_old_quantized_model(small_build, t
         for name in ("model.onnx", "spec.yaml", "summary.json"):
             shutil.copy(out / name, tmp / name)
     assert not (copy / "model.int8.onnx").exists() and (copy / "model.fp16.onnx").exists()
+
+
+def test_a_quantized_model_giving_nan_is_refused_in_one_line():
+    """LiteRT's dynamic range with per-tensor weights gave NaN on Fast-SCNN: scored, it looked like a model that
+    predicts one class. The fidelity check refuses NaN or infinity where float32 is finite, for either runtime."""
+    import numpy as np
+
+    from archc.errors import ExportError
+    from archc.onnx.quantize import compare
+
+    ref = np.linspace(-1, 1, 2 * 3 * 4 * 4, dtype=np.float32).reshape(2, 3, 4, 4)
+    good = compare([(ref, ref + 0.01)], 2, "m.int8.onnx")
+    assert good["samples"] == 2 and good["argmax_agreement"] == 1.0
+    assert abs(good["sqnr_db"] - 10 * np.log10(np.sum(ref.astype(np.float64) ** 2) / (ref.size * 1e-4))) < 0.01
+    bad = ref.copy()
+    bad[0, 0, 0, :3] = np.nan
+    bad[1, 2, 3, 3] = np.inf
+    with pytest.raises(ExportError) as err:
+        compare([(ref, bad)], 2, "m.dynamic.tflite (LiteRT)")
+    assert str(err.value).startswith("m.dynamic.tflite (LiteRT): the quantized model gives 4 NaN or infinite values "
+                                     "of 96 where float32 gives finite ones") and "\n" not in str(err.value)

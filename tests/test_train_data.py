@@ -199,3 +199,27 @@ def test_spec_normalize_field_round_trips_and_is_checked(tmp_path):
         load("z.yaml", text=custom.replace("mean: [0.5, 0.5, 0.5]", "mean: [0.5]"))
     with pytest.raises(ArchcError):
         load("w.yaml", text=custom.replace("std: [0.25, 0.25, 0.25]", "std: [0, 1, 1]"))
+
+
+def test_int8_calibrates_on_train_images_spread_over_the_split(tmp_path):
+    """A VOC set's JPEGImages holds both splits, and its first files sorted were val images: calibration
+    took them (quantize-report then scored int8 on the images it was fitted to). It now takes the train
+    split's own images, spread over its list, and the build's report names them."""
+    from archc.onnx.calib import Calibration
+    from archc.train.quality import calib_images
+
+    for sub in ("JPEGImages", "SegmentationClass", "ImageSets/Segmentation"):
+        (tmp_path / sub).mkdir(parents=True)
+    names = [f"2007_{i:06d}" for i in range(12)]
+    for i, name in enumerate(names):
+        Image.fromarray(np.full((20, 24, 3), 10 * i, np.uint8)).save(tmp_path / "JPEGImages" / f"{name}.jpg")
+        Image.fromarray(np.full((20, 24), i % 3, np.uint8)).convert("P").save(
+            tmp_path / "SegmentationClass" / f"{name}.png")
+    val, train = names[:4], names[4:]  # the sorted folder starts with the val images
+    (tmp_path / "ImageSets/Segmentation/val.txt").write_text("\n".join(val) + "\n")
+    (tmp_path / "ImageSets/Segmentation/train.txt").write_text("\n".join(train) + "\n")
+    chosen = calib_images(tmp_path, 4)
+    assert [p.stem for p in chosen.paths] == [train[0], train[2], train[4], train[6]]
+    assert [p.stem for p in calib_images(tmp_path, 50).paths] == train  # no more than the split has
+    calibration = Calibration((3, 8, 8), chosen, samples=4)
+    assert calibration.count == 4 and calibration.source == f"4 images of the train split of {tmp_path}"

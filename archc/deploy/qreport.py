@@ -63,9 +63,10 @@ def variants(compiled, modules: dict, folder: Path, plan: Plan, litert_reason: s
     """Every model file: {"ptq": module, "qat": module} -> fp32 and each mode (QAT: int8 only) per runtime."""
     from archc.deploy.tflite import add_tflite
     from archc.onnx.quantize import quantize
-    from archc.train.quality import calib_folder
+    from archc.train.quality import calib_images
 
-    shape, norm, calib = compiled.graph.input_shape, compiled.spec.normalization(), calib_folder(plan.data)
+    shape, norm = compiled.graph.input_shape, compiled.spec.normalization()
+    calib = calib_images(plan.data, plan.samples)
     out = []
     for kind, module in modules.items():
         sub = folder / kind

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from archc.errors import ExportError
 from archc.litert import require
 from archc.onnx import calib, runtime
-from archc.onnx.quantize import FIDELITY_SAMPLES, FIDELITY_SEED, _agreement, _rule
+from archc.onnx.quantize import FIDELITY_SAMPLES, FIDELITY_SEED, compare
 
 
 def _recipe(mode: str, per_channel: bool = True):
@@ -84,12 +82,5 @@ def _signatures(path: Path) -> dict:
 
 def fidelity(ref, q, xs) -> dict:
     """Max abs diff, SQNR (dB) and argmax agreement of `q`'s outputs against `ref`'s (interpreter.Model)."""
-    pairs = [(r, o) for x in xs for r, o in zip(ref.run(x), q.run(x))]
-    want = np.concatenate([r.ravel() for r, _ in pairs]).astype(np.float64)
-    err = want - np.concatenate([o.ravel() for _, o in pairs])
-    noise = float(np.sum(err ** 2))
-    sqnr = 10 * np.log10(float(np.sum(want ** 2)) / noise) if noise > 0 else None
-    agree = [a for a in (_agreement(r, o) for r, o in pairs) if a is not None]
-    return {"max_abs_diff": float(np.max(np.abs(err))), "sqnr_db": None if sqnr is None else round(float(sqnr), 2),
-            "argmax_agreement": round(float(np.mean(agree)), 5) if agree else None, "samples": len(xs),
-            "agreement_rule": _rule(pairs[0][0]) if pairs else None}
+    return compare([(r, o) for x in xs for r, o in zip(ref.run(x), q.run(x))], len(xs),
+                   f"{Path(q.path).name} (LiteRT)")

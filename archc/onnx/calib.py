@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,9 +23,19 @@ MAX_BYTES = 256 * 1024 * 1024  # one calibration file
 MAX_PIXELS = 64 * 1024 * 1024  # one decoded image (8K x 8K); PIL's own bomb check warns at 89 M
 
 
+@dataclass(frozen=True)
+class Chosen:
+    """Calibration images a caller chose (a dataset's train split, archc.train.quality.calib_images),
+    described by `name` in the build's report."""
+
+    paths: tuple
+    name: str
+
+
 class Calibration:
     def __init__(self, shape, folder=None, samples: int = 16, normalize: tuple | None = None):
-        """`normalize`: (mean, std) per channel, the spec's (`Spec.normalization()`); None: the default."""
+        """`folder`: a folder of images or arrays (--calib DIR), `Chosen` images, or None (synthetic inputs).
+        `normalize`: (mean, std) per channel, the spec's (`Spec.normalization()`); None: the default."""
         self.shape, self.real = tuple(shape), folder is not None
         self.normalize = tuple(normalize) if normalize else default_normalization(self.shape[0])
         if folder is None:
@@ -34,7 +45,7 @@ class Calibration:
                             f"(random normal) inputs; fidelity on real images may be lower")
         else:
             self.arrays = [load(p, self.shape, self.normalize)[None] for p in files(folder, samples)]
-            self.source, self.warning = str(folder), None
+            self.source, self.warning = folder.name if isinstance(folder, Chosen) else str(folder), None
         self.count = len(self.arrays)
 
     def reader(self):
@@ -50,6 +61,8 @@ class Calibration:
 
 
 def files(folder, samples: int) -> list[Path]:
+    if isinstance(folder, Chosen):
+        return list(folder.paths[:samples])
     folder = Path(folder)
     if not folder.is_dir():
         raise ExportError(f"--calib {folder}: not a directory; give a folder of images")

@@ -122,14 +122,28 @@ _QUANTIZERS = {"int8": _int8, "dynamic": _dynamic, "fp16": _fp16}
 def fidelity(ref_path, q_path, xs) -> dict:
     """Max abs diff, SQNR (dB) and argmax agreement of the quantized model's outputs vs float32."""
     ref_sess, q_sess = runtime.session(ref_path), runtime.session(q_path)
-    pairs = [(r, q) for x in xs for r, q in zip(runtime.run_ort(ref_sess, x), runtime.run_ort(q_sess, x))]
+    return compare([(r, q) for x in xs for r, q in zip(runtime.run_ort(ref_sess, x), runtime.run_ort(q_sess, x))],
+                   len(xs), f"{Path(q_path).name} (ONNX Runtime)")
+
+
+def compare(pairs: list, samples: int, name: str) -> dict:
+    """Fidelity of a quantized model from (float32 output, quantized output) pairs of `samples` inputs (ONNX
+    Runtime's and LiteRT's alike). A quantized model that gives NaN or infinite values where float32 gives
+    finite ones is refused: its scores would be those of a constant map (LiteRT's dynamic range with
+    per-tensor weights did so on Fast-SCNN) and nothing else would say why."""
     ref = np.concatenate([r.ravel() for r, _ in pairs]).astype(np.float64)
-    err = ref - np.concatenate([q.ravel() for _, q in pairs])
+    got = np.concatenate([q.ravel() for _, q in pairs]).astype(np.float64)
+    broken = int(np.count_nonzero(~np.isfinite(got) & np.isfinite(ref)))
+    if broken:
+        raise ExportError(f"{name}: the quantized model gives {broken:,} NaN or infinite values of {got.size:,} "
+                          f"where float32 gives finite ones; quantize with other settings (e.g. per_channel=true) "
+                          f"or another mode")
+    err = ref - got
     noise = float(np.sum(err ** 2))
     sqnr = 10 * np.log10(float(np.sum(ref ** 2)) / noise) if noise > 0 else None  # None: identical
     agree = [a for a in (_agreement(r, q) for r, q in pairs) if a is not None]
-    return {"max_abs_diff": float(np.max(np.abs(err))), "sqnr_db": None if sqnr is None else round(sqnr, 2),
-            "argmax_agreement": round(float(np.mean(agree)), 5) if agree else None, "samples": len(xs),
+    return {"max_abs_diff": float(np.max(np.abs(err))), "sqnr_db": None if sqnr is None else round(float(sqnr), 2),
+            "argmax_agreement": round(float(np.mean(agree)), 5) if agree else None, "samples": samples,
             "agreement_rule": _rule(pairs[0][0]) if pairs else None}
 
 

@@ -183,9 +183,9 @@ def export_int8(compiled, weights, data_dir, folder, samples: int = 32) -> Path:
 
     from archc.onnx.quantize import quantize
     from archc.passes.quantize import QuantizePass
-    from archc.train.quality import calib_folder, export_trained
+    from archc.train.quality import calib_images, export_trained
 
     f32 = export_trained(compiled, weights, Path(folder) / "model.onnx")
     qpass = replace(compiled.quantize or QuantizePass("int8"), samples=samples)
-    return quantize(f32, qpass, compiled.graph.input_shape, calib_folder(data_dir),
+    return quantize(f32, qpass, compiled.graph.input_shape, calib_images(data_dir, samples),
                     normalize=compiled.spec.normalization()).path

@@ -32,9 +32,16 @@ def export_trained(compiled, weights, path) -> Path:
     return Path(path)
 
 
-def calib_folder(data_dir) -> Path:
-    """The train split's image folder (for a VOC set, its JPEGImages)."""
-    return find_pairs(data_dir, "train")[0][0].parent
+def calib_images(data_dir, samples: int):
+    """`samples` images of the train split, spread evenly over its sorted list (archc.onnx.calib.Chosen):
+    never a val image (a VOC set's JPEGImages folder holds both splits, and its first files are not the
+    train split's), and not one city or scene only."""
+    from archc.onnx.calib import Chosen
+
+    pairs = find_pairs(data_dir, "train")
+    n = min(samples, len(pairs))
+    picked = tuple(pairs[i * len(pairs) // n][0] for i in range(n))
+    return Chosen(picked, f"{len(picked)} images of the train split of {data_dir}")
 
 
 def quantized_quality(compiled, weights, data_dir, mode: str, folder, samples: int = 32) -> dict:
@@ -46,7 +53,7 @@ def quantized_quality(compiled, weights, data_dir, mode: str, folder, samples: i
     f32 = export_trained(compiled, weights, folder / "model.onnx")
     norm = compiled.spec.normalization()  # calibration images get the same as the scored ones
     q = quantize(f32, QuantizePass(mode, samples=samples), compiled.graph.input_shape,
-                 calib_folder(data_dir) if mode == "int8" else None, normalize=norm)
+                 calib_images(data_dir, samples) if mode == "int8" else None, normalize=norm)
     how = Inference(normalize=norm)
     scores = {"float32": evaluate_onnx(f32, data_dir, how), mode: evaluate_onnx(q.path, data_dir, how)}
     return side_by_side(scores)
