@@ -14,28 +14,17 @@ from typer.testing import CliRunner
 
 from archc.cli import app
 from archc.litert import available
-from archc.train.synth import synthesize
-from tinyspec import tiny_spec
+from tinyspec import ok as _ok
+from tinyspec import trained_tiny
 
 runner = CliRunner()
 PER_TENSOR = "quantize=int8,per_channel=false"
 
 
-def _ok(args):
-    result = runner.invoke(app, args)
-    assert result.exit_code == 0, result.output
-    return result
-
-
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
     """A tiny net (conv+BN, depthwise+BN, pointwise+BN, a 1x1 conv with bias) trained one epoch."""
-    root = tmp_path_factory.mktemp("grid")
-    (root / "tiny.yaml").write_text(tiny_spec())
-    synthesize(root / "data", 3, 12, (32, 32), seed=1)
-    _ok(["train", str(root / "tiny.yaml"), "--data", str(root / "data"), "--epochs", "1", "--batch", "4",
-         "--out", str(root / "run")])
-    return root
+    return trained_tiny(tmp_path_factory.mktemp("grid"))
 
 
 def _qat(base, name: str, pass_: str | None):

@@ -16,25 +16,16 @@ from typer.testing import CliRunner
 from archc.cli import app
 from archc.litert import available
 from archc.train.synth import synthesize
-from tinyspec import tiny_spec
+from tinyspec import ok as _ok
+from tinyspec import tiny_spec, trained_tiny
 
 runner = CliRunner()
-
-
-def _ok(args):
-    result = runner.invoke(app, args)
-    assert result.exit_code == 0, result.output
-    return result
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     """A tiny net trained one epoch on a 3-class synthetic set, fine-tuned one more with --qat."""
-    root = tmp_path_factory.mktemp("qr")
-    (root / "tiny.yaml").write_text(tiny_spec())
-    synthesize(root / "data", 3, 12, (32, 32), seed=1)
-    _ok(["train", str(root / "tiny.yaml"), "--data", str(root / "data"), "--epochs", "1", "--batch", "4",
-         "--out", str(root / "run")])
+    root = trained_tiny(tmp_path_factory.mktemp("qr"))
     _ok(["train", str(root / "tiny.yaml"), "--data", str(root / "data"), "--epochs", "1", "--batch", "4",
          "--out", str(root / "qat"), "--qat", "--weights", str(root / "run" / "weights.pt"), "--lr", "1e-4"])
     return root
