@@ -237,6 +237,29 @@ def test_gradual_grouping_takes_tensorboard_as_any_training_does(tiny, tmp_path)
         assert list((tmp_path / "g/tensorboard").glob("events.*"))
 
 
+def test_what_runs_after_the_last_epoch_runs_under_the_runs_lock(tiny, tmp_path):
+    """--qat's int8 export is `Run.after`: it runs while the run still holds RUN's lock (it used to lock the
+    folder again after training, a moment in which another process could take it). flock locks are per open
+    file, so a second claim from this process is refused as another process's would be."""
+    from archc.compile import compile_spec
+    from archc.errors import ArchcError
+    from archc.train.folder import locked
+    from archc.train.loop import Config, Run, train
+
+    seen = []
+
+    def after(state):
+        with pytest.raises(ArchcError, match="another archc process"):
+            with locked(tmp_path / "r"):
+                pass
+        seen.append(len(state["epochs"]))
+
+    train(compile_spec(tiny / "tiny.yaml"), tiny / "data", Config(1, batch=4), Run(tmp_path / "r", after=after))
+    assert seen == [1]
+    with locked(tmp_path / "r"):  # released when the run ends
+        pass
+
+
 def test_from_parent_starts_the_child_from_the_parents_strongest_channels(tiny, tmp_path):
     import torch
 

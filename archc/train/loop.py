@@ -88,6 +88,7 @@ class Run:
     progress: Optional[Callable] = None  # progress(epoch, step, steps, mean loss, images/s) after each step
     hook: Optional[Callable] = None  # hook(epoch, step, steps) before each step (gradual grouping sets alpha)
     tensorboard: bool = False  # RUN/tensorboard event files too
+    after: Optional[Callable] = None  # after(state) once the last epoch is saved, still under RUN's lock
 
 
 @dataclass(frozen=True)
@@ -220,7 +221,9 @@ def train(compiled, data_dir, config: Config, run: Run = Run(), module=None) -> 
         scaler = torch.amp.GradScaler(dev.type, enabled=config.amp and dev.type == "cuda")
         tools = Tools(opt, sched, dev, losses.criterion(config, train_set, dev), scaler)
         with run_folder(run.folder, RUN_FILES) if run.folder is not None else contextlib.nullcontext():
-            return _epochs(compiled, config, run, module, tools, (train_set, val_set, content_key(data_dir)))
+            state = _epochs(compiled, config, run, module, tools, (train_set, val_set, content_key(data_dir)))
+            run.after and run.after(state)  # e.g. --qat's int8 export: no other process between the two
+            return state
 
 
 def _epochs(compiled, config, where: Run, module, tools: Tools, sets: tuple) -> dict:

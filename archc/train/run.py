@@ -48,10 +48,9 @@ def train_spec(compiled, data, config: Config, run: Run = Run(), start: Start = 
         notes and notes([f"--weights {weights}: took {took}"])
     if gradual_groups is not None:
         return gradual.train_grouped(compiled, module, data, config, gradual_groups, replace(run, hook=None))
-    state = train(compiled, data, config, replace(run, hook=None), module)
-    if config.qat and out is not None:
-        state["int8"] = str(_qat_export(compiled, data, out))
-    return state
+    after = (lambda state: state.update(int8=str(_qat_export(compiled, data, out)))) \
+        if config.qat and out is not None else None
+    return train(compiled, data, config, replace(run, hook=None, after=after), module)
 
 
 def _check_qat(weights, resume: bool, gradual_groups, qpass) -> None:
@@ -66,19 +65,19 @@ def _check_qat(weights, resume: bool, gradual_groups, qpass) -> None:
 
 
 def _qat_export(compiled, data, out):
-    """RUN/model.onnx and RUN/model.int8.onnx of the trained QAT weights, written whole under the run's lock."""
+    """RUN/model.onnx and RUN/model.int8.onnx of the trained QAT weights, each written whole; called by the
+    training loop under the run's lock, after the last epoch (it used to lock the folder again afterwards,
+    leaving a moment in which another process could take it)."""
     import os
     import tempfile
     from pathlib import Path
 
-    from archc.train.folder import RUN_FILES, run_folder
     from archc.train.qat import export_int8
 
-    with run_folder(out, RUN_FILES):
-        with tempfile.TemporaryDirectory(dir=out, prefix=".qat-") as tmp:
-            export_int8(compiled, Path(out) / "weights.pt", data, tmp)
-            for name in ("model.onnx", "model.int8.onnx"):
-                os.replace(Path(tmp) / name, Path(out) / name)
+    with tempfile.TemporaryDirectory(dir=out, prefix=".qat-") as tmp:
+        export_int8(compiled, Path(out) / "weights.pt", data, tmp)
+        for name in ("model.onnx", "model.int8.onnx"):
+            os.replace(Path(tmp) / name, Path(out) / name)
     return Path(out) / "model.int8.onnx"
 
 
