@@ -117,9 +117,8 @@ def _through(spec, passes: list, prefixes: dict, ws):
     n = next((i for i in range(len(passes), 0, -1) if tuple(passes[:i]) in prefixes), 0)
     if n:
         spec = prefixes[tuple(passes[:n])]
-    for i in range(n, len(passes)):
-        spec = run_pipeline(spec, [passes[i]], before=tuple(passes[:i]), workspace=ws)
-        prefixes[tuple(passes[:i + 1])] = spec
+    spec = run_pipeline(spec, passes[n:], before=tuple(passes[:n]), workspace=ws)  # only the result is built
+    prefixes[tuple(passes)] = spec
     return spec
 
 
