@@ -192,22 +192,39 @@ def as_pass(p) -> Pass:
 
 
 def run_pipeline(spec: Spec, passes, notes: list | None = None, before: tuple = (), workspace=None) -> Spec:
-    """Apply structural passes in order, checking the result builds after each one;
-    an error names the pass, its position and the passes before it. What the
-    passes have to report (convs left ungrouped, MAC changes) goes to `notes`.
-    `before`: passes already applied to `spec` (a resumed pipeline), for the messages.
-    `workspace` (archc.ir.workspace.Workspace): where graphs and pass results are remembered
-    (a fresh one when not given)."""
-    done: list[str] = list(before)
+    """Apply structural passes in order and check that the result builds; when a pass or the result fails,
+    apply them again one at a time, building the spec after each, so that the error names the first pass
+    whose result does not build, its position and the passes before it. What the passes have to report
+    (convs left ungrouped, MAC changes) goes to `notes` (None: not worked out). `before`: passes already
+    applied to `spec` (a resumed pipeline), for the messages. `workspace` (archc.ir.workspace.Workspace):
+    where graphs and pass results are remembered (a fresh one when not given).
+    Only the result is built when all goes well: a search's candidate went through about four full builds
+    of specs nobody uses (benchmarks/search_speed.md)."""
     ws = workspace if workspace is not None else Workspace()
+    steps = [p for p in (as_pass(p) for p in passes) if p.structural]
+    try:
+        specs = [spec]
+        for p in steps:
+            specs.append(ws.applied(p, specs[-1]))
+        ws.graph(specs[-1])
+    except ArchcError:
+        return _one_by_one(spec, steps, notes, before, ws)  # raises, naming the pass
+    if notes is not None:
+        for i, p in enumerate(steps):
+            if p.has_notes:
+                notes.extend(f"{_shown(p)}: {line}" for line in p.notes(ws.graph(specs[i]), ws.graph(specs[i + 1])))
+    return specs[-1]
+
+
+def _one_by_one(spec: Spec, steps: list, notes: list | None, before: tuple, ws) -> Spec:
+    """The passes applied one at a time, the spec built after each: the first failure raised, naming its pass."""
+    done: list[str] = list(before)
     graph = None
-    for i, p in enumerate((as_pass(p) for p in passes), start=len(before)):
-        if not p.structural:
-            continue
+    for i, p in enumerate(steps, start=len(before)):
         try:
             new = ws.applied(p, spec)
             after = ws.graph(new)
-            said = p.notes(graph or ws.graph(spec), after) if p.has_notes else []
+            said = p.notes(graph or ws.graph(spec), after) if p.has_notes and notes is not None else []
         except ArchcError as exc:
             if graph is None:
                 ws.graph(spec)  # a spec broken before any pass is its own error, not the pass's
