@@ -207,12 +207,12 @@ def run_pipeline(spec: Spec, passes, notes: list | None = None, before: tuple = 
         for p in steps:
             specs.append(ws.applied(p, specs[-1]))
         ws.graph(specs[-1])
+        said = [f"{_shown(p)}: {line}" for i, p in enumerate(steps) if p.has_notes and notes is not None
+                for line in p.notes(ws.graph(specs[i]), ws.graph(specs[i + 1]))]  # these steps' graphs: built
     except ArchcError:
         return _one_by_one(spec, steps, notes, before, ws)  # raises, naming the pass
     if notes is not None:
-        for i, p in enumerate(steps):
-            if p.has_notes:
-                notes.extend(f"{_shown(p)}: {line}" for line in p.notes(ws.graph(specs[i]), ws.graph(specs[i + 1])))
+        notes.extend(said)
     return specs[-1]
 
 
