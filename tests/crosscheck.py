@@ -41,6 +41,17 @@ def forward_shapes(graph) -> tuple:
     return expected, seen
 
 
+def counts_agree(graph, ref) -> None:
+    """archc's `graph` against a plain-torch reference model `ref` at the graph's input: every module's shapes
+    are torch's, and archc's (params, MACs, activation bytes) equal torchinfo's on the lowered module and on
+    `ref`."""
+    expected, seen = forward_shapes(graph)
+    assert expected == seen
+    s = torchinfo.summary(ref, input_size=(1, *graph.input_shape), verbose=0, device="cpu")
+    assert archc_figures(graph) == torchinfo_figures(graph) == (s.total_params, s.total_mult_adds,
+                                                                s.total_output_bytes)
+
+
 def refnet_agrees(graph, ref, shape: tuple, mapping=None) -> None:
     """The refnet's state_dict (random BN statistics, seeded) loaded into archc's lowered `graph` by
     --weights' pairing (`mapping`: a weights map) pairs every tensor, and the two give the same output on a
