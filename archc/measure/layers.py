@@ -4,8 +4,9 @@ kernel per run) mapped back to spec paths, then to the summary's layers, rows an
     archc profile specs/fastscnn.yaml --per-layer --json
 
 ORT profiles the graph it optimized at ORT_ENABLE_ALL, not ours: Conv+BN+ReLU(+Add)
-become one FusedConv named after the conv, NCHWc kernels are renamed `<output>_nchwc`
-and ReorderInput/ReorderOutput layout nodes appear. The runner saves that optimized
+become one FusedConv named after the conv, NCHWc kernels are renamed `<output>_nchwc`,
+an int8 model's DequantizeLinear -> Conv -> QuantizeLinear becomes one QLinearConv named
+`<conv>_token_<n>`, and ReorderInput/ReorderOutput layout nodes appear. The runner saves that optimized
 graph; each of its nodes is traced to a node of the exported model by name, by the
 tensor it ends in, or (layout reorders) by the node it feeds or drains, and a fused
 conv's time is the conv's, as the folded BN's is (BN has no node left at all).
@@ -13,6 +14,7 @@ conv's time is the conv's, as the folded BN's is (BN has no node left at all).
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from statistics import median
 
@@ -47,8 +49,9 @@ def trace(optimized, model) -> dict:
     def source(n, depth=0):
         if n.name in memo:
             return memo[n.name]
-        name = n.name if n.name in nodes else next((producer[o] for o in (_nchwc_base(n.name), *n.output)
-                                                     if o in producer), None)
+        base = _base(n.name)
+        name = n.name if n.name in nodes else base if base in nodes else next(
+            (producer[o] for o in (base, *n.output) if o in producer), None)
         if name is None and depth < 8 and n.op_type == "ReorderInput":  # feeds the kernel that wanted NCHWc
             nxt = next(iter(consumers.get(n.output[0], [])), None)
             name = source(nxt, depth + 1) if nxt is not None else None
@@ -64,8 +67,12 @@ def trace(optimized, model) -> dict:
     return out
 
 
-def _nchwc_base(name: str) -> str:
-    return name[: -len("_nchwc")] if name.endswith("_nchwc") else name
+def _base(name: str) -> str:
+    """The exported node behind an optimized one's name: NCHWc kernels are `<output>_nchwc`, and the
+    QLinearConv / QLinearAdd that ORT fuses from an int8 model's DequantizeLinear → op → QuantizeLinear
+    is `<op's name>_token_<n>`."""
+    name = name[: -len("_nchwc")] if name.endswith("_nchwc") else name
+    return re.sub(r"_token_\d+$", "", name)
 
 
 def _conv_above(name: str, nodes: dict, producer: dict) -> str:
