@@ -50,19 +50,21 @@ def test_int8_is_static_qdq_uint8_activations_int8_per_channel_weights(small_bui
     assert inits[dq_x.input[2]].data_type == onnx.TensorProto.UINT8
 
 
-def test_all_zero_zero_points_are_dropped_and_the_model_computes_the_same(tmp_path):
-    """ORT's quantizer writes a zero point per weight and bias channel, all zeros (symmetric int8): without
-    them DequantizeLinear takes its default, 0, so ORT gives the same outputs from a smaller file."""
+def test_compaction_keeps_the_model_and_the_fused_kernels(tmp_path):
+    """ORT's quantizer writes a zero point per weight and bias channel, all zeros (symmetric int8), a bias scale
+    that is input scale × weight scale, and long tensor names: without the zero points DequantizeLinear takes
+    its default, 0; the bias scale as a Mul of the two is folded before ORT fuses the QDQ group; so ORT runs the
+    same QLinearConv on the same values from a smaller file. A second pass finds nothing left to do."""
     import onnx
     import onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
-    from archc.onnx.quantize import drop_zero_points
+    from archc.onnx.compact import compact
 
     rng = np.random.default_rng(0)
     w, b = rng.standard_normal((16, 3, 3, 3)).astype(np.float32), rng.standard_normal(16).astype(np.float32)
-    graph = helper.make_graph([helper.make_node("Conv", ["x", "w", "b"], ["y"], pads=[1, 1, 1, 1])], "g",
+    graph = helper.make_graph([helper.make_node("Conv", ["x", "w", "b"], ["y"], pads=[1, 1, 1, 1], name="c")], "g",
                               [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 16, 8, 8])],
                               [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")])
@@ -79,13 +81,65 @@ def test_all_zero_zero_points_are_dropped_and_the_model_computes_the_same(tmp_pa
     quantize_static(str(tmp_path / "f.onnx"), str(tmp_path / "q.onnx"), Reader(), quant_format=QuantFormat.QDQ,
                     per_channel=True, weight_type=QuantType.QInt8)
     (tmp_path / "d.onnx").write_bytes((tmp_path / "q.onnx").read_bytes())
-    assert drop_zero_points(tmp_path / "d.onnx") == 2  # the weights' (int8) and the bias's (int32)
+    done = compact(tmp_path / "d.onnx")
+    assert done["zero_points"] == 2 and done["bias_scales"] == 1 and done["names"] > 5, done  # weights', bias's
     onnx.checker.check_model(str(tmp_path / "d.onnx"))
-    want, got = (ort.InferenceSession(str(tmp_path / n), providers=["CPUExecutionProvider"]) for n in ("q.onnx", "d.onnx"))
+    model = onnx.load(str(tmp_path / "d.onnx"))
+    assert [n.name for n in model.graph.node if n.op_type == "Conv"] == ["c"]  # nodes keep their names
+    assert [v.name for v in (*model.graph.input, *model.graph.output)] == ["x", "y"]
+    sessions, kernels = {}, []
+    for name in ("q.onnx", "d.onnx"):
+        options = ort.SessionOptions()
+        options.optimized_model_filepath = str(tmp_path / f"opt.{name}")
+        sessions[name] = ort.InferenceSession(str(tmp_path / name), options, providers=["CPUExecutionProvider"])
+        kernels.append([n.op_type for n in onnx.load(str(tmp_path / f"opt.{name}")).graph.node])
+    assert kernels[0] == kernels[1] and "QLinearConv" in kernels[1] and "Mul" not in kernels[1], kernels
     for x in xs:
-        assert np.array_equal(want.run(None, {"x": x})[0], got.run(None, {"x": x})[0])
-    assert (tmp_path / "d.onnx").stat().st_size < (tmp_path / "q.onnx").stat().st_size - 16 * 5
-    assert drop_zero_points(tmp_path / "d.onnx") == 0
+        assert np.array_equal(sessions["q.onnx"].run(None, {"x": x})[0], sessions["d.onnx"].run(None, {"x": x})[0])
+    assert (tmp_path / "d.onnx").stat().st_size < (tmp_path / "q.onnx").stat().st_size - 16 * 9
+    assert compact(tmp_path / "d.onnx") == {"zero_points": 0, "bias_scales": 0, "names": 0}
+
+
+def test_short_names_never_give_two_tensors_one_name():
+    """A tensor already called 't1' keeps the new names unique: no other tensor is given its name."""
+    from onnx import TensorProto, helper
+
+    from archc.onnx.compact import short_names
+
+    nodes = [helper.make_node("Relu", ["x"], ["long_name_a"]), helper.make_node("Relu", ["long_name_a"], ["t1"]),
+             helper.make_node("Relu", ["t1"], ["t0"]), helper.make_node("Add", ["t0", "long_name_a"], ["y"])]
+    info = lambda name: helper.make_tensor_value_info(name, TensorProto.FLOAT, [1])  # noqa: E731
+    model = helper.make_model(helper.make_graph(nodes, "g", [info("x")], [info("y")]))
+    for _ in range(2):  # the second pass starts from names like those it makes
+        short_names(model)
+        outputs = [o for n in model.graph.node for o in n.output]
+        assert len(set(outputs)) == 4 and outputs[-1] == "y" and model.graph.node[0].input[0] == "x"
+        assert [list(n.input) for n in model.graph.node[1:]] == [[outputs[0]], [outputs[1]], [outputs[2], outputs[0]]]
+
+
+def test_a_bias_scale_that_is_not_the_product_is_kept(tmp_path):
+    """Only a bias scale equal, bit for bit, to input scale × weight scale is derived: another is data."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from archc.onnx.compact import derive_bias_scales
+
+    f = np.float32
+    inits = [numpy_helper.from_array(np.ones((2, 1, 1, 1), np.int8), "wq"), numpy_helper.from_array(f(0.5), "xs"),
+             numpy_helper.from_array(np.array([0.25, 0.125], f), "ws"), numpy_helper.from_array(np.ones(2, np.int32), "bq"),
+             numpy_helper.from_array(np.array([0.125, 0.0625 * 1.0000001], f), "bs")]
+    nodes = [helper.make_node("DequantizeLinear", ["xq", "xs"], ["x"]),
+             helper.make_node("DequantizeLinear", ["wq", "ws"], ["w"], axis=0),
+             helper.make_node("DequantizeLinear", ["bq", "bs"], ["b"], axis=0),
+             helper.make_node("Conv", ["x", "w", "b"], ["y"])]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("xq", TensorProto.INT8, [1, 1, 2, 2])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2, 2, 2])], inits)
+    model = helper.make_model(graph)
+    assert derive_bias_scales(model) == 0 and "bs" in {t.name for t in model.graph.initializer}
+    model.graph.initializer[-1].CopyFrom(numpy_helper.from_array(np.array([0.125, 0.0625], f), "bs"))
+    assert derive_bias_scales(model) == 1 and "bs" not in {t.name for t in model.graph.initializer}
+    assert [n.op_type for n in model.graph.node][0] == "Mul"
+    onnx.checker.check_model(model)
 
 
 @pytest.mark.slow

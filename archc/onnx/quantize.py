@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from archc.onnx import calib
+from archc.onnx.compact import compact
 
 from archc.onnx import runtime
 from archc.onnx.export import quiet
@@ -70,35 +71,7 @@ def _int8(src, dst, qpass, data) -> None:
         quantize_static(str(pre), str(dst), data.reader(), quant_format=QuantFormat.QDQ, per_channel=qpass.per_channel,
                         activation_type=act, weight_type=QuantType.QInt8, calibrate_method=CalibrationMethod.MinMax,
                         reduce_range=qpass.reduce_range)
-    drop_zero_points(dst)
-
-
-def drop_zero_points(path: Path) -> int:
-    """Remove DequantizeLinear's per-channel zero points that are all zeros: 0 is the operator's default,
-    so the model computes the same. ORT's quantizer writes one per weight channel (int8, symmetric)
-    and per bias channel (int32): 5 of the 13 bytes a quantized output channel costs besides its weights
-    (benchmarks/litert_bytes.md). Returns how many were removed."""
-    import onnx
-    from onnx import numpy_helper
-
-    model = onnx.load(str(path))
-    g = model.graph
-    uses: dict = {}
-    for n in g.node:
-        for slot, name in enumerate(n.input):
-            uses.setdefault(name, set()).add((n.op_type, slot))
-    drop = {t.name for t in g.initializer if uses.get(t.name) == {("DequantizeLinear", 2)}
-            and numpy_helper.to_array(t).size > 1 and not numpy_helper.to_array(t).any()}
-    if not drop:
-        return 0
-    for n in g.node:
-        if n.op_type == "DequantizeLinear" and len(n.input) == 3 and n.input[2] in drop:
-            del n.input[2]
-    kept = [t for t in g.initializer if t.name not in drop]
-    del g.initializer[:]
-    g.initializer.extend(kept)
-    onnx.save_model(model, str(path), save_as_external_data=False)
-    return len(drop)
+    compact(dst)  # the same model, smaller: archc/onnx/compact.py
 
 
 def _dynamic(src, dst, qpass, data) -> None:
