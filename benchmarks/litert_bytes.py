@@ -10,7 +10,8 @@ data its DequantizeLinear reads), biases (their input 2, or the int32 data), per
 points (of weights and biases), activation scales and zero points (scalars), other constants (index
 tables, shapes), names (ONNX: node, tensor and initializer names; LiteRT: tensor and signature names)
 and the rest (the graph: ops, attributes, shapes, serialization overhead, alignment, metadata).
-Needs archc[litert].
+archc's .tflite files store each distinct quantization vector once (archc/litert/compact.py): a vector
+is counted once however many tensors point at it. Needs archc[litert].
 """
 from __future__ import annotations
 
@@ -50,11 +51,12 @@ def onnx_bytes(path: Path) -> Counter:
 def _onnx_kind(op: str, slot: int, a, np) -> str:
     if op == "Conv" and slot in (1, 2):
         return "weights" if slot == 1 else "biases"
-    if op in ("DequantizeLinear", "QuantizeLinear") and a.size > 1:
-        if slot == 0:
+    scales = ("DequantizeLinear", "QuantizeLinear", "Mul")  # Mul: a bias scale made from two (onnx/compact.py)
+    if op in scales and a.size > 1:
+        if slot == 0 and op != "Mul":
             return "biases" if a.dtype == np.int32 else "weights"
         return "per-channel scales and zero points"
-    if op in ("DequantizeLinear", "QuantizeLinear"):
+    if op in scales:
         return "activation scales and zero points"
     return "other constants"
 
@@ -62,7 +64,9 @@ def _onnx_kind(op: str, slot: int, a, np) -> str:
 def tflite_bytes(path: Path) -> Counter:
     from ai_edge_litert.tools import flatbuffer_utils as fb
 
-    model, out = fb.read_model(str(path)), Counter()
+    import numpy as np
+
+    model, out, stored = fb.read_model(str(path)), Counter(), set()
     codes = [fb.opcode_to_name(model, i) or "" for i in range(len(model.operatorCodes))]
     for g in model.subgraphs:
         role = {}
@@ -79,7 +83,10 @@ def tflite_bytes(path: Path) -> Counter:
             if q is not None and q.scale is not None:
                 many = len(q.scale) > 1 or filt
                 kind = "per-channel scales and zero points" if many else "activation scales and zero points"
-                out[kind] += 4 * len(q.scale) + 8 * len(q.zeroPoint if q.zeroPoint is not None else [])
+                for vector, dtype in ((q.scale, "float32"), (q.zeroPoint, "int64")):
+                    key = (dtype, np.asarray(vector if vector is not None else [], dtype).tobytes())
+                    out[kind] += 0 if key in stored else len(key[1])  # each distinct vector once, as stored
+                    stored.add(key)
         out["names"] += sum(len(t.name or b"") for t in g.tensors)
     for s in model.signatureDefs or []:
         out["names"] += len(s.signatureKey or b"") + sum(len(x.name or b"") for x in (*s.inputs, *s.outputs))

@@ -36,13 +36,13 @@ def files(width: str, size: int, folder: Path) -> tuple:
 
     from archc.compile import compile_spec
     from archc.deploy.artifacts import BuildOptions, produce
-    from archc.litert.convert import shorten_names
+    from archc.litert.compact import compact
 
     c = compile_spec(ROOT / "specs" / "fastscnn.yaml", [f"width={width}"] if width != "1" else [], f"3x{size}x{size}")
     product = produce(c, folder, BuildOptions(formats=("onnx", "tflite")))
     raw = folder / "decomposed.tflite"
     litert_torch.convert(product.module.eval(), (torch.zeros(1, 3, size, size),)).export(str(raw))
-    shorten_names(raw)  # named as the build names them, so that the sizes compare the graphs alone
+    compact(raw)  # named and packed as the build names them, so that the sizes compare the graphs alone
     return product.module, {"LiteRT, torch.export's decomposition": raw,
                             "LiteRT, archc's matrix product": product.tflite["float32"],
                             "ONNX Runtime": product.models["float32"]}

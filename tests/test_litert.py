@@ -256,6 +256,57 @@ def test_adaptive_pooling_runs_in_xnnpack_and_quantizes(tmp_path):
     assert Model(path).run(x.numpy())[0].shape == (1, 4, 8, 8) and report["fidelity"]["sqnr_db"] > 20
 
 
+@needs_litert
+def test_compaction_stores_each_equal_vector_once_and_keeps_the_model(tmp_path, monkeypatch):
+    """ai-edge-quantizer gives every per-channel weight and bias tensor its own int64 zero points, all zeros;
+    the compacted file stores each distinct vector once. Every tensor reads back the same (name, shape, type,
+    bytes, scales, zero points), the interpreter gives the same outputs bit for bit, and a second pass
+    changes nothing."""
+    import shutil
+
+    from ai_edge_litert.tools import flatbuffer_utils as fb
+
+    from archc.litert.compact import compact
+    from archc.litert.convert import convert
+    from archc.litert.interpreter import Model
+    from archc.litert.quantize import quantize
+    from archc.passes import parse_pass
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 16, 3, padding=1), torch.nn.ReLU(),
+                              torch.nn.Conv2d(16, 16, 3, padding=1, groups=16), torch.nn.Conv2d(16, 16, 1),
+                              torch.nn.Conv2d(16, 8, 1)).eval()
+    fp32 = convert(net, (3, 8, 8), tmp_path / "m.tflite")
+    monkeypatch.setattr("archc.litert.quantize.compact", lambda path: False)
+    raw, _, _ = quantize(fp32, parse_pass("quantize=int8"), (3, 8, 8))
+    monkeypatch.undo()
+    packed = shutil.copyfile(raw, tmp_path / "packed.tflite")
+    assert compact(packed)
+
+    def values(t, field):
+        v = None if t.quantization is None else getattr(t.quantization, field)
+        return [] if v is None else [float(x) for x in v]
+
+    def tensors(path):
+        model = fb.read_model(str(path))
+        data = [b"" if b.data is None else bytes(b.data) for b in model.buffers]
+        return [(t.name, list(t.shape), t.type, data[t.buffer], values(t, "scale"),
+                 values(t, "zeroPoint"), None if t.quantization is None else t.quantization.quantizedDimension)
+                for g in model.subgraphs for t in g.tensors]
+
+    before, after = tensors(raw), tensors(packed)
+    assert before == after
+    zero_points = [tuple(t[5]) for t in before if t[5] and len(t[5]) > 1]
+    assert len(zero_points) >= 6  # 4 weights and their biases at least, per channel
+    duplicated = 8 * (sum(map(len, zero_points)) - sum(map(len, set(zero_points))))
+    assert raw.stat().st_size - packed.stat().st_size >= 0.9 * duplicated > 0
+    for seed in range(3):
+        x = np.random.default_rng(seed).standard_normal((1, 3, 8, 8)).astype(np.float32)
+        assert np.array_equal(Model(raw).run(x)[0], Model(packed).run(x)[0])
+    size = packed.stat().st_size
+    assert compact(packed) and packed.stat().st_size == size and tensors(packed) == after
+
+
 def test_recommendation_names_the_fastest_float32_runtime_and_a_slower_int8():
     from archc.deploy.benchmark import recommend
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from archc.errors import ExportError
 from archc.litert import require
+from archc.litert.compact import compact
 
 
 def convertible(module):
@@ -228,7 +229,7 @@ def convert(module, shape, path, name: str = "model") -> Path:
             litert_torch.convert(module, (x,)).export(str(path))
     except Exception as exc:  # torch.export, the lowering and the converter raise many types
         raise ExportError(refusal(name, exc)) from None
-    shorten_names(Path(path))
+    compact(Path(path))
     return Path(path)
 
 
@@ -243,30 +244,6 @@ def untiled(module, name: str) -> None:
                               f"'aten.max_pool2d_with_indices' ({path}: kernel {m.kernel_size}, stride {m.stride}, "
                               f"padding {m.padding}) wrong indices; only windows that tile the map (kernel = stride, "
                               f"no padding or dilation) convert; the ONNX build (--format onnx) is unaffected")
-
-
-_WRAPPER = re.compile(r"[\w.<>]*<locals>\.Wrapper/?")  # torch.export's wrapper, ~115 characters, in most names
-_MODULES = re.compile(r"torch\.nn\.modules\.\w+\.")  # 'torch.nn.modules.conv.Conv2d_conv' -> 'Conv2d_conv'
-
-
-def shorten_names(path: Path) -> bool:
-    """Rewrite the converter's tensor names without torch.export's wrapper path and torch.nn's module
-    prefix, when the names stay unique (ai-edge-quantizer keys tensors by name): 'BatchNorm2d_bn;;Conv2d_conv;4'
-    is what remains of 250 characters on average, 30-35% of Fast-SCNN width 0.125's files
-    (docs/export.md). Files whose weights lie outside the flatbuffer (over 2 GB) are left
-    as they are. True when rewritten."""
-    from ai_edge_litert.tools import flatbuffer_utils as fb
-
-    model = fb.read_model(str(path))
-    tensors = [t for g in model.subgraphs for t in g.tensors if t.name]
-    short = [_MODULES.sub("", _WRAPPER.sub("", t.name.decode())).encode() for t in tensors]
-    if any(b.offset for b in model.buffers) or len(set(short)) < len(short) or all(
-            len(a) == len(t.name) for a, t in zip(short, tensors)):
-        return False
-    for t, name in zip(tensors, short):
-        t.name = name
-    fb.write_model(model, str(path))
-    return True
 
 
 def refusal(name: str, exc: Exception) -> str:

@@ -94,7 +94,7 @@ def _quantized(x: np.ndarray, detail) -> np.ndarray:
 def _dequantized(y: np.ndarray, detail) -> np.ndarray:
     scale, zero = detail["quantization"]
     if detail["dtype"] == np.float32 or not scale:
-        return y.copy()
+        return y  # get_tensor gave a copy already
     return ((y.astype(np.float32) - zero) * scale).astype(np.float32)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from archc.errors import ExportError
 from archc.litert import require
+from archc.litert.compact import compact
 from archc.onnx import calib, runtime
 from archc.onnx.quantize import FIDELITY_SAMPLES, FIDELITY_SEED, compare
 
@@ -71,6 +72,7 @@ def _run(src: Path, dst: Path, recipe, data) -> None:
         name = _signatures(src)[signature][0]
         result = q.calibrate({signature: [{name: a} for a in data.arrays]})
     q.quantize(result).export_model(str(dst), overwrite=True)
+    compact(dst)
 
 
 def _signatures(path: Path) -> dict:
