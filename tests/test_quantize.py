@@ -100,6 +100,55 @@ def test_compaction_keeps_the_model_and_the_fused_kernels(tmp_path):
     assert compact(tmp_path / "d.onnx") == {"zero_points": 0, "bias_scales": 0, "names": 0}
 
 
+def test_a_rewrite_that_ort_would_run_otherwise_is_not_kept(tmp_path, monkeypatch):
+    """A Gemm's zero points stay: without them ORT does not fuse its QDQ group into QGemm and computes it
+    in float, other values (SegFormer's and MobileViT's int8). And whatever the rewrite, it is kept only when
+    ORT runs the same kernels to the same outputs: the old rule (drop every all-zero zero point) is refused
+    here and the file is left as the quantizer wrote it."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    from archc.onnx import compact as c
+
+    rng = np.random.default_rng(1)
+    w, b = rng.standard_normal((8, 16)).astype(np.float32), rng.standard_normal(8).astype(np.float32)
+    graph = helper.make_graph([helper.make_node("Gemm", ["x", "w", "b"], ["y"], transB=1, name="fc")], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8])],
+                              [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(tmp_path / "f.onnx"))
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.it = iter({"x": rng.standard_normal((1, 16)).astype(np.float32)} for _ in range(4))
+
+        def get_next(self):
+            return next(self.it, None)
+
+    quantize_static(str(tmp_path / "f.onnx"), str(tmp_path / "q.onnx"), Reader(), quant_format=QuantFormat.QDQ,
+                    per_channel=True, weight_type=QuantType.QInt8)
+    raw = (tmp_path / "q.onnx").read_bytes()
+    (tmp_path / "d.onnx").write_bytes(raw)
+    done = c.compact(tmp_path / "d.onnx")
+    assert done["zero_points"] == 0 and done["names"] > 0, done
+    assert c.runs_the_same(tmp_path / "q.onnx", tmp_path / "d.onnx", tmp_path)
+
+    def every_zero_point(model):  # the rule before: also the Gemm's
+        g = model.graph
+        zero = {t.name for t in g.initializer if numpy_helper.to_array(t).size > 1
+                and not numpy_helper.to_array(t).any() and t.data_type in (TensorProto.INT8, TensorProto.INT32)}
+        for n in g.node:
+            if n.op_type == "DequantizeLinear" and len(n.input) == 3 and n.input[2] in zero:
+                del n.input[2]
+        return len(zero)
+
+    monkeypatch.setattr(c, "drop_zero_points", every_zero_point)
+    (tmp_path / "e.onnx").write_bytes(raw)
+    assert c.compact(tmp_path / "e.onnx") == {"zero_points": 0, "bias_scales": 0, "names": 0}
+    assert (tmp_path / "e.onnx").read_bytes() == raw
+
+
 def test_short_names_never_give_two_tensors_one_name():
     """A tensor already called 't1' keeps the new names unique: no other tensor is given its name."""
     from onnx import TensorProto, helper
