@@ -20,6 +20,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+from mdreport import write
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = (("1", 96), ("0.125", 96))
 KINDS = ("weights", "biases", "per-channel scales and zero points", "activation scales and zero points",
@@ -130,10 +131,8 @@ def main() -> None:
             parts.append(table(width, size, build(width, size, Path(tmp))))
         print(parts[-1], flush=True)
     if args.md:
-        head = ("# Where the bytes of Fast-SCNN's fp32 and int8 files go\n\nWritten by `nice -n 10 python "
-                "benchmarks/litert_bytes.py --md benchmarks/litert_bytes.md`; the method is the script's docstring. "
-                "What it says: benchmarks/litert.md.\n\n")
-        Path(args.md).write_text(head + "\n".join(parts))
+        write(args.md, "Where the bytes of Fast-SCNN's fp32 and int8 files go", "litert_bytes", "\n".join(parts),
+              says="benchmarks/litert.md")
 
 
 if __name__ == "__main__":

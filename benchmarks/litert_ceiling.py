@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from litert_pool import timed
-
+from mdreport import write
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = (("1", 96), ("0.125", 96))
 GEMM = 512
@@ -69,10 +69,8 @@ def main() -> None:
             f"at the end; {args.runs} runs each.\n\n" + "\n".join(lines) + "\n")
     print(text)
     if args.md:
-        Path(args.md).write_text("# LiteRT fp32 against ONNX Runtime, and the core's matrix-product rate\n\n"
-                                 "Written by `nice -n 10 python benchmarks/litert_ceiling.py --md "
-                                 "benchmarks/litert_ceiling.md`; the method is the script's docstring. What it "
-                                 "says: benchmarks/litert.md.\n\n" + text)
+        write(args.md, "LiteRT fp32 against ONNX Runtime, and the core's matrix-product rate", "litert_ceiling", text,
+              says="benchmarks/litert.md")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from mdreport import write
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -103,9 +104,7 @@ def main() -> None:
     text = "\n".join(lines) + "\n"
     print(text)
     if args.md:
-        Path(args.md).write_text("# LiteRT: Fast-SCNN's adaptive pooling, decomposed or as a matrix product\n\n"
-                                 "Written by `nice -n 10 python benchmarks/litert_pool.py --md "
-                                 "benchmarks/litert_pool.md`; the method is the script's docstring.\n\n" + text)
+        write(args.md, "LiteRT: Fast-SCNN's adaptive pooling, decomposed or as a matrix product", "litert_pool", text)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from mdreport import write
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -66,9 +67,7 @@ def main() -> None:
             f"load average {os.getloadavg()[0]:.1f}.\n\n" + "\n".join(lines) + "\n")
     print(text)
     if args.md:
-        Path(args.md).write_text("# int8: 7-bit or 8-bit weights on this CPU\n\nWritten by `nice -n 10 python "
-                                 "benchmarks/reduce_range.py --md benchmarks/reduce_range.md`; the method is the "
-                                 "script's docstring.\n\n" + text)
+        write(args.md, "int8: 7-bit or 8-bit weights on this CPU", "reduce_range", text)
 
 
 if __name__ == "__main__":
