@@ -19,6 +19,16 @@ from archc.search.run import SearchRequest, run_search
 
 runner = CliRunner()
 TINY = "choices:\n  width: [0.25, 0.125]\n  expand: [6, 2]\n  drop: [ppm]\n  input: [3x64x64]\n"  # 4 configurations
+# the searches that export and measure each candidate on the device search the tiny net: what they pin down is the
+# search's device loop, and a Fast-SCNN export took 5-6 s of each candidate's 7 (suite time)
+NET_SPACE = "choices:\n  width: [1, 0.5]\n  input: [3x32x32, 3x48x48]\n"  # 4 configurations
+
+
+def _net(tmp_path):
+    from tinyspec import tiny_spec
+
+    (tmp_path / "tiny.yaml").write_text(tiny_spec())
+    return str(tmp_path / "tiny.yaml")
 RUN = ["--runs", "3", "--warmup", "1", "--jobs", "1", "--no-build"]
 
 
@@ -73,14 +83,14 @@ def _host(sshd, config=None):  # noqa: F811
 @pytest.mark.slow
 @pytest.mark.skipif(SSHD is None, reason="OpenSSH is not installed")
 def test_search_on_the_device_measures_there_and_with_a_model_confirms_its_front(tmp_path, sshd):  # noqa: F811
-    space = _space(tmp_path, TINY)
-    there = runner.invoke(app, ["search", "fastscnn", "--space", space, "--objective", "macs:max", "--budget",
+    space, net = _space(tmp_path, NET_SPACE), _net(tmp_path)
+    there = runner.invoke(app, ["search", net, "--space", space, "--objective", "macs:max", "--budget",
                                 "median_ms<=1000", "--sampler", "grid", *RUN, "--out", str(tmp_path / "h"),
                                 *_host(sshd)])
     assert there.exit_code == 0, there.output
     rows = json.loads((tmp_path / "h" / "results.json").read_text())
     assert len(rows) == 4 and all(r["latency"] == f"measured: {sshd['dest']}" and r["median_ms"] > 0 for r in rows)
-    both = runner.invoke(app, ["search", "fastscnn", "--space", space, "--objective", "macs:max", "--objective",
+    both = runner.invoke(app, ["search", net, "--space", space, "--objective", "macs:max", "--objective",
                                "median_ms", "--budget", "median_ms<=1000", "--sampler", "grid", *RUN,
                                "--latency-model", "rpi4-ort-thesis", "--out", str(tmp_path / "b"), *_host(sshd)])
     assert both.exit_code == 0, both.output
@@ -153,9 +163,9 @@ def test_a_device_search_resumes_after_sigkill_and_an_unreachable_device_keeps_t
     alias = (f"Host archc-dev\n  HostName 127.0.0.1\n  Port {{port}}\n  User {sshd['dest'].split('@')[0]}\n"
              + sshd["config"].read_text())
     config.write_text(alias.format(port=sshd["port"]))
-    space = _space(tmp_path, TINY.replace("[0.25, 0.125]", "[0.5, 0.25, 0.125]").replace("[6, 2]", "[6, 4, 2]"))
+    space = _space(tmp_path, NET_SPACE.replace("[1, 0.5]", "[1, 0.5, 0.25]").replace("3x48x48]", "3x48x48, 3x64x64]"))
     out = tmp_path / "s"  # 9 configurations, asked 4 at a time
-    cmd = [sys.executable, "-m", "archc", "search", "fastscnn", "--space", space, "--objective", "macs:max",
+    cmd = [sys.executable, "-m", "archc", "search", _net(tmp_path), "--space", space, "--objective", "macs:max",
            "--budget", "median_ms<=1000", "--sampler", "grid", *RUN, "--out", str(out)]
     python, fifo, lock = _held_python(tmp_path, out, 4)
     held = _host(sshd, config)[:-1] + [str(python)]  # --remote-python: the held one
