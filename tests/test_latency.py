@@ -48,8 +48,9 @@ def test_every_ort_kernel_maps_to_a_summary_layer(per_layer):
 @pytest.mark.slow
 def test_an_int8_models_fused_kernels_are_their_convs_time(small_build):
     """ORT fuses an int8 model's DequantizeLinear -> Conv -> QuantizeLinear into one QLinearConv named
-    `<conv>_token_<n>`, whose output is named after the conv: each is traced to its conv, as a FusedConv is.
-    (Before, 67% of Fast-SCNN's int8 per-node time was unattributed.)"""
+    `<conv>_token_<n>`, whose output is named after the conv: each is traced to its conv, as a FusedConv is,
+    and a quantizer the quantizer added to the layer it quantizes for. (Before, 67% of Fast-SCNN's int8
+    per-node time was unattributed; with the fused kernels alone, 13% of this net's.)"""
     from archc.measure.layers import rows_of
     from archc.measure.targets import Target, profile_model
 
@@ -58,7 +59,7 @@ def test_an_int8_models_fused_kernels_are_their_convs_time(small_build):
                            rows_of(compiled.graph))
     ms = {l["name"]: l["ms"] for l in result["layers"]}
     assert all(ms[l.name] > 0 for l in compiled.report.layers if l.op == "conv")
-    assert result["unattributed_ms"] < 0.2 * result["node_sum_ms"], result["unattributed_ms"]
+    assert result["unattributed_ms"] < 0.1 * result["node_sum_ms"], (result["unattributed_ms"], result["node_sum_ms"])
 
 
 @pytest.mark.slow

@@ -34,7 +34,28 @@ def source_index(model) -> tuple[dict, dict, dict]:
         paths[n.name] = meta.get(PATH_KEY, n.name.split("#")[0])
         nodes[n.name] = n
         producer.update({o: n.name for o in n.output})
+    _quantizers_to_layers(model, paths, producer)
     return paths, producer, nodes
+
+
+QDQ = ("QuantizeLinear", "DequantizeLinear")
+
+
+def _quantizers_to_layers(model, paths: dict, producer: dict) -> None:
+    """An int8 model's QuantizeLinear / DequantizeLinear nodes that the quantizer added (they carry no spec
+    path) are the cost of a layer: quantizing its output is the layer that made it; dequantizing an input
+    is the layer that reads it (one that runs in float: LayerNorm, Softmax)."""
+    ops, readers = {n.name: n.op_type for n in model.graph.node}, {}
+    for n in model.graph.node:
+        for i in n.input:
+            readers.setdefault(i, []).append(n.name)
+    for n in model.graph.node:
+        if n.op_type not in QDQ or any(p.key == PATH_KEY for p in n.metadata_props):
+            continue
+        near = [producer.get(n.input[0])] if n.op_type == "QuantizeLinear" else readers.get(n.output[0], [])
+        near = [m for m in near if m is not None and ops[m] not in QDQ]
+        if near:
+            paths[n.name] = paths[near[0]]
 
 
 def trace(optimized, model) -> dict:
@@ -68,11 +89,16 @@ def trace(optimized, model) -> dict:
 
 
 def _base(name: str) -> str:
-    """The exported node behind an optimized one's name: NCHWc kernels are `<output>_nchwc`, and the
+    """The exported node behind an optimized one's name: NCHWc kernels are `<output>_nchwc`, the
     QLinearConv / QLinearAdd that ORT fuses from an int8 model's DequantizeLinear → op → QuantizeLinear
-    is `<op's name>_token_<n>`."""
+    is `<op's name>_token_<n>`, and other rewrites append their own suffix (below)."""
     name = name[: -len("_nchwc")] if name.endswith("_nchwc") else name
-    return re.sub(r"_token_\d+$", "", name)
+    return _ORT_SUFFIXES.sub("", name)
+
+
+# what ORT's optimizer appends to the node it rewrites: a fused QDQ group's `_token_<n>`, a DequantizeLinear it
+# copies for each reader `/duplicated`, a fusion's `/GatherSliceToSplitFusion`
+_ORT_SUFFIXES = re.compile(r"(?:_token_\d+|/duplicated|/[A-Za-z]+Fusion)+$")
 
 
 def _conv_above(name: str, nodes: dict, producer: dict) -> str:
