@@ -21,6 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 from mdreport import write
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = (("1", 96), ("0.125", 96))
 KINDS = ("weights", "biases", "per-channel scales and zero points", "activation scales and zero points",

@@ -1,7 +1,7 @@
 """How much faster than ONNX Runtime LiteRT fp32 could be on this CPU (issue 25's "LiteRT fp32 >= 1.5x ORT fp32
 at 96 px"): each runtime's rate in multiply-accumulates per second, against the rate of one large float32
-matrix product on the same core, which no convolution network beats (its depthwise convs, resizes and
-small maps run below it).
+matrix product on the same core: the densest work the core does, which a network's depthwise convs,
+resizes and small maps, with fewer multiply-accumulates per byte moved, stay below.
 
     nice -n 10 python benchmarks/litert_ceiling.py [--runs 200] [--md FILE]
 
@@ -23,6 +23,7 @@ import torch
 
 from litert_pool import timed
 from mdreport import write
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = (("1", 96), ("0.125", 96))
 GEMM = 512

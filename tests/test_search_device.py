@@ -22,6 +22,7 @@ TINY = "choices:\n  width: [0.25, 0.125]\n  expand: [6, 2]\n  drop: [ppm]\n  inp
 # the searches that export and measure each candidate on the device search the tiny net: what they pin down is the
 # search's device loop, and a Fast-SCNN export took 5-6 s of each candidate's 7 (suite time)
 NET_SPACE = "choices:\n  width: [1, 0.5]\n  input: [3x32x32, 3x48x48]\n"  # 4 configurations
+RUN = ["--runs", "3", "--warmup", "1", "--jobs", "1", "--no-build"]
 
 
 def _net(tmp_path):
@@ -29,7 +30,6 @@ def _net(tmp_path):
 
     (tmp_path / "tiny.yaml").write_text(tiny_spec())
     return str(tmp_path / "tiny.yaml")
-RUN = ["--runs", "3", "--warmup", "1", "--jobs", "1", "--no-build"]
 
 
 def _complete(out):
