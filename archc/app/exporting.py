@@ -161,14 +161,13 @@ def quantize_report(request: rq.QuantizeReport, hooks: Hooks = QUIET) -> dict:
 def _report_models(r: rq.QuantizeReport, hooks: Hooks) -> tuple:
     """The compiled spec and {"ptq": module[, "qat": module]}, every pairing checked before any work."""
     from archc.app.values import Weights
-    from archc.train.datasets import find_pairs
+    from archc.train.datasets import check_splits
 
     source, weights = from_run(r.source, Weights(r.weights))  # a training run: its spec.yaml and weights.pt
     if weights.file is None:
         raise ArchcError(f"{r.source.spec}: quantize-report needs --weights CKPT (e.g. RUN/weights.pt from "
                          f"archc train)")
-    for split in ("train", "val"):  # calibration and scores: both before seconds of export
-        find_pairs(r.data, split)
+    check_splits(r.data)  # calibration and scores: both before seconds of export
     c = compiled(source, hooks)
     if c.quantize is not None and c.quantize.mode != "int8":
         raise ArchcError(f"--pass {c.quantize.describe()}: quantize-report builds every mode itself; give "

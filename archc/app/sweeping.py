@@ -84,9 +84,9 @@ def _checked(r: rq.Sweep):
     if (r.train is None) != (r.data is None):
         raise ArchcError("--train EPOCHS and --data DIR go together: give both or neither")
     if r.train is not None:  # a bad --data: refused before the folder is made and anything is analysed
-        from archc.train.datasets import find_pairs
+        from archc.train.datasets import check_splits
 
-        find_pairs(r.data, "train"), find_pairs(r.data, "val")
+        check_splits(r.data)
     model = load(r.latency_model).to_json() if r.latency_model else None
     runner = make_executor(r.executor, r.address, r.jobs)  # a bad --address: refused before the folder is made
     if r.out:

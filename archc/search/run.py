@@ -82,9 +82,9 @@ def make_search(req: SearchRequest, out: Path) -> Search:
                   target=host if model is None else None)
     train = dict(req.train, seed=req.seed) if req.train else None
     if train is not None:  # a bad --data: refused before OUT is made and anything is evaluated
-        from archc.train.datasets import find_pairs
+        from archc.train.datasets import check_splits
 
-        find_pairs(train["data"], "train"), find_pairs(train["data"], "val")
+        check_splits(train["data"])
     profile = dict(req.profile, host=str(host.host)) if host and model is None else req.profile
     evaluator = Evaluator(sweep, constraints, wanted, req.cache or out, profile, train, req.latency_model or "")
     return Search(space, objectives, evaluator, req.sampler, req.trials, req.seed, req.batch, notes=tuple(notes))

@@ -39,10 +39,10 @@ def model_keys(sw, knobs: list) -> list[str]:
 def train_results(sw, results: list, data, config, out=None, progress=None) -> None:
     """Set `miou` on every valid result of sweep `sw`, trained as `config` (archc.train.loop.Config; its threads
     are set here: the cores shared among the workers) where the cache does not hold the score."""
-    from archc.train.datasets import content_key, find_pairs
+    from archc.train.datasets import check_splits, content_key
     from archc.train.proxy import cached, result_key, store
 
-    find_pairs(data, "train"), find_pairs(data, "val")  # a bad --data fails before any worker starts
+    check_splits(data)  # a bad --data fails before any worker starts
     ok = [r for r in results if r.status == "ok"]
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     workers = max(1, min(sw.jobs or cores, len(ok)))

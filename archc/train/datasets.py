@@ -27,12 +27,19 @@ from archc.train.layouts import DataError, class_table, find
 MASK_MODES = ("L", "P", "1", "I", "I;16")
 IN_MEMORY = 1 << 30  # bytes of uint8 pixels held in memory; a larger split is read from disk per item
 
-__all__ = ["DataError", "IGNORE", "Segmentation", "find_pairs", "read_image", "read_mask"]
+__all__ = ["DataError", "IGNORE", "Segmentation", "check_splits", "find_pairs", "read_image", "read_mask"]
 
 
 def find_pairs(root, split: str, fmt=None) -> list:
     """The (image, mask) paths of `split` in whichever layout `root` has."""
     return [(i, m) for i, m, _ in find(root, split, fmt)[1]]
+
+
+def check_splits(root) -> None:
+    """A DataError (one line) unless `root` has train and val pairs: commands that train or score call it
+    before they make their output folder or start any work."""
+    for split in ("train", "val"):
+        find_pairs(root, split)
 
 
 def content_key(root) -> dict:
