@@ -48,8 +48,7 @@ def convertible(module):
                 setattr(child, key, MatmulPool(sub))
         if _unpools(child):
             for node in _unpools(child):
-                a = {**dict(zip(("input", "indices", "kernel_size", "stride", "padding", "output_size"), node.args)),
-                     **node.kwargs}
+                a = _unpool_args(node)
                 k = a["kernel_size"]
                 node.target, node.kwargs = select_unpool, {}
                 node.args = (a["input"], a["indices"], k, a.get("stride") or k, 0, tuple(a["output_size"]))
@@ -68,14 +67,17 @@ def _unpools(module) -> list:
     found = []
     for n in module.graph.nodes:
         if n.op == "call_function" and n.target is F.max_unpool2d:
-            a = {**dict(zip(("input", "indices", "kernel_size", "stride", "padding", "output_size"), n.args)),
-                 **n.kwargs}
-            pair = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v, v)  # noqa: E731
-            if pair(a["kernel_size"]) == pair(a.get("stride") or a["kernel_size"]) and not any(pair(a.get("padding",
-                                                                                                          0))) \
-                    and a.get("output_size") is not None:
+            a = _unpool_args(n)
+            if _pair(a["kernel_size"]) == _pair(a.get("stride") or a["kernel_size"]) \
+                    and not any(_pair(a.get("padding", 0))) and a.get("output_size") is not None:
                 found.append(n)
     return found
+
+
+def _unpool_args(node) -> dict:
+    """A max_unpool2d call's arguments by name, however it was called."""
+    return {**dict(zip(("input", "indices", "kernel_size", "stride", "padding", "output_size"), node.args)),
+            **node.kwargs}
 
 
 def select_unpool(x, indices, kernel_size, stride, padding, output_size):
@@ -103,9 +105,8 @@ def _croppable(m) -> bool:
 def _tiled(m) -> bool:
     """Windows that tile the map: kernel = stride, no padding or dilation, floor or ceil mode (SegNet's
     Caffe pooling rounds up: the last window may hang over the edge)."""
-    pair = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v, v)  # noqa: E731
-    return (pair(m.kernel_size) == pair(m.stride or m.kernel_size) and not any(pair(m.padding))
-            and pair(m.dilation) == (1, 1))
+    return (_pair(m.kernel_size) == _pair(m.stride or m.kernel_size) and not any(_pair(m.padding))
+            and _pair(m.dilation) == (1, 1))
 
 
 def TiledMaxPool(m):  # noqa: N802 - made on first use, as CroppedDeconv
