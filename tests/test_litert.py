@@ -305,6 +305,10 @@ def test_compaction_stores_each_equal_vector_once_and_keeps_the_model(tmp_path, 
         assert np.array_equal(Model(raw).run(x)[0], Model(packed).run(x)[0])
     size = packed.stat().st_size
     assert compact(packed) and packed.stat().st_size == size and tensors(packed) == after
+    monkeypatch.setattr("archc.litert.compact.packed", lambda model: 1 / 0)  # a flatbuffers it does not know
+    raw_bytes = raw.read_bytes()
+    assert not compact(raw) and raw.read_bytes() == raw_bytes  # the file stays as it was
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
 def test_recommendation_names_the_fastest_float32_runtime_and_a_slower_int8():

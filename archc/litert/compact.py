@@ -14,6 +14,7 @@ Weight buffers are written as they were, never shared. A file whose weights lie 
 """
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -31,14 +32,23 @@ def compact(path: Path) -> bool:
     from ai_edge_litert.tools import flatbuffer_utils as fb
 
     path = Path(path)
-    model = fb.read_model(str(path))
-    if any(b.offset for b in model.buffers):
+    try:
+        model = fb.read_model(str(path))
+        if any(b.offset for b in model.buffers):
+            return False
+        short_names(model)
+        as_arrays(model)
+        if sys.byteorder == "big":  # the file is little-endian, as flatbuffer_utils.write_model writes it
+            fb.byte_swap_tflite_model_obj(model, "big", "little")
+        data = packed(model)
+    except Exception:  # noqa: BLE001 - a schema or flatbuffers release this does not know: the file stays as it is
         return False
-    short_names(model)
-    as_arrays(model)
-    if sys.byteorder == "big":  # the file is little-endian, as flatbuffer_utils.write_model writes it
-        fb.byte_swap_tflite_model_obj(model, "big", "little")
-    path.write_bytes(packed(model))
+    tmp = path.with_name(f".{path.name}.compact")
+    try:  # whole or not at all
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return True
 
 

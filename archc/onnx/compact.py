@@ -21,7 +21,7 @@ wrote it.
 from __future__ import annotations
 
 import itertools
-import shutil
+import os
 import tempfile
 from pathlib import Path
 
@@ -38,12 +38,18 @@ def compact(path: Path) -> dict:
             "names": short_names(model)}
     if not any(done.values()):
         return done
-    with tempfile.TemporaryDirectory(prefix="archc-compact-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=".archc-compact-", dir=Path(path).parent) as tmp:
         rewritten = Path(tmp) / "compact.onnx"
-        onnx.save_model(model, str(rewritten), save_as_external_data=False)
-        if not runs_the_same(Path(path), rewritten, Path(tmp)):
+        try:
+            onnx.save_model(model, str(rewritten), save_as_external_data=False)
+            same = runs_the_same(Path(path), rewritten, Path(tmp))
+        except OSError:
+            raise
+        except Exception:  # noqa: BLE001 - ORT cannot load or run the rewrite: the quantizer's file stays
+            same = False
+        if not same:
             return dict.fromkeys(done, 0)
-        shutil.copyfile(rewritten, path)
+        os.replace(rewritten, path)  # whole or not at all
     return done
 
 
