@@ -46,7 +46,7 @@ def test_every_ort_kernel_maps_to_a_summary_layer(per_layer):
 
 
 @pytest.mark.slow
-def test_an_int8_models_fused_kernels_are_their_convs_time(small_build):
+def test_an_int8_models_fused_kernels_are_their_convs_time(small_build, tmp_path):
     """ORT fuses an int8 model's DequantizeLinear -> Conv -> QuantizeLinear into one QLinearConv named
     `<conv>_token_<n>`, whose output is named after the conv: each is traced to its conv, as a FusedConv is,
     and a quantizer the quantizer added to the layer it quantizes for. (Before, 67% of Fast-SCNN's int8
@@ -60,6 +60,20 @@ def test_an_int8_models_fused_kernels_are_their_convs_time(small_build):
     ms = {l["name"]: l["ms"] for l in result["layers"]}
     assert all(ms[l.name] > 0 for l in compiled.report.layers if l.op == "conv")
     assert result["unattributed_ms"] < 0.1 * result["node_sum_ms"], (result["unattributed_ms"], result["node_sum_ms"])
+    import onnx
+    import onnxruntime as ort
+
+    from archc.measure.layers import trace
+
+    options = ort.SessionOptions()  # the same, timing aside: which kernel traces to which layer
+    options.optimized_model_filepath = str(tmp_path / "optimized.onnx")
+    ort.InferenceSession(str(out / "model.int8.onnx"), options, providers=["CPUExecutionProvider"])
+    optimized, model = onnx.load(options.optimized_model_filepath), onnx.load(str(out / "model.int8.onnx"))
+    names, known = trace(optimized, model), {l.name for l in compiled.report.layers}
+    ends = {v.name for v in (*optimized.graph.input, *optimized.graph.output)}
+    kernels = [n for n in optimized.graph.node if n.op_type.startswith("QLinear") or n.op_type == "QGemm"
+               or n.op_type in ("QuantizeLinear", "DequantizeLinear") and not ends & {*n.input, *n.output}]
+    assert kernels and [n.name for n in kernels if names[n.name] not in known] == []
 
 
 @pytest.mark.slow
