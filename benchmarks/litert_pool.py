@@ -60,13 +60,13 @@ def describe(path: Path) -> dict:
 
 
 def timed(runners: dict, runs: int) -> dict:
-    names, rng, cpu = list(runners), np.random.default_rng(0), {n: [] for n in runners}
-    for i in range(runs + 5):
-        for name in rng.permutation(names):
-            c0 = time.thread_time()
-            runners[name]()
-            if i >= 5:
-                cpu[name].append((time.thread_time() - c0) * 1e3)
+    """Name -> median CPU ms of the calling thread: archc's interleaving (archc.measure.profile.interleave),
+    5 warmup rounds."""
+    from types import SimpleNamespace
+
+    from archc.measure.profile import interleave
+
+    cpu = interleave({n: SimpleNamespace(run=f) for n, f in runners.items()}, 5, runs, clock=time.thread_time)
     return {n: float(np.median(v)) for n, v in cpu.items()}
 
 

@@ -55,11 +55,13 @@ def measure(runners: dict, warmup: int = 10, runs: int = 50, progress=None) -> d
     return {name: stats(runners[name], ms, warmup) for name, ms in times.items()}
 
 
-def interleave(runners: dict, warmup: int = 10, runs: int = 50, progress=None) -> dict:
+def interleave(runners: dict, warmup: int = 10, runs: int = 50, progress=None, clock=time.perf_counter) -> dict:
     """Time each runner `runs` times after `warmup` untimed runs, interleaved in a seeded
     random order each round: rotating a fixed order would keep each runner behind the
     same one, and what runs just before matters (torch's OpenMP threads spin on after
-    a run). Name -> times in ms, round by round, so that runs of a round can be paired."""
+    a run). Name -> times in ms, round by round, so that runs of a round can be paired.
+    `clock`: wall time, or `time.thread_time` for the CPU time of a runner that computes on
+    the calling thread (benchmarks on a shared machine)."""
     check_runs(runs, warmup)
     names, rng = list(runners), np.random.default_rng(0)
     times = {name: [] for name in names}
@@ -67,9 +69,9 @@ def interleave(runners: dict, warmup: int = 10, runs: int = 50, progress=None) -
     with bar as step:
         for i in range(warmup + runs):
             for name in rng.permutation(names):
-                start = time.perf_counter()
+                start = clock()
                 runners[name].run()
-                elapsed = time.perf_counter() - start
+                elapsed = clock() - start
                 if i >= warmup:
                     times[name].append(elapsed * 1e3)
                 step()
